@@ -1,0 +1,94 @@
+// Package activities holds every piece of I/O Herald's workflows perform:
+// database reads and writes and deliveries. Each activity is idempotent, so
+// Temporal may retry it at will without a second inbox item or email.
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/heraldhq/herald/catalog"
+	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/internal/mailer"
+	"github.com/heraldhq/herald/prefs"
+)
+
+// Activities holds the dependencies of every activity.
+type Activities struct {
+	Pool *pgxpool.Pool
+	Mail *mailer.Sender
+	// MailDomain is the right-hand side of Message-IDs.
+	MailDomain string
+}
+
+// New returns Activities over a database pool and a mail sender.
+func New(pool *pgxpool.Pool, mail *mailer.Sender, mailDomain string) *Activities {
+	return &Activities{Pool: pool, Mail: mail, MailDomain: mailDomain}
+}
+
+func (a *Activities) q() *dbq.Queries { return dbq.New(a.Pool) }
+
+// eventContext is what every delivery of one event needs to know.
+type eventContext struct {
+	event    dbq.Event
+	typ      catalog.EventType
+	data     map[string]any
+	defaults prefs.Document
+	render   *catalog.Renderer
+}
+
+func (a *Activities) loadEvent(ctx context.Context, q *dbq.Queries, eventID uuid.UUID) (*eventContext, error) {
+	ev, err := q.GetEventByID(ctx, eventID)
+	if err != nil {
+		return nil, fmt.Errorf("loading event %s: %w", eventID, err)
+	}
+	tenant, err := q.GetTenant(ctx, ev.TenantID)
+	if err != nil {
+		return nil, fmt.Errorf("loading tenant: %w", err)
+	}
+	cat, err := TenantCatalog(ctx, q, ev.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	typ, ok := cat.Lookup(ev.Type)
+	if !ok {
+		return nil, fmt.Errorf("event type %s no longer exists", ev.Type)
+	}
+	ec := &eventContext{event: ev, typ: typ}
+	if err := json.Unmarshal(ev.Data, &ec.data); err != nil {
+		return nil, fmt.Errorf("event data: %w", err)
+	}
+	var settings struct {
+		Preferences prefs.Document `json:"preferences"`
+	}
+	if err := json.Unmarshal(tenant.Settings, &settings); err != nil {
+		return nil, fmt.Errorf("tenant settings: %w", err)
+	}
+	ec.defaults = settings.Preferences
+	if ec.render, err = catalog.NewRenderer(typ); err != nil {
+		return nil, fmt.Errorf("templates of %s: %w", typ.Key, err)
+	}
+	return ec, nil
+}
+
+// TenantCatalog is the built-in catalog with a tenant's own event types over it.
+func TenantCatalog(ctx context.Context, q *dbq.Queries, tenantID uuid.UUID) (catalog.Catalog, error) {
+	rows, err := q.GetTenantEventTypes(ctx, tenantID)
+	if err != nil {
+		return catalog.Catalog{}, fmt.Errorf("loading event types: %w", err)
+	}
+	defs := make(map[string][]byte, len(rows))
+	for _, r := range rows {
+		defs[r.Key] = r.Definition
+	}
+	return catalog.BuiltIn().WithTenant(defs)
+}
+
+// FinishEvent records an event's final status.
+func (a *Activities) FinishEvent(ctx context.Context, eventID uuid.UUID, status string) error {
+	return a.q().SetEventStatus(ctx, dbq.SetEventStatusParams{ID: eventID, Status: status})
+}

@@ -1,0 +1,122 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/heraldhq/herald/db/dbq"
+)
+
+type deliveryResponse struct {
+	ID          uuid.UUID  `json:"id"`
+	EventID     uuid.UUID  `json:"event_id"`
+	UserID      string     `json:"user_id"`
+	Channel     string     `json:"channel"`
+	Status      string     `json:"status"`
+	Reason      string     `json:"reason,omitempty"`
+	Attempts    int32      `json:"attempts"`
+	NotBefore   *time.Time `json:"not_before"`
+	DeliveredAt *time.Time `json:"delivered_at"`
+	Error       string     `json:"error,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+}
+
+func toDelivery(d dbq.Delivery) deliveryResponse {
+	return deliveryResponse{ID: d.ID, EventID: d.EventID, UserID: d.UserID, Channel: d.Channel, Status: d.Status,
+		Reason: d.Reason, Attempts: d.Attempts, NotBefore: d.NotBefore, DeliveredAt: d.DeliveredAt, Error: d.Error,
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+}
+
+type eventResponse struct {
+	EventID        uuid.UUID          `json:"event_id"`
+	Type           string             `json:"type"`
+	Status         string             `json:"status"`
+	WorkflowID     string             `json:"workflow_id"`
+	WorkflowStatus string             `json:"workflow_status"`
+	Urgent         bool               `json:"urgent"`
+	Link           string             `json:"link,omitempty"`
+	Data           any                `json:"data"`
+	CreatedAt      time.Time          `json:"created_at"`
+	Deliveries     []deliveryResponse `json:"deliveries"`
+}
+
+func (s *Server) getEvent(c echo.Context) error {
+	ctx := c.Request().Context()
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return notFound("event")
+	}
+	q := dbq.New(s.pool)
+	ev, err := q.GetEvent(ctx, dbq.GetEventParams{TenantID: tenantOf(c).ID, ID: id})
+	if isNoRows(err) {
+		return notFound("event")
+	}
+	if err != nil {
+		return err
+	}
+	rows, err := q.EventDeliveries(ctx, ev.ID)
+	if err != nil {
+		return err
+	}
+	resp := eventResponse{EventID: ev.ID, Type: ev.Type, Status: ev.Status, WorkflowID: ev.WorkflowID,
+		WorkflowStatus: "unknown", Urgent: ev.Urgent, Link: ev.Link, Data: rawJSON(ev.Data), CreatedAt: ev.CreatedAt,
+		Deliveries: make([]deliveryResponse, 0, len(rows))}
+	for _, d := range rows {
+		resp.Deliveries = append(resp.Deliveries, toDelivery(d))
+	}
+	desc, err := s.temporal.DescribeWorkflowExecution(ctx, ev.WorkflowID, "")
+	var nf *serviceerror.NotFound
+	switch {
+	case err == nil:
+		resp.WorkflowStatus = strings.ToLower(strings.TrimPrefix(desc.GetWorkflowExecutionInfo().GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"))
+	case errors.As(err, &nf):
+		resp.WorkflowStatus = "not_started"
+	default:
+		// The delivery log is the answer; the workflow status is a courtesy.
+		s.log.Warn("describing workflow", "workflow_id", ev.WorkflowID, "error", err)
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+var deliveryStatuses = map[string]bool{"pending": true, "delivered": true, "failed": true, "skipped": true, "cancelled": true}
+
+func (s *Server) listDeliveries(c echo.Context) error {
+	p, err := parsePage(c)
+	if err != nil {
+		return err
+	}
+	params := dbq.ListDeliveriesParams{TenantID: tenantOf(c).ID, HasCursor: p.hasCursor, CursorTime: p.time,
+		CursorID: p.id, PageSize: int32(p.limit)}
+	if v := c.QueryParam("event_id"); v != "" {
+		if params.EventID, err = uuid.Parse(v); err != nil {
+			return invalidField("event_id", "event_id must be an event ID")
+		}
+		params.ByEvent = true
+	}
+	if v := c.QueryParam("status"); v != "" {
+		if !deliveryStatuses[v] {
+			return invalidField("status", "status must be pending, delivered, failed, skipped or cancelled")
+		}
+		params.Status, params.ByStatus = v, true
+	}
+	rows, err := dbq.New(s.pool).ListDeliveries(c.Request().Context(), params)
+	if err != nil {
+		return err
+	}
+	out := make([]deliveryResponse, 0, len(rows))
+	for _, d := range rows {
+		out = append(out, toDelivery(d))
+	}
+	next := ""
+	if n := len(rows); n > 0 {
+		next = p.nextCursor(n, rows[n-1].CreatedAt, rows[n-1].ID)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"data": out, "next_cursor": next})
+}

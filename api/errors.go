@@ -1,0 +1,92 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/labstack/echo/v4"
+)
+
+// Error is the contract's error body: {"error": {"code", "message", "details"}}.
+type Error struct {
+	Status  int            `json:"-"`
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func newError(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func (e *Error) with(key string, value any) *Error {
+	if e.Details == nil {
+		e.Details = map[string]any{}
+	}
+	e.Details[key] = value
+	return e
+}
+
+func badRequest(format string, args ...any) *Error {
+	return newError(http.StatusBadRequest, "invalid_request", format, args...)
+}
+
+func invalidField(field, format string, args ...any) *Error {
+	return newError(http.StatusBadRequest, "invalid_field", format, args...).with("field", field)
+}
+
+func notFound(what string) *Error {
+	return newError(http.StatusNotFound, "not_found", "%s not found", what)
+}
+
+// errorHandler maps every error a handler returns to the contract's shape.
+// Internal errors are logged with their cause and answered with a generic
+// message: an error string may carry SQL or addresses a client must not see.
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var apiErr *Error
+	var httpErr *echo.HTTPError
+	switch {
+	case errors.As(err, &apiErr):
+	case errors.Is(err, pgx.ErrNoRows):
+		apiErr = notFound("resource")
+	case errors.As(err, &httpErr):
+		apiErr = fromEchoError(httpErr)
+	default:
+		s.log.Error("request failed", "method", c.Request().Method, "path", c.Path(), "error", err)
+		apiErr = newError(http.StatusInternalServerError, "internal_error", "something went wrong on our side; the request may be retried")
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(apiErr.Status)
+		return
+	}
+	_ = c.JSON(apiErr.Status, map[string]*Error{"error": apiErr})
+}
+
+func fromEchoError(e *echo.HTTPError) *Error {
+	switch e.Code {
+	case http.StatusNotFound:
+		return newError(e.Code, "not_found", "no such route")
+	case http.StatusMethodNotAllowed:
+		return newError(e.Code, "method_not_allowed", "method not allowed on this route")
+	case http.StatusRequestEntityTooLarge:
+		return newError(e.Code, "payload_too_large", "request body is larger than 1 MiB")
+	case http.StatusUnauthorized:
+		return newError(e.Code, "unauthorized", "missing or invalid API key")
+	case http.StatusTooManyRequests:
+		return newError(e.Code, "rate_limited", "too many requests")
+	case http.StatusServiceUnavailable:
+		return newError(e.Code, "unavailable", "service unavailable")
+	}
+	msg := http.StatusText(e.Code)
+	if m, ok := e.Message.(string); ok && e.Code < 500 {
+		msg = m
+	}
+	return newError(e.Code, "http_error", "%s", msg)
+}

@@ -1,0 +1,131 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/heraldhq/herald/activities"
+	"github.com/heraldhq/herald/db/dbq"
+)
+
+type notificationResponse struct {
+	ID        uuid.UUID  `json:"id"`
+	EventID   uuid.UUID  `json:"event_id"`
+	Type      string     `json:"type"`
+	Title     string     `json:"title"`
+	Body      string     `json:"body"`
+	Link      string     `json:"link,omitempty"`
+	Data      any        `json:"data"`
+	Read      bool       `json:"read"`
+	ReadAt    *time.Time `json:"read_at"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+func toNotification(n dbq.Notification) notificationResponse {
+	return notificationResponse{ID: n.ID, EventID: n.EventID, Type: n.Type, Title: n.Title, Body: n.Body,
+		Link: n.Link, Data: rawJSON(n.Data), Read: n.ReadAt != nil, ReadAt: n.ReadAt, CreatedAt: n.CreatedAt}
+}
+
+// inboxUser checks the path's user exists in the caller's tenant, so a typo
+// is a 404 rather than an empty inbox.
+func (s *Server) inboxUser(c echo.Context) (string, error) {
+	id := c.Param("id")
+	_, err := dbq.New(s.pool).GetUser(c.Request().Context(), dbq.GetUserParams{TenantID: tenantOf(c).ID, ID: id})
+	if isNoRows(err) {
+		return "", notFound("user")
+	}
+	return id, err
+}
+
+func (s *Server) listNotifications(c echo.Context) error {
+	user, err := s.inboxUser(c)
+	if err != nil {
+		return err
+	}
+	p, err := parsePage(c)
+	if err != nil {
+		return err
+	}
+	unread := false
+	switch c.QueryParam("unread") {
+	case "", "false":
+	case "true":
+		unread = true
+	default:
+		return invalidField("unread", "unread must be true or false")
+	}
+	rows, err := dbq.New(s.pool).ListNotifications(c.Request().Context(), dbq.ListNotificationsParams{
+		TenantID: tenantOf(c).ID, UserID: user, UnreadOnly: unread, HasCursor: p.hasCursor,
+		CursorTime: p.time, CursorID: p.id, PageSize: int32(p.limit),
+	})
+	if err != nil {
+		return err
+	}
+	out := make([]notificationResponse, 0, len(rows))
+	for _, n := range rows {
+		out = append(out, toNotification(n))
+	}
+	next := ""
+	if n := len(rows); n > 0 {
+		next = p.nextCursor(n, rows[n-1].CreatedAt, rows[n-1].ID)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"data": out, "next_cursor": next})
+}
+
+func (s *Server) markRead(c echo.Context) error {
+	user, err := s.inboxUser(c)
+	if err != nil {
+		return err
+	}
+	id, err := uuid.Parse(c.Param("nid"))
+	if err != nil {
+		return notFound("notification")
+	}
+	n, err := dbq.New(s.pool).MarkNotificationRead(c.Request().Context(), dbq.MarkNotificationReadParams{
+		TenantID: tenantOf(c).ID, UserID: user, ID: id,
+	})
+	if isNoRows(err) {
+		return notFound("notification")
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toNotification(n))
+}
+
+func (s *Server) markAllRead(c echo.Context) error {
+	user, err := s.inboxUser(c)
+	if err != nil {
+		return err
+	}
+	n, err := dbq.New(s.pool).MarkAllNotificationsRead(c.Request().Context(), dbq.MarkAllNotificationsReadParams{
+		TenantID: tenantOf(c).ID, UserID: user,
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]int64{"marked": n})
+}
+
+func (s *Server) unreadCount(c echo.Context) error {
+	user, err := s.inboxUser(c)
+	if err != nil {
+		return err
+	}
+	n, err := dbq.New(s.pool).UnreadCount(c.Request().Context(), dbq.UnreadCountParams{TenantID: tenantOf(c).ID, UserID: user})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]int64{"count": n})
+}
+
+func (s *Server) listEventTypes(c echo.Context) error {
+	cat, err := activities.TenantCatalog(c.Request().Context(), dbq.New(s.pool), tenantOf(c).ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"data": cat.All()})
+}

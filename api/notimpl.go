@@ -1,0 +1,54 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// notImplemented answers the contract's routes this release does not serve
+// yet, so clients get a clear 501 rather than a 404 that looks like a typo.
+func notImplemented(c echo.Context) error {
+	return newError(http.StatusNotImplemented, "not_implemented",
+		"%s %s is part of the Herald API but not built yet", c.Request().Method, c.Path())
+}
+
+// pendingRoutes are the contract routes still to build; each leaves this list
+// when its handler lands.
+var pendingRoutes = []struct{ method, path string }{
+	{http.MethodGet, "/v1/users/:id/preferences"},
+	{http.MethodPut, "/v1/users/:id/preferences"},
+	{http.MethodPut, "/v1/tenant/settings"},
+	{http.MethodPut, "/v1/integrations/slack"},
+	{http.MethodPut, "/v1/integrations/webhook"},
+	{http.MethodPut, "/v1/event-types/:key"},
+	{http.MethodDelete, "/v1/events/:id"},
+	{http.MethodPost, "/v1/deliveries/:id/retry"},
+	{http.MethodGet, "/v1/audit/verify"},
+	{http.MethodPost, "/v1/approvals"},
+	{http.MethodGet, "/v1/approvals/:id"},
+	{http.MethodPost, "/v1/approvals/:id/decision"},
+	{http.MethodPost, "/v1/experiments"},
+	{http.MethodPost, "/v1/experiments/:id/samples"},
+	{http.MethodPost, "/v1/experiments/:id/conclude"},
+	{http.MethodPost, "/v1/batches"},
+	{http.MethodPost, "/v1/batches/:id/jobs/:job/complete"},
+	{http.MethodPost, "/v1/test-notification"},
+	{http.MethodGet, "/v1/users/:id/notifications/stream"},
+	{http.MethodPost, "/v1/users/:id/inbox-token"},
+	{http.MethodGet, "/inbox"},
+	{http.MethodGet, "/a/:token"},
+	{http.MethodPost, "/a/:token"},
+	{http.MethodGet, "/unsubscribe/:token"},
+	{http.MethodPost, "/unsubscribe/:token"},
+}
+
+func (s *Server) notImplementedRoutes(e *echo.Echo, v1 *echo.Group) {
+	for _, r := range pendingRoutes {
+		if len(r.path) > 3 && r.path[:4] == "/v1/" {
+			v1.Add(r.method, r.path[3:], notImplemented)
+		} else {
+			e.Add(r.method, r.path, notImplemented)
+		}
+	}
+}

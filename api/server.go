@@ -1,0 +1,122 @@
+// Package api serves Herald's REST API (v1) with Echo.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"go.temporal.io/sdk/client"
+
+	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/internal/apikey"
+)
+
+// Server holds the API's dependencies.
+type Server struct {
+	pool      *pgxpool.Pool
+	temporal  client.Client
+	taskQueue string
+	log       *slog.Logger
+}
+
+// Options configure a Server.
+type Options struct {
+	Pool      *pgxpool.Pool
+	Temporal  client.Client
+	TaskQueue string
+	Logger    *slog.Logger
+}
+
+// New builds the Echo instance serving the whole API.
+func New(opts Options) *echo.Echo {
+	s := &Server{pool: opts.Pool, temporal: opts.Temporal, taskQueue: opts.TaskQueue, log: opts.Logger}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
+	// Refuse oversized bodies before reading them; decode enforces it again
+	// for chunked bodies with no Content-Length.
+	e.Use(middleware.BodyLimit("1M"))
+	e.Use(middleware.RequestID())
+	s.routes(e)
+	return e
+}
+
+type tenantKey struct{}
+
+func (s *Server) routes(e *echo.Echo) {
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/openapi.json", s.openapi)
+
+	v1 := e.Group("/v1", s.authenticate)
+	v1.PUT("/users/:id", s.putUser)
+	v1.GET("/users/:id", s.getUser)
+	v1.DELETE("/users/:id", s.deleteUser)
+	v1.GET("/event-types", s.listEventTypes)
+	v1.POST("/events", s.postEvent)
+	v1.GET("/events/:id", s.getEvent)
+	v1.GET("/deliveries", s.listDeliveries)
+	v1.GET("/users/:id/notifications", s.listNotifications)
+	v1.PATCH("/users/:id/notifications/:nid/read", s.markRead)
+	v1.POST("/users/:id/notifications/mark_all_read", s.markAllRead)
+	v1.GET("/users/:id/notifications/unread_count", s.unreadCount)
+
+	s.notImplementedRoutes(e, v1)
+}
+
+// authenticate resolves the Bearer API key to its tenant.
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		auth := c.Request().Header.Get(echo.HeaderAuthorization)
+		key, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok || !apikey.Plausible(strings.TrimSpace(key)) {
+			return newError(http.StatusUnauthorized, "unauthorized", "send Authorization: Bearer <API key>")
+		}
+		tenant, err := dbq.New(s.pool).TenantByAPIKey(c.Request().Context(), apikey.Hash(strings.TrimSpace(key)))
+		if err != nil {
+			if isNoRows(err) {
+				return newError(http.StatusUnauthorized, "unauthorized", "API key is invalid or revoked")
+			}
+			return err
+		}
+		c.Set("tenant", tenant)
+		return next(c)
+	}
+}
+
+func tenantOf(c echo.Context) dbq.Tenant { return c.Get("tenant").(dbq.Tenant) }
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz reports whether the API can do its work: both PostgreSQL and
+// Temporal must answer within a short deadline.
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]string{"postgres": "ok", "temporal": "ok"}
+	ready := true
+	if err := s.pool.Ping(ctx); err != nil {
+		checks["postgres"], ready = "unreachable", false
+		s.log.Warn("readiness: postgres", "error", err)
+	}
+	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], ready = "unreachable", false
+		s.log.Warn("readiness: temporal", "error", err)
+	}
+	if !ready {
+		return (&Error{Status: http.StatusServiceUnavailable, Code: "not_ready", Message: "a dependency is unreachable"}).with("checks", checks)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": checks})
+}

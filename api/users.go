@@ -1,0 +1,137 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/labstack/echo/v4"
+
+	"github.com/heraldhq/herald/db/dbq"
+)
+
+// idPattern bounds the IDs clients choose for users: printable, no slashes or
+// spaces, so they are safe in paths and logs.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$`)
+
+func validID(field, id string) error {
+	if !idPattern.MatchString(id) {
+		return invalidField(field, "%s must be 1-128 characters of letters, digits and ._:@+-", field)
+	}
+	return nil
+}
+
+type userRequest struct {
+	Email       string `json:"email"`
+	Name        string `json:"name"`
+	Timezone    string `json:"timezone"`
+	Role        string `json:"role"`
+	SlackUserID string `json:"slack_user_id"`
+}
+
+type userResponse struct {
+	ID          string    `json:"id"`
+	Email       string    `json:"email"`
+	Name        string    `json:"name"`
+	Timezone    string    `json:"timezone"`
+	Role        string    `json:"role"`
+	SlackUserID string    `json:"slack_user_id"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+func toUserResponse(u dbq.User) userResponse {
+	return userResponse{ID: u.ID, Email: u.Email, Name: u.Name, Timezone: u.Timezone, Role: u.Role,
+		SlackUserID: u.SlackUserID, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+}
+
+var roles = map[string]bool{"owner": true, "member": true, "executive": true}
+
+func (r *userRequest) validate() error {
+	r.Email = strings.TrimSpace(r.Email)
+	if r.Email != "" {
+		a, err := mail.ParseAddress(r.Email)
+		if err != nil || a.Address != r.Email {
+			return invalidField("email", "email must be a plain address such as ada@example.com")
+		}
+	}
+	if r.Timezone != "" {
+		if _, err := time.LoadLocation(r.Timezone); err != nil || r.Timezone == "Local" {
+			return invalidField("timezone", "timezone must be an IANA zone such as Europe/Berlin")
+		}
+	}
+	if r.Role == "" {
+		r.Role = "member"
+	}
+	if !roles[r.Role] {
+		return invalidField("role", "role must be owner, member or executive")
+	}
+	if len(r.Name) > 200 || len(r.SlackUserID) > 64 {
+		return badRequest("name or slack_user_id is too long")
+	}
+	return nil
+}
+
+func (s *Server) putUser(c echo.Context) error {
+	id := c.Param("id")
+	if err := validID("id", id); err != nil {
+		return err
+	}
+	var req userRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if err := req.validate(); err != nil {
+		return err
+	}
+	row, err := dbq.New(s.pool).UpsertUser(c.Request().Context(), dbq.UpsertUserParams{
+		TenantID: tenantOf(c).ID, ID: id, Email: req.Email, Name: req.Name,
+		Timezone: req.Timezone, Role: req.Role, SlackUserID: req.SlackUserID,
+	})
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if row.Created {
+		status = http.StatusCreated
+	}
+	return c.JSON(status, toUserResponse(dbq.User{ID: row.ID, Email: row.Email, Name: row.Name, Timezone: row.Timezone,
+		Role: row.Role, SlackUserID: row.SlackUserID, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt}))
+}
+
+func (s *Server) getUser(c echo.Context) error {
+	u, err := dbq.New(s.pool).GetUser(c.Request().Context(), dbq.GetUserParams{TenantID: tenantOf(c).ID, ID: c.Param("id")})
+	if isNoRows(err) {
+		return notFound("user")
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toUserResponse(u))
+}
+
+func (s *Server) deleteUser(c echo.Context) error {
+	n, err := dbq.New(s.pool).DeleteUser(c.Request().Context(), dbq.DeleteUserParams{TenantID: tenantOf(c).ID, ID: c.Param("id")})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound("user")
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// rawJSON returns stored JSON as-is in a response.
+func rawJSON(b []byte) json.RawMessage {
+	if len(b) == 0 {
+		return json.RawMessage("null")
+	}
+	return json.RawMessage(b)
+}

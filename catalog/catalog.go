@@ -1,0 +1,116 @@
+// Package catalog holds Herald's event types: the built-in catalog of the product
+// contract and the rules that merge a tenant's own definitions over it.
+package catalog
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+)
+
+// Channels a recipient can be reached on.
+const (
+	ChannelInApp   = "in_app"
+	ChannelEmail   = "email"
+	ChannelSlack   = "slack"
+	ChannelWebhook = "webhook"
+)
+
+// Default recipient kinds of an event type, used when an event names none.
+const (
+	RecipientsNamed       = "named"       // the users the event names
+	RecipientsSubscribers = "subscribers" // everyone in the tenant subscribed to the category
+	RecipientsOwner       = "owner"       // users with role owner
+	RecipientsNone        = "none"        // input types: they feed rules and notify nobody
+)
+
+// Templates are Go text/template sources rendered with the event data.
+// HTML is optional: when empty the text is wrapped in Herald's email layout.
+type Templates struct {
+	Subject string `json:"subject"`
+	Text    string `json:"text"`
+	HTML    string `json:"html,omitempty"`
+}
+
+// EventType describes one kind of event: who hears of it, where and how.
+type EventType struct {
+	Key        string    `json:"key"`
+	Category   string    `json:"category"`
+	Title      string    `json:"title"`
+	Urgent     bool      `json:"urgent"`
+	Input      bool      `json:"input"`
+	Recipients string    `json:"default_recipients"`
+	Channels   []string  `json:"channels"`
+	Templates  Templates `json:"templates"`
+	BuiltIn    bool      `json:"built_in"`
+}
+
+var keyPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`)
+
+// ValidKey reports whether key has the dotted lower-case shape of event type keys.
+func ValidKey(key string) bool { return len(key) <= 100 && keyPattern.MatchString(key) }
+
+// Notifies reports whether events of this type reach recipients themselves.
+func (t EventType) Notifies() bool { return !t.Input && t.Recipients != RecipientsNone }
+
+// Has reports whether the type delivers on channel by default.
+func (t EventType) Has(channel string) bool {
+	for _, c := range t.Channels {
+		if c == channel {
+			return true
+		}
+	}
+	return false
+}
+
+// Catalog is an immutable set of event types keyed by their key.
+type Catalog struct{ types map[string]EventType }
+
+// Lookup returns the event type for key.
+func (c Catalog) Lookup(key string) (EventType, bool) {
+	t, ok := c.types[key]
+	return t, ok
+}
+
+// All returns every event type sorted by key.
+func (c Catalog) All() []EventType {
+	out := make([]EventType, 0, len(c.types))
+	for _, t := range c.types {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// BuiltIn returns the product's built-in catalog.
+func BuiltIn() Catalog {
+	types := make(map[string]EventType, len(builtIns))
+	for _, t := range builtIns {
+		t.BuiltIn = true
+		types[t.Key] = t
+	}
+	return Catalog{types: types}
+}
+
+// WithTenant overlays a tenant's definitions (raw JSON documents as stored) on c.
+// A definition of a built-in key replaces only the fields it sets.
+func (c Catalog) WithTenant(defs map[string][]byte) (Catalog, error) {
+	if len(defs) == 0 {
+		return c, nil
+	}
+	types := make(map[string]EventType, len(c.types)+len(defs))
+	for k, t := range c.types {
+		types[k] = t
+	}
+	for key, raw := range defs {
+		base := types[key]
+		base.Key = key
+		if err := json.Unmarshal(raw, &base); err != nil {
+			return Catalog{}, fmt.Errorf("event type %s: %w", key, err)
+		}
+		base.Key = key
+		types[key] = base
+	}
+	return Catalog{types: types}, nil
+}

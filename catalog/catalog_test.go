@@ -1,0 +1,86 @@
+package catalog
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestBuiltInTemplatesRender(t *testing.T) {
+	t.Parallel()
+	for _, typ := range BuiltIn().All() {
+		if !ValidKey(typ.Key) {
+			t.Errorf("%s: invalid key", typ.Key)
+		}
+		if typ.Input {
+			if typ.Notifies() {
+				t.Errorf("%s: input type notifies", typ.Key)
+			}
+			continue
+		}
+		r, err := NewRenderer(typ)
+		if err != nil {
+			t.Fatalf("%s: %v", typ.Key, err)
+		}
+		c, err := r.Render(map[string]any{}, Recipient{ID: "u1"}, "")
+		if err != nil {
+			t.Fatalf("%s: %v", typ.Key, err)
+		}
+		if strings.Contains(c.Subject+c.Text+c.HTML, noValue) {
+			t.Errorf("%s: missing data printed %q", typ.Key, noValue)
+		}
+	}
+}
+
+func TestRenderIssueAssigned(t *testing.T) {
+	t.Parallel()
+	typ, ok := BuiltIn().Lookup("issue.assigned")
+	if !ok {
+		t.Fatal("issue.assigned missing from the catalog")
+	}
+	r, err := NewRenderer(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.Render(map[string]any{"issue_key": "PROJ-1", "title": "<b>Fix</b>\nlogin"},
+		Recipient{ID: "u1", Name: "Ada"}, "https://app.example/PROJ-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Subject != "PROJ-1 was assigned to you: <b>Fix</b> login" {
+		t.Errorf("subject = %q: want one line with the data", c.Subject)
+	}
+	if !strings.HasSuffix(c.Text, "\n\nhttps://app.example/PROJ-1") {
+		t.Errorf("text lacks the link: %q", c.Text)
+	}
+	if strings.Contains(c.HTML, "<b>Fix</b>") || !strings.Contains(c.HTML, "&lt;b&gt;Fix&lt;/b&gt;") {
+		t.Errorf("HTML does not escape event data: %s", c.HTML)
+	}
+	if !strings.Contains(c.HTML, `href="https://app.example/PROJ-1"`) {
+		t.Errorf("HTML lacks the link button")
+	}
+	if string(c.Hash()) == string((Content{Subject: c.Subject}).Hash()) {
+		t.Error("hash ignores the body")
+	}
+}
+
+func TestWithTenantOverridesFields(t *testing.T) {
+	t.Parallel()
+	c, err := BuiltIn().WithTenant(map[string][]byte{
+		"issue.assigned": []byte(`{"urgent": true}`),
+		"deploy.done":    []byte(`{"category": "ops", "default_recipients": "subscribers", "channels": ["in_app"], "templates": {"subject": "Deployed {{.data.v}}"}}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := c.Lookup("issue.assigned")
+	if !a.Urgent || a.Category != "issues" || a.Templates.Subject == "" {
+		t.Errorf("override lost built-in fields or ignored urgent: %+v", a)
+	}
+	d, ok := c.Lookup("deploy.done")
+	if !ok || d.Category != "ops" || d.BuiltIn || !d.Has(ChannelInApp) || d.Has(ChannelEmail) {
+		t.Errorf("tenant type = %+v", d)
+	}
+	if _, ok := BuiltIn().Lookup("deploy.done"); ok {
+		t.Error("tenant overlay leaked into the built-in catalog")
+	}
+}

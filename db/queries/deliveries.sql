@@ -1,0 +1,68 @@
+-- name: InsertDeliveries :exec
+-- Conflicts are a retried page: the rows from the first attempt stand.
+INSERT INTO deliveries (tenant_id, event_id, user_id, channel, status, reason)
+SELECT @tenant_id::uuid, @event_id::uuid, unnest(@user_ids::text[]), unnest(@channels::text[]),
+       unnest(@statuses::text[]), unnest(@reasons::text[])
+ON CONFLICT (event_id, user_id, channel) DO NOTHING;
+
+-- name: DeliveriesForUsers :many
+SELECT * FROM deliveries WHERE event_id = @event_id AND user_id = ANY(@user_ids::text[])
+ORDER BY user_id, channel;
+
+-- name: InsertInboxItems :exec
+INSERT INTO notifications (tenant_id, user_id, event_id, delivery_id, type, title, body, link, data)
+SELECT @tenant_id::uuid, d.user_id, d.event_id, d.id, @type::text, u.title, u.body, @link::text, @data::jsonb
+FROM (SELECT unnest(@delivery_ids::uuid[]) AS delivery_id, unnest(@titles::text[]) AS title,
+             unnest(@bodies::text[]) AS body) AS u
+JOIN deliveries d ON d.id = u.delivery_id
+ON CONFLICT (delivery_id) DO NOTHING;
+
+-- name: MarkDelivered :exec
+UPDATE deliveries
+SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, error = '',
+    content_hash = u.content_hash, updated_at = now()
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@content_hashes::bytea[]) AS content_hash) AS u
+WHERE deliveries.id = u.id AND deliveries.status = 'pending';
+
+-- name: RecordAttemptFailure :exec
+UPDATE deliveries SET attempts = attempts + 1, error = @error, updated_at = now()
+WHERE id = @id AND status = 'pending';
+
+-- name: MarkFailed :exec
+UPDATE deliveries SET status = 'failed', updated_at = now(),
+    error = CASE WHEN error = '' THEN @error::text ELSE error END
+WHERE id = ANY(@ids::uuid[]) AND status = 'pending';
+
+-- name: MarkPermanentFailure :exec
+UPDATE deliveries SET status = 'failed', attempts = attempts + 1, error = @error, updated_at = now()
+WHERE id = @id AND status = 'pending';
+
+-- name: MarkSkipped :exec
+UPDATE deliveries SET status = 'skipped', reason = @reason, updated_at = now()
+WHERE id = @id AND status = 'pending';
+
+-- name: PendingEmailJobs :many
+-- A LEFT JOIN so a recipient deleted since the page was planned still shows up, to be skipped.
+SELECT d.id, d.user_id, d.attempts, COALESCE(u.email, '')::text AS email, COALESCE(u.name, '')::text AS name
+FROM deliveries d
+LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id
+WHERE d.id = ANY(@ids::uuid[]) AND d.status = 'pending' AND d.channel = 'email'
+ORDER BY d.id;
+
+-- name: TallyDeliveries :many
+SELECT status, count(*)::int AS n FROM deliveries WHERE id = ANY(@ids::uuid[]) GROUP BY status ORDER BY status;
+
+-- name: GetDeliveries :many
+SELECT * FROM deliveries WHERE id = ANY(@ids::uuid[]) ORDER BY id;
+
+-- name: EventDeliveries :many
+SELECT * FROM deliveries WHERE event_id = @event_id ORDER BY user_id, channel;
+
+-- name: ListDeliveries :many
+SELECT * FROM deliveries
+WHERE tenant_id = @tenant_id
+  AND (NOT @by_event::bool OR event_id = @event_id::uuid)
+  AND (NOT @by_status::bool OR status = @status::text)
+  AND (NOT @has_cursor::bool OR (created_at, id) < (@cursor_time::timestamptz, @cursor_id::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT @page_size;

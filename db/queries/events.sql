@@ -1,0 +1,27 @@
+-- name: InsertEvent :one
+-- ON CONFLICT DO NOTHING makes concurrent posts with one key race on the unique
+-- constraint, not on a read-then-write; the loser reads the winner's row.
+INSERT INTO events (id, tenant_id, type, idempotency_key, request_hash, recipients, data,
+                    urgent, link, send_at, workflow_id)
+VALUES (@id, @tenant_id, @type, @idempotency_key, @request_hash, @recipients, @data,
+        @urgent, @link, @send_at, @workflow_id)
+ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+RETURNING *;
+
+-- name: GetEventByKey :one
+SELECT * FROM events WHERE tenant_id = @tenant_id AND idempotency_key = @idempotency_key;
+
+-- name: GetEvent :one
+SELECT * FROM events WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: GetEventByID :one
+SELECT * FROM events WHERE id = @id;
+
+-- name: SetEventStatus :exec
+UPDATE events SET status = @status WHERE id = @id;
+
+-- name: GetTenantEventTypes :many
+SELECT * FROM event_types WHERE tenant_id = @tenant_id ORDER BY key;
+
+-- name: GetTenantEventType :one
+SELECT * FROM event_types WHERE tenant_id = @tenant_id AND key = @key;

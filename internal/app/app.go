@@ -1,0 +1,140 @@
+// Package app assembles Herald's processes (API server, worker) from
+// configuration; the herald command, the dev stack and tests share it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/heraldhq/herald/activities"
+	"github.com/heraldhq/herald/api"
+	"github.com/heraldhq/herald/internal/config"
+	"github.com/heraldhq/herald/internal/mailer"
+	"github.com/heraldhq/herald/worker"
+)
+
+// emailConcurrency is how many SMTP connections one email activity opens.
+const emailConcurrency = 8
+
+// OpenDB connects a pool to the configured database and checks it answers.
+func OpenDB(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("HERALD_DATABASE_URL: %w", err)
+	}
+	if pc.MaxConns < 20 {
+		pc.MaxConns = 20
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connecting to PostgreSQL at HERALD_DATABASE_URL: %w", err)
+	}
+	return pool, nil
+}
+
+// DialTemporal connects to the configured Temporal frontend.
+func DialTemporal(ctx context.Context, cfg config.Config, logger *slog.Logger) (client.Client, error) {
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort:  cfg.TemporalAddress,
+		Namespace: cfg.TemporalNamespace,
+		Logger:    tlog.NewStructuredLogger(quiet(logger)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to Temporal at HERALD_TEMPORAL_ADDRESS %s: %w", cfg.TemporalAddress, err)
+	}
+	return c, nil
+}
+
+// quiet drops the SDK's info chatter (one line per poller start) but keeps
+// its warnings.
+func quiet(l *slog.Logger) *slog.Logger {
+	return slog.New(levelFilter{l.Handler(), slog.LevelWarn})
+}
+
+type levelFilter struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= f.min && f.Handler.Enabled(ctx, l)
+}
+
+// NewActivities builds the activities from configuration.
+func NewActivities(cfg config.Config, pool *pgxpool.Pool) (*activities.Activities, error) {
+	sender, err := mailer.New(cfg.SMTPURL, cfg.MailFrom, emailConcurrency)
+	if err != nil {
+		return nil, fmt.Errorf("HERALD_SMTP_URL: %w", err)
+	}
+	return activities.New(pool, sender, mailDomain(cfg.MailFrom)), nil
+}
+
+func mailDomain(from string) string {
+	if a, err := mail.ParseAddress(from); err == nil {
+		if _, domain, ok := strings.Cut(a.Address, "@"); ok && domain != "" {
+			return domain
+		}
+	}
+	return "herald.local"
+}
+
+// NewWorker returns a started-ready worker on the configured task queue.
+func NewWorker(cfg config.Config, pool *pgxpool.Pool, tc client.Client) (sdkworker.Worker, error) {
+	acts, err := NewActivities(cfg, pool)
+	if err != nil {
+		return nil, err
+	}
+	return worker.New(tc, cfg.TaskQueue, acts), nil
+}
+
+// NewHandler returns the REST API's HTTP handler.
+func NewHandler(cfg config.Config, pool *pgxpool.Pool, tc client.Client, logger *slog.Logger) http.Handler {
+	return api.New(api.Options{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Logger: logger})
+}
+
+// Serve serves h on addr until ctx ends, then shuts down gracefully, letting
+// requests in flight finish for up to 10 seconds.
+func Serve(ctx context.Context, addr string, h http.Handler, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("HERALD_HTTP_ADDR: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

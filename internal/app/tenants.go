@@ -1,0 +1,90 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/internal/apikey"
+)
+
+// CreateTenant creates a tenant and its first API key, returned once.
+func CreateTenant(ctx context.Context, pool *pgxpool.Pool, name string) (dbq.Tenant, string, error) {
+	if name == "" || len(name) > 200 {
+		return dbq.Tenant{}, "", errors.New("tenant name must be 1-200 characters")
+	}
+	var tenant dbq.Tenant
+	var key string
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		var err error
+		if tenant, err = q.CreateTenant(ctx, name); err != nil {
+			return err
+		}
+		key, err = addKey(ctx, q, tenant.ID, apikey.New())
+		return err
+	})
+	return tenant, key, err
+}
+
+// CreateAPIKey adds a key to a tenant named by ID or name. A non-empty fixed
+// key is used as given (the dev stack's HERALD_DEV_API_KEY).
+func CreateAPIKey(ctx context.Context, pool *pgxpool.Pool, tenant, fixed string) (string, error) {
+	q := dbq.New(pool)
+	t, err := FindTenant(ctx, q, tenant)
+	if err != nil {
+		return "", err
+	}
+	if fixed == "" {
+		fixed = apikey.New()
+	}
+	return addKey(ctx, q, t.ID, fixed)
+}
+
+func addKey(ctx context.Context, q *dbq.Queries, tenantID uuid.UUID, key string) (string, error) {
+	if !apikey.Plausible(key) {
+		return "", fmt.Errorf("an API key must start with %q and be 16-200 characters", apikey.Prefix)
+	}
+	_, err := q.CreateAPIKey(ctx, dbq.CreateAPIKeyParams{TenantID: tenantID, Prefix: apikey.Display(key), KeyHash: apikey.Hash(key)})
+	return key, err
+}
+
+// FindTenant looks a tenant up by ID, or else by name.
+func FindTenant(ctx context.Context, q *dbq.Queries, ref string) (dbq.Tenant, error) {
+	if id, err := uuid.Parse(ref); err == nil {
+		t, err := q.GetTenant(ctx, id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return t, fmt.Errorf("no tenant with ID %s", ref)
+		}
+		return t, err
+	}
+	t, err := q.FindTenantByName(ctx, ref)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, fmt.Errorf("no tenant named %q", ref)
+	}
+	return t, err
+}
+
+// RevokeAPIKey revokes a key given in full or by its ID.
+func RevokeAPIKey(ctx context.Context, pool *pgxpool.Pool, ref string) error {
+	q := dbq.New(pool)
+	var n int64
+	var err error
+	if id, perr := uuid.Parse(ref); perr == nil {
+		n, err = q.RevokeAPIKeyByID(ctx, id)
+	} else {
+		n, err = q.RevokeAPIKeyByHash(ctx, apikey.Hash(ref))
+	}
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return errors.New("no active API key matches")
+	}
+	return nil
+}

@@ -1,0 +1,125 @@
+// Package config reads Herald's HERALD_* environment variables.
+package config
+
+import (
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Config is Herald's runtime configuration.
+type Config struct {
+	DatabaseURL         string
+	TemporalAddress     string
+	TemporalNamespace   string
+	TaskQueue           string
+	HTTPAddr            string
+	PublicURL           string
+	SMTPURL             string
+	MailFrom            string
+	SlackAPIURL         string
+	SigningKey          string
+	WebhookAllowPrivate bool
+}
+
+// Var documents one variable for --help output.
+type Var struct{ Name, Default, Help string }
+
+// Vars lists every variable Herald reads, in the order --help shows them.
+var Vars = []Var{
+	{"HERALD_DATABASE_URL", "", "PostgreSQL URL, e.g. postgres://herald@127.0.0.1:5432/herald (required)"},
+	{"HERALD_TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port"},
+	{"HERALD_TEMPORAL_NAMESPACE", "default", "Temporal namespace"},
+	{"HERALD_TASK_QUEUE", "herald", "Temporal task queue of the workers"},
+	{"HERALD_HTTP_ADDR", "127.0.0.1:8080", "address the REST API listens on"},
+	{"HERALD_PUBLIC_URL", "http://127.0.0.1:8080", "base URL of links in notifications"},
+	{"HERALD_SMTP_URL", "smtp://127.0.0.1:1025?tls=none", "smtp:// (STARTTLS when offered), smtps:// (implicit TLS), ?tls=none (never TLS)"},
+	{"HERALD_MAIL_FROM", "Herald <herald@localhost>", "From address of emails"},
+	{"HERALD_SLACK_API_URL", "", "Slack Web API base URL override (tests)"},
+	{"HERALD_SIGNING_KEY", "", "secret that signs links and tokens (at least 32 characters)"},
+	{"HERALD_WEBHOOK_ALLOW_PRIVATE", "false", "allow webhook and Slack URLs on private addresses (tests and dev only)"},
+}
+
+// Load reads the configuration through getenv. need lists the variables that
+// must be set for the calling subcommand; every set variable is validated.
+func Load(getenv func(string) string, need ...string) (Config, error) {
+	get := func(name string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		for _, v := range Vars {
+			if v.Name == name {
+				return v.Default
+			}
+		}
+		return ""
+	}
+	for _, name := range need {
+		if get(name) == "" {
+			return Config{}, fmt.Errorf("%s is not set", name)
+		}
+	}
+	c := Config{
+		DatabaseURL:       get("HERALD_DATABASE_URL"),
+		TemporalAddress:   get("HERALD_TEMPORAL_ADDRESS"),
+		TemporalNamespace: get("HERALD_TEMPORAL_NAMESPACE"),
+		TaskQueue:         get("HERALD_TASK_QUEUE"),
+		HTTPAddr:          get("HERALD_HTTP_ADDR"),
+		PublicURL:         strings.TrimRight(get("HERALD_PUBLIC_URL"), "/"),
+		SMTPURL:           get("HERALD_SMTP_URL"),
+		MailFrom:          get("HERALD_MAIL_FROM"),
+		SlackAPIURL:       get("HERALD_SLACK_API_URL"),
+		SigningKey:        get("HERALD_SIGNING_KEY"),
+	}
+	var err error
+	if c.WebhookAllowPrivate, err = parseBool(get("HERALD_WEBHOOK_ALLOW_PRIVATE")); err != nil {
+		return Config{}, fmt.Errorf("HERALD_WEBHOOK_ALLOW_PRIVATE: %w", err)
+	}
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			return Config{}, fmt.Errorf("HERALD_DATABASE_URL: want a postgres:// URL")
+		}
+	}
+	if err := checkURL(c.PublicURL, "http", "https"); err != nil {
+		return Config{}, fmt.Errorf("HERALD_PUBLIC_URL: %w", err)
+	}
+	if err := checkURL(c.SMTPURL, "smtp", "smtps"); err != nil {
+		return Config{}, fmt.Errorf("HERALD_SMTP_URL: %w", err)
+	}
+	if c.SlackAPIURL != "" {
+		if err := checkURL(c.SlackAPIURL, "http", "https"); err != nil {
+			return Config{}, fmt.Errorf("HERALD_SLACK_API_URL: %w", err)
+		}
+	}
+	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		return Config{}, fmt.Errorf("HERALD_MAIL_FROM: want an address such as \"Herald <herald@example.com>\"")
+	}
+	if c.SigningKey != "" && len(c.SigningKey) < 32 {
+		return Config{}, fmt.Errorf("HERALD_SIGNING_KEY: want at least 32 characters")
+	}
+	return c, nil
+}
+
+func checkURL(raw string, schemes ...string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		// Never echo the value: SMTP URLs carry passwords.
+		return fmt.Errorf("want a URL with scheme %s and a host", strings.Join(schemes, " or "))
+	}
+	for _, s := range schemes {
+		if u.Scheme == s {
+			return nil
+		}
+	}
+	return fmt.Errorf("scheme %q not supported, want %s", u.Scheme, strings.Join(schemes, " or "))
+}
+
+func parseBool(s string) (bool, error) {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, fmt.Errorf("want true or false, got %q", s)
+	}
+	return b, nil
+}
