@@ -238,12 +238,12 @@ func recipientSpec(typ catalog.EventType, r *recipientsRequest) activities.Recip
 // which makes the encoding canonical.
 func requestHash(req eventRequest, spec activities.Recipients) []byte {
 	b, _ := json.Marshal(struct {
-		Type       string               `json:"type"`
+		Type       string                `json:"type"`
 		Recipients activities.Recipients `json:"recipients"`
-		Data       map[string]any       `json:"data"`
-		Urgent     bool                 `json:"urgent"`
-		SendAt     *time.Time           `json:"send_at"`
-		Link       string               `json:"link"`
+		Data       map[string]any        `json:"data"`
+		Urgent     bool                  `json:"urgent"`
+		SendAt     *time.Time            `json:"send_at"`
+		Link       string                `json:"link"`
 	}{req.Type, spec, req.Data, req.Urgent, req.SendAt, req.Link})
 	h := sha256.Sum256(b)
 	return h[:]
