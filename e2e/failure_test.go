@@ -1,0 +1,114 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/emersion/go-smtp"
+)
+
+// flakySMTP is a real SMTP server that rejects recipients by their address:
+// perm-* always with 550, temp-* with 451 on the first try, then accepts.
+type flakySMTP struct {
+	mu       sync.Mutex
+	tries    map[string]int
+	accepted map[string]int
+}
+
+func (b *flakySMTP) NewSession(*smtp.Conn) (smtp.Session, error) { return &flakySession{b: b}, nil }
+
+type flakySession struct {
+	b  *flakySMTP
+	to []string
+}
+
+func (s *flakySession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *flakySession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.b.mu.Lock()
+	defer s.b.mu.Unlock()
+	s.b.tries[to]++
+	switch {
+	case strings.HasPrefix(to, "perm-"):
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+	case strings.HasPrefix(to, "temp-") && s.b.tries[to] == 1:
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+	}
+	s.to = append(s.to, to)
+	return nil
+}
+func (s *flakySession) Data(r io.Reader) error {
+	_, _ = io.Copy(io.Discard, r)
+	s.b.mu.Lock()
+	defer s.b.mu.Unlock()
+	for _, to := range s.to {
+		s.b.accepted[to]++
+	}
+	return nil
+}
+func (s *flakySession) Reset()        { s.to = nil }
+func (s *flakySession) Logout() error { return nil }
+
+func TestEmailRetriesAndPermanentFailures(t *testing.T) {
+	t.Parallel()
+	backend := &flakySMTP{tries: map[string]int{}, accepted: map[string]int{}}
+	srv := smtp.NewServer(backend)
+	srv.Domain = "flaky.test"
+	srv.AllowInsecureAuth = true
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close() })
+
+	st, err := startStack(context.Background(), "smtp://"+ln.Addr().String()+"?tls=none", "herald-e2e-flaky")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Stop)
+	tn := newTenantOn(t, st.API.URL)
+	tn.putUser("temp", "temp-user@example.com")
+	tn.putUser("perm", "perm-user@example.com")
+	tn.putUser("fine", "fine@example.com")
+
+	acc := tn.must(202, tn.do("POST", "/v1/events", assignEvent("flaky-1", "temp", "perm", "fine")))
+	ev := tn.waitEvent(acc.str("event_id"))
+	recordHistory(t, acc.str("workflow_id"), "notify_partial")
+	if ev.str("status") != "partial" {
+		t.Errorf("event status = %q, want partial (one failed, others delivered)", ev.str("status"))
+	}
+	for _, d := range ev.body["deliveries"].([]any) {
+		d := d.(map[string]any)
+		if d["channel"] != "email" {
+			continue
+		}
+		switch d["user_id"] {
+		case "temp":
+			if d["status"] != "delivered" || d["attempts"] != float64(2) {
+				t.Errorf("temporarily refused email: %v, want delivered on attempt 2", d)
+			}
+		case "perm":
+			if d["status"] != "failed" || d["attempts"] != float64(1) || !strings.Contains(d["error"].(string), "550") {
+				t.Errorf("permanently refused email: %v, want failed after 1 attempt with the 550", d)
+			}
+		case "fine":
+			if d["status"] != "delivered" || d["attempts"] != float64(1) {
+				t.Errorf("accepted email: %v", d)
+			}
+		}
+	}
+	backend.mu.Lock()
+	defer backend.mu.Unlock()
+	// The retry resent only what the server had not accepted.
+	if backend.accepted["fine@example.com"] != 1 || backend.accepted["temp-user@example.com"] != 1 || backend.accepted["perm-user@example.com"] != 0 {
+		t.Errorf("accepted = %v, want each deliverable email exactly once", backend.accepted)
+	}
+	r := tn.must(200, tn.do("GET", "/v1/deliveries?status=failed&event_id="+acc.str("event_id"), nil))
+	if n := len(r.body["data"].([]any)); n != 1 {
+		t.Errorf("failed deliveries listed: %d, want 1: %s", n, r.raw)
+	}
+}

@@ -1,0 +1,205 @@
+// Package e2e tests Herald end to end against real servers: a PostgreSQL
+// cluster, a Temporal dev server and SMTP servers, all on loopback.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+
+	"github.com/heraldhq/herald/internal/app"
+	"github.com/heraldhq/herald/internal/localstack"
+	"github.com/heraldhq/herald/internal/mailcatch"
+)
+
+// env is the shared stack every test uses; tests isolate themselves by
+// creating their own tenant.
+var env struct {
+	servers  *localstack.Servers
+	pool     *pgxpool.Pool
+	temporal client.Client
+	mail     *mailcatch.Server
+	api      *httptest.Server
+}
+
+var logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+func TestMain(m *testing.M) {
+	code, err := setup(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e setup:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func setup(m *testing.M) (int, error) {
+	ctx := context.Background()
+	bin, err := filepath.Abs("../bin/temporal")
+	if err != nil {
+		return 0, err
+	}
+	var logs bytes.Buffer
+	servers, err := localstack.Start(ctx, localstack.Options{TemporalBin: bin, Log: &logs})
+	if err != nil {
+		return 0, fmt.Errorf("%w\n%s", err, logs.String())
+	}
+	defer servers.Stop()
+	h, err := servers.StartHerald(ctx, "", "herald-e2e", logger)
+	if err != nil {
+		return 0, err
+	}
+	defer h.Stop()
+	env.servers, env.pool, env.temporal, env.mail, env.api = servers, h.Pool, h.Temporal, servers.Mail, h.API
+	return m.Run(), nil
+}
+
+// startStack starts a second Herald on its own task queue and SMTP server.
+func startStack(ctx context.Context, smtpURL, taskQueue string) (*localstack.Herald, error) {
+	return env.servers.StartHerald(ctx, smtpURL, taskQueue, logger)
+}
+
+// tenant is an API client for a fresh tenant.
+type tenant struct {
+	t    *testing.T
+	id   uuid.UUID
+	key  string
+	base string
+}
+
+func newTenant(t *testing.T) *tenant {
+	return newTenantOn(t, env.api.URL)
+}
+
+func newTenantOn(t *testing.T, base string) *tenant {
+	t.Helper()
+	tn, key, err := app.CreateTenant(context.Background(), env.pool, "t-"+uuid.NewString()[:8])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tenant{t: t, id: tn.ID, key: key, base: base}
+}
+
+// response is a decoded API answer.
+type response struct {
+	status int
+	body   map[string]any
+	raw    []byte
+}
+
+func (r response) str(key string) string { s, _ := r.body[key].(string); return s }
+
+func (r response) errCode() string {
+	e, _ := r.body["error"].(map[string]any)
+	s, _ := e["code"].(string)
+	return s
+}
+
+func (tn *tenant) do(method, path string, body any, headers ...string) response {
+	tn.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		buf, err := json.Marshal(b)
+		if err != nil {
+			tn.t.Fatal(err)
+		}
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequest(method, tn.base+path, rd)
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tn.key)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	r := response{status: res.StatusCode, raw: raw}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &r.body); err != nil {
+			tn.t.Fatalf("%s %s: non-JSON answer %d: %s", method, path, res.StatusCode, raw)
+		}
+	}
+	return r
+}
+
+func (tn *tenant) must(status int, r response) response {
+	tn.t.Helper()
+	if r.status != status {
+		tn.t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)
+	}
+	return r
+}
+
+func (tn *tenant) putUser(id, email string, extra ...string) {
+	tn.t.Helper()
+	body := map[string]any{"email": email, "name": "User " + id}
+	for i := 0; i+1 < len(extra); i += 2 {
+		body[extra[i]] = extra[i+1]
+	}
+	r := tn.do("PUT", "/v1/users/"+id, body)
+	if r.status != 200 && r.status != 201 {
+		tn.t.Fatalf("PUT user %s: %d %s", id, r.status, r.raw)
+	}
+}
+
+// waitEvent waits for an event's workflow to finish and returns the event.
+func (tn *tenant) waitEvent(eventID string) response {
+	tn.t.Helper()
+	r := tn.must(200, tn.do("GET", "/v1/events/"+eventID, nil))
+	wid := r.str("workflow_id")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := env.temporal.GetWorkflow(ctx, wid, "").Get(ctx, nil); err != nil {
+		tn.t.Fatalf("workflow %s: %v", wid, err)
+	}
+	return tn.must(200, tn.do("GET", "/v1/events/"+eventID, nil))
+}
+
+// count runs a counting query with args.
+func count(t *testing.T, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := env.pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// mailFor returns the caught messages of one event.
+func mailFor(eventID string) []mailcatch.Message {
+	var out []mailcatch.Message
+	for _, m := range env.mail.Messages() {
+		if len(m.Header["X-Herald-Event-Id"]) > 0 && m.Header["X-Herald-Event-Id"][0] == eventID {
+			out = append(out, m)
+		}
+	}
+	return out
+}

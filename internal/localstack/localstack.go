@@ -1,0 +1,158 @@
+// Package localstack runs a complete Herald deployment on loopback, each
+// server real: PostgreSQL, a Temporal dev server, an SMTP catcher, and
+// Herald's API and worker in process. The integration tests and the load
+// command use it; `herald dev` runs the long-lived equivalent.
+package localstack
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/heraldhq/herald/db"
+	"github.com/heraldhq/herald/internal/app"
+	"github.com/heraldhq/herald/internal/config"
+	"github.com/heraldhq/herald/internal/devstack"
+	"github.com/heraldhq/herald/internal/mailcatch"
+	"github.com/heraldhq/herald/workflows"
+)
+
+// Options configure the servers.
+type Options struct {
+	TemporalBin string // path to the Temporal CLI
+	// TemporalFile keeps Temporal's state in a SQLite file with the WAL
+	// pragmas `herald dev` uses, rather than in memory; load figures use it
+	// so they match the dev stack.
+	TemporalFile bool
+	Log          io.Writer // server output; nil discards
+}
+
+// Servers are the running third-party servers.
+type Servers struct {
+	Postgres *devstack.Postgres
+	Temporal *devstack.Temporal
+	Mail     *mailcatch.Server
+	dir      string
+}
+
+// Start starts PostgreSQL (ephemeral, in a temporary directory), Temporal
+// and the SMTP catcher, and migrates the database.
+func Start(ctx context.Context, opts Options) (s *Servers, err error) {
+	s = &Servers{}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+	if s.dir, err = os.MkdirTemp("", "herald-stack-"); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(opts.TemporalBin); err != nil {
+		return nil, fmt.Errorf("%s is missing: run `make bin/temporal`", opts.TemporalBin)
+	}
+	if s.Postgres, err = devstack.StartPostgres(ctx, devstack.PostgresOptions{
+		Dir: filepath.Join(s.dir, "pg"), Ephemeral: true, Log: opts.Log,
+	}); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	topts := devstack.TemporalOptions{Bin: opts.TemporalBin, SearchAttributes: workflows.SearchAttributeNames, Log: opts.Log}
+	if opts.TemporalFile {
+		topts.DBFile = filepath.Join(s.dir, "temporal.db")
+	}
+	if s.Temporal, err = devstack.StartTemporal(ctx, topts); err != nil {
+		return nil, fmt.Errorf("temporal: %w", err)
+	}
+	if s.Mail, err = mailcatch.Start("127.0.0.1:0", ""); err != nil {
+		return nil, err
+	}
+	if _, _, err := db.Migrate(ctx, s.Postgres.URL); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Stop stops every server and removes their data.
+func (s *Servers) Stop() {
+	if s.Mail != nil {
+		_ = s.Mail.Close()
+	}
+	if s.Temporal != nil {
+		_ = s.Temporal.Stop()
+	}
+	if s.Postgres != nil {
+		_ = s.Postgres.Stop()
+	}
+	if s.dir != "" {
+		_ = os.RemoveAll(s.dir)
+	}
+}
+
+// Herald is one Herald deployment over the servers: an API and a worker on
+// one task queue, sending mail to one SMTP server.
+type Herald struct {
+	Config   config.Config
+	Pool     *pgxpool.Pool
+	Temporal client.Client
+	Worker   sdkworker.Worker
+	API      *httptest.Server
+}
+
+// StartHerald starts an API and a worker on taskQueue that send mail to
+// smtpURL (the catcher's when empty).
+func (s *Servers) StartHerald(ctx context.Context, smtpURL, taskQueue string, logger *slog.Logger) (h *Herald, err error) {
+	if smtpURL == "" {
+		smtpURL = s.Mail.URL()
+	}
+	vars := map[string]string{
+		"HERALD_DATABASE_URL": s.Postgres.URL, "HERALD_TEMPORAL_ADDRESS": s.Temporal.Address,
+		"HERALD_TASK_QUEUE": taskQueue, "HERALD_SMTP_URL": smtpURL, "HERALD_MAIL_FROM": "Herald <herald@e2e.test>",
+		"HERALD_WEBHOOK_ALLOW_PRIVATE": "true",
+	}
+	h = &Herald{}
+	defer func() {
+		if err != nil {
+			h.Stop()
+		}
+	}()
+	if h.Config, err = config.Load(func(k string) string { return vars[k] }, "HERALD_DATABASE_URL"); err != nil {
+		return nil, err
+	}
+	if h.Pool, err = app.OpenDB(ctx, h.Config); err != nil {
+		return nil, err
+	}
+	if h.Temporal, err = app.DialTemporal(ctx, h.Config, logger); err != nil {
+		return nil, err
+	}
+	if h.Worker, err = app.NewWorker(h.Config, h.Pool, h.Temporal); err != nil {
+		return nil, err
+	}
+	if err := h.Worker.Start(); err != nil {
+		return nil, err
+	}
+	h.API = httptest.NewServer(app.NewHandler(h.Config, h.Pool, h.Temporal, logger))
+	return h, nil
+}
+
+// Stop stops the API and the worker.
+func (h *Herald) Stop() {
+	if h.API != nil {
+		h.API.Close()
+	}
+	if h.Worker != nil {
+		h.Worker.Stop()
+	}
+	if h.Temporal != nil {
+		h.Temporal.Close()
+	}
+	if h.Pool != nil {
+		h.Pool.Close()
+	}
+}

@@ -1,0 +1,625 @@
+package mailer_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	netmail "net/mail"
+	"net/textproto"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/heraldhq/herald/internal/mailcatch"
+	"github.com/heraldhq/herald/internal/mailer"
+)
+
+// result records the callbacks of one SendAll call and checks each message got exactly one.
+type result struct {
+	mu    sync.Mutex
+	errs  map[int]error
+	calls map[int]int
+}
+
+func sendAll(t *testing.T, ctx context.Context, s *mailer.Sender, msgs []mailer.Message) *result {
+	t.Helper()
+	r := &result{errs: map[int]error{}, calls: map[int]int{}}
+	s.SendAll(ctx, msgs, func(i int, err error) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.calls[i]++
+		r.errs[i] = err
+	})
+	if len(r.calls) != len(msgs) {
+		t.Fatalf("each called for %d distinct messages, want %d", len(r.calls), len(msgs))
+	}
+	for i, n := range r.calls {
+		if n != 1 {
+			t.Errorf("each called %d times for message %d, want 1", n, i)
+		}
+	}
+	return r
+}
+
+func startCatcher(t *testing.T) *mailcatch.Server {
+	t.Helper()
+	srv, err := mailcatch.Start("127.0.0.1:0", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+func newSender(t *testing.T, url string, concurrency int) *mailer.Sender {
+	t.Helper()
+	s, err := mailer.New(url, `"Herald Notifications" <noreply@herald.test>`, concurrency)
+	if err != nil {
+		t.Fatalf("New(%q): %v", url, err)
+	}
+	return s
+}
+
+func TestSendAllDeliversContent(t *testing.T) {
+	longSubject := "Grüße aus Köln – Ihre Bestellung №4711 ist unterwegs 🚚 und kommt bald bei Ihnen an, versprochen"
+	tests := []struct {
+		name string
+		msg  mailer.Message
+	}{
+		{
+			name: "text and html with headers",
+			msg: mailer.Message{
+				ID:      "0b9f6c1e-delivery@herald",
+				To:      "alice@example.com",
+				ToName:  `Alice "Al" Müller`,
+				Subject: longSubject,
+				Text:    "Hallo Alice,\n\nÜmlaute, € und eine sehr lange Zeile " + strings.Repeat("lorem ipsum ", 20) + "\n.\n..leading dots\nBye",
+				HTML:    `<p>Hallo <b>Alice</b> – <a href="https://herald.test/x?a=1&amp;b=2">link</a></p>` + strings.Repeat("<span>€</span>", 40),
+				Headers: map[string]string{
+					"X-Herald-Delivery-ID": "0b9f6c1e",
+					"List-Unsubscribe":     "<https://herald.test/unsubscribe/abc>, <mailto:unsub@herald.test>",
+					"Reply-To":             "Support <support@herald.test>",
+				},
+			},
+		},
+		{
+			name: "text only",
+			msg: mailer.Message{
+				ID:      "text-only@herald",
+				To:      "bob@example.com",
+				Subject: "Plain ASCII",
+				Text:    "just text",
+			},
+		},
+		{
+			name: "html only",
+			msg: mailer.Message{
+				ID:      "html-only@herald",
+				To:      "carol@example.com",
+				Subject: "Nur HTML ✓",
+				HTML:    "<h1>Überschrift</h1>",
+			},
+		},
+	}
+
+	srv := startCatcher(t)
+	s := newSender(t, srv.URL(), 1)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv.Reset()
+			r := sendAll(t, context.Background(), s, []mailer.Message{tt.msg})
+			if err := r.errs[0]; err != nil {
+				t.Fatalf("send: %v", err)
+			}
+			msgs := srv.Messages()
+			if len(msgs) != 1 {
+				t.Fatalf("caught %d messages, want 1", len(msgs))
+			}
+			got := msgs[0]
+
+			if got.Subject != tt.msg.Subject {
+				t.Errorf("Subject = %q, want %q", got.Subject, tt.msg.Subject)
+			}
+			if got.MessageID != tt.msg.ID {
+				t.Errorf("MessageID = %q, want %q", got.MessageID, tt.msg.ID)
+			}
+			if text := strings.ReplaceAll(got.Text, "\r\n", "\n"); text != tt.msg.Text {
+				t.Errorf("Text = %q, want %q", text, tt.msg.Text)
+			}
+			if html := strings.ReplaceAll(got.HTML, "\r\n", "\n"); html != tt.msg.HTML {
+				t.Errorf("HTML = %q, want %q", html, tt.msg.HTML)
+			}
+			if len(got.To) != 1 || got.To[0] != tt.msg.To {
+				t.Errorf("envelope To = %q, want [%q]", got.To, tt.msg.To)
+			}
+			if got.From != "noreply@herald.test" {
+				t.Errorf("envelope From = %q, want noreply@herald.test", got.From)
+			}
+			to, err := netmail.ParseAddress(first(got.Header["To"]))
+			if err != nil {
+				t.Fatalf("To header %q: %v", got.Header["To"], err)
+			}
+			if to.Address != tt.msg.To || to.Name != tt.msg.ToName {
+				t.Errorf("To header = %q <%s>, want %q <%s>", to.Name, to.Address, tt.msg.ToName, tt.msg.To)
+			}
+			from, err := netmail.ParseAddress(first(got.Header["From"]))
+			if err != nil || from.Name != "Herald Notifications" {
+				t.Errorf("From header = %q (%v), want display name Herald Notifications", got.Header["From"], err)
+			}
+			for name, want := range tt.msg.Headers {
+				if name == "Reply-To" {
+					addr, err := netmail.ParseAddress(first(got.Header["Reply-To"]))
+					if err != nil || addr.Address != "support@herald.test" {
+						t.Errorf("Reply-To = %q (%v)", got.Header["Reply-To"], err)
+					}
+					continue
+				}
+				if v := first(got.Header[textproto.CanonicalMIMEHeaderKey(name)]); v != want {
+					t.Errorf("header %s = %q, want %q", name, v, want)
+				}
+			}
+			for _, h := range []string{"Date", "Mime-Version"} {
+				if len(got.Header[h]) != 1 {
+					t.Errorf("header %s = %q, want exactly one", h, got.Header[h])
+				}
+			}
+		})
+	}
+}
+
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+func TestSendAllConcurrent(t *testing.T) {
+	const n = 200
+	srv := startCatcher(t)
+	s := newSender(t, srv.URL(), 4)
+
+	msgs := make([]mailer.Message, n)
+	for i := range msgs {
+		msgs[i] = mailer.Message{
+			ID:      fmt.Sprintf("m%03d@herald", i),
+			To:      fmt.Sprintf("user%d@example.com", i),
+			Subject: fmt.Sprintf("message %d", i),
+			Text:    "hello",
+			HTML:    "<p>hello</p>",
+		}
+	}
+	r := sendAll(t, context.Background(), s, msgs)
+	for i, err := range r.errs {
+		if err != nil {
+			t.Errorf("message %d: %v", i, err)
+		}
+	}
+	if got := srv.Count(); got != n {
+		t.Fatalf("caught %d messages, want %d", got, n)
+	}
+	seen := map[string]bool{}
+	for _, m := range srv.Messages() {
+		seen[m.MessageID] = true
+	}
+	for _, m := range msgs {
+		if !seen[m.ID] {
+			t.Errorf("message %s not caught", m.ID)
+		}
+	}
+}
+
+// testBackend is a go-smtp backend with scripted failures, used where mailcatch (which
+// accepts everything) cannot provoke the behaviour under test.
+type testBackend struct {
+	// dropAfter makes a session close its connection on the MAIL FROM following that
+	// many accepted messages (0 = never).
+	dropAfter int
+
+	mu       sync.Mutex
+	sessions int
+	active   int
+	maxConc  int
+	accepted []string
+}
+
+func (b *testBackend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sessions++
+	b.active++
+	b.maxConc = max(b.maxConc, b.active)
+	return &testSession{b: b, conn: c}, nil
+}
+
+func (b *testBackend) stats() (sessions, maxConc int, accepted []string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.sessions, b.maxConc, append([]string(nil), b.accepted...)
+}
+
+type testSession struct {
+	b    *testBackend
+	conn *smtp.Conn
+	n    int
+	rcpt string
+}
+
+func (s *testSession) Mail(string, *smtp.MailOptions) error {
+	if s.b.dropAfter > 0 && s.n >= s.b.dropAfter {
+		s.conn.Conn().Close()
+		return errors.New("dropping connection")
+	}
+	return nil
+}
+
+func (s *testSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	switch {
+	case strings.HasPrefix(to, "bounce@"):
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	case strings.HasPrefix(to, "later@"):
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 2, 0}, Message: "try again later"}
+	}
+	s.rcpt = to
+	return nil
+}
+
+func (s *testSession) Data(r io.Reader) error {
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return err
+	}
+	s.n++
+	s.b.mu.Lock()
+	s.b.accepted = append(s.b.accepted, s.rcpt)
+	s.b.mu.Unlock()
+	return nil
+}
+
+func (s *testSession) Reset() {}
+
+func (s *testSession) Logout() error {
+	s.b.mu.Lock()
+	s.b.active--
+	s.b.mu.Unlock()
+	return nil
+}
+
+// startTestServer runs b on a loopback port; with tlsConfig set it offers STARTTLS.
+func startTestServer(t *testing.T, b smtp.Backend, tlsConfig *tls.Config) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := smtp.NewServer(b)
+	srv.Domain = "test.local"
+	srv.TLSConfig = tlsConfig
+	srv.ErrorLog = log.New(io.Discard, "", 0)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		ln.Close()
+		<-done
+	})
+	return ln.Addr().String()
+}
+
+func TestConnectionsAreReused(t *testing.T) {
+	b := &testBackend{}
+	addr := startTestServer(t, b, nil)
+	s := newSender(t, "smtp://"+addr, 4)
+
+	msgs := make([]mailer.Message, 200)
+	for i := range msgs {
+		msgs[i] = mailer.Message{To: fmt.Sprintf("u%d@example.com", i), Subject: "s", Text: "t"}
+	}
+	r := sendAll(t, context.Background(), s, msgs)
+	for i, err := range r.errs {
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	sessions, maxConc, accepted := b.stats()
+	if len(accepted) != len(msgs) {
+		t.Errorf("server accepted %d messages, want %d", len(accepted), len(msgs))
+	}
+	if sessions < 1 || sessions > 4 {
+		t.Errorf("used %d SMTP sessions, want 1..4", sessions)
+	}
+	if maxConc > 4 {
+		t.Errorf("%d concurrent sessions, want at most 4", maxConc)
+	}
+}
+
+func TestReconnectsAfterDroppedConnection(t *testing.T) {
+	b := &testBackend{dropAfter: 3}
+	addr := startTestServer(t, b, nil)
+	s := newSender(t, "smtp://"+addr, 1)
+
+	msgs := make([]mailer.Message, 10)
+	for i := range msgs {
+		msgs[i] = mailer.Message{To: fmt.Sprintf("u%d@example.com", i), Subject: "s", Text: "t"}
+	}
+	r := sendAll(t, context.Background(), s, msgs)
+	for i, err := range r.errs {
+		if err != nil {
+			t.Errorf("message %d: %v", i, err)
+		}
+	}
+	sessions, _, accepted := b.stats()
+	if len(accepted) != len(msgs) {
+		t.Errorf("server accepted %d messages, want %d", len(accepted), len(msgs))
+	}
+	if sessions != 4 {
+		t.Errorf("used %d sessions, want 4 (3 messages each)", sessions)
+	}
+}
+
+func TestRejections(t *testing.T) {
+	b := &testBackend{}
+	addr := startTestServer(t, b, nil)
+	s := newSender(t, "smtp://"+addr, 1)
+
+	tests := []struct {
+		msg       mailer.Message
+		wantErr   bool
+		permanent bool
+		contains  string
+	}{
+		{msg: mailer.Message{To: "ok1@example.com"}},
+		{msg: mailer.Message{To: "bounce@example.com"}, wantErr: true, permanent: true, contains: "550"},
+		{msg: mailer.Message{To: "ok2@example.com"}},
+		{msg: mailer.Message{To: "later@example.com"}, wantErr: true, permanent: false, contains: "451"},
+		{msg: mailer.Message{To: "not an address"}, wantErr: true, permanent: true, contains: "recipient"},
+		{msg: mailer.Message{To: "ok3@example.com", ID: "<bracketed@herald>"}, wantErr: true, permanent: true, contains: "Message-ID"},
+		{msg: mailer.Message{To: "ok4@example.com", ID: "no-at-sign"}, wantErr: true, permanent: true, contains: "Message-ID"},
+		{msg: mailer.Message{To: "ok5@example.com", Headers: map[string]string{"Bad Name": "x"}}, wantErr: true, permanent: true, contains: "header"},
+		{msg: mailer.Message{To: "ok6@example.com", Headers: map[string]string{"subject": "x"}}, wantErr: true, permanent: true, contains: "cannot be overridden"},
+		{msg: mailer.Message{To: "ok7@example.com", Headers: map[string]string{"X-Evil": "a\r\nBcc: victim@example.com"}}},
+		{msg: mailer.Message{To: "ok8@example.com"}},
+	}
+	msgs := make([]mailer.Message, len(tests))
+	for i, tt := range tests {
+		msgs[i] = tt.msg
+		msgs[i].Subject, msgs[i].Text = "s", "t"
+	}
+	r := sendAll(t, context.Background(), s, msgs)
+	for i, tt := range tests {
+		err := r.errs[i]
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%s: err = %v, want error: %v", tt.msg.To, err, tt.wantErr)
+			continue
+		}
+		if got := mailer.Permanent(err); got != tt.permanent {
+			t.Errorf("%s: Permanent(%v) = %v, want %v", tt.msg.To, err, got, tt.permanent)
+		}
+		if err != nil && !strings.Contains(err.Error(), tt.contains) {
+			t.Errorf("%s: error %q does not mention %q", tt.msg.To, err, tt.contains)
+		}
+	}
+	sessions, _, accepted := b.stats()
+	if want := []string{"ok1@example.com", "ok2@example.com", "ok7@example.com", "ok8@example.com"}; strings.Join(accepted, ",") != strings.Join(want, ",") {
+		t.Errorf("accepted %v, want %v", accepted, want)
+	}
+	if sessions != 1 {
+		t.Errorf("used %d sessions, want 1: rejections must not cost the connection", sessions)
+	}
+}
+
+func TestPermanentOtherErrors(t *testing.T) {
+	for _, err := range []error{nil, errors.New("boom"), context.Canceled, &net.OpError{Op: "dial", Err: errors.New("refused")}} {
+		if mailer.Permanent(err) {
+			t.Errorf("Permanent(%v) = true, want false", err)
+		}
+	}
+}
+
+func TestTLSModes(t *testing.T) {
+	plain := startCatcher(t).SMTPAddr()
+	starttls := startTestServer(t, &testBackend{}, selfSignedTLS(t))
+
+	tests := []struct {
+		name    string
+		url     string
+		wantErr string // empty: must succeed
+	}{
+		{"tls=none on plain server", "smtp://" + plain + "?tls=none", ""},
+		{"opportunistic on plain server", "smtp://" + plain, ""},
+		{"auth over plain localhost", "smtp://user:s3cret@" + plain, ""},
+		{"auth with tls=none", "smtp://user:s3cret@" + plain + "?tls=none", ""},
+		{"smtps on plain server", "smtps://" + plain, "tls"},
+		{"opportunistic uses offered STARTTLS", "smtp://" + starttls, "certificate"},
+		{"tls=none ignores offered STARTTLS", "smtp://" + starttls + "?tls=none", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSender(t, tt.url, 2)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			msgs := []mailer.Message{{To: "a@example.com", Subject: "s", Text: "t"}, {To: "b@example.com", Subject: "s", Text: "t"}}
+			r := sendAll(t, ctx, s, msgs)
+			for i, err := range r.errs {
+				switch {
+				case tt.wantErr == "" && err != nil:
+					t.Errorf("message %d: %v", i, err)
+				case tt.wantErr != "" && err == nil:
+					t.Errorf("message %d: sent, want error mentioning %q", i, tt.wantErr)
+				case tt.wantErr != "" && !strings.Contains(strings.ToLower(err.Error()), tt.wantErr):
+					t.Errorf("message %d: error %q does not mention %q", i, err, tt.wantErr)
+				case err != nil && mailer.Permanent(err):
+					t.Errorf("message %d: connection error %v reported as permanent", i, err)
+				case err != nil && strings.Contains(err.Error(), "s3cret"):
+					t.Errorf("message %d: error leaks password: %v", i, err)
+				}
+			}
+		})
+	}
+}
+
+// selfSignedTLS returns a server config whose certificate no client trusts, so a
+// client that attempts TLS fails verifiably.
+func selfSignedTLS(t *testing.T) *tls.Config {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+}
+
+func TestUnreachableServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+
+	s := newSender(t, "smtp://user:s3cret@"+addr, 3)
+	msgs := make([]mailer.Message, 5)
+	for i := range msgs {
+		msgs[i] = mailer.Message{To: "a@example.com", Subject: "s", Text: "t"}
+	}
+	r := sendAll(t, context.Background(), s, msgs)
+	for i, err := range r.errs {
+		if err == nil {
+			t.Fatalf("message %d: sent to a closed port", i)
+		}
+		if mailer.Permanent(err) {
+			t.Errorf("message %d: connection error %v reported as permanent", i, err)
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("message %d: error leaks password: %v", i, err)
+		}
+	}
+}
+
+func TestCancel(t *testing.T) {
+	srv := startCatcher(t)
+	s := newSender(t, srv.URL(), 1)
+	msgs := make([]mailer.Message, 20)
+	for i := range msgs {
+		msgs[i] = mailer.Message{To: fmt.Sprintf("u%d@example.com", i), Subject: "s", Text: "t"}
+	}
+
+	t.Run("before start", func(t *testing.T) {
+		srv.Reset()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		r := sendAll(t, ctx, s, msgs)
+		for i, err := range r.errs {
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("message %d: err = %v, want context.Canceled", i, err)
+			}
+		}
+		if n := srv.Count(); n != 0 {
+			t.Errorf("caught %d messages after cancelled send", n)
+		}
+	})
+
+	t.Run("midway", func(t *testing.T) {
+		srv.Reset()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var mu sync.Mutex
+		sent := 0
+		errs := map[int]error{}
+		s.SendAll(ctx, msgs, func(i int, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			errs[i] = err
+			if err == nil {
+				if sent++; sent == 5 {
+					cancel()
+				}
+			}
+		})
+		if len(errs) != len(msgs) {
+			t.Fatalf("each called for %d messages, want %d", len(errs), len(msgs))
+		}
+		canceled := 0
+		for _, err := range errs {
+			if errors.Is(err, context.Canceled) {
+				canceled++
+			}
+		}
+		if sent != 5 || canceled != len(msgs)-5 {
+			t.Errorf("sent %d, cancelled %d; want 5 and %d", sent, canceled, len(msgs)-5)
+		}
+		if n := srv.Count(); n != 5 {
+			t.Errorf("caught %d messages, want 5", n)
+		}
+	})
+}
+
+func TestNewErrors(t *testing.T) {
+	const from = "noreply@herald.test"
+	tests := []struct {
+		name     string
+		url      string
+		from     string
+		contains string
+	}{
+		{"bad scheme", "http://user:hunter2@mail.example.com", from, `scheme "http"`},
+		{"no scheme", "mail.example.com:587", from, "scheme"},
+		{"missing host", "smtp://user:hunter2@", from, "no host"},
+		{"missing host with port", "smtp://user:hunter2@:587", from, "no host"},
+		{"bad port", "smtp://user:hunter2@mail.example.com:99999", from, "port"},
+		{"non-numeric port", "smtp://user:hunter2@mail.example.com:abc", from, "port"},
+		{"bad escape in password", "smtp://user:hun%zzter2@mail.example.com", from, "user or password"},
+		{"unescaped slash in password", "smtp://user:hu/nter2@mail.example.com", from, "user or password"},
+		{"space in host", "smtp://user:hunter2@mail example.com", from, "invalid SMTP URL"},
+		{"unescaped question mark in password", "smtp://user:hun?ter2@mail.example.com", from, "user or password"},
+		{"unescaped hash in password", "smtp://user:hun#ter2@mail.example.com", from, "user or password"},
+		{"opaque form", "smtp:user:hunter2@mail.example.com", from, "user or password"},
+		{"host forgotten", "smtp://user:hunter2", from, "malformed SMTP URL"},
+		{"unknown tls mode", "smtp://user:hunter2@mail.example.com?tls=off", from, "tls"},
+		{"unknown parameter", "smtp://user:hunter2@mail.example.com?foo=bar", from, `"foo"`},
+		{"empty url", "", from, "scheme"},
+		{"bad from", "smtp://user:hunter2@mail.example.com", "not an address", "from address"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := mailer.New(tt.url, tt.from, 1)
+			if err == nil {
+				t.Fatalf("New(%q) succeeded, want error", tt.url)
+			}
+			if !strings.Contains(err.Error(), tt.contains) {
+				t.Errorf("error %q does not mention %q", err, tt.contains)
+			}
+			for _, secret := range []string{"hunter2", "hun", "ter2"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error %q leaks the password", err)
+				}
+			}
+		})
+	}
+}
