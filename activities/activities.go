@@ -42,15 +42,22 @@ type eventContext struct {
 }
 
 func (a *Activities) loadEvent(ctx context.Context, q *dbq.Queries, eventID uuid.UUID) (*eventContext, error) {
-	ev, err := q.GetEventByID(ctx, eventID)
+	row, err := q.LoadEventContext(ctx, eventID)
 	if err != nil {
 		return nil, fmt.Errorf("loading event %s: %w", eventID, err)
 	}
-	tenant, err := q.GetTenant(ctx, ev.TenantID)
-	if err != nil {
-		return nil, fmt.Errorf("loading tenant: %w", err)
+	ev := dbq.Event{ID: row.ID, TenantID: row.TenantID, Type: row.Type, IdempotencyKey: row.IdempotencyKey,
+		RequestHash: row.RequestHash, Recipients: row.Recipients, Data: row.Data, Urgent: row.Urgent, Link: row.Link,
+		SendAt: row.SendAt, WorkflowID: row.WorkflowID, Status: row.Status, CreatedAt: row.CreatedAt}
+	var defs map[string]json.RawMessage
+	if err := json.Unmarshal(row.TenantEventTypes, &defs); err != nil {
+		return nil, fmt.Errorf("tenant event types: %w", err)
 	}
-	cat, err := TenantCatalog(ctx, q, ev.TenantID)
+	raw := make(map[string][]byte, len(defs))
+	for k, v := range defs {
+		raw[k] = v
+	}
+	cat, err := catalog.BuiltIn().WithTenant(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +72,7 @@ func (a *Activities) loadEvent(ctx context.Context, q *dbq.Queries, eventID uuid
 	var settings struct {
 		Preferences prefs.Document `json:"preferences"`
 	}
-	if err := json.Unmarshal(tenant.Settings, &settings); err != nil {
+	if err := json.Unmarshal(row.TenantSettings, &settings); err != nil {
 		return nil, fmt.Errorf("tenant settings: %w", err)
 	}
 	ec.defaults = settings.Preferences

@@ -81,10 +81,11 @@ func (a *Activities) SendEmails(ctx context.Context, in SendInput) (SendResult, 
 	}
 
 	var (
-		mu        sync.Mutex
-		temporary int
-		firstErr  error
-		dbErr     error
+		mu                   sync.Mutex
+		delivered, permanent int
+		temporary            int
+		firstErr             error
+		dbErr                error
 	)
 	a.Mail.SendAll(ctx, msgs, func(i int, sendErr error) {
 		activity.RecordHeartbeat(ctx)
@@ -100,6 +101,12 @@ func (a *Activities) SendEmails(ctx context.Context, in SendInput) (SendResult, 
 		}
 		mu.Lock()
 		defer mu.Unlock()
+		switch {
+		case sendErr == nil:
+			delivered++
+		case mailer.Permanent(sendErr):
+			permanent++
+		}
 		if sendErr != nil && !mailer.Permanent(sendErr) {
 			temporary++
 			if firstErr == nil {
@@ -116,6 +123,11 @@ func (a *Activities) SendEmails(ctx context.Context, in SendInput) (SendResult, 
 	if temporary > 0 {
 		return SendResult{}, temporal.NewApplicationError(
 			fmt.Sprintf("%d of %d emails not accepted: %v", temporary, len(msgs), firstErr), ErrTypeTemporary)
+	}
+	if activity.GetInfo(ctx).Attempt == 1 && len(jobs) == len(in.DeliveryIDs) {
+		// Every delivery was pending and its outcome is known: no need to
+		// read the tally back.
+		return SendResult{Delivered: delivered, Failed: permanent, Skipped: len(jobs) - len(msgs)}, nil
 	}
 	return a.tally(ctx, q, in.DeliveryIDs)
 }

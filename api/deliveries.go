@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/heraldhq/herald/db/dbq"
@@ -19,11 +20,11 @@ type deliveryResponse struct {
 	UserID      string     `json:"user_id"`
 	Channel     string     `json:"channel"`
 	Status      string     `json:"status"`
-	Reason      string     `json:"reason,omitempty"`
+	Reason      string     `json:"reason"`
 	Attempts    int32      `json:"attempts"`
 	NotBefore   *time.Time `json:"not_before"`
 	DeliveredAt *time.Time `json:"delivered_at"`
-	Error       string     `json:"error,omitempty"`
+	Error       string     `json:"error"`
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 }
@@ -41,7 +42,7 @@ type eventResponse struct {
 	WorkflowID     string             `json:"workflow_id"`
 	WorkflowStatus string             `json:"workflow_status"`
 	Urgent         bool               `json:"urgent"`
-	Link           string             `json:"link,omitempty"`
+	Link           string             `json:"link"`
 	Data           any                `json:"data"`
 	CreatedAt      time.Time          `json:"created_at"`
 	Deliveries     []deliveryResponse `json:"deliveries"`
@@ -75,7 +76,7 @@ func (s *Server) getEvent(c echo.Context) error {
 	var nf *serviceerror.NotFound
 	switch {
 	case err == nil:
-		resp.WorkflowStatus = strings.ToLower(strings.TrimPrefix(desc.GetWorkflowExecutionInfo().GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"))
+		resp.WorkflowStatus = workflowStatus(desc.GetWorkflowExecutionInfo().GetStatus())
 	case errors.As(err, &nf):
 		resp.WorkflowStatus = "not_started"
 	default:
@@ -83,6 +84,16 @@ func (s *Server) getEvent(c echo.Context) error {
 		s.log.Warn("describing workflow", "workflow_id", ev.WorkflowID, "error", err)
 	}
 	return c.JSON(http.StatusOK, resp)
+}
+
+// workflowStatus names a Temporal execution status in the API's snake_case:
+// running, completed, failed, canceled, terminated, continued_as_new, timed_out.
+func workflowStatus(st enumspb.WorkflowExecutionStatus) string {
+	name, ok := enumspb.WorkflowExecutionStatus_name[int32(st)]
+	if !ok || st == enumspb.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED {
+		return "unknown"
+	}
+	return strings.ToLower(strings.TrimPrefix(name, "WORKFLOW_EXECUTION_STATUS_"))
 }
 
 var deliveryStatuses = map[string]bool{"pending": true, "delivered": true, "failed": true, "skipped": true, "cancelled": true}
@@ -114,7 +125,7 @@ func (s *Server) listDeliveries(c echo.Context) error {
 	for _, d := range rows {
 		out = append(out, toDelivery(d))
 	}
-	next := ""
+	var next *string
 	if n := len(rows); n > 0 {
 		next = p.nextCursor(n, rows[n-1].CreatedAt, rows[n-1].ID)
 	}

@@ -113,6 +113,10 @@ func (s *Server) postEvent(c echo.Context) error {
 		ID:                    workflowID,
 		TaskQueue:             s.taskQueue,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		// Where a worker shares this process's client (herald dev), the first
+		// workflow task comes back with the start response and skips a
+		// round trip through the server's matching service.
+		EnableEagerStart: true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.AttrTenant.ValueSet(tenant.ID.String()),
 			workflows.AttrEventType.ValueSet(typ.Key),

@@ -1,13 +1,16 @@
 package api
 
 import (
+	"encoding/base64"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/heraldhq/herald/activities"
+	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/db/dbq"
 )
 
@@ -17,7 +20,7 @@ type notificationResponse struct {
 	Type      string     `json:"type"`
 	Title     string     `json:"title"`
 	Body      string     `json:"body"`
-	Link      string     `json:"link,omitempty"`
+	Link      string     `json:"link"`
 	Data      any        `json:"data"`
 	Read      bool       `json:"read"`
 	ReadAt    *time.Time `json:"read_at"`
@@ -68,7 +71,7 @@ func (s *Server) listNotifications(c echo.Context) error {
 	for _, n := range rows {
 		out = append(out, toNotification(n))
 	}
-	next := ""
+	var next *string
 	if n := len(rows); n > 0 {
 		next = p.nextCursor(n, rows[n-1].CreatedAt, rows[n-1].ID)
 	}
@@ -122,10 +125,40 @@ func (s *Server) unreadCount(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]int64{"count": n})
 }
 
+// listEventTypes pages the catalog in key order; the cursor is the last key.
 func (s *Server) listEventTypes(c echo.Context) error {
+	limit := defaultLimit
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxLimit {
+			return invalidField("limit", "limit must be a number from 1 to %d", maxLimit)
+		}
+		limit = n
+	}
+	after := ""
+	if v := c.QueryParam("cursor"); v != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil {
+			return invalidField("cursor", "cursor is not one this API returned")
+		}
+		after = string(raw)
+	}
 	cat, err := activities.TenantCatalog(c.Request().Context(), dbq.New(s.pool), tenantOf(c).ID)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"data": cat.All()})
+	out := make([]catalog.EventType, 0, limit)
+	var next *string
+	for _, t := range cat.All() {
+		if t.Key <= after {
+			continue
+		}
+		if len(out) == limit {
+			cur := base64.RawURLEncoding.EncodeToString([]byte(out[len(out)-1].Key))
+			next = &cur
+			break
+		}
+		out = append(out, t)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"data": out, "next_cursor": next})
 }

@@ -14,5 +14,5 @@ import (
 var OpenAPI []byte
 
 func (s *Server) openapi(c echo.Context) error {
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSONCharsetUTF8, OpenAPI)
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, OpenAPI)
 }

@@ -49,11 +49,12 @@ func parsePage(c echo.Context) (page, error) {
 	return p, nil
 }
 
-// nextCursor is the cursor after a page of n rows ending at (t, id), or ""
+// nextCursor is the cursor after a page of n rows ending at (t, id), or nil
 // when the page was not full and so was the last.
-func (p page) nextCursor(n int, t time.Time, id uuid.UUID) string {
+func (p page) nextCursor(n int, t time.Time, id uuid.UUID) *string {
 	if n < p.limit {
-		return ""
+		return nil
 	}
-	return base64.RawURLEncoding.EncodeToString([]byte(t.UTC().Format(time.RFC3339Nano) + "|" + id.String()))
+	c := base64.RawURLEncoding.EncodeToString([]byte(t.UTC().Format(time.RFC3339Nano) + "|" + id.String()))
+	return &c
 }

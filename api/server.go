@@ -51,8 +51,6 @@ func New(opts Options) *echo.Echo {
 	return e
 }
 
-type tenantKey struct{}
-
 func (s *Server) routes(e *echo.Echo) {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)

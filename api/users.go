@@ -26,12 +26,14 @@ func validID(field, id string) error {
 	return nil
 }
 
+// userRequest is an upsert: a field left out keeps its stored value, and
+// an empty string clears it (role excepted: it is always one of roles).
 type userRequest struct {
-	Email       string `json:"email"`
-	Name        string `json:"name"`
-	Timezone    string `json:"timezone"`
-	Role        string `json:"role"`
-	SlackUserID string `json:"slack_user_id"`
+	Email       *string `json:"email"`
+	Name        *string `json:"name"`
+	Timezone    *string `json:"timezone"`
+	Role        *string `json:"role"`
+	SlackUserID *string `json:"slack_user_id"`
 }
 
 type userResponse struct {
@@ -53,25 +55,25 @@ func toUserResponse(u dbq.User) userResponse {
 var roles = map[string]bool{"owner": true, "member": true, "executive": true}
 
 func (r *userRequest) validate() error {
-	r.Email = strings.TrimSpace(r.Email)
-	if r.Email != "" {
-		a, err := mail.ParseAddress(r.Email)
-		if err != nil || a.Address != r.Email {
-			return invalidField("email", "email must be a plain address such as ada@example.com")
+	if r.Email != nil {
+		email := strings.TrimSpace(*r.Email)
+		r.Email = &email
+		if email != "" {
+			a, err := mail.ParseAddress(email)
+			if err != nil || a.Address != email {
+				return invalidField("email", "email must be a plain address such as ada@example.com")
+			}
 		}
 	}
-	if r.Timezone != "" {
-		if _, err := time.LoadLocation(r.Timezone); err != nil || r.Timezone == "Local" {
+	if r.Timezone != nil && *r.Timezone != "" {
+		if _, err := time.LoadLocation(*r.Timezone); err != nil || *r.Timezone == "Local" {
 			return invalidField("timezone", "timezone must be an IANA zone such as Europe/Berlin")
 		}
 	}
-	if r.Role == "" {
-		r.Role = "member"
-	}
-	if !roles[r.Role] {
+	if r.Role != nil && !roles[*r.Role] {
 		return invalidField("role", "role must be owner, member or executive")
 	}
-	if len(r.Name) > 200 || len(r.SlackUserID) > 64 {
+	if (r.Name != nil && len(*r.Name) > 200) || (r.SlackUserID != nil && len(*r.SlackUserID) > 64) {
 		return badRequest("name or slack_user_id is too long")
 	}
 	return nil

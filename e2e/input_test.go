@@ -82,14 +82,19 @@ func TestUsers(t *testing.T) {
 		t.Errorf("created = %s", r.raw)
 	}
 	r = tn.must(200, tn.do("PUT", "/v1/users/u-1", map[string]any{"email": "new@example.com"}))
-	if r.str("email") != "new@example.com" || r.str("role") != "member" {
-		t.Errorf("updated = %s", r.raw)
+	if r.str("email") != "new@example.com" || r.str("role") != "owner" || r.str("name") != "Ada" {
+		t.Errorf("partial update = %s, want other fields kept", r.raw)
+	}
+	r = tn.must(200, tn.do("PUT", "/v1/users/u-1", map[string]any{"slack_user_id": ""}))
+	if r.str("slack_user_id") != "" {
+		t.Errorf("empty string did not clear: %s", r.raw)
 	}
 	tn.must(200, tn.do("GET", "/v1/users/u-1", nil))
 	for name, body := range map[string]map[string]any{
 		"bad email": {"email": "not-an-email"},
 		"bad zone":  {"timezone": "Mars/Olympus"},
 		"bad role":  {"role": "admin"},
+		"null role": {"role": ""},
 		"unknown":   {"mail": "x@example.com"},
 	} {
 		if r := tn.do("PUT", "/v1/users/u-1", body); r.status != 400 {
@@ -108,7 +113,7 @@ func TestUsers(t *testing.T) {
 func TestCatalogHealthAndPendingRoutes(t *testing.T) {
 	t.Parallel()
 	tn := newTenant(t)
-	r := tn.must(200, tn.do("GET", "/v1/event-types", nil))
+	r := tn.must(200, tn.do("GET", "/v1/event-types?limit=200", nil))
 	keys := map[string]bool{}
 	for _, e := range r.body["data"].([]any) {
 		keys[e.(map[string]any)["key"].(string)] = true
@@ -117,6 +122,25 @@ func TestCatalogHealthAndPendingRoutes(t *testing.T) {
 		if !keys[k] {
 			t.Errorf("catalog lacks %s", k)
 		}
+	}
+	// The catalog pages like every list.
+	seen := map[string]bool{}
+	cursor := ""
+	for pages := 0; ; pages++ {
+		r := tn.must(200, tn.do("GET", "/v1/event-types?limit=10&cursor="+cursor, nil))
+		for _, e := range r.body["data"].([]any) {
+			seen[e.(map[string]any)["key"].(string)] = true
+		}
+		if r.body["next_cursor"] == nil {
+			break
+		}
+		cursor = r.str("next_cursor")
+		if pages > 10 {
+			t.Fatal("paging does not end")
+		}
+	}
+	if len(seen) != len(keys) {
+		t.Errorf("paging saw %d types, one page of all saw %d", len(seen), len(keys))
 	}
 	tn.must(200, tn.do("GET", "/healthz", nil))
 	if r := tn.must(200, tn.do("GET", "/readyz", nil)); r.str("status") != "ready" {

@@ -205,6 +205,56 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (Event
 	return i, err
 }
 
+const loadEventContext = `-- name: LoadEventContext :one
+SELECT e.id, e.tenant_id, e.type, e.idempotency_key, e.request_hash, e.recipients, e.data, e.urgent, e.link, e.send_at, e.workflow_id, e.status, e.created_at, t.settings AS tenant_settings,
+       COALESCE((SELECT jsonb_object_agg(et.key, et.definition) FROM event_types et
+                 WHERE et.tenant_id = e.tenant_id), '{}')::jsonb AS tenant_event_types
+FROM events e JOIN tenants t ON t.id = e.tenant_id
+WHERE e.id = $1
+`
+
+type LoadEventContextRow struct {
+	ID               uuid.UUID
+	TenantID         uuid.UUID
+	Type             string
+	IdempotencyKey   string
+	RequestHash      []byte
+	Recipients       []byte
+	Data             []byte
+	Urgent           bool
+	Link             string
+	SendAt           *time.Time
+	WorkflowID       string
+	Status           string
+	CreatedAt        time.Time
+	TenantSettings   []byte
+	TenantEventTypes []byte
+}
+
+// Everything a delivery activity needs about an event in one round trip.
+func (q *Queries) LoadEventContext(ctx context.Context, id uuid.UUID) (LoadEventContextRow, error) {
+	row := q.db.QueryRow(ctx, loadEventContext, id)
+	var i LoadEventContextRow
+	err := row.Scan(
+		&i.ID,
+		&i.TenantID,
+		&i.Type,
+		&i.IdempotencyKey,
+		&i.RequestHash,
+		&i.Recipients,
+		&i.Data,
+		&i.Urgent,
+		&i.Link,
+		&i.SendAt,
+		&i.WorkflowID,
+		&i.Status,
+		&i.CreatedAt,
+		&i.TenantSettings,
+		&i.TenantEventTypes,
+	)
+	return i, err
+}
+
 const setEventStatus = `-- name: SetEventStatus :exec
 UPDATE events SET status = $1 WHERE id = $2
 `

@@ -143,21 +143,27 @@ func (q *Queries) RecipientsPage(ctx context.Context, arg RecipientsPageParams) 
 
 const upsertUser = `-- name: UpsertUser :one
 INSERT INTO users (tenant_id, id, email, name, timezone, role, slack_user_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+VALUES ($1, $2, COALESCE($3::text, ''), COALESCE($4::text, ''),
+        COALESCE($5::text, ''), COALESCE($6::text, 'member'),
+        COALESCE($7::text, ''))
 ON CONFLICT (tenant_id, id) DO UPDATE SET
-    email = EXCLUDED.email, name = EXCLUDED.name, timezone = EXCLUDED.timezone,
-    role = EXCLUDED.role, slack_user_id = EXCLUDED.slack_user_id, updated_at = now()
+    email = COALESCE($3::text, users.email),
+    name = COALESCE($4::text, users.name),
+    timezone = COALESCE($5::text, users.timezone),
+    role = COALESCE($6::text, users.role),
+    slack_user_id = COALESCE($7::text, users.slack_user_id),
+    updated_at = now()
 RETURNING tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at, (xmax = 0)::bool AS created
 `
 
 type UpsertUserParams struct {
 	TenantID    uuid.UUID
 	ID          string
-	Email       string
-	Name        string
-	Timezone    string
-	Role        string
-	SlackUserID string
+	Email       *string
+	Name        *string
+	Timezone    *string
+	Role        *string
+	SlackUserID *string
 }
 
 type UpsertUserRow struct {
@@ -174,6 +180,8 @@ type UpsertUserRow struct {
 	Created     bool
 }
 
+// Fields left out (NULL) keep their stored value, or take the default on insert,
+// so a partial update never demotes an owner or drops an address.
 func (q *Queries) UpsertUser(ctx context.Context, arg UpsertUserParams) (UpsertUserRow, error) {
 	row := q.db.QueryRow(ctx, upsertUser,
 		arg.TenantID,

@@ -1,9 +1,17 @@
 -- name: UpsertUser :one
+-- Fields left out (NULL) keep their stored value, or take the default on insert,
+-- so a partial update never demotes an owner or drops an address.
 INSERT INTO users (tenant_id, id, email, name, timezone, role, slack_user_id)
-VALUES (@tenant_id, @id, @email, @name, @timezone, @role, @slack_user_id)
+VALUES (@tenant_id, @id, COALESCE(sqlc.narg(email)::text, ''), COALESCE(sqlc.narg(name)::text, ''),
+        COALESCE(sqlc.narg(timezone)::text, ''), COALESCE(sqlc.narg(role)::text, 'member'),
+        COALESCE(sqlc.narg(slack_user_id)::text, ''))
 ON CONFLICT (tenant_id, id) DO UPDATE SET
-    email = EXCLUDED.email, name = EXCLUDED.name, timezone = EXCLUDED.timezone,
-    role = EXCLUDED.role, slack_user_id = EXCLUDED.slack_user_id, updated_at = now()
+    email = COALESCE(sqlc.narg(email)::text, users.email),
+    name = COALESCE(sqlc.narg(name)::text, users.name),
+    timezone = COALESCE(sqlc.narg(timezone)::text, users.timezone),
+    role = COALESCE(sqlc.narg(role)::text, users.role),
+    slack_user_id = COALESCE(sqlc.narg(slack_user_id)::text, users.slack_user_id),
+    updated_at = now()
 RETURNING *, (xmax = 0)::bool AS created;
 
 -- name: GetUser :one

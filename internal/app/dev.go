@@ -176,8 +176,9 @@ func seedDemo(ctx context.Context, pool *pgxpool.Pool, fixed, keyFile string) (s
 			}
 		}
 	}
-	if _, err := q.UpsertUser(ctx, dbq.UpsertUserParams{TenantID: tenant.ID, ID: "demo-user", Email: "demo@example.com",
-		Name: "Demo User", Timezone: "UTC", Role: "owner"}); err != nil {
+	str := func(s string) *string { return &s }
+	if _, err := q.UpsertUser(ctx, dbq.UpsertUserParams{TenantID: tenant.ID, ID: "demo-user", Email: str("demo@example.com"),
+		Name: str("Demo User"), Timezone: str("UTC"), Role: str("owner")}); err != nil {
 		return "", err
 	}
 	key := fixed

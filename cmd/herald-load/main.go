@@ -1,0 +1,214 @@
+// Command herald-load measures Herald end to end on this machine: events/s
+// through the REST API to delivered in-app and email, next to a bare
+// workflow-with-one-activity rate on the same Temporal server in the same
+// run, and the time of a 10,000-recipient fan-out.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/heraldhq/herald/internal/app"
+	"github.com/heraldhq/herald/internal/localstack"
+)
+
+func main() {
+	events := flag.Int("events", 600, "events (and bare workflows) per measured phase")
+	conc := flag.Int("concurrency", 32, "requests in flight")
+	fanout := flag.Int("fanout", 10000, "recipients of the fan-out event (0 skips it)")
+	flag.Parse()
+	if err := run(context.Background(), *events, *conc, *fanout); err != nil {
+		fmt.Fprintln(os.Stderr, "herald-load:", err)
+		os.Exit(1)
+	}
+}
+
+// bare is the baseline: what one workflow with one activity costs the server.
+func bare(ctx workflow.Context) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	return workflow.ExecuteActivity(ctx, noop).Get(ctx, nil)
+}
+
+func noop(context.Context) error { return nil }
+
+func run(ctx context.Context, n, conc, fanout int) error {
+	bin, _ := filepath.Abs("bin/temporal")
+	var logs bytes.Buffer
+	fmt.Println("starting PostgreSQL, Temporal (SQLite file, WAL) and the SMTP catcher...")
+	servers, err := localstack.Start(ctx, localstack.Options{TemporalBin: bin, TemporalFile: true, Log: &logs})
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, logs.String())
+	}
+	defer servers.Stop()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	h, err := servers.StartHerald(ctx, "", "herald-load", logger)
+	if err != nil {
+		return err
+	}
+	defer h.Stop()
+
+	bw := sdkworker.New(h.Temporal, "bare", sdkworker.Options{})
+	bw.RegisterWorkflow(bare)
+	bw.RegisterActivity(noop)
+	if err := bw.Start(); err != nil {
+		return err
+	}
+	defer bw.Stop()
+
+	_, key, err := app.CreateTenant(ctx, h.Pool, "load")
+	if err != nil {
+		return err
+	}
+	const users = 100
+	for i := range users {
+		body := fmt.Sprintf(`{"email": "load-%03d@load.test", "name": "Load %d"}`, i, i)
+		if _, err := call(h.API.URL, key, "PUT", fmt.Sprintf("/v1/users/load-%03d", i), body); err != nil {
+			return err
+		}
+	}
+
+	runBare := func(count int) (time.Duration, error) {
+		return parallel(count, conc, func(i int) error {
+			r, err := h.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "bare-" + uuid.NewString(), TaskQueue: "bare"}, bare)
+			if err != nil {
+				return err
+			}
+			return r.Get(ctx, nil)
+		})
+	}
+	runEvents := func(count int) (time.Duration, error) {
+		return parallel(count, conc, func(i int) error {
+			body := fmt.Sprintf(`{"type": "issue.assigned", "recipients": {"users": ["load-%03d"]}, "data": {"issue_key": "LOAD-%d", "title": "Load test"}}`, i%users, i)
+			res, err := call(h.API.URL, key, "POST", "/v1/events", body)
+			if err != nil {
+				return err
+			}
+			return h.Temporal.GetWorkflow(ctx, res["workflow_id"].(string), "").Get(ctx, nil)
+		})
+	}
+
+	fmt.Println("warming up...")
+	if _, err := runBare(50); err != nil {
+		return err
+	}
+	if _, err := runEvents(50); err != nil {
+		return err
+	}
+	mailBefore := servers.Mail.Count()
+	var inboxBefore int
+	_ = h.Pool.QueryRow(ctx, "SELECT count(*) FROM notifications").Scan(&inboxBefore)
+
+	fmt.Printf("measuring %d bare workflows, %d in flight...\n", n, conc)
+	bareTime, err := runBare(n)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("measuring %d events through the API (in-app + email), %d in flight...\n", n, conc)
+	eventTime, err := runEvents(n)
+	if err != nil {
+		return err
+	}
+	var inbox int
+	_ = h.Pool.QueryRow(ctx, "SELECT count(*) FROM notifications").Scan(&inbox)
+	if got := servers.Mail.Count() - mailBefore; got != n || inbox-inboxBefore != n {
+		return fmt.Errorf("delivered %d emails and %d inbox items for %d events", got, inbox-inboxBefore, n)
+	}
+
+	bareRate := float64(n) / bareTime.Seconds()
+	eventRate := float64(n) / eventTime.Seconds()
+	fmt.Printf("\n%-48s %8.1f /s\n", "bare workflow + 1 activity (baseline)", bareRate)
+	fmt.Printf("%-48s %8.1f /s\n", "events, API to in-app + email delivered", eventRate)
+	fmt.Printf("%-48s %8.2f\n", "ratio (events / baseline)", eventRate/bareRate)
+
+	if fanout > 0 {
+		tenant, fkey, err := app.CreateTenant(ctx, h.Pool, "fanout")
+		if err != nil {
+			return err
+		}
+		if _, err := h.Pool.Exec(ctx, `INSERT INTO users (tenant_id, id, email, name)
+			SELECT $1, 'user-' || lpad(g::text, 6, '0'), 'user-' || g || '@fanout.test', 'User ' || g
+			FROM generate_series(1, $2::int) AS g`, tenant.ID, fanout); err != nil {
+			return err
+		}
+		mailBefore := servers.Mail.Count()
+		start := time.Now()
+		res, err := call(h.API.URL, fkey, "POST", "/v1/events", `{"type": "project.update", "data": {"project": "Apollo", "message": "Launch moved"}}`)
+		if err != nil {
+			return err
+		}
+		if err := h.Temporal.GetWorkflow(ctx, res["workflow_id"].(string), "").Get(ctx, nil); err != nil {
+			return err
+		}
+		took := time.Since(start)
+		if got := servers.Mail.Count() - mailBefore; got != fanout {
+			return fmt.Errorf("fan-out delivered %d emails to %d recipients", got, fanout)
+		}
+		fmt.Printf("%-48s %8.2f s\n", fmt.Sprintf("fan-out to %d recipients (in-app + email)", fanout), took.Seconds())
+	}
+	return nil
+}
+
+// parallel runs fn count times with conc in flight and returns the wall time.
+func parallel(count, conc int, fn func(i int) error) (time.Duration, error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	start := time.Now()
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= count {
+					return
+				}
+				if err := fn(i); err != nil {
+					once.Do(func() { first = err })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return time.Since(start), first
+}
+
+var httpClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
+func call(base, key, method, path, body string) (map[string]any, error) {
+	req, err := http.NewRequest(method, base+path, bytes.NewBufferString(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := httpClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode >= 300 {
+		return nil, fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, raw)
+	}
+	var out map[string]any
+	return out, json.Unmarshal(raw, &out)
+}
