@@ -103,8 +103,8 @@ func TestNotifyEventMarksExhaustedEmailsFailed(t *testing.T) {
 	}
 	var res NotifyResult
 	_ = env.GetWorkflowResult(&res)
-	if attempts != 6 {
-		t.Errorf("SendEmails ran %d times, want the policy's 6 attempts", attempts)
+	if attempts != 1+6 {
+		t.Errorf("SendEmails ran %d times, want the fast path's 1 and the policy's 6 attempts", attempts)
 	}
 	if len(failed) != 3 {
 		t.Errorf("MarkFailed got %d deliveries, want the batch's 3", len(failed))
@@ -137,4 +137,22 @@ func TestEventIDIsStable(t *testing.T) {
 	if got := EventID(tenant, "evt-42").String(); got != "067bf6e7-76f4-5f9f-aaf1-61eb8462c64b" {
 		t.Errorf("EventID(tenant, evt-42) = %s; the derivation changed", got)
 	}
+}
+
+func TestNotifyEventSmallEventSendsOnce(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(activities.PageResult{Delivered: 1, Emails: ids(1)}, nil)
+	env.OnActivity(a.SendEmails, mock.Anything, mock.Anything).Return(activities.SendResult{Delivered: 1}, nil).Once()
+	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, StatusDelivered).Return(nil).Once()
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
+	env.ExecuteWorkflow(NotifyEvent, input)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res NotifyResult
+	_ = env.GetWorkflowResult(&res)
+	if res != (NotifyResult{Status: StatusDelivered, Delivered: 2}) {
+		t.Errorf("result = %+v", res)
+	}
+	env.AssertExpectations(t)
 }

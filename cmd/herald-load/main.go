@@ -115,15 +115,18 @@ func run(ctx context.Context, n, conc, fanout int) error {
 	_ = h.Pool.QueryRow(ctx, "SELECT count(*) FROM notifications").Scan(&inboxBefore)
 
 	fmt.Printf("measuring %d bare workflows, %d in flight...\n", n, conc)
+	c0 := cpuByProcess()
 	bareTime, err := runBare(n)
 	if err != nil {
 		return err
 	}
+	c1 := cpuByProcess()
 	fmt.Printf("measuring %d events through the API (in-app + email), %d in flight...\n", n, conc)
 	eventTime, err := runEvents(n)
 	if err != nil {
 		return err
 	}
+	c2 := cpuByProcess()
 	var inbox int
 	_ = h.Pool.QueryRow(ctx, "SELECT count(*) FROM notifications").Scan(&inbox)
 	if got := servers.Mail.Count() - mailBefore; got != n || inbox-inboxBefore != n {
@@ -135,6 +138,18 @@ func run(ctx context.Context, n, conc, fanout int) error {
 	fmt.Printf("\n%-48s %8.1f /s\n", "bare workflow + 1 activity (baseline)", bareRate)
 	fmt.Printf("%-48s %8.1f /s\n", "events, API to in-app + email delivered", eventRate)
 	fmt.Printf("%-48s %8.2f\n", "ratio (events / baseline)", eventRate/bareRate)
+	self := filepath.Base(os.Args[0])
+	if len(self) > 15 {
+		self = self[:15] // the kernel's comm is at most 15 bytes
+	}
+	for _, phase := range []struct {
+		name     string
+		from, to map[string]int64
+	}{{"bare", c0, c1}, {"events", c1, c2}} {
+		d := cpuDelta(phase.from, phase.to, "temporal", "postgres", self)
+		fmt.Printf("CPU ms per %-6s  temporal %5.1f  postgres %5.1f  herald+load %5.1f\n", phase.name,
+			d["temporal"]/float64(n), d["postgres"]/float64(n), d[self]/float64(n))
+	}
 
 	if fanout > 0 {
 		tenant, fkey, err := app.CreateTenant(ctx, h.Pool, "fanout")
