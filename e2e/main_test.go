@@ -52,7 +52,7 @@ func setup(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var logs bytes.Buffer
+	var logs localstack.LogBuffer
 	servers, err := localstack.Start(ctx, localstack.Options{TemporalBin: bin, Log: &logs})
 	if err != nil {
 		return 0, fmt.Errorf("%w\n%s", err, logs.String())

@@ -49,7 +49,7 @@ func noop(context.Context) error { return nil }
 
 func run(ctx context.Context, n, conc, fanout int) error {
 	bin, _ := filepath.Abs("bin/temporal")
-	var logs bytes.Buffer
+	var logs localstack.LogBuffer
 	fmt.Println("starting PostgreSQL, Temporal (SQLite file, WAL) and the SMTP catcher...")
 	servers, err := localstack.Start(ctx, localstack.Options{TemporalBin: bin, TemporalFile: true, Log: &logs})
 	if err != nil {

@@ -5,6 +5,7 @@
 package localstack
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
@@ -32,7 +34,7 @@ type Options struct {
 	// pragmas `herald dev` uses, rather than in memory; load figures use it
 	// so they match the dev stack.
 	TemporalFile bool
-	Log          io.Writer // server output; nil discards
+	Log          io.Writer // server output, written by several processes at once (see LogBuffer); nil discards
 }
 
 // Servers are the running third-party servers.
@@ -155,4 +157,23 @@ func (h *Herald) Stop() {
 	if h.Pool != nil {
 		h.Pool.Close()
 	}
+}
+
+// LogBuffer collects the servers' output, safe for their concurrent writers,
+// to show only when something fails.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *LogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *LogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
