@@ -131,6 +131,9 @@ func cmdWorker(ctx context.Context, _ []string, getenv func(string) string, _ io
 	if err != nil {
 		return err
 	}
+	if err := app.CheckMail(cfg); err != nil {
+		return err
+	}
 	pool, err := app.OpenDB(ctx, cfg)
 	if err != nil {
 		return err

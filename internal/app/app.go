@@ -45,9 +45,15 @@ func OpenDB(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error) {
 	defer cancel()
 	if err := pool.Ping(pingCtx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("connecting to PostgreSQL at HERALD_DATABASE_URL: %w", err)
+		return nil, fmt.Errorf("connecting to PostgreSQL at HERALD_DATABASE_URL: %s", oneLine(err))
 	}
 	return pool, nil
+}
+
+// oneLine folds a multi-line error (pgx lists every address it tried) so
+// the command's error stays on one line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
 }
 
 // DialTemporal connects to the configured Temporal frontend.
@@ -58,7 +64,7 @@ func DialTemporal(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 		Logger:    tlog.NewStructuredLogger(quiet(logger)),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("connecting to Temporal at HERALD_TEMPORAL_ADDRESS %s: %w", cfg.TemporalAddress, err)
+		return nil, fmt.Errorf("connecting to Temporal at HERALD_TEMPORAL_ADDRESS %s: %s", cfg.TemporalAddress, oneLine(err))
 	}
 	return c, nil
 }
@@ -96,7 +102,17 @@ func mailDomain(from string) string {
 	return "herald.local"
 }
 
-// NewWorker returns a started-ready worker on the configured task queue.
+// CheckMail validates the SMTP settings without connecting, so a worker
+// refuses a bad HERALD_SMTP_URL before it touches anything.
+func CheckMail(cfg config.Config) error {
+	_, err := mailer.New(cfg.SMTPURL, cfg.MailFrom, emailConcurrency)
+	if err != nil {
+		return fmt.Errorf("HERALD_SMTP_URL: %w", err)
+	}
+	return nil
+}
+
+// NewWorker returns a worker on the configured task queue, ready to start.
 func NewWorker(cfg config.Config, pool *pgxpool.Pool, tc client.Client) (sdkworker.Worker, error) {
 	acts, err := NewActivities(cfg, pool)
 	if err != nil {
