@@ -14,6 +14,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+
 	"github.com/heraldhq/herald/db"
 	"github.com/heraldhq/herald/internal/app"
 	"github.com/heraldhq/herald/internal/config"
@@ -106,44 +109,45 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 func capitalize(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
+// connect opens what serve and worker both need: the database and Temporal.
+// check runs on the configuration before any connection is made.
+func connect(ctx context.Context, getenv func(string) string, log *slog.Logger, check func(config.Config) error) (
+	cfg config.Config, pool *pgxpool.Pool, tc client.Client, closeAll func(), err error) {
+	if cfg, err = config.Load(getenv, "HERALD_DATABASE_URL"); err != nil {
+		return
+	}
+	if check != nil {
+		if err = check(cfg); err != nil {
+			return
+		}
+	}
+	if pool, err = app.OpenDB(ctx, cfg); err != nil {
+		return
+	}
+	if tc, err = app.DialTemporal(ctx, cfg, log); err != nil {
+		pool.Close()
+		return
+	}
+	return cfg, pool, tc, func() { tc.Close(); pool.Close() }, nil
+}
+
 func cmdServe(ctx context.Context, _ []string, getenv func(string) string, _ io.Writer, log *slog.Logger) error {
-	cfg, err := config.Load(getenv, "HERALD_DATABASE_URL")
+	cfg, pool, tc, closeAll, err := connect(ctx, getenv, log, nil)
 	if err != nil {
 		return err
 	}
-	pool, err := app.OpenDB(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	tc, err := app.DialTemporal(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
+	defer closeAll()
 	return app.Serve(ctx, cfg.HTTPAddr, app.NewHandler(cfg, pool, tc, log), func(addr string) {
 		log.Info("API listening", "addr", "http://"+addr)
 	})
 }
 
 func cmdWorker(ctx context.Context, _ []string, getenv func(string) string, _ io.Writer, log *slog.Logger) error {
-	cfg, err := config.Load(getenv, "HERALD_DATABASE_URL")
+	cfg, pool, tc, closeAll, err := connect(ctx, getenv, log, app.CheckMail)
 	if err != nil {
 		return err
 	}
-	if err := app.CheckMail(cfg); err != nil {
-		return err
-	}
-	pool, err := app.OpenDB(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	tc, err := app.DialTemporal(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
+	defer closeAll()
 	w, err := app.NewWorker(cfg, pool, tc)
 	if err != nil {
 		return err
