@@ -92,6 +92,15 @@ type notify struct {
 
 func (n *notify) run(ctx workflow.Context) (NotifyResult, error) {
 	logger := workflow.GetLogger(ctx)
+	// The API sets the search attributes at start; a run started another way
+	// (the CLI, the UI) gets them here so operators can still filter on it.
+	if _, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(AttrTenant); !ok {
+		if err := workflow.UpsertTypedSearchAttributes(ctx,
+			AttrTenant.ValueSet(n.in.TenantID.String()), AttrEventType.ValueSet(n.in.Type),
+			AttrStatus.ValueSet(StatusPending)); err != nil {
+			return n.result, err
+		}
+	}
 	// Database steps are short and idempotent: local activities keep them off
 	// the server's critical path.
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{

@@ -58,6 +58,9 @@ func TestNotifyEventPagesAndTallies(t *testing.T) {
 	var finished string
 	env.OnActivity(a.FinishEvent, mock.Anything, input.EventID, mock.Anything).Return(
 		func(_ context.Context, _ uuid.UUID, status string) error { finished = status; return nil })
+	env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(AttrTenant.ValueSet(input.TenantID.String()),
+		AttrEventType.ValueSet(input.Type), AttrStatus.ValueSet(StatusPending)))
+	// Only the outcome is upserted: the API already set the rest at start.
 	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(AttrStatus.ValueSet(StatusDelivered))).Return(nil).Once()
 
 	env.ExecuteWorkflow(NotifyEvent, input)
@@ -153,6 +156,20 @@ func TestNotifyEventSmallEventSendsOnce(t *testing.T) {
 	_ = env.GetWorkflowResult(&res)
 	if res != (NotifyResult{Status: StatusDelivered, Delivered: 2}) {
 		t.Errorf("result = %+v", res)
+	}
+	env.AssertExpectations(t)
+}
+
+func TestNotifyEventStartedWithoutSearchAttributesSetsThem(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(activities.PageResult{Delivered: 1}, nil)
+	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, StatusDelivered).Return(nil)
+	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(AttrTenant.ValueSet(input.TenantID.String()),
+		AttrEventType.ValueSet(input.Type), AttrStatus.ValueSet(StatusPending))).Return(nil).Once()
+	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(AttrStatus.ValueSet(StatusDelivered))).Return(nil).Once()
+	env.ExecuteWorkflow(NotifyEvent, input)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
 	}
 	env.AssertExpectations(t)
 }

@@ -1,0 +1,62 @@
+package app
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// TestServeFinishesRequestsInFlightOnShutdown cancels the server's context
+// while a request is being handled: the request still gets its answer.
+func TestServeFinishesRequestsInFlightOnShutdown(t *testing.T) {
+	started := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		time.Sleep(300 * time.Millisecond)
+		_, _ = io.WriteString(w, "done")
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, "127.0.0.1:0", h, func(addr string) { addrc <- addr }) }()
+	addr := <-addrc
+
+	type result struct {
+		body string
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		res, err := http.Get("http://" + addr + "/")
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		got <- result{string(b), err}
+	}()
+	<-started
+	cancel()
+	r := <-got
+	if r.err != nil || r.body != "done" {
+		t.Fatalf("request in flight during shutdown: %q, %v", r.body, r.err)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("Serve = %v", err)
+	}
+	if _, err := http.Get("http://" + addr + "/"); err == nil {
+		t.Error("server still accepts connections after shutdown")
+	}
+}
+
+func TestRedactHidesPasswords(t *testing.T) {
+	if got := redact("postgres://u:secret@host/db"); got != "postgres://u:***@host/db" {
+		t.Errorf("redact = %q", got)
+	}
+	if got := redact("postgres://u@host/db"); got != "postgres://u@host/db" {
+		t.Errorf("redact = %q", got)
+	}
+}
