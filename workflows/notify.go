@@ -142,9 +142,13 @@ func (n *notify) run(ctx workflow.Context) (NotifyResult, error) {
 				return
 			}
 		}
-		n.result.Delivered += res.Delivered
-		n.result.Failed += res.Failed
-		n.result.Skipped += res.Skipped
+		n.add(res)
+	}
+	settleAll := func() {
+		for _, b := range inFlight {
+			settle(b)
+		}
+		inFlight = nil
 	}
 
 	after := ""
@@ -152,6 +156,9 @@ func (n *notify) run(ctx workflow.Context) (NotifyResult, error) {
 		var page activities.PageResult
 		in := activities.PageInput{TenantID: n.in.TenantID, EventID: n.in.EventID, After: after, Limit: PageSize}
 		if err := workflow.ExecuteLocalActivity(lctx, a.PreparePage, in).Get(ctx, &page); err != nil {
+			// Earlier pages' emails still go out (or are marked failed)
+			// before the event is closed.
+			settleAll()
 			return n.finish(lctx, StatusFailed, fmt.Errorf("preparing recipients after %q: %w", after, err))
 		}
 		n.result.Delivered += page.Delivered
@@ -162,9 +169,7 @@ func (n *notify) run(ctx workflow.Context) (NotifyResult, error) {
 				TenantID: n.in.TenantID, EventID: n.in.EventID, DeliveryIDs: page.Emails,
 			}).Get(ctx, &res)
 			if err == nil {
-				n.result.Delivered += res.Delivered
-				n.result.Failed += res.Failed
-				n.result.Skipped += res.Skipped
+				n.add(res)
 				page.Emails = nil
 			} else {
 				logger.Info("email fast path incomplete; retrying as an activity", "error", err)
@@ -185,9 +190,7 @@ func (n *notify) run(ctx workflow.Context) (NotifyResult, error) {
 		}
 		after = page.Next
 	}
-	for _, b := range inFlight {
-		settle(b)
-	}
+	settleAll()
 
 	status := StatusDelivered
 	switch {
@@ -197,6 +200,12 @@ func (n *notify) run(ctx workflow.Context) (NotifyResult, error) {
 		status = StatusPartial
 	}
 	return n.finish(lctx, status, nil)
+}
+
+func (n *notify) add(r activities.SendResult) {
+	n.result.Delivered += r.Delivered
+	n.result.Failed += r.Failed
+	n.result.Skipped += r.Skipped
 }
 
 // finish records the outcome on the event row and in the search attributes,

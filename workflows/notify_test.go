@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/mock"
@@ -170,6 +171,35 @@ func TestNotifyEventStartedWithoutSearchAttributesSetsThem(t *testing.T) {
 	env.ExecuteWorkflow(NotifyEvent, input)
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
+	}
+	env.AssertExpectations(t)
+}
+
+func TestNotifyEventSettlesSentPagesWhenALaterPageFails(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PageInput) (activities.PageResult, error) {
+			if in.After == "" {
+				return activities.PageResult{Next: "u500", Delivered: 500, Emails: ids(500)}, nil
+			}
+			return activities.PageResult{}, temporal.NewNonRetryableApplicationError("broken", "Broken", nil)
+		})
+	sent := false
+	env.OnActivity(a.SendEmails, mock.Anything, mock.Anything).After(time.Minute).Return(
+		func(context.Context, activities.SendInput) (activities.SendResult, error) {
+			sent = true
+			return activities.SendResult{Delivered: 500}, nil
+		}).Once()
+	sentBeforeFinish := false
+	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, StatusFailed).Return(
+		func(context.Context, uuid.UUID, string) error { sentBeforeFinish = sent; return nil }).Once()
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
+	env.ExecuteWorkflow(NotifyEvent, input)
+	if env.GetWorkflowError() == nil {
+		t.Fatal("workflow succeeded with a broken page")
+	}
+	if !sentBeforeFinish {
+		t.Error("the event was closed before the first page's emails settled")
 	}
 	env.AssertExpectations(t)
 }
