@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/activity"
@@ -87,27 +88,32 @@ func (a *Activities) SendEmails(ctx context.Context, in SendInput) (SendResult, 
 		firstErr             error
 		dbErr                error
 	)
+	// An accepted message must be recorded even if the activity is being
+	// cancelled or timed out, or its retry would send it again.
+	record := context.WithoutCancel(ctx)
 	a.Mail.SendAll(ctx, msgs, func(i int, sendErr error) {
 		activity.RecordHeartbeat(ctx)
 		id := sendable[i].ID
+		perm := sendErr != nil && mailer.Permanent(sendErr)
+		rctx, cancel := context.WithTimeout(record, 10*time.Second)
+		defer cancel()
 		var err error
 		switch {
 		case sendErr == nil:
-			err = q.MarkDelivered(ctx, dbq.MarkDeliveredParams{Ids: []uuid.UUID{id}, ContentHashes: [][]byte{hashes[i]}})
-		case mailer.Permanent(sendErr):
-			err = q.MarkPermanentFailure(ctx, dbq.MarkPermanentFailureParams{ID: id, Error: sendErr.Error()})
+			err = q.MarkDelivered(rctx, dbq.MarkDeliveredParams{Ids: []uuid.UUID{id}, ContentHashes: [][]byte{hashes[i]}})
+		case perm:
+			err = q.MarkPermanentFailure(rctx, dbq.MarkPermanentFailureParams{ID: id, Error: sendErr.Error()})
 		default:
-			err = q.RecordAttemptFailure(ctx, dbq.RecordAttemptFailureParams{ID: id, Error: sendErr.Error()})
+			err = q.RecordAttemptFailure(rctx, dbq.RecordAttemptFailureParams{ID: id, Error: sendErr.Error()})
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
 		case sendErr == nil:
 			delivered++
-		case mailer.Permanent(sendErr):
+		case perm:
 			permanent++
-		}
-		if sendErr != nil && !mailer.Permanent(sendErr) {
+		default:
 			temporary++
 			if firstErr == nil {
 				firstErr = sendErr
