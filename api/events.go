@@ -64,7 +64,22 @@ func (s *Server) postEvent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if req.Data == nil {
+		req.Data = map[string]any{}
+	}
+	hash := requestHash(req)
 	q := dbq.New(s.pool)
+
+	// A repeat is answered from the stored event before validation, so a
+	// retry gets the first answer even if the catalog or the users changed.
+	existing, err := q.GetEventByKey(ctx, dbq.GetEventByKeyParams{TenantID: tenant.ID, IdempotencyKey: key})
+	if err == nil {
+		return s.answerRepeat(c, existing, hash)
+	}
+	if !isNoRows(err) {
+		return err
+	}
+
 	cat, err := activities.TenantCatalog(ctx, q, tenant.ID)
 	if err != nil {
 		return err
@@ -73,44 +88,47 @@ func (s *Server) postEvent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	spec := recipientSpec(typ, req.Recipients)
-	if req.Data == nil {
-		req.Data = map[string]any{}
-	}
-	recipientsJSON, _ := json.Marshal(spec)
+	recipientsJSON, _ := json.Marshal(recipientSpec(typ, req.Recipients))
 	dataJSON, err := json.Marshal(req.Data)
 	if err != nil {
 		return invalidField("data", "data must be a JSON object")
 	}
-	hash := requestHash(req, spec)
-
 	eventID := workflows.EventID(tenant.ID, key)
-	workflowID := workflows.NotifyWorkflowID(eventID)
-	duplicate := false
-	_, err = q.InsertEvent(ctx, dbq.InsertEventParams{
+	ev, err := q.InsertEvent(ctx, dbq.InsertEventParams{
 		ID: eventID, TenantID: tenant.ID, Type: typ.Key, IdempotencyKey: key, RequestHash: hash,
 		Recipients: recipientsJSON, Data: dataJSON, Urgent: req.Urgent, Link: req.Link,
-		SendAt: req.SendAt, WorkflowID: workflowID,
+		SendAt: req.SendAt, WorkflowID: workflows.NotifyWorkflowID(eventID),
 	})
 	if isNoRows(err) {
-		existing, err := q.GetEventByKey(ctx, dbq.GetEventByKeyParams{TenantID: tenant.ID, IdempotencyKey: key})
-		if err != nil {
+		// A concurrent post with the same key won the insert.
+		if existing, err = q.GetEventByKey(ctx, dbq.GetEventByKeyParams{TenantID: tenant.ID, IdempotencyKey: key}); err != nil {
 			return err
 		}
-		if string(existing.RequestHash) != string(hash) {
-			return newError(http.StatusConflict, "idempotency_conflict",
-				"idempotency key %q was already used for a different event", key).with("event_id", existing.ID)
-		}
-		duplicate = true
-	} else if err != nil {
+		return s.answerRepeat(c, existing, hash)
+	}
+	if err != nil {
 		return err
 	}
+	return s.startNotify(c, ev, false)
+}
 
-	// Started for duplicates too: if the first post died between its insert
-	// and this call, the repeat starts the workflow; otherwise Temporal
-	// answers with the existing run, because the ID may never be reused.
-	run, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                    workflowID,
+// answerRepeat answers a post whose key is already stored: the same event
+// if the body matches, 409 if it does not.
+func (s *Server) answerRepeat(c echo.Context, existing dbq.Event, hash []byte) error {
+	if string(existing.RequestHash) != string(hash) {
+		return newError(http.StatusConflict, "idempotency_conflict",
+			"idempotency key %q was already used for a different event", existing.IdempotencyKey).with("event_id", existing.ID)
+	}
+	return s.startNotify(c, existing, true)
+}
+
+// startNotify starts the event's workflow, and answers 202. It runs for
+// repeats too: if the first post died between its insert and this call, the
+// repeat starts the workflow; otherwise Temporal answers with the existing
+// run, because the reuse policy never lets the ID run twice.
+func (s *Server) startNotify(c echo.Context, ev dbq.Event, duplicate bool) error {
+	run, err := s.temporal.ExecuteWorkflow(c.Request().Context(), client.StartWorkflowOptions{
+		ID:                    ev.WorkflowID,
 		TaskQueue:             s.taskQueue,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		// Where a worker shares this process's client (herald dev), the first
@@ -118,15 +136,15 @@ func (s *Server) postEvent(c echo.Context) error {
 		// round trip through the server's matching service.
 		EnableEagerStart: true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.AttrTenant.ValueSet(tenant.ID.String()),
-			workflows.AttrEventType.ValueSet(typ.Key),
+			workflows.AttrTenant.ValueSet(ev.TenantID.String()),
+			workflows.AttrEventType.ValueSet(ev.Type),
 			workflows.AttrStatus.ValueSet(workflows.StatusPending),
 		),
-	}, workflows.NotifyWorkflowName, workflows.NotifyInput{TenantID: tenant.ID, EventID: eventID, Type: typ.Key})
+	}, workflows.NotifyWorkflowName, workflows.NotifyInput{TenantID: ev.TenantID, EventID: ev.ID, Type: ev.Type})
 	if err != nil {
-		return fmt.Errorf("starting workflow %s: %w", workflowID, err)
+		return fmt.Errorf("starting workflow %s: %w", ev.WorkflowID, err)
 	}
-	return c.JSON(http.StatusAccepted, eventAccepted{EventID: eventID, WorkflowID: workflowID, RunID: run.GetRunID(), Duplicate: duplicate})
+	return c.JSON(http.StatusAccepted, eventAccepted{EventID: ev.ID, WorkflowID: ev.WorkflowID, RunID: run.GetRunID(), Duplicate: duplicate})
 }
 
 func idempotencyKey(header, field string) (string, error) {
@@ -223,11 +241,7 @@ func missingIDs(want, found []string) []string {
 // recipientSpec is whom the event reaches: what it names, or the type's default.
 func recipientSpec(typ catalog.EventType, r *recipientsRequest) activities.Recipients {
 	if r != nil {
-		users := append([]string(nil), r.Users...)
-		sort.Strings(users)
-		roles := append([]string(nil), r.Roles...)
-		sort.Strings(roles)
-		return activities.Recipients{Users: users, Roles: roles}
+		return activities.Recipients{Users: sorted(r.Users), Roles: sorted(r.Roles)}
 	}
 	switch typ.Recipients {
 	case catalog.RecipientsOwner:
@@ -237,18 +251,28 @@ func recipientSpec(typ catalog.EventType, r *recipientsRequest) activities.Recip
 	}
 }
 
-// requestHash identifies what an event asks for, so a repeated key with a
-// different body is told apart from a retry. encoding/json sorts map keys,
-// which makes the encoding canonical.
-func requestHash(req eventRequest, spec activities.Recipients) []byte {
+// requestHash identifies what an event asks for, as posted, so a repeated
+// key with a different body is told apart from a retry. encoding/json sorts
+// map keys, which makes the encoding canonical; recipient lists are sorted.
+func requestHash(req eventRequest) []byte {
+	var r *recipientsRequest
+	if req.Recipients != nil {
+		r = &recipientsRequest{Users: sorted(req.Recipients.Users), Roles: sorted(req.Recipients.Roles)}
+	}
 	b, _ := json.Marshal(struct {
-		Type       string                `json:"type"`
-		Recipients activities.Recipients `json:"recipients"`
-		Data       map[string]any        `json:"data"`
-		Urgent     bool                  `json:"urgent"`
-		SendAt     *time.Time            `json:"send_at"`
-		Link       string                `json:"link"`
-	}{req.Type, spec, req.Data, req.Urgent, req.SendAt, req.Link})
+		Type       string             `json:"type"`
+		Recipients *recipientsRequest `json:"recipients"`
+		Data       map[string]any     `json:"data"`
+		Urgent     bool               `json:"urgent"`
+		SendAt     *time.Time         `json:"send_at"`
+		Link       string             `json:"link"`
+	}{req.Type, r, req.Data, req.Urgent, req.SendAt, req.Link})
 	h := sha256.Sum256(b)
 	return h[:]
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
 }

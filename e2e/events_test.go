@@ -195,6 +195,13 @@ func TestChangedBodyWithSameKeyConflicts(t *testing.T) {
 	if n := count(t, "SELECT count(*) FROM events WHERE tenant_id = $1", tn.id); n != 1 {
 		t.Errorf("%d events stored, want 1", n)
 	}
+
+	// A retry gets the first answer even after its recipient is gone.
+	tn.must(204, tn.do("DELETE", "/v1/users/dee", nil))
+	again := tn.must(202, tn.do("POST", "/v1/events", assignEvent("k-409", "dee")))
+	if again.body["duplicate"] != true || again.str("event_id") != first.str("event_id") {
+		t.Errorf("retry after the user was deleted = %s", again.raw)
+	}
 }
 
 func TestRecipientsByRoleAndCategory(t *testing.T) {

@@ -152,7 +152,7 @@ INSERT INTO events (id, tenant_id, type, idempotency_key, request_hash, recipien
                     urgent, link, send_at, workflow_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
         $8, $9, $10, $11)
-ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+ON CONFLICT DO NOTHING
 RETURNING id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at
 `
 
@@ -171,7 +171,9 @@ type InsertEventParams struct {
 }
 
 // ON CONFLICT DO NOTHING makes concurrent posts with one key race on the unique
-// constraint, not on a read-then-write; the loser reads the winner's row.
+// constraints, not on a read-then-write; the loser reads the winner's row. No
+// arbiter is named: the ID derives from the key, so a race may trip either the
+// primary key or (tenant_id, idempotency_key) first.
 func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (Event, error) {
 	row := q.db.QueryRow(ctx, insertEvent,
 		arg.ID,

@@ -1,11 +1,13 @@
 -- name: InsertEvent :one
 -- ON CONFLICT DO NOTHING makes concurrent posts with one key race on the unique
--- constraint, not on a read-then-write; the loser reads the winner's row.
+-- constraints, not on a read-then-write; the loser reads the winner's row. No
+-- arbiter is named: the ID derives from the key, so a race may trip either the
+-- primary key or (tenant_id, idempotency_key) first.
 INSERT INTO events (id, tenant_id, type, idempotency_key, request_hash, recipients, data,
                     urgent, link, send_at, workflow_id)
 VALUES (@id, @tenant_id, @type, @idempotency_key, @request_hash, @recipients, @data,
         @urgent, @link, @send_at, @workflow_id)
-ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+ON CONFLICT DO NOTHING
 RETURNING *;
 
 -- name: GetEventByKey :one
