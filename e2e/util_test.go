@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -9,8 +11,9 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/heraldhq/herald/internal/app"
 	"testing"
+
+	"github.com/heraldhq/herald/internal/app"
 
 	"github.com/google/uuid"
 )
@@ -53,4 +56,8 @@ func recordHistory(t *testing.T, workflowID, name string) {
 	if err := os.WriteFile(filepath.Join("..", "workflows", "testdata", name+".json"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func appDev(ctx context.Context, getenv func(string) string, dataDir string, out io.Writer, log *slog.Logger) error {
+	return app.Dev(ctx, getenv, app.DevOptions{DataDir: dataDir, TemporalBin: "../bin/temporal", Log: log, Out: out})
 }
