@@ -51,6 +51,10 @@ type NotifyInput struct {
 	TenantID uuid.UUID `json:"tenant_id"`
 	EventID  uuid.UUID `json:"event_id"`
 	Type     string    `json:"type"`
+	// After and Carried continue a fan-out in a new run: the last recipient
+	// handled and the tally so far.
+	After   string        `json:"after,omitempty"`
+	Carried *NotifyResult `json:"carried,omitempty"`
 }
 
 // NotifyResult tallies an event's deliveries.
@@ -64,6 +68,11 @@ type NotifyResult struct {
 // PageSize is how many recipients one page activity handles. It bounds the
 // history: 10,000 recipients are 20 pages of a handful of events each.
 const PageSize = 500
+
+// maxPagesPerRun bounds one run's history (a page is a handful of events);
+// a larger audience continues as a new run, so no recipient count reaches
+// Temporal's history limits.
+const maxPagesPerRun = 200
 
 // fastPathEmails is the largest batch first tried inside the workflow task,
 // as a local activity: most events reach a handful of people, and sending
@@ -82,6 +91,9 @@ var a *activities.Activities
 // NotifyEvent delivers one event to its recipients on every channel they allow.
 func NotifyEvent(ctx workflow.Context, in NotifyInput) (NotifyResult, error) {
 	n := &notify{in: in}
+	if in.Carried != nil {
+		n.result = *in.Carried
+	}
 	return n.run(ctx)
 }
 
@@ -151,8 +163,8 @@ func (n *notify) run(ctx workflow.Context) (NotifyResult, error) {
 		inFlight = nil
 	}
 
-	after := ""
-	for {
+	after := n.in.After
+	for pages := 1; ; pages++ {
 		var page activities.PageResult
 		in := activities.PageInput{TenantID: n.in.TenantID, EventID: n.in.EventID, After: after, Limit: PageSize}
 		if err := workflow.ExecuteLocalActivity(lctx, a.PreparePage, in).Get(ctx, &page); err != nil {
@@ -189,6 +201,12 @@ func (n *notify) run(ctx workflow.Context) (NotifyResult, error) {
 			break
 		}
 		after = page.Next
+		if pages >= maxPagesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			settleAll()
+			next := n.in
+			next.After, next.Carried = after, &n.result
+			return n.result, workflow.NewContinueAsNewError(ctx, NotifyEvent, next)
+		}
 	}
 	settleAll()
 

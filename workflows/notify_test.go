@@ -9,8 +9,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/heraldhq/herald/activities"
 )
@@ -202,4 +204,34 @@ func TestNotifyEventSettlesSentPagesWhenALaterPageFails(t *testing.T) {
 		t.Error("the event was closed before the first page's emails settled")
 	}
 	env.AssertExpectations(t)
+}
+
+func TestNotifyEventContinuesAsNewAfterMaxPages(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PageInput) (activities.PageResult, error) {
+			n := 0
+			if in.After != "" {
+				fmt.Sscanf(in.After, "u%d", &n)
+			}
+			return activities.PageResult{Next: fmt.Sprintf("u%d", n+1), Delivered: 1}, nil
+		})
+	carried := NotifyResult{Delivered: 7}
+	in := input
+	in.After, in.Carried = "u1000", &carried
+	env.ExecuteWorkflow(NotifyEvent, in)
+	var cont *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &cont) {
+		t.Fatalf("workflow ended with %v, want continue-as-new", err)
+	}
+	var next NotifyInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(cont.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if next.After != fmt.Sprintf("u%d", 1000+maxPagesPerRun) || next.Carried == nil || next.Carried.Delivered != 7+maxPagesPerRun {
+		t.Errorf("continued with after %q, carried %+v", next.After, next.Carried)
+	}
+	if next.EventID != input.EventID || next.TenantID != input.TenantID {
+		t.Errorf("continued run lost the event: %+v", next)
+	}
 }
