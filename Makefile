@@ -4,6 +4,7 @@
 TEMPORAL_CLI_VERSION := v1.5.1
 SQLC_VERSION         := v1.31.1
 STATICCHECK_VERSION  := v0.8.2
+WORKFLOWCHECK_VERSION := v0.6.0
 
 BIN     := $(CURDIR)/bin
 PG_BIN  := /usr/lib/postgresql/15/bin
@@ -19,11 +20,12 @@ dev: postgres-binaries $(BIN)/temporal build
 test: postgres-binaries check $(BIN)/temporal
 	go test -race -count=1 ./...
 
-## check: gofmt, go vet, staticcheck, and generated sqlc code in sync with the SQL
-check: $(BIN)/sqlc $(BIN)/staticcheck
+## check: gofmt, go vet, staticcheck, workflowcheck (determinism), and sqlc code in sync with the SQL
+check: $(BIN)/sqlc $(BIN)/staticcheck $(BIN)/workflowcheck
 	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
 	$(BIN)/staticcheck ./...
+	$(BIN)/workflowcheck ./workflows/...
 	$(BIN)/sqlc diff
 
 ## unit: the fast tests only (no servers)
@@ -61,6 +63,12 @@ $(BIN)/staticcheck: $(BIN)/.staticcheck-$(STATICCHECK_VERSION)
 $(BIN)/.staticcheck-$(STATICCHECK_VERSION):
 	GOBIN=$(BIN) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	@rm -f $(BIN)/.staticcheck-* && touch $@
+
+$(BIN)/workflowcheck: $(BIN)/.workflowcheck-$(WORKFLOWCHECK_VERSION)
+	@touch $@
+$(BIN)/.workflowcheck-$(WORKFLOWCHECK_VERSION):
+	GOBIN=$(BIN) go install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+	@rm -f $(BIN)/.workflowcheck-* && touch $@
 
 # PostgreSQL 15 server binaries, from Debian's packages when missing.
 postgres-binaries:
