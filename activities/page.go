@@ -129,7 +129,7 @@ func (a *Activities) PreparePage(ctx context.Context, in PageInput) (PageResult,
 		if len(inbox.DeliveryIds) == 0 {
 			return nil
 		}
-		inbox.TenantID, inbox.Type, inbox.Link, inbox.Data = in.TenantID, ec.typ.Key, ec.event.Link, ec.event.Data
+		inbox.TenantID, inbox.Type, inbox.Link = in.TenantID, ec.typ.Key, ec.event.Link
 		if err := qtx.InsertInboxItems(ctx, inbox); err != nil {
 			return fmt.Errorf("storing in-app items: %w", err)
 		}

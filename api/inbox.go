@@ -27,9 +27,11 @@ type notificationResponse struct {
 	CreatedAt time.Time  `json:"created_at"`
 }
 
-func toNotification(n dbq.Notification) notificationResponse {
+// toNotification pairs an inbox item with its event's data, which is stored
+// once per event rather than copied to every recipient's item.
+func toNotification(n dbq.Notification, data []byte) notificationResponse {
 	return notificationResponse{ID: n.ID, EventID: n.EventID, Type: n.Type, Title: n.Title, Body: n.Body,
-		Link: n.Link, Data: rawJSON(n.Data), Read: n.ReadAt != nil, ReadAt: n.ReadAt, CreatedAt: n.CreatedAt}
+		Link: n.Link, Data: rawJSON(data), Read: n.ReadAt != nil, ReadAt: n.ReadAt, CreatedAt: n.CreatedAt}
 }
 
 // inboxUser checks the path's user exists in the caller's tenant, so a typo
@@ -68,12 +70,13 @@ func (s *Server) listNotifications(c echo.Context) error {
 		return err
 	}
 	out := make([]notificationResponse, 0, len(rows))
-	for _, n := range rows {
-		out = append(out, toNotification(n))
+	for _, r := range rows {
+		out = append(out, toNotification(r.Notification, r.EventData))
 	}
 	var next *string
 	if n := len(rows); n > 0 {
-		next = p.nextCursor(n, rows[n-1].CreatedAt, rows[n-1].ID)
+		last := rows[n-1].Notification
+		next = p.nextCursor(n, last.CreatedAt, last.ID)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"data": out, "next_cursor": next})
 }
@@ -96,7 +99,9 @@ func (s *Server) markRead(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toNotification(n))
+	return c.JSON(http.StatusOK, toNotification(dbq.Notification{ID: n.ID, TenantID: n.TenantID, UserID: n.UserID,
+		EventID: n.EventID, DeliveryID: n.DeliveryID, Type: n.Type, Title: n.Title, Body: n.Body, Link: n.Link,
+		ReadAt: n.ReadAt, CreatedAt: n.CreatedAt}, n.EventData))
 }
 
 func (s *Server) markAllRead(c echo.Context) error {

@@ -55,6 +55,9 @@ func TestEventReachesInAppAndEmail(t *testing.T) {
 		item["link"] != "https://app.example/issues/PROJ-123" {
 		t.Errorf("inbox item = %v", item)
 	}
+	if data, _ := item["data"].(map[string]any); data["issue_key"] != "PROJ-123" {
+		t.Errorf("inbox item lacks the event's data: %v", item["data"])
+	}
 
 	mails := mailFor(acc.str("event_id"))
 	if len(mails) != 1 {
@@ -100,7 +103,7 @@ func TestInboxReadStateAndPaging(t *testing.T) {
 
 	first := items[0].(map[string]any)["id"].(string)
 	read := tn.must(200, tn.do("PATCH", "/v1/users/bob/notifications/"+first+"/read", nil))
-	if read.body["read"] != true {
+	if data, _ := read.body["data"].(map[string]any); read.body["read"] != true || data["issue_key"] != "PROJ-123" {
 		t.Errorf("marked item = %s", read.raw)
 	}
 	unread := tn.must(200, tn.do("GET", "/v1/users/bob/notifications?unread=true", nil))

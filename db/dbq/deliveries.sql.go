@@ -165,10 +165,10 @@ func (q *Queries) InsertDeliveries(ctx context.Context, arg InsertDeliveriesPara
 }
 
 const insertInboxItems = `-- name: InsertInboxItems :exec
-INSERT INTO notifications (tenant_id, user_id, event_id, delivery_id, type, title, body, link, data)
-SELECT $1::uuid, d.user_id, d.event_id, d.id, $2::text, u.title, u.body, $3::text, $4::jsonb
-FROM (SELECT unnest($5::uuid[]) AS delivery_id, unnest($6::text[]) AS title,
-             unnest($7::text[]) AS body) AS u
+INSERT INTO notifications (tenant_id, user_id, event_id, delivery_id, type, title, body, link)
+SELECT $1::uuid, d.user_id, d.event_id, d.id, $2::text, u.title, u.body, $3::text
+FROM (SELECT unnest($4::uuid[]) AS delivery_id, unnest($5::text[]) AS title,
+             unnest($6::text[]) AS body) AS u
 JOIN deliveries d ON d.id = u.delivery_id
 ON CONFLICT (delivery_id) DO NOTHING
 `
@@ -177,7 +177,6 @@ type InsertInboxItemsParams struct {
 	TenantID    uuid.UUID
 	Type        string
 	Link        string
-	Data        []byte
 	DeliveryIds []uuid.UUID
 	Titles      []string
 	Bodies      []string
@@ -188,7 +187,6 @@ func (q *Queries) InsertInboxItems(ctx context.Context, arg InsertInboxItemsPara
 		arg.TenantID,
 		arg.Type,
 		arg.Link,
-		arg.Data,
 		arg.DeliveryIds,
 		arg.Titles,
 		arg.Bodies,

@@ -69,7 +69,6 @@ type Notification struct {
 	Title      string
 	Body       string
 	Link       string
-	Data       []byte
 	ReadAt     *time.Time
 	CreatedAt  time.Time
 }

@@ -13,11 +13,11 @@ import (
 )
 
 const listNotifications = `-- name: ListNotifications :many
-SELECT id, tenant_id, user_id, event_id, delivery_id, type, title, body, link, data, read_at, created_at FROM notifications
-WHERE tenant_id = $1 AND user_id = $2
-  AND (NOT $3::bool OR read_at IS NULL)
-  AND (NOT $4::bool OR (created_at, id) < ($5::timestamptz, $6::uuid))
-ORDER BY created_at DESC, id DESC
+SELECT n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.read_at, n.created_at, e.data AS event_data FROM notifications n JOIN events e ON e.id = n.event_id
+WHERE n.tenant_id = $1 AND n.user_id = $2
+  AND (NOT $3::bool OR n.read_at IS NULL)
+  AND (NOT $4::bool OR (n.created_at, n.id) < ($5::timestamptz, $6::uuid))
+ORDER BY n.created_at DESC, n.id DESC
 LIMIT $7
 `
 
@@ -31,8 +31,13 @@ type ListNotificationsParams struct {
 	PageSize   int32
 }
 
+type ListNotificationsRow struct {
+	Notification Notification
+	EventData    []byte
+}
+
 // Keyset paging, newest first; the cursor is the last row's (created_at, id).
-func (q *Queries) ListNotifications(ctx context.Context, arg ListNotificationsParams) ([]Notification, error) {
+func (q *Queries) ListNotifications(ctx context.Context, arg ListNotificationsParams) ([]ListNotificationsRow, error) {
 	rows, err := q.db.Query(ctx, listNotifications,
 		arg.TenantID,
 		arg.UserID,
@@ -46,22 +51,22 @@ func (q *Queries) ListNotifications(ctx context.Context, arg ListNotificationsPa
 		return nil, err
 	}
 	defer rows.Close()
-	items := []Notification{}
+	items := []ListNotificationsRow{}
 	for rows.Next() {
-		var i Notification
+		var i ListNotificationsRow
 		if err := rows.Scan(
-			&i.ID,
-			&i.TenantID,
-			&i.UserID,
-			&i.EventID,
-			&i.DeliveryID,
-			&i.Type,
-			&i.Title,
-			&i.Body,
-			&i.Link,
-			&i.Data,
-			&i.ReadAt,
-			&i.CreatedAt,
+			&i.Notification.ID,
+			&i.Notification.TenantID,
+			&i.Notification.UserID,
+			&i.Notification.EventID,
+			&i.Notification.DeliveryID,
+			&i.Notification.Type,
+			&i.Notification.Title,
+			&i.Notification.Body,
+			&i.Notification.Link,
+			&i.Notification.ReadAt,
+			&i.Notification.CreatedAt,
+			&i.EventData,
 		); err != nil {
 			return nil, err
 		}
@@ -92,9 +97,10 @@ func (q *Queries) MarkAllNotificationsRead(ctx context.Context, arg MarkAllNotif
 }
 
 const markNotificationRead = `-- name: MarkNotificationRead :one
-UPDATE notifications SET read_at = COALESCE(read_at, now())
-WHERE tenant_id = $1 AND user_id = $2 AND id = $3
-RETURNING id, tenant_id, user_id, event_id, delivery_id, type, title, body, link, data, read_at, created_at
+UPDATE notifications n SET read_at = COALESCE(n.read_at, now())
+FROM events e
+WHERE e.id = n.event_id AND n.tenant_id = $1 AND n.user_id = $2 AND n.id = $3
+RETURNING n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.read_at, n.created_at, e.data AS event_data
 `
 
 type MarkNotificationReadParams struct {
@@ -103,9 +109,24 @@ type MarkNotificationReadParams struct {
 	ID       uuid.UUID
 }
 
-func (q *Queries) MarkNotificationRead(ctx context.Context, arg MarkNotificationReadParams) (Notification, error) {
+type MarkNotificationReadRow struct {
+	ID         uuid.UUID
+	TenantID   uuid.UUID
+	UserID     string
+	EventID    uuid.UUID
+	DeliveryID uuid.UUID
+	Type       string
+	Title      string
+	Body       string
+	Link       string
+	ReadAt     *time.Time
+	CreatedAt  time.Time
+	EventData  []byte
+}
+
+func (q *Queries) MarkNotificationRead(ctx context.Context, arg MarkNotificationReadParams) (MarkNotificationReadRow, error) {
 	row := q.db.QueryRow(ctx, markNotificationRead, arg.TenantID, arg.UserID, arg.ID)
-	var i Notification
+	var i MarkNotificationReadRow
 	err := row.Scan(
 		&i.ID,
 		&i.TenantID,
@@ -116,9 +137,9 @@ func (q *Queries) MarkNotificationRead(ctx context.Context, arg MarkNotification
 		&i.Title,
 		&i.Body,
 		&i.Link,
-		&i.Data,
 		&i.ReadAt,
 		&i.CreatedAt,
+		&i.EventData,
 	)
 	return i, err
 }

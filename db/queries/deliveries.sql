@@ -10,8 +10,8 @@ SELECT * FROM deliveries WHERE event_id = @event_id AND user_id = ANY(@user_ids:
 ORDER BY user_id, channel;
 
 -- name: InsertInboxItems :exec
-INSERT INTO notifications (tenant_id, user_id, event_id, delivery_id, type, title, body, link, data)
-SELECT @tenant_id::uuid, d.user_id, d.event_id, d.id, @type::text, u.title, u.body, @link::text, @data::jsonb
+INSERT INTO notifications (tenant_id, user_id, event_id, delivery_id, type, title, body, link)
+SELECT @tenant_id::uuid, d.user_id, d.event_id, d.id, @type::text, u.title, u.body, @link::text
 FROM (SELECT unnest(@delivery_ids::uuid[]) AS delivery_id, unnest(@titles::text[]) AS title,
              unnest(@bodies::text[]) AS body) AS u
 JOIN deliveries d ON d.id = u.delivery_id

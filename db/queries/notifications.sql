@@ -1,16 +1,17 @@
 -- name: ListNotifications :many
 -- Keyset paging, newest first; the cursor is the last row's (created_at, id).
-SELECT * FROM notifications
-WHERE tenant_id = @tenant_id AND user_id = @user_id
-  AND (NOT @unread_only::bool OR read_at IS NULL)
-  AND (NOT @has_cursor::bool OR (created_at, id) < (@cursor_time::timestamptz, @cursor_id::uuid))
-ORDER BY created_at DESC, id DESC
+SELECT sqlc.embed(n), e.data AS event_data FROM notifications n JOIN events e ON e.id = n.event_id
+WHERE n.tenant_id = @tenant_id AND n.user_id = @user_id
+  AND (NOT @unread_only::bool OR n.read_at IS NULL)
+  AND (NOT @has_cursor::bool OR (n.created_at, n.id) < (@cursor_time::timestamptz, @cursor_id::uuid))
+ORDER BY n.created_at DESC, n.id DESC
 LIMIT @page_size;
 
 -- name: MarkNotificationRead :one
-UPDATE notifications SET read_at = COALESCE(read_at, now())
-WHERE tenant_id = @tenant_id AND user_id = @user_id AND id = @id
-RETURNING *;
+UPDATE notifications n SET read_at = COALESCE(n.read_at, now())
+FROM events e
+WHERE e.id = n.event_id AND n.tenant_id = @tenant_id AND n.user_id = @user_id AND n.id = @id
+RETURNING n.*, e.data AS event_data;
 
 -- name: MarkAllNotificationsRead :execrows
 UPDATE notifications SET read_at = now()
