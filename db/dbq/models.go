@@ -69,8 +69,10 @@ type Notification struct {
 	Title      string
 	Body       string
 	Link       string
-	ReadAt     *time.Time
-	CreatedAt  time.Time
+	// unused: inbox items read events.data; to be dropped
+	Data      []byte
+	ReadAt    *time.Time
+	CreatedAt time.Time
 }
 
 type Tenant struct {

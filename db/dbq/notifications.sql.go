@@ -13,7 +13,7 @@ import (
 )
 
 const listNotifications = `-- name: ListNotifications :many
-SELECT n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.read_at, n.created_at, e.data AS event_data FROM notifications n JOIN events e ON e.id = n.event_id
+SELECT n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.data, n.read_at, n.created_at, e.data AS event_data FROM notifications n JOIN events e ON e.id = n.event_id
 WHERE n.tenant_id = $1 AND n.user_id = $2
   AND (NOT $3::bool OR n.read_at IS NULL)
   AND (NOT $4::bool OR (n.created_at, n.id) < ($5::timestamptz, $6::uuid))
@@ -64,6 +64,7 @@ func (q *Queries) ListNotifications(ctx context.Context, arg ListNotificationsPa
 			&i.Notification.Title,
 			&i.Notification.Body,
 			&i.Notification.Link,
+			&i.Notification.Data,
 			&i.Notification.ReadAt,
 			&i.Notification.CreatedAt,
 			&i.EventData,
@@ -100,7 +101,7 @@ const markNotificationRead = `-- name: MarkNotificationRead :one
 UPDATE notifications n SET read_at = COALESCE(n.read_at, now())
 FROM events e
 WHERE e.id = n.event_id AND n.tenant_id = $1 AND n.user_id = $2 AND n.id = $3
-RETURNING n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.read_at, n.created_at, e.data AS event_data
+RETURNING n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.data, n.read_at, n.created_at, e.data AS event_data
 `
 
 type MarkNotificationReadParams struct {
@@ -119,6 +120,7 @@ type MarkNotificationReadRow struct {
 	Title      string
 	Body       string
 	Link       string
+	Data       []byte
 	ReadAt     *time.Time
 	CreatedAt  time.Time
 	EventData  []byte
@@ -137,6 +139,7 @@ func (q *Queries) MarkNotificationRead(ctx context.Context, arg MarkNotification
 		&i.Title,
 		&i.Body,
 		&i.Link,
+		&i.Data,
 		&i.ReadAt,
 		&i.CreatedAt,
 		&i.EventData,

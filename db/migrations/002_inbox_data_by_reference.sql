@@ -1,8 +1,9 @@
--- An inbox item read its event's data from a copy; a 1 MiB event to 10,000
--- users made 10 GB of copies. Items now read it from the event.
-ALTER TABLE notifications DROP COLUMN data;
+-- Inbox items read their event's data from the event: a copy per item made a
+-- 1 MiB event to 10,000 users into 10 GB. The column stays, unwritten, until a
+-- later release drops it, so workers of the previous release keep working
+-- during a rolling upgrade.
+COMMENT ON COLUMN notifications.data IS 'unused: inbox items read events.data; to be dropped';
 
 ---- create above / drop below ----
 
-ALTER TABLE notifications ADD COLUMN data jsonb NOT NULL DEFAULT '{}';
-UPDATE notifications n SET data = e.data FROM events e WHERE e.id = n.event_id;
+COMMENT ON COLUMN notifications.data IS NULL;
