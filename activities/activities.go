@@ -46,9 +46,7 @@ func (a *Activities) loadEvent(ctx context.Context, q *dbq.Queries, eventID uuid
 	if err != nil {
 		return nil, fmt.Errorf("loading event %s: %w", eventID, err)
 	}
-	ev := dbq.Event{ID: row.ID, TenantID: row.TenantID, Type: row.Type, IdempotencyKey: row.IdempotencyKey,
-		RequestHash: row.RequestHash, Recipients: row.Recipients, Data: row.Data, Urgent: row.Urgent, Link: row.Link,
-		SendAt: row.SendAt, WorkflowID: row.WorkflowID, Status: row.Status, CreatedAt: row.CreatedAt}
+	ev := row.Event
 	var defs map[string]json.RawMessage
 	if err := json.Unmarshal(row.TenantEventTypes, &defs); err != nil {
 		return nil, fmt.Errorf("tenant event types: %w", err)

@@ -216,19 +216,7 @@ WHERE e.id = $1
 `
 
 type LoadEventContextRow struct {
-	ID               uuid.UUID
-	TenantID         uuid.UUID
-	Type             string
-	IdempotencyKey   string
-	RequestHash      []byte
-	Recipients       []byte
-	Data             []byte
-	Urgent           bool
-	Link             string
-	SendAt           *time.Time
-	WorkflowID       string
-	Status           string
-	CreatedAt        time.Time
+	Event            Event
 	TenantSettings   []byte
 	TenantEventTypes []byte
 }
@@ -238,19 +226,19 @@ func (q *Queries) LoadEventContext(ctx context.Context, id uuid.UUID) (LoadEvent
 	row := q.db.QueryRow(ctx, loadEventContext, id)
 	var i LoadEventContextRow
 	err := row.Scan(
-		&i.ID,
-		&i.TenantID,
-		&i.Type,
-		&i.IdempotencyKey,
-		&i.RequestHash,
-		&i.Recipients,
-		&i.Data,
-		&i.Urgent,
-		&i.Link,
-		&i.SendAt,
-		&i.WorkflowID,
-		&i.Status,
-		&i.CreatedAt,
+		&i.Event.ID,
+		&i.Event.TenantID,
+		&i.Event.Type,
+		&i.Event.IdempotencyKey,
+		&i.Event.RequestHash,
+		&i.Event.Recipients,
+		&i.Event.Data,
+		&i.Event.Urgent,
+		&i.Event.Link,
+		&i.Event.SendAt,
+		&i.Event.WorkflowID,
+		&i.Event.Status,
+		&i.Event.CreatedAt,
 		&i.TenantSettings,
 		&i.TenantEventTypes,
 	)
