@@ -77,6 +77,7 @@ func (a *Activities) loadEvent(ctx context.Context, q *dbq.Queries, eventID uuid
 	if ec.render, err = catalog.NewRenderer(typ); err != nil {
 		return nil, fmt.Errorf("templates of %s: %w", typ.Key, err)
 	}
+	ec.render.Tenant = row.TenantName
 	return ec, nil
 }
 

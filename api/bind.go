@@ -59,3 +59,18 @@ func jsonError(err error) error {
 	}
 	return badRequest("malformed JSON: %v", err)
 }
+
+// jsonSerializer writes responses without HTML escaping: links in payloads
+// read as "?a=1&b=2", not "?a=1\u0026b=2". Responses are JSON, never HTML.
+type jsonSerializer struct{}
+
+func (jsonSerializer) Serialize(c echo.Context, v any, indent string) error {
+	enc := json.NewEncoder(c.Response())
+	enc.SetEscapeHTML(false)
+	if indent != "" {
+		enc.SetIndent("", indent)
+	}
+	return enc.Encode(v)
+}
+
+func (jsonSerializer) Deserialize(c echo.Context, v any) error { return decode(c, v) }

@@ -31,6 +31,9 @@ type Templates struct {
 	Subject string `json:"subject"`
 	Text    string `json:"text"`
 	HTML    string `json:"html,omitempty"`
+	// Action labels the email's button to the event's link ("View details"
+	// when empty).
+	Action string `json:"action,omitempty"`
 }
 
 // EventType describes one kind of event: who hears of it, where and how.

@@ -41,22 +41,30 @@ func TestRenderIssueAssigned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.Tenant = "Acme"
 	c, err := r.Render(map[string]any{"issue_key": "PROJ-1", "title": "<b>Fix</b>\nlogin"},
-		Recipient{ID: "u1", Name: "Ada"}, "https://app.example/PROJ-1")
+		Recipient{ID: "u1", Name: "Ada Lovelace"}, "https://app.example/PROJ-1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Subject != "PROJ-1 was assigned to you: <b>Fix</b> login" {
 		t.Errorf("subject = %q: want one line with the data", c.Subject)
 	}
-	if !strings.HasSuffix(c.Text, "\n\nhttps://app.example/PROJ-1") {
-		t.Errorf("text lacks the link: %q", c.Text)
+	if !strings.HasPrefix(c.Text, "Hi Ada,\n\n") || !strings.Contains(c.Text, "\n\nView issue: https://app.example/PROJ-1\n") ||
+		!strings.HasSuffix(c.Text, "\n-- \nYou received this because you are a member of Acme on Herald.") {
+		t.Errorf("text part = %q", c.Text)
+	}
+	if strings.Contains(c.Body, "Hi Ada") || strings.Contains(c.Body, "https://") {
+		t.Errorf("in-app body carries email framing: %q", c.Body)
 	}
 	if strings.Contains(c.HTML, "<b>Fix</b>") || !strings.Contains(c.HTML, "&lt;b&gt;Fix&lt;/b&gt;") {
 		t.Errorf("HTML does not escape event data: %s", c.HTML)
 	}
-	if !strings.Contains(c.HTML, `href="https://app.example/PROJ-1"`) {
-		t.Errorf("HTML lacks the link button")
+	if !strings.Contains(c.HTML, `href="https://app.example/PROJ-1"`) || !strings.Contains(c.HTML, ">View issue</a>") {
+		t.Errorf("HTML lacks the labelled link button")
+	}
+	if !strings.Contains(c.HTML, "member of Acme on Herald") {
+		t.Errorf("HTML lacks the footer")
 	}
 	if string(c.Hash()) == string((Content{Subject: c.Subject}).Hash()) {
 		t.Error("hash ignores the body")
@@ -82,5 +90,31 @@ func TestWithTenantOverridesFields(t *testing.T) {
 	}
 	if _, ok := BuiltIn().Lookup("deploy.done"); ok {
 		t.Error("tenant overlay leaked into the built-in catalog")
+	}
+}
+
+func TestRenderQuotesReplies(t *testing.T) {
+	t.Parallel()
+	typ, _ := BuiltIn().Lookup("outreach.prospect_replied")
+	r, err := NewRenderer(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.Render(map[string]any{"prospect_name": "Grace", "campaign_id": "c-9", "sentiment": "positive",
+		"reply_excerpt": "Sounds great.\n\nBest, Grace"}, Recipient{ID: "u1"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(c.Text, "> Sounds great.\n>\n> Best, Grace") {
+		t.Errorf("text part does not quote the reply: %q", c.Text)
+	}
+	if !strings.Contains(c.HTML, "<blockquote") || !strings.Contains(c.HTML, "Sounds great.\n\nBest, Grace</blockquote>") {
+		t.Errorf("HTML does not set the reply apart: %s", c.HTML)
+	}
+	if strings.Contains(c.HTML, "View details") {
+		t.Error("a button without a link")
+	}
+	if c.Subject != "Grace replied to your campaign (positive)" {
+		t.Errorf("subject = %q", c.Subject)
 	}
 }

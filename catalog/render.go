@@ -35,9 +35,29 @@ func (c Content) Hash() []byte {
 
 // Renderer renders one event type's templates; parse once, execute per recipient.
 type Renderer struct {
+	// Tenant names the sender in the email footer ("you are a member of …").
+	Tenant string
+
 	subject, text *template.Template
 	html          *htmltemplate.Template // nil: use the layout
 	typ           EventType
+}
+
+// funcs are available to every template.
+var funcs = template.FuncMap{
+	// quote marks text as quoted ("> " on every line), as mail clients do;
+	// the HTML layout shows such a paragraph as a block quote.
+	"quote": func(v any) string {
+		s, _ := v.(string)
+		if s == "" {
+			return ""
+		}
+		lines := strings.Split(strings.ReplaceAll(strings.TrimSpace(s), "\r\n", "\n"), "\n")
+		for i, l := range lines {
+			lines[i] = strings.TrimRight("> "+l, " ")
+		}
+		return strings.Join(lines, "\n")
+	},
 }
 
 // noValue is what text/template prints for a missing map key; a template that
@@ -52,14 +72,14 @@ func NewRenderer(t EventType) (*Renderer, error) {
 	if subj == "" {
 		subj = t.Title
 	}
-	if r.subject, err = template.New("subject").Parse(subj); err != nil {
+	if r.subject, err = template.New("subject").Funcs(funcs).Parse(subj); err != nil {
 		return nil, err
 	}
-	if r.text, err = template.New("text").Parse(t.Templates.Text); err != nil {
+	if r.text, err = template.New("text").Funcs(funcs).Parse(t.Templates.Text); err != nil {
 		return nil, err
 	}
 	if t.Templates.HTML != "" {
-		if r.html, err = htmltemplate.New("html").Parse(t.Templates.HTML); err != nil {
+		if r.html, err = htmltemplate.New("html").Funcs(htmltemplate.FuncMap(funcs)).Parse(t.Templates.HTML); err != nil {
 			return nil, err
 		}
 	}
@@ -80,21 +100,71 @@ func (r *Renderer) Render(data map[string]any, user Recipient, link string) (Con
 		return c, err
 	}
 	c.Body = strings.TrimSpace(c.Body)
-	c.Text = c.Body
-	if link != "" {
-		c.Text = strings.TrimRight(c.Text, "\n") + "\n\n" + link
+	greeting := "Hi,"
+	if first := strings.Fields(user.Name); len(first) > 0 {
+		greeting = "Hi " + first[0] + ","
 	}
+	c.Text = greeting + "\n\n" + c.Body
+	action := r.typ.Templates.Action
+	if action == "" {
+		action = "View details"
+	}
+	if link != "" {
+		c.Text += "\n\n" + action + ": " + link
+	}
+	c.Text += "\n\n-- \n" + r.footer()
 	var buf bytes.Buffer
 	if r.html != nil {
 		err = r.html.Execute(&buf, vars)
 		c.HTML = strings.ReplaceAll(buf.String(), noValue, "")
 	} else {
 		err = layout.Execute(&buf, map[string]any{
-			"Subject": c.Subject, "Paragraphs": strings.Split(c.Body, "\n\n"), "Link": link,
+			"Subject": c.Subject, "Greeting": greeting, "Paragraphs": paragraphs(c.Body),
+			"Preheader": firstLine(c.Body), "Link": link, "Action": action, "Footer": r.footer(),
 		})
 		c.HTML = buf.String()
 	}
 	return c, err
+}
+
+func (r *Renderer) footer() string {
+	if r.Tenant == "" {
+		return "You received this because you are a member of a team on Herald."
+	}
+	return "You received this because you are a member of " + r.Tenant + " on Herald."
+}
+
+// paragraph is a block of the email body: text, or a quotation when every
+// line of it was marked with "> ".
+type paragraph struct {
+	Text  string
+	Quote bool
+}
+
+func paragraphs(body string) []paragraph {
+	var out []paragraph
+	for _, block := range strings.Split(body, "\n\n") {
+		lines := strings.Split(block, "\n")
+		quoted := true
+		for i, l := range lines {
+			if l != ">" && !strings.HasPrefix(l, "> ") {
+				quoted = false
+				break
+			}
+			lines[i] = strings.TrimPrefix(strings.TrimPrefix(l, ">"), " ")
+		}
+		if quoted {
+			out = append(out, paragraph{Text: strings.Join(lines, "\n"), Quote: true})
+		} else if strings.TrimSpace(block) != "" {
+			out = append(out, paragraph{Text: block})
+		}
+	}
+	return out
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return strings.TrimSpace(strings.TrimPrefix(line, ">"))
 }
 
 func execText(t *template.Template, vars map[string]any) (string, error) {
@@ -105,15 +175,23 @@ func execText(t *template.Template, vars map[string]any) (string, error) {
 	return strings.ReplaceAll(buf.String(), noValue, ""), nil
 }
 
+// layout is the HTML email for types without their own HTML template:
+// table-based and styled inline, as mail clients (Outlook included) need.
 var layout = htmltemplate.Must(htmltemplate.New("layout").Parse(`<!doctype html>
-<html><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
-<body style="margin:0;padding:24px;background:#f5f5f7;font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#1d1d1f">
-<table role="presentation" width="100%" style="max-width:560px;margin:0 auto;background:#fff;border-radius:8px;padding:24px">
-<tr><td>
-<h1 style="font-size:18px;margin:0 0 16px">{{.Subject}}</h1>
-{{range .Paragraphs}}<p style="font-size:15px;line-height:1.5;margin:0 0 12px;white-space:pre-line">{{.}}</p>
-{{end}}{{if .Link}}<p style="margin:20px 0 0"><a href="{{.Link}}" style="display:inline-block;background:#2f54eb;color:#fff;text-decoration:none;padding:10px 16px;border-radius:6px">Open</a></p>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Subject}}</title></head>
+<body style="margin:0;padding:0;background:#f5f5f7;font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#1d1d1f">
+<span style="display:none;max-height:0;overflow:hidden;opacity:0">{{.Preheader}}</span>
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f5f5f7"><tr><td align="center" style="padding:24px 12px">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="max-width:560px;background:#ffffff;border-radius:8px">
+<tr><td style="padding:24px">
+<h1 style="font-size:18px;line-height:1.3;margin:0 0 16px">{{.Subject}}</h1>
+<p style="font-size:15px;line-height:1.5;margin:0 0 12px">{{.Greeting}}</p>
+{{range .Paragraphs}}{{if .Quote}}<blockquote style="margin:0 0 12px;padding:8px 12px;border-left:3px solid #c7c7cc;color:#3a3a3c;font-size:15px;line-height:1.5;white-space:pre-line">{{.Text}}</blockquote>
+{{else}}<p style="font-size:15px;line-height:1.5;margin:0 0 12px;white-space:pre-line">{{.Text}}</p>
+{{end}}{{end}}{{if .Link}}<p style="margin:20px 0 0"><a href="{{.Link}}" style="display:inline-block;background:#2f54eb;color:#ffffff;text-decoration:none;padding:10px 16px;border-radius:6px;font-size:15px">{{.Action}}</a></p>
 {{end}}</td></tr></table>
-<p style="text-align:center;font-size:12px;color:#86868b">Sent by Herald</p>
+<p style="font-size:12px;line-height:1.5;color:#6e6e73;margin:16px 0 0">{{.Footer}}</p>
+</td></tr></table>
 </body></html>
 `))

@@ -90,6 +90,10 @@ func TestUsers(t *testing.T) {
 		t.Errorf("empty string did not clear: %s", r.raw)
 	}
 	tn.must(200, tn.do("GET", "/v1/users/u-1", nil))
+	// JSON answers are not HTML-escaped.
+	if r := tn.must(200, tn.do("PUT", "/v1/users/u-1", map[string]any{"name": "Tom & Jerry <co>"})); !strings.Contains(string(r.raw), `"Tom & Jerry <co>"`) {
+		t.Errorf("name came back as %s", r.raw)
+	}
 	for name, body := range map[string]map[string]any{
 		"bad email": {"email": "not-an-email"},
 		"bad zone":  {"timezone": "Mars/Olympus"},

@@ -208,7 +208,7 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (Event
 }
 
 const loadEventContext = `-- name: LoadEventContext :one
-SELECT e.id, e.tenant_id, e.type, e.idempotency_key, e.request_hash, e.recipients, e.data, e.urgent, e.link, e.send_at, e.workflow_id, e.status, e.created_at, t.settings AS tenant_settings,
+SELECT e.id, e.tenant_id, e.type, e.idempotency_key, e.request_hash, e.recipients, e.data, e.urgent, e.link, e.send_at, e.workflow_id, e.status, e.created_at, t.name AS tenant_name, t.settings AS tenant_settings,
        COALESCE((SELECT jsonb_object_agg(et.key, et.definition) FROM event_types et
                  WHERE et.tenant_id = e.tenant_id), '{}')::jsonb AS tenant_event_types
 FROM events e JOIN tenants t ON t.id = e.tenant_id
@@ -217,6 +217,7 @@ WHERE e.id = $1
 
 type LoadEventContextRow struct {
 	Event            Event
+	TenantName       string
 	TenantSettings   []byte
 	TenantEventTypes []byte
 }
@@ -239,6 +240,7 @@ func (q *Queries) LoadEventContext(ctx context.Context, id uuid.UUID) (LoadEvent
 		&i.Event.WorkflowID,
 		&i.Event.Status,
 		&i.Event.CreatedAt,
+		&i.TenantName,
 		&i.TenantSettings,
 		&i.TenantEventTypes,
 	)

@@ -30,7 +30,7 @@ SELECT * FROM event_types WHERE tenant_id = @tenant_id AND key = @key;
 
 -- name: LoadEventContext :one
 -- Everything a delivery activity needs about an event in one round trip.
-SELECT sqlc.embed(e), t.settings AS tenant_settings,
+SELECT sqlc.embed(e), t.name AS tenant_name, t.settings AS tenant_settings,
        COALESCE((SELECT jsonb_object_agg(et.key, et.definition) FROM event_types et
                  WHERE et.tenant_id = e.tenant_id), '{}')::jsonb AS tenant_event_types
 FROM events e JOIN tenants t ON t.id = e.tenant_id

@@ -42,21 +42,22 @@ const pageHead = `{{define "head"}}<!doctype html>
 body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;width:100%}
 td,th{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}
-th{background:#f4f4f4}
+th{background:#f4f4f4;width:14em;white-space:nowrap}
+td.when{white-space:nowrap}
 pre{white-space:pre-wrap;background:#f8f8f8;padding:.8em;border:1px solid #ddd}
 iframe{width:100%;height:40em;border:1px solid #ddd}
 code{background:#f4f4f4;padding:0 .2em}
 </style></head><body>{{end}}`
 
 var (
-	indexTmpl = template.Must(template.New("index").Funcs(template.FuncMap{"join": strings.Join}).Parse(pageHead + `{{template "head" "mailcatch"}}
-<h1>mailcatch</h1>
-<p>{{.Count}} message(s) received; showing the newest {{len .Messages}}. SMTP: <code>{{.URL}}</code> · <a href="/api/messages">JSON</a></p>
+	indexTmpl = template.Must(template.New("index").Funcs(template.FuncMap{"join": strings.Join}).Parse(pageHead + `{{template "head" "Herald mail catcher"}}
+<h1>Herald mail catcher</h1>
+<p>{{.Count}} {{if eq .Count 1}}message{{else}}messages{{end}} caught; showing the newest {{len .Messages}}. Times are UTC. SMTP: <code>{{.URL}}</code> · <a href="/api/messages">JSON</a></p>
 <table>
-<tr><th>#</th><th>Received</th><th>From</th><th>To</th><th>Subject</th></tr>
+<tr><th style="width:auto">#</th><th style="width:auto">Received</th><th>From</th><th>To</th><th>Subject</th></tr>
 {{range .Messages}}<tr>
 <td><a href="/messages/{{.Index}}">{{.Index}}</a></td>
-<td>{{.Received.Format "2006-01-02 15:04:05"}}</td>
+<td class="when">{{.Received.UTC.Format "2006-01-02 15:04:05"}}</td>
 <td>{{.From}}</td>
 <td>{{join .To ", "}}</td>
 <td><a href="/messages/{{.Index}}">{{or .Subject "(no subject)"}}</a></td>
@@ -64,11 +65,11 @@ var (
 </table>
 </body></html>`))
 
-	messageTmpl = template.Must(template.New("message").Parse(pageHead + `{{template "head" (printf "%s – mailcatch" (or .Subject "(no subject)"))}}
+	messageTmpl = template.Must(template.New("message").Parse(pageHead + `{{template "head" (printf "%s – Herald mail catcher" (or .Subject "(no subject)"))}}
 <p><a href="/">← all messages</a> · <a href="/messages/{{.Index}}/raw">raw</a></p>
 <h1>{{or .Subject "(no subject)"}}</h1>
 <table>
-<tr><th>Received</th><td>{{.Received.Format "2006-01-02 15:04:05.000"}}</td></tr>
+<tr><th>Received</th><td>{{.Received.UTC.Format "2006-01-02 15:04:05.000"}} UTC</td></tr>
 <tr><th>Envelope from</th><td>{{.From}}</td></tr>
 <tr><th>Envelope to</th><td>{{range $i, $to := .To}}{{if $i}}, {{end}}{{$to}}{{end}}</td></tr>
 <tr><th>Message-ID</th><td>{{.MessageID}}</td></tr>
