@@ -100,7 +100,7 @@ func (a *Activities) SendEmails(ctx context.Context, in SendInput) (SendResult, 
 		var err error
 		switch {
 		case sendErr == nil:
-			err = q.MarkDelivered(rctx, dbq.MarkDeliveredParams{Ids: []uuid.UUID{id}, ContentHashes: [][]byte{hashes[i]}})
+			err = q.MarkOneDelivered(rctx, dbq.MarkOneDeliveredParams{ID: id, ContentHash: hashes[i]})
 		case perm:
 			err = q.MarkPermanentFailure(rctx, dbq.MarkPermanentFailureParams{ID: id, Error: sendErr.Error()})
 		default:

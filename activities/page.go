@@ -117,6 +117,7 @@ func (a *Activities) PreparePage(ctx context.Context, in PageInput) (PageResult,
 				if err != nil {
 					return fmt.Errorf("rendering in-app item: %w", err)
 				}
+				inbox.UserIds = append(inbox.UserIds, d.UserID)
 				inbox.DeliveryIds = append(inbox.DeliveryIds, d.ID)
 				inbox.Titles = append(inbox.Titles, c.Subject)
 				inbox.Bodies = append(inbox.Bodies, c.Body)
@@ -129,7 +130,7 @@ func (a *Activities) PreparePage(ctx context.Context, in PageInput) (PageResult,
 		if len(inbox.DeliveryIds) == 0 {
 			return nil
 		}
-		inbox.TenantID, inbox.Type, inbox.Link = in.TenantID, ec.typ.Key, ec.event.Link
+		inbox.TenantID, inbox.EventID, inbox.Type, inbox.Link = in.TenantID, in.EventID, ec.typ.Key, ec.event.Link
 		if err := qtx.InsertInboxItems(ctx, inbox); err != nil {
 			return fmt.Errorf("storing in-app items: %w", err)
 		}

@@ -165,18 +165,18 @@ func (q *Queries) InsertDeliveries(ctx context.Context, arg InsertDeliveriesPara
 }
 
 const insertInboxItems = `-- name: InsertInboxItems :exec
-INSERT INTO notifications (tenant_id, user_id, event_id, delivery_id, type, title, body, link)
-SELECT $1::uuid, d.user_id, d.event_id, d.id, $2::text, u.title, u.body, $3::text
-FROM (SELECT unnest($4::uuid[]) AS delivery_id, unnest($5::text[]) AS title,
-             unnest($6::text[]) AS body) AS u
-JOIN deliveries d ON d.id = u.delivery_id
+INSERT INTO notifications (tenant_id, event_id, type, link, user_id, delivery_id, title, body)
+SELECT $1::uuid, $2::uuid, $3::text, $4::text,
+       unnest($5::text[]), unnest($6::uuid[]), unnest($7::text[]), unnest($8::text[])
 ON CONFLICT (delivery_id) DO NOTHING
 `
 
 type InsertInboxItemsParams struct {
 	TenantID    uuid.UUID
+	EventID     uuid.UUID
 	Type        string
 	Link        string
+	UserIds     []string
 	DeliveryIds []uuid.UUID
 	Titles      []string
 	Bodies      []string
@@ -185,8 +185,10 @@ type InsertInboxItemsParams struct {
 func (q *Queries) InsertInboxItems(ctx context.Context, arg InsertInboxItemsParams) error {
 	_, err := q.db.Exec(ctx, insertInboxItems,
 		arg.TenantID,
+		arg.EventID,
 		arg.Type,
 		arg.Link,
+		arg.UserIds,
 		arg.DeliveryIds,
 		arg.Titles,
 		arg.Bodies,
@@ -264,18 +266,19 @@ func (q *Queries) ListDeliveries(ctx context.Context, arg ListDeliveriesParams) 
 const markDelivered = `-- name: MarkDelivered :exec
 UPDATE deliveries
 SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, error = '',
-    content_hash = u.content_hash, updated_at = now()
-FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::bytea[]) AS content_hash) AS u
-WHERE deliveries.id = u.id AND deliveries.status = 'pending'
+    content_hash = ($1::bytea[])[array_position($2::uuid[], id)], updated_at = now()
+WHERE id = ANY($2::uuid[]) AND status = 'pending'
 `
 
 type MarkDeliveredParams struct {
-	Ids           []uuid.UUID
 	ContentHashes [][]byte
+	Ids           []uuid.UUID
 }
 
+// Rows are found by primary key (= ANY), never by joining an unnested list,
+// which the planner may turn into a scan of the whole table.
 func (q *Queries) MarkDelivered(ctx context.Context, arg MarkDeliveredParams) error {
-	_, err := q.db.Exec(ctx, markDelivered, arg.Ids, arg.ContentHashes)
+	_, err := q.db.Exec(ctx, markDelivered, arg.ContentHashes, arg.Ids)
 	return err
 }
 
@@ -292,6 +295,23 @@ type MarkFailedParams struct {
 
 func (q *Queries) MarkFailed(ctx context.Context, arg MarkFailedParams) error {
 	_, err := q.db.Exec(ctx, markFailed, arg.Error, arg.Ids)
+	return err
+}
+
+const markOneDelivered = `-- name: MarkOneDelivered :exec
+UPDATE deliveries
+SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, error = '',
+    content_hash = $1, updated_at = now()
+WHERE id = $2 AND status = 'pending'
+`
+
+type MarkOneDeliveredParams struct {
+	ContentHash []byte
+	ID          uuid.UUID
+}
+
+func (q *Queries) MarkOneDelivered(ctx context.Context, arg MarkOneDeliveredParams) error {
+	_, err := q.db.Exec(ctx, markOneDelivered, arg.ContentHash, arg.ID)
 	return err
 }
 

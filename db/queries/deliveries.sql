@@ -10,19 +10,24 @@ SELECT * FROM deliveries WHERE event_id = @event_id AND user_id = ANY(@user_ids:
 ORDER BY user_id, channel;
 
 -- name: InsertInboxItems :exec
-INSERT INTO notifications (tenant_id, user_id, event_id, delivery_id, type, title, body, link)
-SELECT @tenant_id::uuid, d.user_id, d.event_id, d.id, @type::text, u.title, u.body, @link::text
-FROM (SELECT unnest(@delivery_ids::uuid[]) AS delivery_id, unnest(@titles::text[]) AS title,
-             unnest(@bodies::text[]) AS body) AS u
-JOIN deliveries d ON d.id = u.delivery_id
+INSERT INTO notifications (tenant_id, event_id, type, link, user_id, delivery_id, title, body)
+SELECT @tenant_id::uuid, @event_id::uuid, @type::text, @link::text,
+       unnest(@user_ids::text[]), unnest(@delivery_ids::uuid[]), unnest(@titles::text[]), unnest(@bodies::text[])
 ON CONFLICT (delivery_id) DO NOTHING;
 
 -- name: MarkDelivered :exec
+-- Rows are found by primary key (= ANY), never by joining an unnested list,
+-- which the planner may turn into a scan of the whole table.
 UPDATE deliveries
 SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, error = '',
-    content_hash = u.content_hash, updated_at = now()
-FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@content_hashes::bytea[]) AS content_hash) AS u
-WHERE deliveries.id = u.id AND deliveries.status = 'pending';
+    content_hash = (@content_hashes::bytea[])[array_position(@ids::uuid[], id)], updated_at = now()
+WHERE id = ANY(@ids::uuid[]) AND status = 'pending';
+
+-- name: MarkOneDelivered :exec
+UPDATE deliveries
+SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, error = '',
+    content_hash = @content_hash, updated_at = now()
+WHERE id = @id AND status = 'pending';
 
 -- name: RecordAttemptFailure :exec
 UPDATE deliveries SET attempts = attempts + 1, error = @error, updated_at = now()
