@@ -96,45 +96,6 @@ func (q *Queries) EventDeliveries(ctx context.Context, eventID uuid.UUID) ([]Del
 	return items, nil
 }
 
-const getDeliveries = `-- name: GetDeliveries :many
-SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at FROM deliveries WHERE id = ANY($1::uuid[]) ORDER BY id
-`
-
-func (q *Queries) GetDeliveries(ctx context.Context, ids []uuid.UUID) ([]Delivery, error) {
-	rows, err := q.db.Query(ctx, getDeliveries, ids)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []Delivery{}
-	for rows.Next() {
-		var i Delivery
-		if err := rows.Scan(
-			&i.ID,
-			&i.TenantID,
-			&i.EventID,
-			&i.UserID,
-			&i.Channel,
-			&i.Status,
-			&i.Reason,
-			&i.Attempts,
-			&i.NotBefore,
-			&i.DeliveredAt,
-			&i.Error,
-			&i.ContentHash,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const insertDeliveries = `-- name: InsertDeliveries :exec
 INSERT INTO deliveries (tenant_id, event_id, user_id, channel, status, reason)
 SELECT $1::uuid, $2::uuid, unnest($3::text[]), unnest($4::text[]),

@@ -42,31 +42,6 @@ func (q *Queries) GetEvent(ctx context.Context, arg GetEventParams) (Event, erro
 	return i, err
 }
 
-const getEventByID = `-- name: GetEventByID :one
-SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at FROM events WHERE id = $1
-`
-
-func (q *Queries) GetEventByID(ctx context.Context, id uuid.UUID) (Event, error) {
-	row := q.db.QueryRow(ctx, getEventByID, id)
-	var i Event
-	err := row.Scan(
-		&i.ID,
-		&i.TenantID,
-		&i.Type,
-		&i.IdempotencyKey,
-		&i.RequestHash,
-		&i.Recipients,
-		&i.Data,
-		&i.Urgent,
-		&i.Link,
-		&i.SendAt,
-		&i.WorkflowID,
-		&i.Status,
-		&i.CreatedAt,
-	)
-	return i, err
-}
-
 const getEventByKey = `-- name: GetEventByKey :one
 SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at FROM events WHERE tenant_id = $1 AND idempotency_key = $2
 `
@@ -93,27 +68,6 @@ func (q *Queries) GetEventByKey(ctx context.Context, arg GetEventByKeyParams) (E
 		&i.WorkflowID,
 		&i.Status,
 		&i.CreatedAt,
-	)
-	return i, err
-}
-
-const getTenantEventType = `-- name: GetTenantEventType :one
-SELECT tenant_id, key, definition, updated_at FROM event_types WHERE tenant_id = $1 AND key = $2
-`
-
-type GetTenantEventTypeParams struct {
-	TenantID uuid.UUID
-	Key      string
-}
-
-func (q *Queries) GetTenantEventType(ctx context.Context, arg GetTenantEventTypeParams) (EventType, error) {
-	row := q.db.QueryRow(ctx, getTenantEventType, arg.TenantID, arg.Key)
-	var i EventType
-	err := row.Scan(
-		&i.TenantID,
-		&i.Key,
-		&i.Definition,
-		&i.UpdatedAt,
 	)
 	return i, err
 }

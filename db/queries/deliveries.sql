@@ -57,9 +57,6 @@ ORDER BY d.id;
 -- name: TallyDeliveries :many
 SELECT status, count(*)::int AS n FROM deliveries WHERE id = ANY(@ids::uuid[]) GROUP BY status ORDER BY status;
 
--- name: GetDeliveries :many
-SELECT * FROM deliveries WHERE id = ANY(@ids::uuid[]) ORDER BY id;
-
 -- name: EventDeliveries :many
 SELECT * FROM deliveries WHERE event_id = @event_id ORDER BY user_id, channel;
 

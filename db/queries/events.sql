@@ -16,17 +16,11 @@ SELECT * FROM events WHERE tenant_id = @tenant_id AND idempotency_key = @idempot
 -- name: GetEvent :one
 SELECT * FROM events WHERE tenant_id = @tenant_id AND id = @id;
 
--- name: GetEventByID :one
-SELECT * FROM events WHERE id = @id;
-
 -- name: SetEventStatus :exec
 UPDATE events SET status = @status WHERE id = @id;
 
 -- name: GetTenantEventTypes :many
 SELECT * FROM event_types WHERE tenant_id = @tenant_id ORDER BY key;
-
--- name: GetTenantEventType :one
-SELECT * FROM event_types WHERE tenant_id = @tenant_id AND key = @key;
 
 -- name: LoadEventContext :one
 -- Everything a delivery activity needs about an event in one round trip.
