@@ -6,9 +6,11 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/heraldhq/herald/catalog"
@@ -47,19 +49,10 @@ func (a *Activities) loadEvent(ctx context.Context, q *dbq.Queries, eventID uuid
 		return nil, fmt.Errorf("loading event %s: %w", eventID, err)
 	}
 	ev := row.Event
-	var defs map[string]json.RawMessage
-	if err := json.Unmarshal(row.TenantEventTypes, &defs); err != nil {
-		return nil, fmt.Errorf("tenant event types: %w", err)
-	}
-	raw := make(map[string][]byte, len(defs))
-	for k, v := range defs {
-		raw[k] = v
-	}
-	cat, err := catalog.BuiltIn().WithTenant(raw)
+	typ, ok, err := catalog.BuiltIn().Resolve(ev.Type, row.TypeDefinition)
 	if err != nil {
 		return nil, err
 	}
-	typ, ok := cat.Lookup(ev.Type)
 	if !ok {
 		return nil, fmt.Errorf("event type %s no longer exists", ev.Type)
 	}
@@ -79,6 +72,16 @@ func (a *Activities) loadEvent(ctx context.Context, q *dbq.Queries, eventID uuid
 	}
 	ec.render.Tenant = row.TenantName
 	return ec, nil
+}
+
+// TenantEventType resolves one event type for a tenant: its own definition
+// over the built-in one.
+func TenantEventType(ctx context.Context, q *dbq.Queries, tenantID uuid.UUID, key string) (catalog.EventType, bool, error) {
+	row, err := q.GetTenantEventType(ctx, dbq.GetTenantEventTypeParams{TenantID: tenantID, Key: key})
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return catalog.EventType{}, false, fmt.Errorf("loading event type %s: %w", key, err)
+	}
+	return catalog.BuiltIn().Resolve(key, row.Definition)
 }
 
 // TenantCatalog is the built-in catalog with a tenant's own event types over it.

@@ -64,7 +64,7 @@ func (a *Activities) SendEmails(ctx context.Context, in SendInput) (SendResult, 
 			}
 			continue
 		}
-		c, err := ec.render.Render(ec.data, catalog.Recipient{ID: j.UserID, Name: j.Name, Email: j.Email}, ec.event.Link)
+		c, err := ec.render.Email(ec.data, catalog.Recipient{ID: j.UserID, Name: j.Name, Email: j.Email}, ec.event.Link)
 		if err != nil {
 			return SendResult{}, temporal.NewNonRetryableApplicationError("rendering email", "TemplateError", err)
 		}

@@ -113,7 +113,7 @@ func (a *Activities) PreparePage(ctx context.Context, in PageInput) (PageResult,
 				res.Emails = append(res.Emails, d.ID)
 			case d.Channel == catalog.ChannelInApp && d.Status == "pending":
 				u := byID[d.UserID]
-				c, err := ec.render.Render(ec.data, catalog.Recipient{ID: u.ID, Name: u.Name, Email: u.Email}, ec.event.Link)
+				c, err := ec.render.Notice(ec.data, catalog.Recipient{ID: u.ID, Name: u.Name, Email: u.Email}, ec.event.Link)
 				if err != nil {
 					return fmt.Errorf("rendering in-app item: %w", err)
 				}

@@ -80,11 +80,7 @@ func (s *Server) postEvent(c echo.Context) error {
 		return err
 	}
 
-	cat, err := activities.TenantCatalog(ctx, q, tenant.ID)
-	if err != nil {
-		return err
-	}
-	typ, err := s.validateEvent(ctx, q, tenant.ID, cat, &req)
+	typ, err := s.validateEvent(ctx, q, tenant.ID, &req)
 	if err != nil {
 		return err
 	}
@@ -165,11 +161,14 @@ func idempotencyKey(header, field string) (string, error) {
 	return key, nil
 }
 
-func (s *Server) validateEvent(ctx context.Context, q *dbq.Queries, tenantID uuid.UUID, cat catalog.Catalog, req *eventRequest) (catalog.EventType, error) {
+func (s *Server) validateEvent(ctx context.Context, q *dbq.Queries, tenantID uuid.UUID, req *eventRequest) (catalog.EventType, error) {
 	if req.Type == "" {
 		return catalog.EventType{}, invalidField("type", "type is required")
 	}
-	typ, ok := cat.Lookup(req.Type)
+	typ, ok, err := activities.TenantEventType(ctx, q, tenantID, req.Type)
+	if err != nil {
+		return typ, err
+	}
 	if !ok {
 		return typ, newError(http.StatusUnprocessableEntity, "unknown_event_type",
 			"event type %q is not in the catalog; see GET /v1/event-types", req.Type).with("type", req.Type)

@@ -86,18 +86,36 @@ func (c Catalog) All() []EventType {
 	return out
 }
 
-// BuiltIn returns the product's built-in catalog.
-func BuiltIn() Catalog {
+// builtIn is built once: catalogs are immutable, so every caller shares it.
+var builtIn = func() Catalog {
 	types := make(map[string]EventType, len(builtIns))
 	for _, t := range builtIns {
 		t.BuiltIn = true
 		types[t.Key] = t
 	}
 	return Catalog{types: types}
+}()
+
+// BuiltIn returns the product's built-in catalog.
+func BuiltIn() Catalog { return builtIn }
+
+// Resolve returns the event type key with a tenant's stored definition
+// (nil for none) over the built-in one. A definition of a built-in key
+// replaces only the fields it sets.
+func (c Catalog) Resolve(key string, def []byte) (EventType, bool, error) {
+	t, ok := c.types[key]
+	if def == nil {
+		return t, ok, nil
+	}
+	t.Key = key
+	if err := json.Unmarshal(def, &t); err != nil {
+		return EventType{}, false, fmt.Errorf("event type %s: %w", key, err)
+	}
+	t.Key = key
+	return t, true, nil
 }
 
 // WithTenant overlays a tenant's definitions (raw JSON documents as stored) on c.
-// A definition of a built-in key replaces only the fields it sets.
 func (c Catalog) WithTenant(defs map[string][]byte) (Catalog, error) {
 	if len(defs) == 0 {
 		return c, nil
@@ -107,13 +125,11 @@ func (c Catalog) WithTenant(defs map[string][]byte) (Catalog, error) {
 		types[k] = t
 	}
 	for key, raw := range defs {
-		base := types[key]
-		base.Key = key
-		if err := json.Unmarshal(raw, &base); err != nil {
-			return Catalog{}, fmt.Errorf("event type %s: %w", key, err)
+		t, _, err := c.Resolve(key, raw)
+		if err != nil {
+			return Catalog{}, err
 		}
-		base.Key = key
-		types[key] = base
+		types[key] = t
 	}
 	return Catalog{types: types}, nil
 }

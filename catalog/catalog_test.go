@@ -21,7 +21,7 @@ func TestBuiltInTemplatesRender(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", typ.Key, err)
 		}
-		c, err := r.Render(map[string]any{}, Recipient{ID: "u1"}, "")
+		c, err := r.Email(map[string]any{}, Recipient{ID: "u1"}, "")
 		if err != nil {
 			t.Fatalf("%s: %v", typ.Key, err)
 		}
@@ -42,7 +42,7 @@ func TestRenderIssueAssigned(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Tenant = "Acme"
-	c, err := r.Render(map[string]any{"issue_key": "PROJ-1", "title": "<b>Fix</b>\nlogin"},
+	c, err := r.Email(map[string]any{"issue_key": "PROJ-1", "title": "<b>Fix</b>\nlogin"},
 		Recipient{ID: "u1", Name: "Ada Lovelace"}, "https://app.example/PROJ-1")
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +65,13 @@ func TestRenderIssueAssigned(t *testing.T) {
 	}
 	if !strings.Contains(c.HTML, "member of Acme on Herald") {
 		t.Errorf("HTML lacks the footer")
+	}
+	n, err := r.Notice(map[string]any{"issue_key": "PROJ-1", "title": "<b>Fix</b>\nlogin"}, Recipient{ID: "u1", Name: "Ada Lovelace"}, "https://app.example/PROJ-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Subject != c.Subject || n.Body != c.Body || n.Text != "" || n.HTML != "" {
+		t.Errorf("notice = %+v: want the email's subject and body, no email parts", n)
 	}
 	if string(c.Hash()) == string((Content{Subject: c.Subject}).Hash()) {
 		t.Error("hash ignores the body")
@@ -100,7 +107,7 @@ func TestRenderQuotesReplies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := r.Render(map[string]any{"prospect_name": "Grace", "campaign_id": "c-9", "sentiment": "positive",
+	c, err := r.Email(map[string]any{"prospect_name": "Grace", "campaign_id": "c-9", "sentiment": "positive",
 		"reply_excerpt": "Sounds great.\n\nBest, Grace"}, Recipient{ID: "u1"}, "")
 	if err != nil {
 		t.Fatal(err)

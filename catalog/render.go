@@ -18,9 +18,9 @@ type Recipient struct {
 // Content is a rendered notification.
 type Content struct {
 	Subject string
-	Body    string // the text without the link, for the in-app inbox
-	Text    string // the email's text part
-	HTML    string
+	Body    string // the rendered text alone: the inbox item's body
+	Text    string // the email's text part (Email only)
+	HTML    string // the email's HTML part (Email only)
 }
 
 // Hash identifies the content for the delivery log.
@@ -86,8 +86,9 @@ func NewRenderer(t EventType) (*Renderer, error) {
 	return r, nil
 }
 
-// Render executes the templates for one recipient.
-func (r *Renderer) Render(data map[string]any, user Recipient, link string) (Content, error) {
+// Notice renders the short form a recipient reads in the inbox: the
+// subject as a title and the text as a body, without the email's framing.
+func (r *Renderer) Notice(data map[string]any, user Recipient, link string) (Content, error) {
 	vars := map[string]any{"data": data, "user": user, "link": link, "type": r.typ.Key}
 	var c Content
 	var err error
@@ -100,6 +101,16 @@ func (r *Renderer) Render(data map[string]any, user Recipient, link string) (Con
 		return c, err
 	}
 	c.Body = strings.TrimSpace(c.Body)
+	return c, nil
+}
+
+// Email renders the whole email for one recipient: the notice with a
+// greeting, the link as a labelled button, the footer, and the HTML part.
+func (r *Renderer) Email(data map[string]any, user Recipient, link string) (Content, error) {
+	c, err := r.Notice(data, user, link)
+	if err != nil {
+		return c, err
+	}
 	greeting := "Hi,"
 	if first := strings.Fields(user.Name); len(first) > 0 {
 		greeting = "Hi " + first[0] + ","
@@ -115,6 +126,7 @@ func (r *Renderer) Render(data map[string]any, user Recipient, link string) (Con
 	c.Text += "\n\n-- \n" + r.footer()
 	var buf bytes.Buffer
 	if r.html != nil {
+		vars := map[string]any{"data": data, "user": user, "link": link, "type": r.typ.Key}
 		err = r.html.Execute(&buf, vars)
 		c.HTML = strings.ReplaceAll(buf.String(), noValue, "")
 	} else {

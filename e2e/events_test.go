@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -254,4 +255,47 @@ func TestRecipientsByRoleAndCategory(t *testing.T) {
 	if len(ev.body["deliveries"].([]any)) != 2 {
 		t.Errorf("role-addressed deliveries = %s", ev.raw)
 	}
+}
+
+// TestTenantEventTypeOverridesReachDelivery stores tenant definitions as
+// PUT /v1/event-types will: a new type and an override of a built-in one.
+func TestTenantEventTypeOverridesReachDelivery(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t)
+	tn.putUser("kim", "kim@example.com")
+	for key, def := range map[string]string{
+		"deploy.finished": `{"category": "ops", "default_recipients": "named", "channels": ["in_app"],
+			"templates": {"subject": "Deployed {{.data.version}}", "text": "Version {{.data.version}} is live."}}`,
+		"issue.assigned": `{"channels": ["in_app"], "templates": {"subject": "Yours now: {{.data.issue_key}}", "text": "Take a look."}}`,
+	} {
+		if _, err := env.pool.Exec(context.Background(),
+			`INSERT INTO event_types (tenant_id, key, definition) VALUES ($1, $2, $3)`, tn.id, key, def); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		body  map[string]any
+		title string
+	}{
+		{map[string]any{"type": "deploy.finished", "recipients": map[string]any{"users": []string{"kim"}}, "data": map[string]any{"version": "1.2.3"}}, "Deployed 1.2.3"},
+		{assignEvent("override-1", "kim"), "Yours now: PROJ-123"},
+	} {
+		acc := tn.must(202, tn.do("POST", "/v1/events", tc.body))
+		ev := tn.waitEvent(acc.str("event_id"))
+		deliveries := ev.body["deliveries"].([]any)
+		if len(deliveries) != 1 || deliveries[0].(map[string]any)["channel"] != "in_app" {
+			t.Errorf("%s: deliveries = %s, want in-app only", tc.title, ev.raw)
+		}
+		if n := count(t, "SELECT count(*) FROM notifications WHERE event_id = $1 AND title = $2", acc.str("event_id"), tc.title); n != 1 {
+			t.Errorf("no inbox item titled %q", tc.title)
+		}
+	}
+	// Other tenants still see the built-in type.
+	other := newTenant(t)
+	other.putUser("kim", "kim@example.com")
+	acc := other.must(202, other.do("POST", "/v1/events", assignEvent("override-2", "kim")))
+	if ev := other.waitEvent(acc.str("event_id")); len(ev.body["deliveries"].([]any)) != 2 {
+		t.Errorf("another tenant's override leaked: %s", ev.raw)
+	}
+	other.must(422, other.do("POST", "/v1/events", map[string]any{"type": "deploy.finished", "recipients": map[string]any{"users": []string{"kim"}}}))
 }

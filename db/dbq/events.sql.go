@@ -72,6 +72,27 @@ func (q *Queries) GetEventByKey(ctx context.Context, arg GetEventByKeyParams) (E
 	return i, err
 }
 
+const getTenantEventType = `-- name: GetTenantEventType :one
+SELECT tenant_id, key, definition, updated_at FROM event_types WHERE tenant_id = $1 AND key = $2
+`
+
+type GetTenantEventTypeParams struct {
+	TenantID uuid.UUID
+	Key      string
+}
+
+func (q *Queries) GetTenantEventType(ctx context.Context, arg GetTenantEventTypeParams) (EventType, error) {
+	row := q.db.QueryRow(ctx, getTenantEventType, arg.TenantID, arg.Key)
+	var i EventType
+	err := row.Scan(
+		&i.TenantID,
+		&i.Key,
+		&i.Definition,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const getTenantEventTypes = `-- name: GetTenantEventTypes :many
 SELECT tenant_id, key, definition, updated_at FROM event_types WHERE tenant_id = $1 ORDER BY key
 `
@@ -163,17 +184,17 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (Event
 
 const loadEventContext = `-- name: LoadEventContext :one
 SELECT e.id, e.tenant_id, e.type, e.idempotency_key, e.request_hash, e.recipients, e.data, e.urgent, e.link, e.send_at, e.workflow_id, e.status, e.created_at, t.name AS tenant_name, t.settings AS tenant_settings,
-       COALESCE((SELECT jsonb_object_agg(et.key, et.definition) FROM event_types et
-                 WHERE et.tenant_id = e.tenant_id), '{}')::jsonb AS tenant_event_types
+       (SELECT et.definition FROM event_types et
+        WHERE et.tenant_id = e.tenant_id AND et.key = e.type) AS type_definition
 FROM events e JOIN tenants t ON t.id = e.tenant_id
 WHERE e.id = $1
 `
 
 type LoadEventContextRow struct {
-	Event            Event
-	TenantName       string
-	TenantSettings   []byte
-	TenantEventTypes []byte
+	Event          Event
+	TenantName     string
+	TenantSettings []byte
+	TypeDefinition []byte
 }
 
 // Everything a delivery activity needs about an event in one round trip.
@@ -196,7 +217,7 @@ func (q *Queries) LoadEventContext(ctx context.Context, id uuid.UUID) (LoadEvent
 		&i.Event.CreatedAt,
 		&i.TenantName,
 		&i.TenantSettings,
-		&i.TenantEventTypes,
+		&i.TypeDefinition,
 	)
 	return i, err
 }

@@ -25,7 +25,10 @@ SELECT * FROM event_types WHERE tenant_id = @tenant_id ORDER BY key;
 -- name: LoadEventContext :one
 -- Everything a delivery activity needs about an event in one round trip.
 SELECT sqlc.embed(e), t.name AS tenant_name, t.settings AS tenant_settings,
-       COALESCE((SELECT jsonb_object_agg(et.key, et.definition) FROM event_types et
-                 WHERE et.tenant_id = e.tenant_id), '{}')::jsonb AS tenant_event_types
+       (SELECT et.definition FROM event_types et
+        WHERE et.tenant_id = e.tenant_id AND et.key = e.type) AS type_definition
 FROM events e JOIN tenants t ON t.id = e.tenant_id
 WHERE e.id = @id;
+
+-- name: GetTenantEventType :one
+SELECT * FROM event_types WHERE tenant_id = @tenant_id AND key = @key;
