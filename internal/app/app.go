@@ -84,6 +84,16 @@ func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= f.min && f.Handler.Enabled(ctx, l)
 }
 
+// WithAttrs and WithGroup keep the filter on derived loggers: the SDK adds
+// attributes (namespace, task queue) before it logs.
+func (f levelFilter) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return levelFilter{f.Handler.WithAttrs(attrs), f.min}
+}
+
+func (f levelFilter) WithGroup(name string) slog.Handler {
+	return levelFilter{f.Handler.WithGroup(name), f.min}
+}
+
 // NewActivities builds the activities from configuration.
 func NewActivities(cfg config.Config, pool *pgxpool.Pool) (*activities.Activities, error) {
 	sender, err := mailer.New(cfg.SMTPURL, cfg.MailFrom, emailConcurrency)

@@ -1,9 +1,12 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -53,10 +56,22 @@ func TestServeFinishesRequestsInFlightOnShutdown(t *testing.T) {
 }
 
 func TestRedactHidesPasswords(t *testing.T) {
-	if got := redact("postgres://u:secret@host/db"); got != "postgres://u:***@host/db" {
+	if got := redact("postgres://u:secret@host/db"); strings.Contains(got, "secret") || !strings.HasPrefix(got, "postgres://u:") || !strings.HasSuffix(got, "@host/db") {
 		t.Errorf("redact = %q", got)
 	}
 	if got := redact("postgres://u@host/db"); got != "postgres://u@host/db" {
 		t.Errorf("redact = %q", got)
+	}
+}
+
+// TestQuietLoggerFiltersDerivedLoggers: the SDK logs through loggers it
+// derives with With; the filter must hold for those too.
+func TestQuietLoggerFiltersDerivedLoggers(t *testing.T) {
+	var buf bytes.Buffer
+	l := quiet(slog.New(slog.NewTextHandler(&buf, nil))).With("namespace", "default").WithGroup("g")
+	l.Info("Started Worker")
+	l.Warn("poller failing")
+	if out := buf.String(); strings.Contains(out, "Started Worker") || !strings.Contains(out, "poller failing") {
+		t.Errorf("logged %q", out)
 	}
 }

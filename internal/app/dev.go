@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,7 +70,7 @@ func Dev(ctx context.Context, getenv func(string) string, opts DevOptions) (err 
 		log.Info("starting PostgreSQL", "dir", filepath.Join(opts.DataDir, "pg"))
 		pg, err := devstack.StartPostgres(ctx, devstack.PostgresOptions{
 			Dir: filepath.Join(opts.DataDir, "pg"), Port: devPostgresPort, Database: "herald",
-			Log: logFile(opts.DataDir, "postgres.log"),
+			Log: logFile(opts.DataDir, "postgres.log", &stops),
 		})
 		if err != nil {
 			return fmt.Errorf("starting PostgreSQL: %w", err)
@@ -84,7 +85,7 @@ func Dev(ctx context.Context, getenv func(string) string, opts DevOptions) (err 
 		tmp, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{
 			Bin: opts.TemporalBin, DBFile: filepath.Join(opts.DataDir, "temporal.db"),
 			Port: devTemporalPort, UIPort: devTemporalUI, Namespace: nonEmpty(getenv("HERALD_TEMPORAL_NAMESPACE"), "default"),
-			SearchAttributes: workflows.SearchAttributeNames, Log: logFile(opts.DataDir, "temporal.log"),
+			SearchAttributes: workflows.SearchAttributeNames, Log: logFile(opts.DataDir, "temporal.log", &stops),
 		})
 		if err != nil {
 			return fmt.Errorf("starting Temporal: %w", err)
@@ -207,11 +208,13 @@ func devSecret(path string, generate func() string) (string, error) {
 	return s, os.WriteFile(path, []byte(s+"\n"), 0o600)
 }
 
-func logFile(dir, name string) io.Writer {
+// logFile opens a server's log in dir; closing it is added to stops.
+func logFile(dir, name string, stops *[]func() error) io.Writer {
 	f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return io.Discard
 	}
+	*stops = append(*stops, f.Close)
 	return f
 }
 
@@ -223,13 +226,10 @@ func nonEmpty(v, def string) string {
 }
 
 // redact hides a URL's password in logs.
-func redact(u string) string {
-	if at := strings.Index(u, "@"); at > 0 {
-		if scheme := strings.Index(u, "://"); scheme > 0 && scheme < at {
-			if colon := strings.Index(u[scheme+3:at], ":"); colon >= 0 {
-				return u[:scheme+3+colon] + ":***" + u[at:]
-			}
-		}
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
 	}
-	return u
+	return u.Redacted()
 }
