@@ -25,7 +25,8 @@ type PageResult struct {
 	Next      string      `json:"next"` // "" when this was the last page
 	Delivered int         `json:"delivered"`
 	Skipped   int         `json:"skipped"`
-	Emails    []uuid.UUID `json:"emails"` // pending email deliveries
+	Failed    int         `json:"failed,omitempty"` // only when a re-run finds failures already recorded
+	Emails    []uuid.UUID `json:"emails"`           // pending email deliveries
 }
 
 // recipientChannels are the channels this release delivers per recipient.
@@ -125,6 +126,8 @@ func (a *Activities) PreparePage(ctx context.Context, in PageInput) (PageResult,
 				marks.ContentHashes = append(marks.ContentHashes, c.Hash())
 			case d.Status == "delivered":
 				res.Delivered++
+			case d.Status == "failed":
+				res.Failed++
 			}
 		}
 		if len(inbox.DeliveryIds) == 0 {

@@ -148,9 +148,9 @@ func idempotencyKey(header, field string) (string, error) {
 	if header != "" && field != "" && header != field {
 		return "", badRequest("the Idempotency-Key header and idempotency_key field differ; send one")
 	}
-	key := header + field
-	if header != "" && field != "" {
-		key = header
+	key := header
+	if key == "" {
+		key = field
 	}
 	if key == "" {
 		return uuid.NewString(), nil
@@ -214,27 +214,33 @@ func (s *Server) validateEvent(ctx context.Context, q *dbq.Queries, tenantID uui
 		if err != nil {
 			return typ, err
 		}
-		if missing := missingIDs(r.Users, found); len(missing) > 0 {
+		if missing, n := missingIDs(r.Users, found); n > 0 {
 			return typ, newError(http.StatusBadRequest, "unknown_recipients",
-				"%d recipient user(s) do not exist; create them with PUT /v1/users/{id}", len(missing)).with("users", missing)
+				"%d recipient user(s) do not exist; create them with PUT /v1/users/{id}", n).with("users", missing)
 		}
 	}
 	return typ, nil
 }
 
-func missingIDs(want, found []string) []string {
+// missingIDs counts the distinct IDs of want not in found, and names the
+// first 20 of them.
+func missingIDs(want, found []string) ([]string, int) {
 	have := make(map[string]bool, len(found))
 	for _, id := range found {
 		have[id] = true
 	}
 	var missing []string
+	n := 0
 	for _, id := range want {
-		if !have[id] && len(missing) < 20 {
+		if have[id] {
+			continue
+		}
+		have[id] = true
+		if n++; len(missing) < 20 {
 			missing = append(missing, id)
-			have[id] = true
 		}
 	}
-	return missing
+	return missing, n
 }
 
 // recipientSpec is whom the event reaches: what it names, or the type's default.

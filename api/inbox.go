@@ -90,18 +90,21 @@ func (s *Server) markRead(c echo.Context) error {
 	if err != nil {
 		return notFound("notification")
 	}
-	n, err := dbq.New(s.pool).MarkNotificationRead(c.Request().Context(), dbq.MarkNotificationReadParams{
+	q := dbq.New(s.pool)
+	marked, err := q.MarkNotificationRead(c.Request().Context(), dbq.MarkNotificationReadParams{
 		TenantID: tenantOf(c).ID, UserID: user, ID: id,
 	})
-	if isNoRows(err) {
-		return notFound("notification")
-	}
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toNotification(dbq.Notification{ID: n.ID, TenantID: n.TenantID, UserID: n.UserID,
-		EventID: n.EventID, DeliveryID: n.DeliveryID, Type: n.Type, Title: n.Title, Body: n.Body, Link: n.Link,
-		ReadAt: n.ReadAt, CreatedAt: n.CreatedAt}, n.EventData))
+	if marked == 0 {
+		return notFound("notification")
+	}
+	n, err := q.GetNotification(c.Request().Context(), dbq.GetNotificationParams{TenantID: tenantOf(c).ID, UserID: user, ID: id})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toNotification(n.Notification, n.EventData))
 }
 
 func (s *Server) markAllRead(c echo.Context) error {

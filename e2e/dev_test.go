@@ -5,29 +5,11 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/heraldhq/herald/internal/localstack"
 )
-
-// syncBuffer is written by the dev stack's goroutine and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b = append(s.b, p...)
-	return len(p), nil
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return string(s.b)
-}
 
 var banner = regexp.MustCompile(`(?s)API key:\s+(hk_\w+).*?(http://127\.0\.0\.1:\d+)/v1/event-types`)
 
@@ -36,7 +18,7 @@ var banner = regexp.MustCompile(`(?s)API key:\s+(hk_\w+).*?(http://127\.0\.0\.1:
 func runDev(t *testing.T, dataDir string, vars map[string]string) (key, base string, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &localstack.LogBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- appDev(ctx, func(k string) string { return vars[k] }, dataDir, out,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/heraldhq/herald/internal/localstack"
 )
 
 // TestFanOutTenThousand posts one event to a tenant of 10,000 subscribers
@@ -16,10 +18,7 @@ func TestFanOutTenThousand(t *testing.T) {
 	t.Parallel()
 	const n = 10000
 	tn := newTenant(t)
-	if _, err := env.pool.Exec(context.Background(), `
-		INSERT INTO users (tenant_id, id, email, name)
-		SELECT $1, 'user-' || lpad(g::text, 5, '0'), 'user-' || g || '@fanout.test', 'User ' || g
-		FROM generate_series(1, $2::int) AS g`, tn.id, n); err != nil {
+	if err := localstack.SeedUsers(context.Background(), env.pool, tn.id, n); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()

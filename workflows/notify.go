@@ -173,8 +173,7 @@ func (n *notify) run(ctx workflow.Context) (NotifyResult, error) {
 			settleAll()
 			return n.finish(lctx, StatusFailed, fmt.Errorf("preparing recipients after %q: %w", after, err))
 		}
-		n.result.Delivered += page.Delivered
-		n.result.Skipped += page.Skipped
+		n.add(activities.SendResult{Delivered: page.Delivered, Skipped: page.Skipped, Failed: page.Failed})
 		if len(page.Emails) > 0 && len(page.Emails) <= fastPathEmails && after == "" && page.Next == "" {
 			var res activities.SendResult
 			err := workflow.ExecuteLocalActivity(fastctx, a.SendEmails, activities.SendInput{

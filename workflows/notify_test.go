@@ -33,6 +33,21 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	return env
 }
 
+// runOK executes NotifyEvent and returns its result, failing the test if
+// the workflow failed.
+func runOK(t *testing.T, env *testsuite.TestWorkflowEnvironment, in NotifyInput) NotifyResult {
+	t.Helper()
+	env.ExecuteWorkflow(NotifyEvent, in)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res NotifyResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 var input = NotifyInput{TenantID: uuid.New(), EventID: uuid.New(), Type: "project.update"}
 
 func TestNotifyEventPagesAndTallies(t *testing.T) {
@@ -66,14 +81,7 @@ func TestNotifyEventPagesAndTallies(t *testing.T) {
 	// Only the outcome is upserted: the API already set the rest at start.
 	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(AttrStatus.ValueSet(StatusDelivered))).Return(nil).Once()
 
-	env.ExecuteWorkflow(NotifyEvent, input)
-	if err := env.GetWorkflowError(); err != nil {
-		t.Fatal(err)
-	}
-	var res NotifyResult
-	if err := env.GetWorkflowResult(&res); err != nil {
-		t.Fatal(err)
-	}
+	res := runOK(t, env, input)
 	want := NotifyResult{Status: StatusDelivered, Delivered: 500 + 498 + 10 + 500 + 499, Skipped: 2}
 	if res != want {
 		t.Errorf("result = %+v, want %+v", res, want)
@@ -103,12 +111,7 @@ func TestNotifyEventMarksExhaustedEmailsFailed(t *testing.T) {
 	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, StatusPartial).Return(nil).Once()
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 
-	env.ExecuteWorkflow(NotifyEvent, input)
-	if err := env.GetWorkflowError(); err != nil {
-		t.Fatal(err)
-	}
-	var res NotifyResult
-	_ = env.GetWorkflowResult(&res)
+	res := runOK(t, env, input)
 	if attempts != 1+6 {
 		t.Errorf("SendEmails ran %d times, want the fast path's 1 and the policy's 6 attempts", attempts)
 	}
@@ -151,12 +154,7 @@ func TestNotifyEventSmallEventSendsOnce(t *testing.T) {
 	env.OnActivity(a.SendEmails, mock.Anything, mock.Anything).Return(activities.SendResult{Delivered: 1}, nil).Once()
 	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, StatusDelivered).Return(nil).Once()
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
-	env.ExecuteWorkflow(NotifyEvent, input)
-	if err := env.GetWorkflowError(); err != nil {
-		t.Fatal(err)
-	}
-	var res NotifyResult
-	_ = env.GetWorkflowResult(&res)
+	res := runOK(t, env, input)
 	if res != (NotifyResult{Status: StatusDelivered, Delivered: 2}) {
 		t.Errorf("result = %+v", res)
 	}
@@ -170,10 +168,7 @@ func TestNotifyEventStartedWithoutSearchAttributesSetsThem(t *testing.T) {
 	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(AttrTenant.ValueSet(input.TenantID.String()),
 		AttrEventType.ValueSet(input.Type), AttrStatus.ValueSet(StatusPending))).Return(nil).Once()
 	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(AttrStatus.ValueSet(StatusDelivered))).Return(nil).Once()
-	env.ExecuteWorkflow(NotifyEvent, input)
-	if err := env.GetWorkflowError(); err != nil {
-		t.Fatal(err)
-	}
+	runOK(t, env, input)
 	env.AssertExpectations(t)
 }
 

@@ -187,9 +187,7 @@ func fanOut(ctx context.Context, h *localstack.Herald, servers *localstack.Serve
 	if err != nil {
 		return 0, err
 	}
-	if _, err := h.Pool.Exec(ctx, `INSERT INTO users (tenant_id, id, email, name)
-		SELECT $1, 'user-' || lpad(g::text, 6, '0'), 'user-' || g || '@fanout.test', 'User ' || g
-		FROM generate_series(1, $2::int) AS g`, tenant.ID, n); err != nil {
+	if err := localstack.SeedUsers(ctx, h.Pool, tenant.ID, n); err != nil {
 		return 0, err
 	}
 	mailBefore := servers.Mail.Count()

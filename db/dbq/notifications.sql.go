@@ -12,6 +12,43 @@ import (
 	"github.com/google/uuid"
 )
 
+const getNotification = `-- name: GetNotification :one
+SELECT n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.data, n.read_at, n.created_at, e.data AS event_data FROM notifications n JOIN events e ON e.id = n.event_id
+WHERE n.tenant_id = $1 AND n.user_id = $2 AND n.id = $3
+`
+
+type GetNotificationParams struct {
+	TenantID uuid.UUID
+	UserID   string
+	ID       uuid.UUID
+}
+
+type GetNotificationRow struct {
+	Notification Notification
+	EventData    []byte
+}
+
+func (q *Queries) GetNotification(ctx context.Context, arg GetNotificationParams) (GetNotificationRow, error) {
+	row := q.db.QueryRow(ctx, getNotification, arg.TenantID, arg.UserID, arg.ID)
+	var i GetNotificationRow
+	err := row.Scan(
+		&i.Notification.ID,
+		&i.Notification.TenantID,
+		&i.Notification.UserID,
+		&i.Notification.EventID,
+		&i.Notification.DeliveryID,
+		&i.Notification.Type,
+		&i.Notification.Title,
+		&i.Notification.Body,
+		&i.Notification.Link,
+		&i.Notification.Data,
+		&i.Notification.ReadAt,
+		&i.Notification.CreatedAt,
+		&i.EventData,
+	)
+	return i, err
+}
+
 const listNotifications = `-- name: ListNotifications :many
 SELECT n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.data, n.read_at, n.created_at, e.data AS event_data FROM notifications n JOIN events e ON e.id = n.event_id
 WHERE n.tenant_id = $1 AND n.user_id = $2
@@ -97,11 +134,9 @@ func (q *Queries) MarkAllNotificationsRead(ctx context.Context, arg MarkAllNotif
 	return result.RowsAffected(), nil
 }
 
-const markNotificationRead = `-- name: MarkNotificationRead :one
-UPDATE notifications n SET read_at = COALESCE(n.read_at, now())
-FROM events e
-WHERE e.id = n.event_id AND n.tenant_id = $1 AND n.user_id = $2 AND n.id = $3
-RETURNING n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.data, n.read_at, n.created_at, e.data AS event_data
+const markNotificationRead = `-- name: MarkNotificationRead :execrows
+UPDATE notifications SET read_at = COALESCE(read_at, now())
+WHERE tenant_id = $1 AND user_id = $2 AND id = $3
 `
 
 type MarkNotificationReadParams struct {
@@ -110,41 +145,12 @@ type MarkNotificationReadParams struct {
 	ID       uuid.UUID
 }
 
-type MarkNotificationReadRow struct {
-	ID         uuid.UUID
-	TenantID   uuid.UUID
-	UserID     string
-	EventID    uuid.UUID
-	DeliveryID uuid.UUID
-	Type       string
-	Title      string
-	Body       string
-	Link       string
-	Data       []byte
-	ReadAt     *time.Time
-	CreatedAt  time.Time
-	EventData  []byte
-}
-
-func (q *Queries) MarkNotificationRead(ctx context.Context, arg MarkNotificationReadParams) (MarkNotificationReadRow, error) {
-	row := q.db.QueryRow(ctx, markNotificationRead, arg.TenantID, arg.UserID, arg.ID)
-	var i MarkNotificationReadRow
-	err := row.Scan(
-		&i.ID,
-		&i.TenantID,
-		&i.UserID,
-		&i.EventID,
-		&i.DeliveryID,
-		&i.Type,
-		&i.Title,
-		&i.Body,
-		&i.Link,
-		&i.Data,
-		&i.ReadAt,
-		&i.CreatedAt,
-		&i.EventData,
-	)
-	return i, err
+func (q *Queries) MarkNotificationRead(ctx context.Context, arg MarkNotificationReadParams) (int64, error) {
+	result, err := q.db.Exec(ctx, markNotificationRead, arg.TenantID, arg.UserID, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const unreadCount = `-- name: UnreadCount :one

@@ -7,11 +7,13 @@ WHERE n.tenant_id = @tenant_id AND n.user_id = @user_id
 ORDER BY n.created_at DESC, n.id DESC
 LIMIT @page_size;
 
--- name: MarkNotificationRead :one
-UPDATE notifications n SET read_at = COALESCE(n.read_at, now())
-FROM events e
-WHERE e.id = n.event_id AND n.tenant_id = @tenant_id AND n.user_id = @user_id AND n.id = @id
-RETURNING n.*, e.data AS event_data;
+-- name: MarkNotificationRead :execrows
+UPDATE notifications SET read_at = COALESCE(read_at, now())
+WHERE tenant_id = @tenant_id AND user_id = @user_id AND id = @id;
+
+-- name: GetNotification :one
+SELECT sqlc.embed(n), e.data AS event_data FROM notifications n JOIN events e ON e.id = n.event_id
+WHERE n.tenant_id = @tenant_id AND n.user_id = @user_id AND n.id = @id;
 
 -- name: MarkAllNotificationsRead :execrows
 UPDATE notifications SET read_at = now()

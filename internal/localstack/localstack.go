@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -157,6 +158,15 @@ func (h *Herald) Stop() {
 	if h.Pool != nil {
 		h.Pool.Close()
 	}
+}
+
+// SeedUsers adds n users to a tenant in one statement, user-000001 to
+// user-<n> with addresses at fanout.test, for fan-out tests and load runs.
+func SeedUsers(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID, n int) error {
+	_, err := pool.Exec(ctx, `INSERT INTO users (tenant_id, id, email, name)
+		SELECT $1, 'user-' || lpad(g::text, 6, '0'), 'user-' || g || '@fanout.test', 'User ' || g
+		FROM generate_series(1, $2::int) AS g`, tenantID, n)
+	return err
 }
 
 // LogBuffer collects the servers' output, safe for their concurrent writers,

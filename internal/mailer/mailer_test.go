@@ -320,15 +320,21 @@ func startTestServer(t *testing.T, b smtp.Backend, tlsConfig *tls.Config) string
 	return ln.Addr().String()
 }
 
+// plainMessages is n minimal messages to u0@example.com, u1@… .
+func plainMessages(n int) []mailer.Message {
+	msgs := make([]mailer.Message, n)
+	for i := range msgs {
+		msgs[i] = mailer.Message{To: fmt.Sprintf("u%d@example.com", i), Subject: "s", Text: "t"}
+	}
+	return msgs
+}
+
 func TestConnectionsAreReused(t *testing.T) {
 	b := &testBackend{}
 	addr := startTestServer(t, b, nil)
 	s := newSender(t, "smtp://"+addr, 4)
 
-	msgs := make([]mailer.Message, 200)
-	for i := range msgs {
-		msgs[i] = mailer.Message{To: fmt.Sprintf("u%d@example.com", i), Subject: "s", Text: "t"}
-	}
+	msgs := plainMessages(200)
 	r := sendAll(t, context.Background(), s, msgs)
 	for i, err := range r.errs {
 		if err != nil {
@@ -352,10 +358,7 @@ func TestReconnectsAfterDroppedConnection(t *testing.T) {
 	addr := startTestServer(t, b, nil)
 	s := newSender(t, "smtp://"+addr, 1)
 
-	msgs := make([]mailer.Message, 10)
-	for i := range msgs {
-		msgs[i] = mailer.Message{To: fmt.Sprintf("u%d@example.com", i), Subject: "s", Text: "t"}
-	}
+	msgs := plainMessages(10)
 	r := sendAll(t, context.Background(), s, msgs)
 	for i, err := range r.errs {
 		if err != nil {
@@ -525,10 +528,7 @@ func TestUnreachableServer(t *testing.T) {
 func TestCancel(t *testing.T) {
 	srv := startCatcher(t)
 	s := newSender(t, srv.URL(), 1)
-	msgs := make([]mailer.Message, 20)
-	for i := range msgs {
-		msgs[i] = mailer.Message{To: fmt.Sprintf("u%d@example.com", i), Subject: "s", Text: "t"}
-	}
+	msgs := plainMessages(20)
 
 	t.Run("before start", func(t *testing.T) {
 		srv.Reset()
