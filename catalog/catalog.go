@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 )
 
@@ -108,6 +109,9 @@ func (c Catalog) Resolve(key string, def []byte) (EventType, bool, error) {
 		return t, ok, nil
 	}
 	t.Key = key
+	// json.Unmarshal fills a slice in place: without a copy, an override of
+	// channels would write into the built-in type every tenant shares.
+	t.Channels = slices.Clone(t.Channels)
 	if err := json.Unmarshal(def, &t); err != nil {
 		return EventType{}, false, fmt.Errorf("event type %s: %w", key, err)
 	}

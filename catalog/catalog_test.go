@@ -98,6 +98,15 @@ func TestWithTenantOverridesFields(t *testing.T) {
 	if _, ok := BuiltIn().Lookup("deploy.done"); ok {
 		t.Error("tenant overlay leaked into the built-in catalog")
 	}
+	// An override of a list must not write through to the shared built-in one.
+	if _, _, err := BuiltIn().Resolve("issue.assigned", []byte(`{"channels": ["webhook"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"issue.assigned", "issue.commented"} {
+		if typ, _ := BuiltIn().Lookup(key); !typ.Has(ChannelInApp) || typ.Has(ChannelWebhook) {
+			t.Errorf("built-in %s changed by an override: channels %v", key, typ.Channels)
+		}
+	}
 }
 
 func TestRenderQuotesReplies(t *testing.T) {
