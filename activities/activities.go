@@ -1,6 +1,6 @@
 // Package activities holds every piece of I/O Herald's workflows perform:
 // database reads and writes and deliveries. Each activity is idempotent, so
-// Temporal may retry it at will without a second inbox item or email.
+// Temporal may retry it at will without a second inbox item or message.
 package activities
 
 import (
@@ -12,92 +12,103 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/heraldhq/herald/catalog"
+	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/db/dbq"
-	"github.com/heraldhq/herald/internal/mailer"
+	"github.com/heraldhq/herald/delivery"
 	"github.com/heraldhq/herald/prefs"
+)
+
+// Error types of non-retryable failures: retrying cannot heal them.
+const (
+	ErrTypeNotFound     = "NotFound"
+	ErrTypeUndecodable  = "Undecodable"
+	ErrTypeTemplate     = "TemplateError"
+	ErrTypeNoSender     = "NoSender"
+	ErrTypeWrongTenant  = "WrongTenant"
+	ErrTypeTemporary    = "DeliveryTemporaryFailure"
+	ErrTypeHeldElsewere = "DeliveryHeldByAnotherAttempt"
 )
 
 // Activities holds the dependencies of every activity.
 type Activities struct {
-	Pool *pgxpool.Pool
-	Mail *mailer.Sender
-	// MailDomain is the right-hand side of Message-IDs.
-	MailDomain string
+	Pool    *pgxpool.Pool
+	senders map[channel.Channel]Sender
 }
 
-// New returns Activities over a database pool and a mail sender.
-func New(pool *pgxpool.Pool, mail *mailer.Sender, mailDomain string) *Activities {
-	return &Activities{Pool: pool, Mail: mail, MailDomain: mailDomain}
+// New returns Activities over a database pool, delivering through senders
+// (one per channel; in-app needs none, it is stored by the page itself).
+func New(pool *pgxpool.Pool, senders ...Sender) *Activities {
+	a := &Activities{Pool: pool, senders: make(map[channel.Channel]Sender, len(senders))}
+	for _, s := range senders {
+		a.senders[s.Channel()] = s
+	}
+	return a
+}
+
+// channels are the recipient-level channels this worker delivers: in-app, and
+// every channel with a sender, in the order of channel.All.
+func (a *Activities) channels() []channel.Channel {
+	out := []channel.Channel{channel.InApp}
+	for _, c := range channel.All {
+		if _, ok := a.senders[c]; ok {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func (a *Activities) q() *dbq.Queries { return dbq.New(a.Pool) }
 
-// eventContext is what every delivery of one event needs to know.
-type eventContext struct {
-	event    dbq.Event
-	typ      catalog.EventType
-	data     map[string]any
-	defaults prefs.Document
-	render   *catalog.Renderer
+// Event is what every delivery of one event needs to know.
+type Event struct {
+	Row      dbq.Event
+	Type     catalog.EventType
+	Data     map[string]any
+	Defaults prefs.Document
+	Render   *catalog.Renderer
 }
 
-func (a *Activities) loadEvent(ctx context.Context, q *dbq.Queries, eventID uuid.UUID) (*eventContext, error) {
+// loadEvent reads an event with its type and tenant defaults. Errors that a
+// retry cannot heal (no such event, undecodable rows, broken templates) are
+// non-retryable; anything else (the database is down) is retried.
+func (a *Activities) loadEvent(ctx context.Context, q *dbq.Queries, eventID uuid.UUID) (*Event, error) {
 	row, err := q.LoadEventContext(ctx, eventID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("event %s does not exist", eventID), ErrTypeNotFound, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("loading event %s: %w", eventID, err)
 	}
-	ev := row.Event
-	typ, ok, err := catalog.BuiltIn().Resolve(ev.Type, row.TypeDefinition)
+	ev := &Event{Row: row.Event}
+	typ, ok, err := catalog.BuiltIn().Resolve(ev.Row.Type, row.TypeDefinition)
 	if err != nil {
-		return nil, err
+		return nil, temporal.NewNonRetryableApplicationError("event type definition", ErrTypeUndecodable, err)
 	}
 	if !ok {
-		return nil, fmt.Errorf("event type %s no longer exists", ev.Type)
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("event type %s no longer exists", ev.Row.Type), ErrTypeNotFound, nil)
 	}
-	ec := &eventContext{event: ev, typ: typ}
-	if err := json.Unmarshal(ev.Data, &ec.data); err != nil {
-		return nil, fmt.Errorf("event data: %w", err)
+	ev.Type = typ
+	if ev.Data, err = catalog.DecodeData(ev.Row.Data); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("event data", ErrTypeUndecodable, err)
 	}
 	var settings struct {
 		Preferences prefs.Document `json:"preferences"`
 	}
 	if err := json.Unmarshal(row.TenantSettings, &settings); err != nil {
-		return nil, fmt.Errorf("tenant settings: %w", err)
+		return nil, temporal.NewNonRetryableApplicationError("tenant settings", ErrTypeUndecodable, err)
 	}
-	ec.defaults = settings.Preferences
-	if ec.render, err = catalog.NewRenderer(typ); err != nil {
-		return nil, fmt.Errorf("templates of %s: %w", typ.Key, err)
+	ev.Defaults = settings.Preferences
+	if ev.Render, err = catalog.NewRenderer(typ); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("templates of %s", typ.Key), ErrTypeTemplate, err)
 	}
-	ec.render.Tenant = row.TenantName
-	return ec, nil
-}
-
-// TenantEventType resolves one event type for a tenant: its own definition
-// over the built-in one.
-func TenantEventType(ctx context.Context, q *dbq.Queries, tenantID uuid.UUID, key string) (catalog.EventType, bool, error) {
-	row, err := q.GetTenantEventType(ctx, dbq.GetTenantEventTypeParams{TenantID: tenantID, Key: key})
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return catalog.EventType{}, false, fmt.Errorf("loading event type %s: %w", key, err)
-	}
-	return catalog.BuiltIn().Resolve(key, row.Definition)
-}
-
-// TenantCatalog is the built-in catalog with a tenant's own event types over it.
-func TenantCatalog(ctx context.Context, q *dbq.Queries, tenantID uuid.UUID) (catalog.Catalog, error) {
-	rows, err := q.GetTenantEventTypes(ctx, tenantID)
-	if err != nil {
-		return catalog.Catalog{}, fmt.Errorf("loading event types: %w", err)
-	}
-	defs := make(map[string][]byte, len(rows))
-	for _, r := range rows {
-		defs[r.Key] = r.Definition
-	}
-	return catalog.BuiltIn().WithTenant(defs)
+	ev.Render.Tenant = row.TenantName
+	return ev, nil
 }
 
 // FinishEvent records an event's final status.
-func (a *Activities) FinishEvent(ctx context.Context, eventID uuid.UUID, status string) error {
+func (a *Activities) FinishEvent(ctx context.Context, eventID uuid.UUID, status delivery.EventStatus) error {
 	return a.q().SetEventStatus(ctx, dbq.SetEventStatusParams{ID: eventID, Status: status})
 }

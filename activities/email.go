@@ -2,36 +2,16 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
-	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
+	"github.com/wneessen/go-mail"
 
-	"github.com/heraldhq/herald/catalog"
-	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/internal/mailer"
-	"github.com/heraldhq/herald/prefs"
 )
-
-// SendInput names the email deliveries of one page.
-type SendInput struct {
-	TenantID    uuid.UUID   `json:"tenant_id"`
-	EventID     uuid.UUID   `json:"event_id"`
-	DeliveryIDs []uuid.UUID `json:"delivery_ids"`
-}
-
-// SendResult tallies a batch's deliveries once it has settled.
-type SendResult struct {
-	Delivered int `json:"delivered"`
-	Failed    int `json:"failed"`
-	Skipped   int `json:"skipped"`
-}
-
-// ErrTypeTemporary marks an email batch with messages the server deferred.
-const ErrTypeTemporary = "EmailTemporaryFailure"
 
 // MessageID is the Message-ID of a delivery's email: the same on every retry,
 // so a message sent twice after a crash is recognisable as one.
@@ -39,130 +19,83 @@ func MessageID(deliveryID uuid.UUID, domain string) string {
 	return deliveryID.String() + "@" + domain
 }
 
-// SendEmails sends the still-pending emails of a batch. Each accepted message
-// is marked delivered at once, so a retry of the activity sends only what the
-// server has not accepted yet. A permanent rejection fails that delivery; a
-// temporary one fails the activity so Temporal retries it with backoff.
-func (a *Activities) SendEmails(ctx context.Context, in SendInput) (SendResult, error) {
-	q := a.q()
-	ec, err := a.loadEvent(ctx, q, in.EventID)
-	if err != nil {
-		return SendResult{}, err
-	}
-	jobs, err := q.PendingEmailJobs(ctx, in.DeliveryIDs)
-	if err != nil {
-		return SendResult{}, fmt.Errorf("loading email deliveries: %w", err)
-	}
+// EmailSender delivers email over SMTP through the worker's connection pool.
+type EmailSender struct {
+	Mail *mailer.Sender
+	// Domain is the right-hand side of Message-IDs.
+	Domain string
+}
+
+// Channel is email.
+func (s *EmailSender) Channel() channel.Channel { return channel.Email }
+
+// Linger: a message in transmission when the context ends finishes its SMTP
+// transaction, each command bounded by the mailer's command timeout.
+func (s *EmailSender) Linger() time.Duration { return 4 * mailer.CommandTimeout }
+
+// Send renders each job's email and sends them all over pooled connections.
+func (s *EmailSender) Send(ctx context.Context, ev *Event, jobs []Job, done func(int, []byte, error)) {
 	msgs := make([]mailer.Message, 0, len(jobs))
 	hashes := make([][]byte, 0, len(jobs))
-	sendable := make([]dbq.PendingEmailJobsRow, 0, len(jobs))
-	for _, j := range jobs {
-		if j.Email == "" {
+	index := make([]int, 0, len(jobs)) // msgs[k] is jobs[index[k]]
+	for i, j := range jobs {
+		if j.Recipient.Email == "" {
 			// The user was deleted or lost their address since the page was planned.
-			if err := q.MarkSkipped(ctx, dbq.MarkSkippedParams{ID: j.ID, Reason: prefs.ReasonNoAddress}); err != nil {
-				return SendResult{}, err
-			}
+			done(i, nil, ErrNoAddress)
 			continue
 		}
-		c, err := ec.render.Email(ec.data, catalog.Recipient{ID: j.UserID, Name: j.Name, Email: j.Email}, ec.event.Link)
+		c, err := ev.Render.Email(ev.Data, j.Recipient, ev.Row.Link)
 		if err != nil {
-			return SendResult{}, temporal.NewNonRetryableApplicationError("rendering email", "TemplateError", err)
+			done(i, nil, Permanent(fmt.Errorf("rendering the email: %w", err)))
+			continue
 		}
-		sendable = append(sendable, j)
+		index = append(index, i)
 		hashes = append(hashes, c.Hash())
 		msgs = append(msgs, mailer.Message{
-			ID: MessageID(j.ID, a.MailDomain), To: j.Email, ToName: j.Name,
+			ID: MessageID(j.DeliveryID, s.Domain), To: j.Recipient.Email, ToName: j.Recipient.Name,
 			Subject: c.Subject, Text: c.Text, HTML: c.HTML,
 			Headers: map[string]string{
-				"X-Herald-Event-ID":    in.EventID.String(),
-				"X-Herald-Delivery-ID": j.ID.String(),
-				"X-Herald-Event-Type":  ec.typ.Key,
+				"X-Herald-Event-ID":    ev.Row.ID.String(),
+				"X-Herald-Delivery-ID": j.DeliveryID.String(),
+				"X-Herald-Event-Type":  ev.Type.Key,
 			},
 		})
 	}
-
-	var (
-		mu                   sync.Mutex
-		delivered, permanent int
-		temporary            int
-		firstErr             error
-		dbErr                error
-	)
-	// An accepted message must be recorded even if the activity is being
-	// cancelled or timed out, or its retry would send it again.
-	record := context.WithoutCancel(ctx)
-	a.Mail.SendAll(ctx, msgs, func(i int, sendErr error) {
-		activity.RecordHeartbeat(ctx)
-		id := sendable[i].ID
-		perm := sendErr != nil && mailer.Permanent(sendErr)
-		rctx, cancel := context.WithTimeout(record, 10*time.Second)
-		defer cancel()
-		var err error
-		switch {
-		case sendErr == nil:
-			err = q.MarkOneDelivered(rctx, dbq.MarkOneDeliveredParams{ID: id, ContentHash: hashes[i]})
-		case perm:
-			err = q.MarkPermanentFailure(rctx, dbq.MarkPermanentFailureParams{ID: id, Error: sendErr.Error()})
-		default:
-			err = q.RecordAttemptFailure(rctx, dbq.RecordAttemptFailureParams{ID: id, Error: sendErr.Error()})
+	s.Mail.SendAll(ctx, msgs, func(k int, err error) {
+		if err != nil {
+			done(index[k], nil, err)
+			return
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		switch {
-		case sendErr == nil:
-			delivered++
-		case perm:
-			permanent++
-		default:
-			temporary++
-			if firstErr == nil {
-				firstErr = sendErr
-			}
-		}
-		if err != nil && dbErr == nil {
-			dbErr = err
-		}
+		done(index[k], hashes[k], nil)
 	})
-	if dbErr != nil {
-		return SendResult{}, fmt.Errorf("recording email outcome: %w", dbErr)
-	}
-	if temporary > 0 {
-		return SendResult{}, temporal.NewApplicationError(
-			fmt.Sprintf("%d of %d emails not accepted: %v", temporary, len(msgs), firstErr), ErrTypeTemporary)
-	}
-	if activity.GetInfo(ctx).Attempt == 1 && len(jobs) == len(in.DeliveryIDs) {
-		// Every delivery was pending and its outcome is known: no need to
-		// read the tally back.
-		return SendResult{Delivered: delivered, Failed: permanent, Skipped: len(jobs) - len(msgs)}, nil
-	}
-	return a.tally(ctx, q, in.DeliveryIDs)
 }
 
-// MarkFailed fails the deliveries of ids that are still pending, after their
-// activity ran out of retries, and tallies the batch.
-func (a *Activities) MarkFailed(ctx context.Context, ids []uuid.UUID, reason string) (SendResult, error) {
-	q := a.q()
-	if err := q.MarkFailed(ctx, dbq.MarkFailedParams{Ids: ids, Error: reason}); err != nil {
-		return SendResult{}, err
-	}
-	return a.tally(ctx, q, ids)
-}
+// Permanent: a 5xx for the message or its recipient, or a message that can
+// never be built.
+func (s *EmailSender) Permanent(err error) bool { return mailer.Permanent(err) }
 
-func (a *Activities) tally(ctx context.Context, q *dbq.Queries, ids []uuid.UUID) (SendResult, error) {
-	rows, err := q.TallyDeliveries(ctx, ids)
-	if err != nil {
-		return SendResult{}, err
-	}
-	var r SendResult
-	for _, row := range rows {
-		switch row.Status {
-		case "delivered":
-			r.Delivered = int(row.N)
-		case "failed":
-			r.Failed = int(row.N)
-		case "skipped", "cancelled":
-			r.Skipped += int(row.N)
+// Describe keeps the SMTP reply code, which tells an operator what happened,
+// and drops the server's text and addresses.
+func (s *EmailSender) Describe(err error) string {
+	var se *mail.SendError
+	switch {
+	case isPermanent(err):
+		return "the notification could not be rendered for this recipient"
+	case errors.As(err, &se) && se.ErrorCode() != 0:
+		code := fmt.Sprintf("SMTP %d", se.ErrorCode())
+		if e := se.EnhancedStatusCode(); e != "" {
+			code += " " + e
 		}
+		if mailer.Permanent(err) {
+			return "the mail server refused the message (" + code + ")"
+		}
+		return "the mail server deferred the message (" + code + ")"
+	case errors.As(err, &se) && se.Reason == mail.ErrSMTPDataClose:
+		return "the connection to the mail server broke after the message was sent; its fate is unknown"
+	case mailer.Permanent(err):
+		return "the message could not be built (invalid address or header)"
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		return "the attempt ended before the message was sent"
 	}
-	return r, nil
+	return "could not reach the mail server"
 }

@@ -6,9 +6,14 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
+	"github.com/heraldhq/herald/audience"
 	"github.com/heraldhq/herald/catalog"
+	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/delivery"
 	"github.com/heraldhq/herald/prefs"
 )
 
@@ -18,43 +23,57 @@ type PageInput struct {
 	EventID  uuid.UUID `json:"event_id"`
 	After    string    `json:"after"`
 	Limit    int       `json:"limit"`
+	// Batched asks for Batches. Runs from before batches were added read
+	// Emails instead; they leave it false.
+	Batched bool `json:"batched,omitempty"`
 }
 
-// PageResult reports what a page did and what is left for the email activity.
+// Batch is one channel's pending deliveries of a page.
+type Batch struct {
+	Channel     channel.Channel `json:"channel"`
+	DeliveryIDs []uuid.UUID     `json:"delivery_ids"`
+}
+
+// PageResult reports what a page did and what is left to send.
 type PageResult struct {
-	Next      string      `json:"next"` // "" when this was the last page
-	Delivered int         `json:"delivered"`
-	Skipped   int         `json:"skipped"`
-	Failed    int         `json:"failed,omitempty"` // only when a re-run finds failures already recorded
-	Emails    []uuid.UUID `json:"emails"`           // pending email deliveries
+	Next      string `json:"next"` // "" when this was the last page
+	Delivered int    `json:"delivered"`
+	Skipped   int    `json:"skipped"`
+	Failed    int    `json:"failed,omitempty"`
+	// Batches hold the pending deliveries per channel, in channel order.
+	Batches []Batch `json:"batches,omitempty"`
+	// Emails is the email batch for runs from before Batches (see Batched).
+	Emails []uuid.UUID `json:"emails,omitempty"`
 }
 
-// recipientChannels are the channels this release delivers per recipient.
-// Slack DMs and user webhooks join them when they are built.
-var recipientChannels = []string{catalog.ChannelInApp, catalog.ChannelEmail}
+// Errors recorded on deliveries that fail for one recipient alone.
+const (
+	errUnreadablePrefs = "this recipient's stored preferences could not be read"
+	errRenderInApp     = "the notification could not be rendered for this recipient"
+)
 
 // PreparePage resolves one page of recipients, records a delivery row per
-// recipient and channel (pending or skipped with a reason), stores the in-app
-// items and returns the pending emails. Run again, it changes nothing: rows are
-// keyed by (event, user, channel) and inbox items by delivery.
+// recipient and channel (pending, skipped with a reason, or failed when
+// something is wrong with that recipient alone), stores the in-app items and
+// returns the pending deliveries of every other channel. Run again, it
+// changes nothing: rows are keyed by (event, user, channel) and inbox items
+// by delivery.
 func (a *Activities) PreparePage(ctx context.Context, in PageInput) (PageResult, error) {
 	var res PageResult
 	q := a.q()
-	ec, err := a.loadEvent(ctx, q, in.EventID)
+	ev, err := a.loadEvent(ctx, q, in.EventID)
 	if err != nil {
 		return res, err
 	}
-	if ec.event.TenantID != in.TenantID {
-		return res, fmt.Errorf("event %s belongs to another tenant", in.EventID)
+	if ev.Row.TenantID != in.TenantID {
+		return res, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("event %s belongs to another tenant", in.EventID), ErrTypeWrongTenant, nil)
 	}
-	spec, err := ParseRecipients(ec.event.Recipients)
+	spec, err := audience.Parse(ev.Row.Recipients)
 	if err != nil {
-		return res, err
+		return res, temporal.NewNonRetryableApplicationError("recipients", ErrTypeUndecodable, err)
 	}
-	users, err := q.RecipientsPage(ctx, dbq.RecipientsPageParams{
-		TenantID: in.TenantID, AfterID: in.After, Everyone: spec.Subscribers,
-		UserIds: spec.Users, Roles: spec.Roles, PageSize: int32(in.Limit),
-	})
+	users, err := recipientsPage(ctx, q, in.TenantID, spec, in.After, in.Limit)
 	if err != nil {
 		return res, fmt.Errorf("resolving recipients: %w", err)
 	}
@@ -65,36 +84,7 @@ func (a *Activities) PreparePage(ctx context.Context, in PageInput) (PageResult,
 		return res, nil
 	}
 
-	byID := make(map[string]dbq.User, len(users))
-	ids := make([]string, 0, len(users))
-	var rows dbq.InsertDeliveriesParams
-	rows.TenantID, rows.EventID = in.TenantID, in.EventID
-	for _, u := range users {
-		byID[u.ID] = u
-		ids = append(ids, u.ID)
-		userPrefs, err := prefs.Parse(u.Preferences)
-		if err != nil {
-			return res, fmt.Errorf("preferences of %s: %w", u.ID, err)
-		}
-		for _, ch := range recipientChannels {
-			if !ec.typ.Has(ch) {
-				continue
-			}
-			d := prefs.Decide(userPrefs, ec.defaults, prefs.Subject{
-				EventType: ec.typ.Key, Category: ec.typ.Category, Channel: ch,
-				Urgent: ec.typ.Urgent || ec.event.Urgent, HasAddress: ch != catalog.ChannelEmail || u.Email != "",
-			})
-			status := "pending"
-			if !d.Send {
-				status = "skipped"
-			}
-			rows.UserIds = append(rows.UserIds, u.ID)
-			rows.Channels = append(rows.Channels, ch)
-			rows.Statuses = append(rows.Statuses, status)
-			rows.Reasons = append(rows.Reasons, d.Reason)
-		}
-	}
-
+	rows, byID, ids := a.plan(ctx, ev, in, users)
 	err = pgx.BeginFunc(ctx, a.Pool, func(tx pgx.Tx) error {
 		qtx := q.WithTx(tx)
 		if err := qtx.InsertDeliveries(ctx, rows); err != nil {
@@ -102,46 +92,132 @@ func (a *Activities) PreparePage(ctx context.Context, in PageInput) (PageResult,
 		}
 		deliveries, err := qtx.DeliveriesForUsers(ctx, dbq.DeliveriesForUsersParams{EventID: in.EventID, UserIds: ids})
 		if err != nil {
-			return err
+			return fmt.Errorf("reading deliveries back: %w", err)
 		}
-		var inbox dbq.InsertInboxItemsParams
-		var marks dbq.MarkDeliveredParams
-		for _, d := range deliveries {
-			switch {
-			case d.Status == "skipped":
-				res.Skipped++
-			case d.Channel == catalog.ChannelEmail && d.Status == "pending":
-				res.Emails = append(res.Emails, d.ID)
-			case d.Channel == catalog.ChannelInApp && d.Status == "pending":
-				u := byID[d.UserID]
-				c, err := ec.render.Notice(ec.data, catalog.Recipient{ID: u.ID, Name: u.Name, Email: u.Email}, ec.event.Link)
-				if err != nil {
-					return fmt.Errorf("rendering in-app item: %w", err)
-				}
-				inbox.UserIds = append(inbox.UserIds, d.UserID)
-				inbox.DeliveryIds = append(inbox.DeliveryIds, d.ID)
-				inbox.Titles = append(inbox.Titles, c.Subject)
-				inbox.Bodies = append(inbox.Bodies, c.Body)
-				marks.Ids = append(marks.Ids, d.ID)
-				marks.ContentHashes = append(marks.ContentHashes, c.Hash())
-			case d.Status == "delivered":
-				res.Delivered++
-			case d.Status == "failed":
-				res.Failed++
+		return a.settleInApp(ctx, qtx, ev, in, deliveries, byID, &res)
+	})
+	if err != nil {
+		return PageResult{}, err
+	}
+	if !in.Batched {
+		for _, b := range res.Batches {
+			if b.Channel == channel.Email {
+				res.Emails = b.DeliveryIDs
 			}
 		}
-		if len(inbox.DeliveryIds) == 0 {
-			return nil
+		res.Batches = nil
+	}
+	return res, nil
+}
+
+// plan decides each recipient's delivery on each channel.
+func (a *Activities) plan(ctx context.Context, ev *Event, in PageInput, users []dbq.User) (dbq.InsertDeliveriesParams, map[string]dbq.User, []string) {
+	rows := dbq.InsertDeliveriesParams{TenantID: in.TenantID, EventID: in.EventID}
+	byID := make(map[string]dbq.User, len(users))
+	ids := make([]string, 0, len(users))
+	add := func(u dbq.User, ch channel.Channel, st delivery.Status, reason delivery.Reason, msg string) {
+		rows.UserIds = append(rows.UserIds, u.ID)
+		rows.Channels = append(rows.Channels, string(ch))
+		rows.Statuses = append(rows.Statuses, string(st))
+		rows.Reasons = append(rows.Reasons, string(reason))
+		rows.Errors = append(rows.Errors, msg)
+	}
+	urgent := ev.Type.Urgent || ev.Row.Urgent
+	for _, u := range users {
+		byID[u.ID] = u
+		ids = append(ids, u.ID)
+		userPrefs, perr := prefs.Parse(u.Preferences)
+		if perr != nil {
+			activity.GetLogger(ctx).Warn("unreadable preferences", "user_id", u.ID, "error", perr)
 		}
-		inbox.TenantID, inbox.EventID, inbox.Type, inbox.Link = in.TenantID, in.EventID, ec.typ.Key, ec.event.Link
-		if err := qtx.InsertInboxItems(ctx, inbox); err != nil {
-			return fmt.Errorf("storing in-app items: %w", err)
+		for _, ch := range a.channels() {
+			if !ev.Type.Has(string(ch)) {
+				continue
+			}
+			if perr != nil {
+				// Guessing could send what the user turned off: fail this
+				// recipient's deliveries with a reason, not the event.
+				add(u, ch, delivery.Failed, delivery.None, errUnreadablePrefs)
+				continue
+			}
+			d := prefs.Decide(userPrefs, ev.Defaults, prefs.Subject{
+				EventType: ev.Type.Key, Category: ev.Type.Category, Channel: string(ch),
+				Urgent: urgent, HasAddress: reachable(u, ch),
+			})
+			if d.Send {
+				add(u, ch, delivery.Pending, delivery.None, "")
+			} else {
+				add(u, ch, delivery.Skipped, d.Reason, "")
+			}
 		}
-		if err := qtx.MarkDelivered(ctx, marks); err != nil {
-			return err
+	}
+	return rows, byID, ids
+}
+
+// reachable reports whether the user has an address on ch at all.
+func reachable(u dbq.User, ch channel.Channel) bool {
+	switch ch {
+	case channel.Email:
+		return u.Email != ""
+	case channel.Slack:
+		return u.SlackUserID != ""
+	}
+	return true
+}
+
+// settleInApp stores the in-app items of the page's pending in-app
+// deliveries, tallies what is already settled, and gathers every other
+// channel's pending deliveries into batches.
+func (a *Activities) settleInApp(ctx context.Context, q *dbq.Queries, ev *Event, in PageInput,
+	deliveries []dbq.Delivery, byID map[string]dbq.User, res *PageResult) error {
+	var inbox dbq.InsertInboxItemsParams
+	var marks dbq.MarkDeliveredParams
+	pending := map[channel.Channel][]uuid.UUID{}
+	for _, d := range deliveries {
+		switch {
+		case d.Status == delivery.Skipped || d.Status == delivery.Cancelled:
+			res.Skipped++
+		case d.Status == delivery.Delivered:
+			res.Delivered++
+		case d.Status == delivery.Failed:
+			res.Failed++
+		case d.Channel == channel.InApp:
+			u := byID[d.UserID]
+			c, err := ev.Render.Notice(ev.Data, catalog.Recipient{ID: u.ID, Name: u.Name, Email: u.Email}, ev.Row.Link)
+			if err != nil {
+				activity.GetLogger(ctx).Warn("rendering in-app item", "delivery_id", d.ID, "error", err)
+				if err := q.MarkPermanentFailure(ctx, dbq.MarkPermanentFailureParams{ID: d.ID, Error: errRenderInApp}); err != nil {
+					return err
+				}
+				res.Failed++
+				continue
+			}
+			inbox.UserIds = append(inbox.UserIds, d.UserID)
+			inbox.DeliveryIds = append(inbox.DeliveryIds, d.ID)
+			inbox.Titles = append(inbox.Titles, c.Subject)
+			inbox.Bodies = append(inbox.Bodies, c.Body)
+			marks.Ids = append(marks.Ids, d.ID)
+			marks.ContentHashes = append(marks.ContentHashes, c.Hash())
+		default:
+			pending[d.Channel] = append(pending[d.Channel], d.ID)
 		}
-		res.Delivered += len(marks.Ids)
+	}
+	// Batches in channel order: the workflow must see the same order on replay.
+	for _, ch := range channel.All {
+		if ids := pending[ch]; len(ids) > 0 {
+			res.Batches = append(res.Batches, Batch{Channel: ch, DeliveryIDs: ids})
+		}
+	}
+	if len(inbox.DeliveryIds) == 0 {
 		return nil
-	})
-	return res, err
+	}
+	inbox.TenantID, inbox.EventID, inbox.Type, inbox.Link = in.TenantID, in.EventID, ev.Type.Key, ev.Row.Link
+	if err := q.InsertInboxItems(ctx, inbox); err != nil {
+		return fmt.Errorf("storing in-app items: %w", err)
+	}
+	if err := q.MarkDelivered(ctx, marks); err != nil {
+		return fmt.Errorf("marking in-app items delivered: %w", err)
+	}
+	res.Delivered += len(marks.Ids)
+	return nil
 }

@@ -1,22 +1,21 @@
 package activities
 
 import (
-	"encoding/json"
-	"fmt"
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/heraldhq/herald/audience"
+	"github.com/heraldhq/herald/db/dbq"
 )
 
 // Recipients is an event's stored recipient specification.
-type Recipients struct {
-	Users       []string `json:"users,omitempty"`
-	Roles       []string `json:"roles,omitempty"`
-	Subscribers bool     `json:"subscribers,omitempty"` // everyone subscribed to the category
-}
+type Recipients = audience.Spec
 
-// ParseRecipients reads a stored specification.
-func ParseRecipients(raw []byte) (Recipients, error) {
-	var r Recipients
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return r, fmt.Errorf("recipients: %w", err)
-	}
-	return r, nil
+// recipientsPage returns the next page of users spec reaches, in ID order.
+func recipientsPage(ctx context.Context, q *dbq.Queries, tenantID uuid.UUID, spec Recipients, after string, limit int) ([]dbq.User, error) {
+	return q.RecipientsPage(ctx, dbq.RecipientsPageParams{
+		TenantID: tenantID, AfterID: after, Everyone: spec.Subscribers,
+		UserIds: spec.Users, Roles: spec.RoleNames(), PageSize: int32(limit),
+	})
 }

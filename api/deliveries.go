@@ -11,22 +11,24 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/delivery"
 )
 
 type deliveryResponse struct {
-	ID          uuid.UUID  `json:"id"`
-	EventID     uuid.UUID  `json:"event_id"`
-	UserID      string     `json:"user_id"`
-	Channel     string     `json:"channel"`
-	Status      string     `json:"status"`
-	Reason      string     `json:"reason"`
-	Attempts    int32      `json:"attempts"`
-	NotBefore   *time.Time `json:"not_before"`
-	DeliveredAt *time.Time `json:"delivered_at"`
-	Error       string     `json:"error"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
+	ID          uuid.UUID       `json:"id"`
+	EventID     uuid.UUID       `json:"event_id"`
+	UserID      string          `json:"user_id"`
+	Channel     channel.Channel `json:"channel"`
+	Status      delivery.Status `json:"status"`
+	Reason      delivery.Reason `json:"reason"`
+	Attempts    int32           `json:"attempts"`
+	NotBefore   *time.Time      `json:"not_before"`
+	DeliveredAt *time.Time      `json:"delivered_at"`
+	Error       string          `json:"error"`
+	CreatedAt   time.Time       `json:"created_at"`
+	UpdatedAt   time.Time       `json:"updated_at"`
 }
 
 func toDelivery(d dbq.Delivery) deliveryResponse {
@@ -36,16 +38,16 @@ func toDelivery(d dbq.Delivery) deliveryResponse {
 }
 
 type eventResponse struct {
-	EventID        uuid.UUID          `json:"event_id"`
-	Type           string             `json:"type"`
-	Status         string             `json:"status"`
-	WorkflowID     string             `json:"workflow_id"`
-	WorkflowStatus string             `json:"workflow_status"`
-	Urgent         bool               `json:"urgent"`
-	Link           string             `json:"link"`
-	Data           any                `json:"data"`
-	CreatedAt      time.Time          `json:"created_at"`
-	Deliveries     []deliveryResponse `json:"deliveries"`
+	EventID        uuid.UUID            `json:"event_id"`
+	Type           string               `json:"type"`
+	Status         delivery.EventStatus `json:"status"`
+	WorkflowID     string               `json:"workflow_id"`
+	WorkflowStatus string               `json:"workflow_status"`
+	Urgent         bool                 `json:"urgent"`
+	Link           string               `json:"link"`
+	Data           any                  `json:"data"`
+	CreatedAt      time.Time            `json:"created_at"`
+	Deliveries     []deliveryResponse   `json:"deliveries"`
 }
 
 func (s *Server) getEvent(c echo.Context) error {
@@ -96,8 +98,6 @@ func workflowStatus(st enumspb.WorkflowExecutionStatus) string {
 	return strings.ToLower(strings.TrimPrefix(name, "WORKFLOW_EXECUTION_STATUS_"))
 }
 
-var deliveryStatuses = map[string]bool{"pending": true, "delivered": true, "failed": true, "skipped": true, "cancelled": true}
-
 func (s *Server) listDeliveries(c echo.Context) error {
 	p, err := parsePage(c)
 	if err != nil {
@@ -112,7 +112,7 @@ func (s *Server) listDeliveries(c echo.Context) error {
 		params.ByEvent = true
 	}
 	if v := c.QueryParam("status"); v != "" {
-		if !deliveryStatuses[v] {
+		if !delivery.Status(v).Valid() {
 			return invalidField("status", "status must be pending, delivered, failed, skipped or cancelled")
 		}
 		params.Status, params.ByStatus = v, true

@@ -9,8 +9,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
-	"github.com/heraldhq/herald/activities"
 	"github.com/heraldhq/herald/catalog"
+	"github.com/heraldhq/herald/db"
 	"github.com/heraldhq/herald/db/dbq"
 )
 
@@ -151,7 +151,7 @@ func (s *Server) listEventTypes(c echo.Context) error {
 		}
 		after = string(raw)
 	}
-	cat, err := activities.TenantCatalog(c.Request().Context(), dbq.New(s.pool), tenantOf(c).ID)
+	cat, err := catalog.TenantCatalog(c.Request().Context(), db.Definitions{Q: dbq.New(s.pool)}, tenantOf(c).ID)
 	if err != nil {
 		return err
 	}

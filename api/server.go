@@ -14,15 +14,16 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/intake"
 	"github.com/heraldhq/herald/internal/apikey"
 )
 
 // Server holds the API's dependencies.
 type Server struct {
-	pool      *pgxpool.Pool
-	temporal  client.Client
-	taskQueue string
-	log       *slog.Logger
+	pool     *pgxpool.Pool
+	temporal client.Client
+	intake   *intake.Service
+	log      *slog.Logger
 }
 
 // Options configure a Server.
@@ -35,10 +36,11 @@ type Options struct {
 
 // New builds the Echo instance serving the whole API.
 func New(opts Options) *echo.Echo {
-	s := &Server{pool: opts.Pool, temporal: opts.Temporal, taskQueue: opts.TaskQueue, log: opts.Logger}
+	s := &Server{pool: opts.Pool, temporal: opts.Temporal, log: opts.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.intake = &intake.Service{Pool: opts.Pool, Temporal: opts.Temporal, TaskQueue: opts.TaskQueue, Log: s.log}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler

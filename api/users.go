@@ -5,22 +5,19 @@ import (
 	"errors"
 	"net/http"
 	"net/mail"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
+	"github.com/heraldhq/herald/audience"
 	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/intake"
 )
 
-// idPattern bounds the IDs clients choose for users: printable, no slashes or
-// spaces, so they are safe in paths and logs.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$`)
-
 func validID(field, id string) error {
-	if !idPattern.MatchString(id) {
+	if !intake.ValidUserID(id) {
 		return invalidField(field, "%s must be 1-128 characters of letters, digits and ._:@+-", field)
 	}
 	return nil
@@ -37,22 +34,20 @@ type userRequest struct {
 }
 
 type userResponse struct {
-	ID          string    `json:"id"`
-	Email       string    `json:"email"`
-	Name        string    `json:"name"`
-	Timezone    string    `json:"timezone"`
-	Role        string    `json:"role"`
-	SlackUserID string    `json:"slack_user_id"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          string        `json:"id"`
+	Email       string        `json:"email"`
+	Name        string        `json:"name"`
+	Timezone    string        `json:"timezone"`
+	Role        audience.Role `json:"role"`
+	SlackUserID string        `json:"slack_user_id"`
+	CreatedAt   time.Time     `json:"created_at"`
+	UpdatedAt   time.Time     `json:"updated_at"`
 }
 
 func toUserResponse(u dbq.User) userResponse {
 	return userResponse{ID: u.ID, Email: u.Email, Name: u.Name, Timezone: u.Timezone, Role: u.Role,
 		SlackUserID: u.SlackUserID, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
-
-var roles = map[string]bool{"owner": true, "member": true, "executive": true}
 
 func (r *userRequest) validate() error {
 	if r.Email != nil {
@@ -70,7 +65,7 @@ func (r *userRequest) validate() error {
 			return invalidField("timezone", "timezone must be an IANA zone such as Europe/Berlin")
 		}
 	}
-	if r.Role != nil && !roles[*r.Role] {
+	if r.Role != nil && !audience.Role(*r.Role).Valid() {
 		return invalidField("role", "role must be owner, member or executive")
 	}
 	if (r.Name != nil && len(*r.Name) > 200) || (r.SlackUserID != nil && len(*r.SlackUserID) > 64) {

@@ -31,15 +31,15 @@ func TestActivitiesAreIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acts := activities.New(env.pool, sender, "e2e.test")
+	acts := activities.New(env.pool, &activities.EmailSender{Mail: sender, Domain: "e2e.test"})
 	eventID, tenantID := mustUUID(t, id), tn.id
-	page, err := acts.PreparePage(ctx, activities.PageInput{TenantID: tenantID, EventID: eventID, Limit: 500})
+	page, err := acts.PreparePage(ctx, activities.PageInput{TenantID: tenantID, EventID: eventID, Limit: 500, Batched: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Already-delivered rows are reported, so the workflow's tally stays
 	// right, but nothing is left pending to send again.
-	if page.Delivered != 4 || len(page.Emails) != 0 {
+	if page.Delivered != 4 || len(page.Batches) != 0 {
 		t.Errorf("re-run page = %+v, want 4 delivered and no email pending", page)
 	}
 	var emailIDs []string
@@ -52,7 +52,7 @@ func TestActivitiesAreIdempotent(t *testing.T) {
 		_ = rows.Scan(&s)
 		emailIDs = append(emailIDs, s)
 	}
-	in := activities.SendInput{TenantID: tenantID, EventID: eventID}
+	in := activities.DeliverInput{TenantID: tenantID, EventID: eventID}
 	for _, s := range emailIDs {
 		in.DeliveryIDs = append(in.DeliveryIDs, mustUUID(t, s))
 	}

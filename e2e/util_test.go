@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -31,9 +33,14 @@ func revoke(key string) error {
 	return app.RevokeAPIKey(context.Background(), env.pool, key)
 }
 
+// historyVersion names the release whose histories recordHistory saves:
+// workflows/testdata/<version>/. Each released version keeps its files.
+const historyVersion = "v2"
+
 // recordHistory saves a workflow's history as a replay fixture for the
 // workflows package when HERALD_RECORD_HISTORIES=1; replay tests then prove
-// later code still replays histories of this version.
+// later code still replays histories of this version. A fixture is never
+// overwritten: a shipped version's histories are what running workflows have.
 func recordHistory(t *testing.T, workflowID, name string) {
 	t.Helper()
 	if os.Getenv("HERALD_RECORD_HISTORIES") != "1" {
@@ -53,7 +60,20 @@ func recordHistory(t *testing.T, workflowID, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join("..", "workflows", "testdata", name+".json"), b, 0o644); err != nil {
+	dir := filepath.Join("..", "workflows", "testdata", historyVersion)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, name+".json"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		t.Logf("replay fixture %s/%s.json exists; not overwritten", historyVersion, name)
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(b); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -5,6 +5,7 @@ package prefs
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/heraldhq/herald/delivery"
 	"time"
 )
 
@@ -14,15 +15,6 @@ const (
 	Hourly    = "hourly"
 	Daily     = "daily"
 	Weekly    = "weekly"
-)
-
-// Skip reasons recorded on delivery rows.
-const (
-	ReasonPreferenceDisabled   = "preference_disabled"
-	ReasonCategoryUnsubscribed = "category_unsubscribed"
-	ReasonNoAddress            = "no_address"
-	ReasonDigested             = "digested"
-	ReasonDuplicate            = "duplicate"
 )
 
 // Channel is one channel's settings. Nil fields are unset: a lower layer decides.
@@ -111,8 +103,8 @@ type Subject struct {
 // Decision says whether a channel delivers, and if not why.
 type Decision struct {
 	Send      bool
-	Reason    string // a skip reason when !Send
-	Frequency string // email: immediate unless a digest frequency applies
+	Reason    delivery.Reason // a skip reason when !Send
+	Frequency string          // email: immediate unless a digest frequency applies
 }
 
 // Decide resolves user preferences over tenant defaults for one channel.
@@ -120,10 +112,10 @@ type Decision struct {
 // each looked up in the user's document first, then the tenant's.
 func Decide(user, tenant Document, s Subject) Decision {
 	if v, ok := lookup(user, tenant, func(d Document) (bool, bool) { return flag(d.Events, s.EventType, s.Channel) }); ok && !v {
-		return Decision{Reason: ReasonPreferenceDisabled}
+		return Decision{Reason: delivery.PreferenceDisabled}
 	}
 	if v, ok := lookup(user, tenant, func(d Document) (bool, bool) { return flag(d.Categories, s.Category, s.Channel) }); ok && !v {
-		return Decision{Reason: ReasonCategoryUnsubscribed}
+		return Decision{Reason: delivery.CategoryUnsubscribed}
 	}
 	if v, ok := lookup(user, tenant, func(d Document) (bool, bool) {
 		c, ok := d.Channels[s.Channel]
@@ -132,10 +124,10 @@ func Decide(user, tenant Document, s Subject) Decision {
 		}
 		return *c.Enabled, true
 	}); ok && !v {
-		return Decision{Reason: ReasonPreferenceDisabled}
+		return Decision{Reason: delivery.PreferenceDisabled}
 	}
 	if !s.HasAddress {
-		return Decision{Reason: ReasonNoAddress}
+		return Decision{Reason: delivery.NoAddress}
 	}
 	freq := Immediate
 	if s.Channel == "email" && !s.Urgent {

@@ -2,6 +2,7 @@ package prefs
 
 import (
 	"encoding/json"
+	"github.com/heraldhq/herald/delivery"
 	"testing"
 )
 
@@ -29,13 +30,13 @@ func TestDecide(t *testing.T) {
 		want         Decision
 	}{
 		{"nothing set sends", `{}`, `{}`, email, Decision{Send: true, Frequency: Immediate}},
-		{"no address", `{}`, `{}`, Subject{Channel: "email"}, Decision{Reason: ReasonNoAddress}},
-		{"channel off", `{"channels":{"email":{"enabled":false}}}`, `{}`, email, Decision{Reason: ReasonPreferenceDisabled}},
-		{"category email off stops email", `{"categories":{"outreach":{"email":false}}}`, `{}`, email, Decision{Reason: ReasonCategoryUnsubscribed}},
+		{"no address", `{}`, `{}`, Subject{Channel: "email"}, Decision{Reason: delivery.NoAddress}},
+		{"channel off", `{"channels":{"email":{"enabled":false}}}`, `{}`, email, Decision{Reason: delivery.PreferenceDisabled}},
+		{"category email off stops email", `{"categories":{"outreach":{"email":false}}}`, `{}`, email, Decision{Reason: delivery.CategoryUnsubscribed}},
 		{"category email off keeps in-app", `{"categories":{"outreach":{"email":false}}}`, `{}`, inApp, Decision{Send: true, Frequency: Immediate}},
-		{"event off beats category on", `{"events":{"outreach.prospect_replied":{"email":false}},"categories":{"outreach":{"email":true}}}`, `{}`, email, Decision{Reason: ReasonPreferenceDisabled}},
-		{"event on beats channel off", `{"events":{"outreach.prospect_replied":{"email":true}},"channels":{"email":{"enabled":false}}}`, `{}`, email, Decision{Reason: ReasonPreferenceDisabled}},
-		{"tenant default applies", `{}`, `{"channels":{"email":{"enabled":false}}}`, email, Decision{Reason: ReasonPreferenceDisabled}},
+		{"event off beats category on", `{"events":{"outreach.prospect_replied":{"email":false}},"categories":{"outreach":{"email":true}}}`, `{}`, email, Decision{Reason: delivery.PreferenceDisabled}},
+		{"event on beats channel off", `{"events":{"outreach.prospect_replied":{"email":true}},"channels":{"email":{"enabled":false}}}`, `{}`, email, Decision{Reason: delivery.PreferenceDisabled}},
+		{"tenant default applies", `{}`, `{"channels":{"email":{"enabled":false}}}`, email, Decision{Reason: delivery.PreferenceDisabled}},
 		{"user overrides tenant", `{"channels":{"email":{"enabled":true}}}`, `{"channels":{"email":{"enabled":false}}}`, email, Decision{Send: true, Frequency: Immediate}},
 		{"digest frequency", `{"channels":{"email":{"frequency":"daily"}}}`, `{}`, email, Decision{Send: true, Frequency: Daily}},
 		{"tenant frequency", `{}`, `{"channels":{"email":{"frequency":"weekly"}}}`, email, Decision{Send: true, Frequency: Weekly}},

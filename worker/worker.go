@@ -4,21 +4,28 @@ package worker
 import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/heraldhq/herald/activities"
 	"github.com/heraldhq/herald/workflows"
 )
 
+// Options bound a worker process's concurrency. Any number of workers may
+// poll the same task queue; each bounds only itself.
+var Options = sdkworker.Options{
+	// Delivery batches hold pooled SMTP connections and database
+	// connections; more than this per process only queues at the servers.
+	MaxConcurrentActivityExecutionSize: 32,
+	// Local activities are the database steps and fast-path sends; the
+	// database pool bounds them in practice, this bounds their goroutines.
+	MaxConcurrentLocalActivityExecutionSize: 64,
+	MaxConcurrentWorkflowTaskExecutionSize:  64,
+}
+
 // New returns a worker for taskQueue with every Herald workflow and activity
-// registered. Any number of workers may poll the same queue.
+// registered.
 func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
-	w := sdkworker.New(c, taskQueue, sdkworker.Options{
-		// Email batches hold SMTP connections; more than this per worker only
-		// queues at the mail server.
-		MaxConcurrentActivityExecutionSize: 64,
-	})
-	w.RegisterWorkflowWithOptions(workflows.NotifyEvent, workflow.RegisterOptions{Name: workflows.NotifyWorkflowName})
+	w := sdkworker.New(c, taskQueue, Options)
+	workflows.Register(w)
 	w.RegisterActivity(acts)
 	return w
 }

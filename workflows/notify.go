@@ -1,8 +1,7 @@
-// Package workflows holds Herald's Temporal workflows and their contract: the
-// names, IDs and input types that the API and the worker share.
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,88 +10,44 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/heraldhq/herald/activities"
+	"github.com/heraldhq/herald/delivery"
 )
-
-// Search attributes Herald sets on its workflows, registered on the namespace.
-var (
-	AttrTenant    = temporal.NewSearchAttributeKeyKeyword("HeraldTenant")
-	AttrEventType = temporal.NewSearchAttributeKeyKeyword("HeraldEventType")
-	AttrStatus    = temporal.NewSearchAttributeKeyKeyword("HeraldStatus")
-)
-
-// SearchAttributeNames lists the custom search attributes to register.
-var SearchAttributeNames = []string{"HeraldTenant", "HeraldEventType", "HeraldStatus"}
-
-// Event statuses, as stored on the event and in HeraldStatus.
-const (
-	StatusPending   = "pending"
-	StatusDelivered = "delivered"
-	StatusPartial   = "partial" // some deliveries failed, others went out
-	StatusFailed    = "failed"
-)
-
-// eventNamespace makes event IDs a pure function of tenant and idempotency key.
-var eventNamespace = uuid.MustParse("6f1c3e57-1d2a-4f0e-9b7a-3c1e5d8a2b40")
-
-// EventID derives the event ID from the tenant and the idempotency key, so a
-// repeated post maps to the same event and the same workflow.
-func EventID(tenantID uuid.UUID, idempotencyKey string) uuid.UUID {
-	return uuid.NewSHA1(eventNamespace, append(tenantID[:], idempotencyKey...))
-}
-
-// NotifyWorkflowID is the workflow ID of an event's NotifyEvent run.
-func NotifyWorkflowID(eventID uuid.UUID) string { return "notify/" + eventID.String() }
-
-// NotifyWorkflowName is the registered name of NotifyEvent.
-const NotifyWorkflowName = "NotifyEvent"
-
-// NotifyInput starts a NotifyEvent workflow; the event itself is in the database.
-type NotifyInput struct {
-	TenantID uuid.UUID `json:"tenant_id"`
-	EventID  uuid.UUID `json:"event_id"`
-	Type     string    `json:"type"`
-	// After and Carried continue a fan-out in a new run: the last recipient
-	// handled and the tally so far.
-	After   string        `json:"after,omitempty"`
-	Carried *NotifyResult `json:"carried,omitempty"`
-}
-
-// NotifyResult tallies an event's deliveries.
-type NotifyResult struct {
-	Status    string `json:"status"`
-	Delivered int    `json:"delivered"`
-	Skipped   int    `json:"skipped"`
-	Failed    int    `json:"failed"`
-}
-
-// PageSize is how many recipients one page activity handles. It bounds the
-// history: 10,000 recipients are 20 pages of a handful of events each.
-const PageSize = 500
 
 // maxPagesPerRun bounds one run's history (a page is a handful of events);
 // a larger audience continues as a new run, so no recipient count reaches
 // Temporal's history limits.
 const maxPagesPerRun = 200
 
-// fastPathEmails is the largest batch first tried inside the workflow task,
+// fastPathSize is the largest batch first tried inside the workflow task,
 // as a local activity: most events reach a handful of people, and sending
-// their email without a round trip through the server's task queues makes
-// an event cost less than a bare workflow with one activity. A batch the
-// fast path does not finish goes to the regular activity with retries.
-const fastPathEmails = 20
+// without a round trip through the server's task queues makes an event cost
+// less than a bare workflow with one activity. What the fast path does not
+// settle goes to the regular activity with retries.
+const fastPathSize = 20
 
-// maxEmailBatchesInFlight bounds how many pages send email at once, so a large
-// fan-out overlaps database work with SMTP without flooding the mail server.
-const maxEmailBatchesInFlight = 4
+// maxBatchesInFlight bounds how many batches send at once, so a large
+// fan-out overlaps database work with sending without flooding a server.
+const maxBatchesInFlight = 4
+
+// maxRetryRounds bounds how often a batch whose outcome could only partly be
+// recorded is sent again by the workflow itself.
+const maxRetryRounds = 3
+
+// versionBatches switches runs to channel batches (Deliver); runs begun
+// before it replay through runV1.
+const versionBatches = "channel-batches"
 
 // a is the activities' method set; the worker registers the real instance.
 var a *activities.Activities
 
 // NotifyEvent delivers one event to its recipients on every channel they allow.
 func NotifyEvent(ctx workflow.Context, in NotifyInput) (NotifyResult, error) {
-	n := &notify{in: in}
-	if in.Carried != nil {
-		n.result = *in.Carried
+	n := newNotify(ctx, in)
+	if err := n.tagSearchAttributes(ctx); err != nil {
+		return n.result, err
+	}
+	if workflow.GetVersion(ctx, versionBatches, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return n.runV1(ctx)
 	}
 	return n.run(ctx)
 }
@@ -100,140 +55,235 @@ func NotifyEvent(ctx workflow.Context, in NotifyInput) (NotifyResult, error) {
 type notify struct {
 	in     NotifyInput
 	result NotifyResult
+	log    interface {
+		Info(string, ...any)
+		Warn(string, ...any)
+		Error(string, ...any)
+	}
+	// lctx runs database steps, actx deliveries, fastctx the one-shot fast path.
+	lctx, actx, fastctx workflow.Context
+	inFlight            []inFlight
 }
 
-func (n *notify) run(ctx workflow.Context) (NotifyResult, error) {
-	logger := workflow.GetLogger(ctx)
-	// The API sets the search attributes at start; a run started another way
-	// (the CLI, the UI) gets them here so operators can still filter on it.
-	if _, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(AttrTenant); !ok {
-		if err := workflow.UpsertTypedSearchAttributes(ctx,
-			AttrTenant.ValueSet(n.in.TenantID.String()), AttrEventType.ValueSet(n.in.Type),
-			AttrStatus.ValueSet(StatusPending)); err != nil {
-			return n.result, err
-		}
-	}
-	// Database steps are short and idempotent: local activities keep them off
-	// the server's critical path.
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: 10 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
-		},
-	})
-	// SMTP is real I/O: a regular activity, retried with backoff, and every
-	// retry skips the messages already accepted.
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 5 * time.Minute,
-		HeartbeatTimeout:    time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			MaximumAttempts: 6,
-		},
-	})
+// inFlight is a batch being delivered by a regular activity.
+type inFlight struct {
+	batch  activities.Batch
+	round  int
+	future workflow.Future
+}
 
+func newNotify(ctx workflow.Context, in NotifyInput) *notify {
+	n := &notify{in: in, log: workflow.GetLogger(ctx)}
+	if in.Carried != nil {
+		n.result = *in.Carried
+	}
+	// Database steps are short and idempotent: local activities keep them
+	// off the server's critical path. They retry with capped backoff for two
+	// hours, so an event outlives a long database outage.
+	n.lctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 2 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+		},
+	})
+	// Sending is real I/O: a regular activity, retried with backoff for two
+	// hours, each retry sending only what is still pending.
+	n.actx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    5 * time.Minute,
+		HeartbeatTimeout:       time.Minute,
+		ScheduleToCloseTimeout: 2 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 2 * time.Minute,
+		},
+	})
 	// One attempt, bounded well inside the workflow task timeout.
-	fastctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+	n.fastctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 5 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
+	return n
+}
 
-	type batch struct {
-		ids    []uuid.UUID
-		future workflow.Future
-	}
-	var inFlight []batch
-	settle := func(b batch) {
-		var res activities.SendResult
-		if err := b.future.Get(ctx, &res); err != nil {
-			logger.Warn("email batch failed after retries", "error", err, "deliveries", len(b.ids))
-			if err := workflow.ExecuteLocalActivity(lctx, a.MarkFailed, b.ids, "retries exhausted: "+err.Error()).Get(ctx, &res); err != nil {
-				logger.Error("marking deliveries failed", "error", err)
-				n.result.Failed += len(b.ids)
-				return
-			}
-		}
-		n.add(res)
-	}
-	settleAll := func() {
-		for _, b := range inFlight {
-			settle(b)
-		}
-		inFlight = nil
-	}
-
+// run pages through the recipients, stores in-app items with each page and
+// hands every other channel's batch to its sender, then records the outcome.
+func (n *notify) run(ctx workflow.Context) (NotifyResult, error) {
 	after := n.in.After
 	for pages := 1; ; pages++ {
-		var page activities.PageResult
-		in := activities.PageInput{TenantID: n.in.TenantID, EventID: n.in.EventID, After: after, Limit: PageSize}
-		if err := workflow.ExecuteLocalActivity(lctx, a.PreparePage, in).Get(ctx, &page); err != nil {
-			// Earlier pages' emails still go out (or are marked failed)
-			// before the event is closed.
-			settleAll()
-			return n.finish(lctx, StatusFailed, fmt.Errorf("preparing recipients after %q: %w", after, err))
+		page, err := n.preparePage(ctx, after)
+		if err != nil {
+			// Earlier pages' batches still settle before the event closes.
+			n.settleAll(ctx)
+			return n.finish(ctx, delivery.EventFailed, fmt.Errorf("preparing recipients after %q: %w", after, err))
 		}
-		n.add(activities.SendResult{Delivered: page.Delivered, Skipped: page.Skipped, Failed: page.Failed})
-		if len(page.Emails) > 0 && len(page.Emails) <= fastPathEmails && after == "" && page.Next == "" {
-			var res activities.SendResult
-			err := workflow.ExecuteLocalActivity(fastctx, a.SendEmails, activities.SendInput{
-				TenantID: n.in.TenantID, EventID: n.in.EventID, DeliveryIDs: page.Emails,
-			}).Get(ctx, &res)
-			if err == nil {
-				n.add(res)
-				page.Emails = nil
-			} else {
-				logger.Info("email fast path incomplete; retrying as an activity", "error", err)
-			}
+		n.add(page.Delivered, page.Skipped, page.Failed)
+		batches := page.Batches
+		if after == "" && page.Next == "" {
+			batches = n.sendFast(ctx, batches)
 		}
-		if len(page.Emails) > 0 {
-			if len(inFlight) == maxEmailBatchesInFlight {
-				settle(inFlight[0])
-				inFlight = inFlight[1:]
-			}
-			f := workflow.ExecuteActivity(actx, a.SendEmails, activities.SendInput{
-				TenantID: n.in.TenantID, EventID: n.in.EventID, DeliveryIDs: page.Emails,
-			})
-			inFlight = append(inFlight, batch{ids: page.Emails, future: f})
+		for _, b := range batches {
+			n.dispatch(ctx, b, 0)
 		}
 		if page.Next == "" {
 			break
 		}
 		after = page.Next
 		if pages >= maxPagesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			settleAll()
-			next := n.in
-			next.After, next.Carried = after, &n.result
-			return n.result, workflow.NewContinueAsNewError(ctx, NotifyEvent, next)
+			n.settleAll(ctx)
+			return n.continueAsNew(ctx, after)
 		}
 	}
-	settleAll()
+	n.settleAll(ctx)
+	return n.finish(ctx, delivery.Outcome(n.result.Delivered, n.result.Failed), nil)
+}
 
-	status := StatusDelivered
-	switch {
-	case n.result.Failed > 0 && n.result.Delivered == 0:
-		status = StatusFailed
-	case n.result.Failed > 0:
-		status = StatusPartial
+// tagSearchAttributes sets the search attributes on a run started without
+// them (from the CLI or the UI; the API sets them at start), so operators
+// can still filter on it.
+func (n *notify) tagSearchAttributes(ctx workflow.Context) error {
+	if _, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(AttrTenant); ok {
+		return nil
 	}
-	return n.finish(lctx, status, nil)
+	return workflow.UpsertTypedSearchAttributes(ctx,
+		AttrTenant.ValueSet(n.in.TenantID.String()), AttrEventType.ValueSet(n.in.Type),
+		AttrStatus.ValueSet(string(delivery.EventPending)))
 }
 
-func (n *notify) add(r activities.SendResult) {
-	n.result.Delivered += r.Delivered
-	n.result.Failed += r.Failed
-	n.result.Skipped += r.Skipped
+func (n *notify) preparePage(ctx workflow.Context, after string) (activities.PageResult, error) {
+	var page activities.PageResult
+	in := activities.PageInput{TenantID: n.in.TenantID, EventID: n.in.EventID, After: after, Limit: PageSize, Batched: true}
+	err := workflow.ExecuteLocalActivity(n.lctx, a.PreparePage, in).Get(ctx, &page)
+	return page, err
 }
 
-// finish records the outcome on the event row and in the search attributes,
-// so operators can filter failed events in the Temporal UI.
-func (n *notify) finish(lctx workflow.Context, status string, cause error) (NotifyResult, error) {
+// sendFast tries the small batches of a single-page event once inside the
+// workflow task and returns what is left for the regular activity.
+func (n *notify) sendFast(ctx workflow.Context, batches []activities.Batch) []activities.Batch {
+	var left []activities.Batch
+	for _, b := range batches {
+		if len(b.DeliveryIDs) > fastPathSize {
+			left = append(left, b)
+			continue
+		}
+		var res activities.DeliverResult
+		err := workflow.ExecuteLocalActivity(n.fastctx, a.Deliver, n.deliverInput(b)).Get(ctx, &res)
+		if err != nil {
+			n.log.Info("fast path incomplete; retrying as an activity", "channel", b.Channel, "error", err)
+			left = append(left, b)
+			continue
+		}
+		if retry := n.settled(ctx, res); len(retry) > 0 {
+			left = append(left, activities.Batch{Channel: b.Channel, DeliveryIDs: retry})
+		}
+	}
+	return left
+}
+
+// dispatch starts a batch's Deliver activity, first settling the oldest
+// batch when the window is full.
+func (n *notify) dispatch(ctx workflow.Context, b activities.Batch, round int) {
+	if len(n.inFlight) == maxBatchesInFlight {
+		oldest := n.inFlight[0]
+		n.inFlight = n.inFlight[1:]
+		n.settle(ctx, oldest)
+	}
+	f := workflow.ExecuteActivity(n.actx, a.Deliver, n.deliverInput(b))
+	n.inFlight = append(n.inFlight, inFlight{batch: b, round: round, future: f})
+}
+
+func (n *notify) deliverInput(b activities.Batch) activities.DeliverInput {
+	return activities.DeliverInput{TenantID: n.in.TenantID, EventID: n.in.EventID, Channel: b.Channel, DeliveryIDs: b.DeliveryIDs}
+}
+
+// settle waits for a batch. One whose retries ran out is marked failed; one
+// that answered with deliveries to retry is sent again, a few rounds at most.
+func (n *notify) settle(ctx workflow.Context, f inFlight) {
+	var res activities.DeliverResult
+	if err := f.future.Get(ctx, &res); err != nil {
+		n.log.Warn("batch failed after retries", "channel", f.batch.Channel, "deliveries", len(f.batch.DeliveryIDs), "error", err)
+		n.markFailed(ctx, f.batch.DeliveryIDs, "retries ran out: "+lastError(err))
+		return
+	}
+	retry := n.settled(ctx, res)
+	if len(retry) == 0 {
+		return
+	}
+	if f.round+1 >= maxRetryRounds {
+		n.markFailed(ctx, retry, "retries ran out")
+		return
+	}
+	n.dispatch(ctx, activities.Batch{Channel: f.batch.Channel, DeliveryIDs: retry}, f.round+1)
+}
+
+// settled tallies a batch's result, records the deliveries it reports as
+// accepted but unrecorded, and returns those it asks to retry.
+func (n *notify) settled(ctx workflow.Context, res activities.DeliverResult) []uuid.UUID {
+	n.add(res.Delivered, res.Skipped, res.Failed)
+	if len(res.Unrecorded) > 0 {
+		// The history holds these IDs now; recording them can take as long
+		// as the database needs, and they are never sent again.
+		if err := workflow.ExecuteLocalActivity(n.lctx, a.MarkAccepted, res.Unrecorded).Get(ctx, nil); err != nil {
+			n.log.Error("recording accepted deliveries", "deliveries", len(res.Unrecorded), "error", err)
+		}
+		n.result.Delivered += len(res.Unrecorded)
+	}
+	return res.Retry
+}
+
+func (n *notify) settleAll(ctx workflow.Context) {
+	for len(n.inFlight) > 0 {
+		f := n.inFlight[0]
+		n.inFlight = n.inFlight[1:]
+		n.settle(ctx, f)
+	}
+}
+
+func (n *notify) markFailed(ctx workflow.Context, ids []uuid.UUID, reason string) {
+	var res activities.DeliverResult
+	if err := workflow.ExecuteLocalActivity(n.lctx, a.MarkFailed, ids, reason).Get(ctx, &res); err != nil {
+		n.log.Error("marking deliveries failed", "error", err)
+		n.result.Failed += len(ids)
+		return
+	}
+	n.add(res.Delivered, res.Skipped, res.Failed)
+}
+
+// lastError is the message of the activity's last failure: Herald's own
+// sanitised sentence, without Temporal's wrapping.
+func lastError(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Message()
+	}
+	var timeout *temporal.TimeoutError
+	if errors.As(err, &timeout) {
+		return "the attempt timed out"
+	}
+	return "the delivery activity failed"
+}
+
+func (n *notify) continueAsNew(ctx workflow.Context, after string) (NotifyResult, error) {
+	next := n.in
+	next.After, next.Carried = after, &n.result
+	return n.result, workflow.NewContinueAsNewError(ctx, NotifyEvent, next)
+}
+
+func (n *notify) add(delivered, skipped, failed int) {
+	n.result.Delivered += delivered
+	n.result.Skipped += skipped
+	n.result.Failed += failed
+}
+
+// finish records the outcome in the search attributes and on the event row.
+// The deliveries are settled by now, so a failure to write the event row is
+// logged, never turned into a failed event.
+func (n *notify) finish(ctx workflow.Context, status delivery.EventStatus, cause error) (NotifyResult, error) {
 	n.result.Status = status
-	if err := workflow.UpsertTypedSearchAttributes(lctx, AttrStatus.ValueSet(status)); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrStatus.ValueSet(string(status))); err != nil {
 		return n.result, err
 	}
-	if err := workflow.ExecuteLocalActivity(lctx, a.FinishEvent, n.in.EventID, status).Get(lctx, nil); err != nil && cause == nil {
-		cause = err
+	if err := workflow.ExecuteLocalActivity(n.lctx, a.FinishEvent, n.in.EventID, status).Get(ctx, nil); err != nil {
+		n.log.Error("recording the event's outcome", "status", status, "error", err)
 	}
 	return n.result, cause
 }

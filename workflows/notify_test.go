@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/heraldhq/herald/activities"
+	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/delivery"
 )
 
 func ids(n int) []uuid.UUID {
@@ -25,10 +28,14 @@ func ids(n int) []uuid.UUID {
 	return out
 }
 
+func emails(n int) []activities.Batch {
+	return []activities.Batch{{Channel: channel.Email, DeliveryIDs: ids(n)}}
+}
+
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(NotifyEvent)
+	Register(env)
 	env.RegisterActivity(&activities.Activities{})
 	return env
 }
@@ -54,72 +61,112 @@ func TestNotifyEventPagesAndTallies(t *testing.T) {
 	env := newEnv(t)
 	// Three pages of recipients, keyed by the cursor each call carries.
 	pages := map[string]activities.PageResult{
-		"":      {Next: "u500", Delivered: 500, Emails: ids(500)},
-		"u500":  {Next: "u1000", Delivered: 498, Skipped: 2, Emails: ids(499)},
-		"u1000": {Delivered: 10, Emails: nil},
+		"":      {Next: "u500", Delivered: 500, Batches: emails(500)},
+		"u500":  {Next: "u1000", Delivered: 498, Skipped: 2, Batches: emails(499)},
+		"u1000": {Delivered: 10},
 	}
 	var seen []string
 	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.PageInput) (activities.PageResult, error) {
 			seen = append(seen, in.After)
-			if in.Limit != PageSize || in.EventID != input.EventID {
+			if in.Limit != PageSize || in.EventID != input.EventID || !in.Batched {
 				return activities.PageResult{}, fmt.Errorf("bad page input %+v", in)
 			}
 			return pages[in.After], nil
 		})
 	sends := 0
-	env.OnActivity(a.SendEmails, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.SendInput) (activities.SendResult, error) {
+	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.DeliverInput) (activities.DeliverResult, error) {
 			sends++
-			return activities.SendResult{Delivered: len(in.DeliveryIDs)}, nil
+			if in.Channel != channel.Email {
+				return activities.DeliverResult{}, fmt.Errorf("channel %s", in.Channel)
+			}
+			return activities.DeliverResult{Delivered: len(in.DeliveryIDs)}, nil
 		})
-	var finished string
+	var finished delivery.EventStatus
 	env.OnActivity(a.FinishEvent, mock.Anything, input.EventID, mock.Anything).Return(
-		func(_ context.Context, _ uuid.UUID, status string) error { finished = status; return nil })
+		func(_ context.Context, _ uuid.UUID, status delivery.EventStatus) error { finished = status; return nil })
 	env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(AttrTenant.ValueSet(input.TenantID.String()),
-		AttrEventType.ValueSet(input.Type), AttrStatus.ValueSet(StatusPending)))
+		AttrEventType.ValueSet(input.Type), AttrStatus.ValueSet(string(delivery.EventPending))))
 	// Only the outcome is upserted: the API already set the rest at start.
-	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(AttrStatus.ValueSet(StatusDelivered))).Return(nil).Once()
+	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(AttrStatus.ValueSet(string(delivery.EventDelivered)))).Return(nil).Once()
 
 	res := runOK(t, env, input)
-	want := NotifyResult{Status: StatusDelivered, Delivered: 500 + 498 + 10 + 500 + 499, Skipped: 2}
+	want := NotifyResult{Status: delivery.EventDelivered, Delivered: 500 + 498 + 10 + 500 + 499, Skipped: 2}
 	if res != want {
 		t.Errorf("result = %+v, want %+v", res, want)
 	}
-	if fmt.Sprint(seen) != "[ u500 u1000]" || sends != 2 || finished != StatusDelivered {
-		t.Errorf("pages %q, %d email batches, finished %q", seen, sends, finished)
+	if fmt.Sprint(seen) != "[ u500 u1000]" || sends != 2 || finished != delivery.EventDelivered {
+		t.Errorf("pages %q, %d batches, finished %q", seen, sends, finished)
 	}
 	env.AssertExpectations(t)
 }
 
-func TestNotifyEventMarksExhaustedEmailsFailed(t *testing.T) {
+func TestNotifyEventMarksExhaustedBatchesFailed(t *testing.T) {
 	env := newEnv(t)
-	emails := ids(3)
-	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(activities.PageResult{Delivered: 3, Emails: emails}, nil)
+	batch := emails(3)
+	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(activities.PageResult{Delivered: 3, Batches: batch}, nil)
 	attempts := 0
-	env.OnActivity(a.SendEmails, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, _ activities.SendInput) (activities.SendResult, error) {
+	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.DeliverInput) (activities.DeliverResult, error) {
 			attempts++
-			return activities.SendResult{}, temporal.NewApplicationError("451 try later", activities.ErrTypeTemporary)
+			return activities.DeliverResult{}, temporal.NewApplicationError("the mail server deferred the message (SMTP 451)", activities.ErrTypeTemporary)
 		})
 	var failed []uuid.UUID
+	var reason string
 	env.OnActivity(a.MarkFailed, mock.Anything, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, ids []uuid.UUID, _ string) (activities.SendResult, error) {
-			failed = ids
-			return activities.SendResult{Failed: 2, Delivered: 1}, nil
+		func(_ context.Context, ids []uuid.UUID, why string) (activities.DeliverResult, error) {
+			failed, reason = ids, why
+			return activities.DeliverResult{Failed: 2, Delivered: 1}, nil
 		})
-	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, StatusPartial).Return(nil).Once()
+	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, delivery.EventPartial).Return(nil).Once()
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 
 	res := runOK(t, env, input)
-	if attempts != 1+6 {
-		t.Errorf("SendEmails ran %d times, want the fast path's 1 and the policy's 6 attempts", attempts)
+	// The test environment caps unlimited retries at 10 attempts (the real
+	// policy retries for two hours); the fast path tried once before.
+	if attempts != 1+10 {
+		t.Errorf("Deliver ran %d times, want the fast path's 1 and 10 retried attempts", attempts)
 	}
-	if len(failed) != 3 {
-		t.Errorf("MarkFailed got %d deliveries, want the batch's 3", len(failed))
+	if len(failed) != 3 || !strings.Contains(reason, "SMTP 451") || strings.Contains(reason, "ApplicationError") {
+		t.Errorf("MarkFailed got %d deliveries with reason %q, want the batch's 3 and the last sanitised error", len(failed), reason)
 	}
-	if res.Status != StatusPartial || res.Failed != 2 || res.Delivered != 4 {
+	if res.Status != delivery.EventPartial || res.Failed != 2 || res.Delivered != 4 {
 		t.Errorf("result = %+v", res)
+	}
+	env.AssertExpectations(t)
+}
+
+func TestNotifyEventRecordsUnrecordedAndRetriesTheRest(t *testing.T) {
+	env := newEnv(t)
+	batch := emails(3)
+	ids := batch[0].DeliveryIDs
+	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(activities.PageResult{Batches: batch}, nil)
+	var calls [][]uuid.UUID
+	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.DeliverInput) (activities.DeliverResult, error) {
+			calls = append(calls, in.DeliveryIDs)
+			if len(calls) == 1 {
+				// ids[0] delivered, ids[1] accepted but not recorded, ids[2] deferred.
+				return activities.DeliverResult{Delivered: 1, Unrecorded: ids[1:2], Retry: ids[2:]}, nil
+			}
+			return activities.DeliverResult{Delivered: len(in.DeliveryIDs)}, nil
+		})
+	var recorded []uuid.UUID
+	env.OnActivity(a.MarkAccepted, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, ids []uuid.UUID) error { recorded = ids; return nil }).Once()
+	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, delivery.EventDelivered).Return(nil).Once()
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
+
+	res := runOK(t, env, input)
+	if len(recorded) != 1 || recorded[0] != ids[1] {
+		t.Errorf("recorded %v, want the unrecorded delivery %v", recorded, ids[1])
+	}
+	if len(calls) != 2 || len(calls[1]) != 1 || calls[1][0] != ids[2] {
+		t.Errorf("deliver calls %v: want the batch, then only the deferred delivery again", calls)
+	}
+	if res.Delivered != 3 || res.Failed != 0 {
+		t.Errorf("result = %+v, want all 3 delivered", res)
 	}
 	env.AssertExpectations(t)
 }
@@ -127,12 +174,49 @@ func TestNotifyEventMarksExhaustedEmailsFailed(t *testing.T) {
 func TestNotifyEventFailsWhenRecipientsCannotBeResolved(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(activities.PageResult{},
-		temporal.NewNonRetryableApplicationError("event gone", "NotFound", errors.New("no rows")))
-	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, StatusFailed).Return(nil).Once()
+		temporal.NewNonRetryableApplicationError("event gone", activities.ErrTypeNotFound, errors.New("no rows")))
+	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, delivery.EventFailed).Return(nil).Once()
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 	env.ExecuteWorkflow(NotifyEvent, input)
 	if env.GetWorkflowError() == nil {
 		t.Fatal("workflow succeeded without recipients")
+	}
+	env.AssertExpectations(t)
+}
+
+func TestNotifyEventBookkeepingFailureKeepsTheEventDelivered(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(activities.PageResult{Delivered: 2}, nil)
+	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, delivery.EventDelivered).Return(
+		temporal.NewNonRetryableApplicationError("event row gone", activities.ErrTypeNotFound, nil))
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
+	res := runOK(t, env, input)
+	if res.Status != delivery.EventDelivered || res.Delivered != 2 {
+		t.Errorf("result = %+v: a failed FinishEvent must not fail a delivered event", res)
+	}
+}
+
+func TestNotifyEventDatabaseStepsOutlastAnHourLongOutage(t *testing.T) {
+	env := newEnv(t)
+	start := env.Now()
+	calls := 0
+	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.PageInput) (activities.PageResult, error) {
+			calls++
+			if env.Now().Sub(start) < time.Hour {
+				return activities.PageResult{}, errors.New("connection refused")
+			}
+			return activities.PageResult{Delivered: 1}, nil
+		})
+	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, delivery.EventDelivered).Return(nil).Once()
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
+	res := runOK(t, env, input)
+	if res.Delivered != 1 {
+		t.Errorf("result = %+v", res)
+	}
+	// Capped backoff: about a minute apart at most, not ever longer waits.
+	if calls < 55 || env.Now().Sub(start) > time.Hour+2*time.Minute {
+		t.Errorf("%d tries, done after %v: want retries about a minute apart through the outage", calls, env.Now().Sub(start))
 	}
 	env.AssertExpectations(t)
 }
@@ -148,14 +232,14 @@ func TestEventIDIsStable(t *testing.T) {
 	}
 }
 
-func TestNotifyEventSmallEventSendsOnce(t *testing.T) {
+func TestNotifyEventSmallEventSendsOnceOnTheFastPath(t *testing.T) {
 	env := newEnv(t)
-	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(activities.PageResult{Delivered: 1, Emails: ids(1)}, nil)
-	env.OnActivity(a.SendEmails, mock.Anything, mock.Anything).Return(activities.SendResult{Delivered: 1}, nil).Once()
-	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, StatusDelivered).Return(nil).Once()
+	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(activities.PageResult{Delivered: 1, Batches: emails(1)}, nil)
+	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(activities.DeliverResult{Delivered: 1}, nil).Once()
+	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, delivery.EventDelivered).Return(nil).Once()
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 	res := runOK(t, env, input)
-	if res != (NotifyResult{Status: StatusDelivered, Delivered: 2}) {
+	if res != (NotifyResult{Status: delivery.EventDelivered, Delivered: 2}) {
 		t.Errorf("result = %+v", res)
 	}
 	env.AssertExpectations(t)
@@ -164,10 +248,10 @@ func TestNotifyEventSmallEventSendsOnce(t *testing.T) {
 func TestNotifyEventStartedWithoutSearchAttributesSetsThem(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(activities.PageResult{Delivered: 1}, nil)
-	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, StatusDelivered).Return(nil)
+	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, delivery.EventDelivered).Return(nil)
 	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(AttrTenant.ValueSet(input.TenantID.String()),
-		AttrEventType.ValueSet(input.Type), AttrStatus.ValueSet(StatusPending))).Return(nil).Once()
-	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(AttrStatus.ValueSet(StatusDelivered))).Return(nil).Once()
+		AttrEventType.ValueSet(input.Type), AttrStatus.ValueSet(string(delivery.EventPending)))).Return(nil).Once()
+	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(AttrStatus.ValueSet(string(delivery.EventDelivered)))).Return(nil).Once()
 	runOK(t, env, input)
 	env.AssertExpectations(t)
 }
@@ -177,32 +261,34 @@ func TestNotifyEventSettlesSentPagesWhenALaterPageFails(t *testing.T) {
 	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.PageInput) (activities.PageResult, error) {
 			if in.After == "" {
-				return activities.PageResult{Next: "u500", Delivered: 500, Emails: ids(500)}, nil
+				return activities.PageResult{Next: "u500", Delivered: 500, Batches: emails(500)}, nil
 			}
 			return activities.PageResult{}, temporal.NewNonRetryableApplicationError("broken", "Broken", nil)
 		})
 	sent := false
-	env.OnActivity(a.SendEmails, mock.Anything, mock.Anything).After(time.Minute).Return(
-		func(context.Context, activities.SendInput) (activities.SendResult, error) {
+	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).After(time.Minute).Return(
+		func(context.Context, activities.DeliverInput) (activities.DeliverResult, error) {
 			sent = true
-			return activities.SendResult{Delivered: 500}, nil
+			return activities.DeliverResult{Delivered: 500}, nil
 		}).Once()
 	sentBeforeFinish := false
-	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, StatusFailed).Return(
-		func(context.Context, uuid.UUID, string) error { sentBeforeFinish = sent; return nil }).Once()
+	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, delivery.EventFailed).Return(
+		func(context.Context, uuid.UUID, delivery.EventStatus) error { sentBeforeFinish = sent; return nil }).Once()
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 	env.ExecuteWorkflow(NotifyEvent, input)
 	if env.GetWorkflowError() == nil {
 		t.Fatal("workflow succeeded with a broken page")
 	}
 	if !sentBeforeFinish {
-		t.Error("the event was closed before the first page's emails settled")
+		t.Error("the event was closed before the first page's batches settled")
 	}
 	env.AssertExpectations(t)
 }
 
-func TestNotifyEventContinuesAsNewAfterMaxPages(t *testing.T) {
-	env := newEnv(t)
+// continued runs NotifyEvent with endless pages and returns the input of the
+// run it continued as.
+func continued(t *testing.T, env *testsuite.TestWorkflowEnvironment, in NotifyInput) NotifyInput {
+	t.Helper()
 	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.PageInput) (activities.PageResult, error) {
 			n := 0
@@ -211,9 +297,6 @@ func TestNotifyEventContinuesAsNewAfterMaxPages(t *testing.T) {
 			}
 			return activities.PageResult{Next: fmt.Sprintf("u%d", n+1), Delivered: 1}, nil
 		})
-	carried := NotifyResult{Delivered: 7}
-	in := input
-	in.After, in.Carried = "u1000", &carried
 	env.ExecuteWorkflow(NotifyEvent, in)
 	var cont *workflow.ContinueAsNewError
 	if err := env.GetWorkflowError(); !errors.As(err, &cont) {
@@ -223,10 +306,29 @@ func TestNotifyEventContinuesAsNewAfterMaxPages(t *testing.T) {
 	if err := converter.GetDefaultDataConverter().FromPayloads(cont.Input, &next); err != nil {
 		t.Fatal(err)
 	}
+	if next.EventID != in.EventID || next.TenantID != in.TenantID {
+		t.Errorf("continued run lost the event: %+v", next)
+	}
+	return next
+}
+
+func TestNotifyEventContinuesAsNewAfterMaxPages(t *testing.T) {
+	env := newEnv(t)
+	carried := NotifyResult{Delivered: 7}
+	in := input
+	in.After, in.Carried = "u1000", &carried
+	next := continued(t, env, in)
 	if next.After != fmt.Sprintf("u%d", 1000+maxPagesPerRun) || next.Carried == nil || next.Carried.Delivered != 7+maxPagesPerRun {
 		t.Errorf("continued with after %q, carried %+v", next.After, next.Carried)
 	}
-	if next.EventID != input.EventID || next.TenantID != input.TenantID {
-		t.Errorf("continued run lost the event: %+v", next)
+}
+
+func TestNotifyEventContinuesAsNewWhenTemporalSuggests(t *testing.T) {
+	env := newEnv(t)
+	env.SetContinueAsNewSuggested(true)
+	next := continued(t, env, input)
+	// The first page is handled, then the run hands over at once.
+	if next.After != "u1" || next.Carried == nil || next.Carried.Delivered != 1 {
+		t.Errorf("continued with after %q, carried %+v; want after the first page", next.After, next.Carried)
 	}
 }

@@ -2,10 +2,10 @@ package workflows
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 )
 
 // TestReplayRecordedHistories replays histories recorded from real runs of
@@ -13,7 +13,7 @@ import (
 // not deterministic for workflows already running: guard it with
 // workflow.GetVersion instead of changing the fixture.
 func TestReplayRecordedHistories(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.json")
+	files, err := filepath.Glob("testdata/*/*.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,9 +21,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 		t.Fatal("no recorded histories in testdata")
 	}
 	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions(NotifyEvent, workflow.RegisterOptions{Name: NotifyWorkflowName})
+	Register(r)
 	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
+		t.Run(strings.TrimPrefix(f, "testdata/"), func(t *testing.T) {
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatal(err)
 			}

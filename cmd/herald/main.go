@@ -148,7 +148,7 @@ func cmdWorker(ctx context.Context, _ []string, getenv func(string) string, _ io
 		return err
 	}
 	defer closeAll()
-	w, err := app.NewWorker(cfg, pool, tc)
+	w, err := app.NewWorker(cfg, pool, tc, log)
 	if err != nil {
 		return err
 	}

@@ -10,10 +10,74 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/heraldhq/herald/delivery"
 )
 
+const claimDeliveries = `-- name: ClaimDeliveries :many
+WITH claimed AS (
+    UPDATE deliveries d SET claim_id = $1::uuid, claimed_until = $2::timestamptz
+    WHERE d.id = ANY($3::uuid[]) AND d.status = 'pending' AND d.channel = $4::text
+      AND (d.claimed_until IS NULL OR d.claimed_until < now())
+    RETURNING d.id, d.tenant_id, d.user_id
+)
+SELECT c.id, c.user_id, COALESCE(u.email, '')::text AS email, COALESCE(u.name, '')::text AS name,
+       COALESCE(u.slack_user_id, '')::text AS slack_user_id
+FROM claimed c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id
+ORDER BY c.id
+`
+
+type ClaimDeliveriesParams struct {
+	ClaimID      uuid.UUID
+	ClaimedUntil time.Time
+	Ids          []uuid.UUID
+	Channel      string
+}
+
+type ClaimDeliveriesRow struct {
+	ID          uuid.UUID
+	UserID      string
+	Email       string
+	Name        string
+	SlackUserID string
+}
+
+// Claims the still-pending deliveries of ids on channel for one attempt, so
+// no two attempts ever send the same delivery: a row is claimable only when
+// no live lease holds it. The recipient is read in the same round trip; a LEFT
+// JOIN so a user deleted since the page was planned shows up, to be skipped.
+func (q *Queries) ClaimDeliveries(ctx context.Context, arg ClaimDeliveriesParams) ([]ClaimDeliveriesRow, error) {
+	rows, err := q.db.Query(ctx, claimDeliveries,
+		arg.ClaimID,
+		arg.ClaimedUntil,
+		arg.Ids,
+		arg.Channel,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ClaimDeliveriesRow{}
+	for rows.Next() {
+		var i ClaimDeliveriesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.Email,
+			&i.Name,
+			&i.SlackUserID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const deliveriesForUsers = `-- name: DeliveriesForUsers :many
-SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at FROM deliveries WHERE event_id = $1 AND user_id = ANY($2::text[])
+SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at FROM deliveries WHERE event_id = $1 AND user_id = ANY($2::text[])
 ORDER BY user_id, channel
 `
 
@@ -46,6 +110,9 @@ func (q *Queries) DeliveriesForUsers(ctx context.Context, arg DeliveriesForUsers
 			&i.ContentHash,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ClaimID,
+			&i.ClaimedUntil,
+			&i.FailedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -58,7 +125,7 @@ func (q *Queries) DeliveriesForUsers(ctx context.Context, arg DeliveriesForUsers
 }
 
 const eventDeliveries = `-- name: EventDeliveries :many
-SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at FROM deliveries WHERE event_id = $1 ORDER BY user_id, channel
+SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at FROM deliveries WHERE event_id = $1 ORDER BY user_id, channel
 `
 
 func (q *Queries) EventDeliveries(ctx context.Context, eventID uuid.UUID) ([]Delivery, error) {
@@ -85,6 +152,9 @@ func (q *Queries) EventDeliveries(ctx context.Context, eventID uuid.UUID) ([]Del
 			&i.ContentHash,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ClaimID,
+			&i.ClaimedUntil,
+			&i.FailedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -96,10 +166,46 @@ func (q *Queries) EventDeliveries(ctx context.Context, eventID uuid.UUID) ([]Del
 	return items, nil
 }
 
+const heldDeliveries = `-- name: HeldDeliveries :many
+SELECT id FROM deliveries
+WHERE id = ANY($1::uuid[]) AND status = 'pending' AND claimed_until >= now()
+  AND claim_id IS DISTINCT FROM $2::uuid
+ORDER BY id
+`
+
+type HeldDeliveriesParams struct {
+	Ids     []uuid.UUID
+	ClaimID uuid.UUID
+}
+
+// The deliveries of ids still pending under another attempt's live lease.
+func (q *Queries) HeldDeliveries(ctx context.Context, arg HeldDeliveriesParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, heldDeliveries, arg.Ids, arg.ClaimID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const insertDeliveries = `-- name: InsertDeliveries :exec
-INSERT INTO deliveries (tenant_id, event_id, user_id, channel, status, reason)
-SELECT $1::uuid, $2::uuid, unnest($3::text[]), unnest($4::text[]),
-       unnest($5::text[]), unnest($6::text[])
+INSERT INTO deliveries (tenant_id, event_id, user_id, channel, status, reason, error, failed_at)
+SELECT $1::uuid, $2::uuid, r.user_id, r.channel, r.status, r.reason, r.error,
+       CASE WHEN r.status = 'failed' THEN now() END
+FROM (SELECT unnest($3::text[]) AS user_id, unnest($4::text[]) AS channel,
+             unnest($5::text[]) AS status, unnest($6::text[]) AS reason,
+             unnest($7::text[]) AS error) r
 ON CONFLICT (event_id, user_id, channel) DO NOTHING
 `
 
@@ -110,9 +216,11 @@ type InsertDeliveriesParams struct {
 	Channels []string
 	Statuses []string
 	Reasons  []string
+	Errors   []string
 }
 
-// Conflicts are a retried page: the rows from the first attempt stand.
+// Conflicts are a retried page: the rows from the first attempt stand. A row
+// may be born failed (a recipient whose preferences cannot be read).
 func (q *Queries) InsertDeliveries(ctx context.Context, arg InsertDeliveriesParams) error {
 	_, err := q.db.Exec(ctx, insertDeliveries,
 		arg.TenantID,
@@ -121,6 +229,7 @@ func (q *Queries) InsertDeliveries(ctx context.Context, arg InsertDeliveriesPara
 		arg.Channels,
 		arg.Statuses,
 		arg.Reasons,
+		arg.Errors,
 	)
 	return err
 }
@@ -158,7 +267,7 @@ func (q *Queries) InsertInboxItems(ctx context.Context, arg InsertInboxItemsPara
 }
 
 const listDeliveries = `-- name: ListDeliveries :many
-SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at FROM deliveries
+SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at FROM deliveries
 WHERE tenant_id = $1
   AND (NOT $2::bool OR event_id = $3::uuid)
   AND (NOT $4::bool OR status = $5::text)
@@ -213,6 +322,9 @@ func (q *Queries) ListDeliveries(ctx context.Context, arg ListDeliveriesParams) 
 			&i.ContentHash,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ClaimID,
+			&i.ClaimedUntil,
+			&i.FailedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -222,6 +334,21 @@ func (q *Queries) ListDeliveries(ctx context.Context, arg ListDeliveriesParams) 
 		return nil, err
 	}
 	return items, nil
+}
+
+const markAccepted = `-- name: MarkAccepted :exec
+UPDATE deliveries
+SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, error = '',
+    claim_id = NULL, claimed_until = NULL, updated_at = now()
+WHERE id = ANY($1::uuid[]) AND status = 'pending'
+`
+
+// Deliveries the server accepted whose marking failed at the time: the
+// workflow kept their IDs and records them here. The attempt was counted
+// only if the first marking got through, so it is counted here.
+func (q *Queries) MarkAccepted(ctx context.Context, ids []uuid.UUID) error {
+	_, err := q.db.Exec(ctx, markAccepted, ids)
+	return err
 }
 
 const markDelivered = `-- name: MarkDelivered :exec
@@ -244,7 +371,7 @@ func (q *Queries) MarkDelivered(ctx context.Context, arg MarkDeliveredParams) er
 }
 
 const markFailed = `-- name: MarkFailed :exec
-UPDATE deliveries SET status = 'failed', updated_at = now(),
+UPDATE deliveries SET status = 'failed', failed_at = now(), claim_id = NULL, claimed_until = NULL, updated_at = now(),
     error = CASE WHEN error = '' THEN $1::text ELSE error END
 WHERE id = ANY($2::uuid[]) AND status = 'pending'
 `
@@ -259,10 +386,10 @@ func (q *Queries) MarkFailed(ctx context.Context, arg MarkFailedParams) error {
 	return err
 }
 
-const markOneDelivered = `-- name: MarkOneDelivered :exec
+const markOneDelivered = `-- name: MarkOneDelivered :execrows
 UPDATE deliveries
 SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, error = '',
-    content_hash = $1, updated_at = now()
+    content_hash = $1, claim_id = NULL, claimed_until = NULL, updated_at = now()
 WHERE id = $2 AND status = 'pending'
 `
 
@@ -271,13 +398,17 @@ type MarkOneDeliveredParams struct {
 	ID          uuid.UUID
 }
 
-func (q *Queries) MarkOneDelivered(ctx context.Context, arg MarkOneDeliveredParams) error {
-	_, err := q.db.Exec(ctx, markOneDelivered, arg.ContentHash, arg.ID)
-	return err
+func (q *Queries) MarkOneDelivered(ctx context.Context, arg MarkOneDeliveredParams) (int64, error) {
+	result, err := q.db.Exec(ctx, markOneDelivered, arg.ContentHash, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const markPermanentFailure = `-- name: MarkPermanentFailure :exec
-UPDATE deliveries SET status = 'failed', attempts = attempts + 1, error = $1, updated_at = now()
+UPDATE deliveries SET status = 'failed', failed_at = now(), attempts = attempts + 1, error = $1,
+    claim_id = NULL, claimed_until = NULL, updated_at = now()
 WHERE id = $2 AND status = 'pending'
 `
 
@@ -292,12 +423,12 @@ func (q *Queries) MarkPermanentFailure(ctx context.Context, arg MarkPermanentFai
 }
 
 const markSkipped = `-- name: MarkSkipped :exec
-UPDATE deliveries SET status = 'skipped', reason = $1, updated_at = now()
+UPDATE deliveries SET status = 'skipped', reason = $1, claim_id = NULL, claimed_until = NULL, updated_at = now()
 WHERE id = $2 AND status = 'pending'
 `
 
 type MarkSkippedParams struct {
-	Reason string
+	Reason delivery.Reason
 	ID     uuid.UUID
 }
 
@@ -306,51 +437,9 @@ func (q *Queries) MarkSkipped(ctx context.Context, arg MarkSkippedParams) error 
 	return err
 }
 
-const pendingEmailJobs = `-- name: PendingEmailJobs :many
-SELECT d.id, d.user_id, d.attempts, COALESCE(u.email, '')::text AS email, COALESCE(u.name, '')::text AS name
-FROM deliveries d
-LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id
-WHERE d.id = ANY($1::uuid[]) AND d.status = 'pending' AND d.channel = 'email'
-ORDER BY d.id
-`
-
-type PendingEmailJobsRow struct {
-	ID       uuid.UUID
-	UserID   string
-	Attempts int32
-	Email    string
-	Name     string
-}
-
-// A LEFT JOIN so a recipient deleted since the page was planned still shows up, to be skipped.
-func (q *Queries) PendingEmailJobs(ctx context.Context, ids []uuid.UUID) ([]PendingEmailJobsRow, error) {
-	rows, err := q.db.Query(ctx, pendingEmailJobs, ids)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []PendingEmailJobsRow{}
-	for rows.Next() {
-		var i PendingEmailJobsRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.UserID,
-			&i.Attempts,
-			&i.Email,
-			&i.Name,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const recordAttemptFailure = `-- name: RecordAttemptFailure :exec
-UPDATE deliveries SET attempts = attempts + 1, error = $1, updated_at = now()
+UPDATE deliveries SET attempts = attempts + 1, error = $1, claim_id = NULL, claimed_until = NULL,
+    updated_at = now()
 WHERE id = $2 AND status = 'pending'
 `
 
@@ -359,8 +448,26 @@ type RecordAttemptFailureParams struct {
 	ID    uuid.UUID
 }
 
+// A temporary failure: the claim is released so the next attempt may retry.
 func (q *Queries) RecordAttemptFailure(ctx context.Context, arg RecordAttemptFailureParams) error {
 	_, err := q.db.Exec(ctx, recordAttemptFailure, arg.Error, arg.ID)
+	return err
+}
+
+const releaseClaim = `-- name: ReleaseClaim :exec
+UPDATE deliveries SET claim_id = NULL, claimed_until = NULL
+WHERE id = $1 AND status = 'pending' AND claim_id = $2
+`
+
+type ReleaseClaimParams struct {
+	ID      uuid.UUID
+	ClaimID uuid.NullUUID
+}
+
+// A claimed delivery the attempt never started (it was cancelled or ran out
+// of time): free it for the next attempt at once.
+func (q *Queries) ReleaseClaim(ctx context.Context, arg ReleaseClaimParams) error {
+	_, err := q.db.Exec(ctx, releaseClaim, arg.ID, arg.ClaimID)
 	return err
 }
 
@@ -369,7 +476,7 @@ SELECT status, count(*)::int AS n FROM deliveries WHERE id = ANY($1::uuid[]) GRO
 `
 
 type TallyDeliveriesRow struct {
-	Status string
+	Status delivery.Status
 	N      int32
 }
 

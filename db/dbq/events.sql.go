@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/heraldhq/herald/delivery"
 )
 
 const getEvent = `-- name: GetEvent :one
-SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at FROM events WHERE tenant_id = $1 AND id = $2
+SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at FROM events WHERE tenant_id = $1 AND id = $2
 `
 
 type GetEventParams struct {
@@ -38,12 +39,14 @@ func (q *Queries) GetEvent(ctx context.Context, arg GetEventParams) (Event, erro
 		&i.WorkflowID,
 		&i.Status,
 		&i.CreatedAt,
+		&i.RunID,
+		&i.StartedAt,
 	)
 	return i, err
 }
 
 const getEventByKey = `-- name: GetEventByKey :one
-SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at FROM events WHERE tenant_id = $1 AND idempotency_key = $2
+SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at FROM events WHERE tenant_id = $1 AND idempotency_key = $2
 `
 
 type GetEventByKeyParams struct {
@@ -68,6 +71,8 @@ func (q *Queries) GetEventByKey(ctx context.Context, arg GetEventByKeyParams) (E
 		&i.WorkflowID,
 		&i.Status,
 		&i.CreatedAt,
+		&i.RunID,
+		&i.StartedAt,
 	)
 	return i, err
 }
@@ -128,7 +133,7 @@ INSERT INTO events (id, tenant_id, type, idempotency_key, request_hash, recipien
 VALUES ($1, $2, $3, $4, $5, $6, $7,
         $8, $9, $10, $11)
 ON CONFLICT DO NOTHING
-RETURNING id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at
+RETURNING id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at
 `
 
 type InsertEventParams struct {
@@ -178,12 +183,14 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (Event
 		&i.WorkflowID,
 		&i.Status,
 		&i.CreatedAt,
+		&i.RunID,
+		&i.StartedAt,
 	)
 	return i, err
 }
 
 const loadEventContext = `-- name: LoadEventContext :one
-SELECT e.id, e.tenant_id, e.type, e.idempotency_key, e.request_hash, e.recipients, e.data, e.urgent, e.link, e.send_at, e.workflow_id, e.status, e.created_at, t.name AS tenant_name, t.settings AS tenant_settings,
+SELECT e.id, e.tenant_id, e.type, e.idempotency_key, e.request_hash, e.recipients, e.data, e.urgent, e.link, e.send_at, e.workflow_id, e.status, e.created_at, e.run_id, e.started_at, t.name AS tenant_name, t.settings AS tenant_settings,
        (SELECT et.definition FROM event_types et
         WHERE et.tenant_id = e.tenant_id AND et.key = e.type) AS type_definition
 FROM events e JOIN tenants t ON t.id = e.tenant_id
@@ -215,6 +222,8 @@ func (q *Queries) LoadEventContext(ctx context.Context, id uuid.UUID) (LoadEvent
 		&i.Event.WorkflowID,
 		&i.Event.Status,
 		&i.Event.CreatedAt,
+		&i.Event.RunID,
+		&i.Event.StartedAt,
 		&i.TenantName,
 		&i.TenantSettings,
 		&i.TypeDefinition,
@@ -222,16 +231,80 @@ func (q *Queries) LoadEventContext(ctx context.Context, id uuid.UUID) (LoadEvent
 	return i, err
 }
 
+const markEventStarted = `-- name: MarkEventStarted :exec
+UPDATE events SET run_id = $1, started_at = COALESCE(started_at, now()) WHERE id = $2
+`
+
+type MarkEventStartedParams struct {
+	RunID string
+	ID    uuid.UUID
+}
+
+func (q *Queries) MarkEventStarted(ctx context.Context, arg MarkEventStartedParams) error {
+	_, err := q.db.Exec(ctx, markEventStarted, arg.RunID, arg.ID)
+	return err
+}
+
 const setEventStatus = `-- name: SetEventStatus :exec
 UPDATE events SET status = $1 WHERE id = $2
 `
 
 type SetEventStatusParams struct {
-	Status string
+	Status delivery.EventStatus
 	ID     uuid.UUID
 }
 
 func (q *Queries) SetEventStatus(ctx context.Context, arg SetEventStatusParams) error {
 	_, err := q.db.Exec(ctx, setEventStatus, arg.Status, arg.ID)
 	return err
+}
+
+const unstartedEvents = `-- name: UnstartedEvents :many
+SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at FROM events
+WHERE started_at IS NULL AND status = 'pending' AND created_at < $1::timestamptz
+ORDER BY created_at
+LIMIT $2
+`
+
+type UnstartedEventsParams struct {
+	OlderThan time.Time
+	MaxRows   int32
+}
+
+// Events accepted whose workflow start was never confirmed (a client that
+// went away, Temporal unreachable), oldest first, for the reconciler.
+func (q *Queries) UnstartedEvents(ctx context.Context, arg UnstartedEventsParams) ([]Event, error) {
+	rows, err := q.db.Query(ctx, unstartedEvents, arg.OlderThan, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Event{}
+	for rows.Next() {
+		var i Event
+		if err := rows.Scan(
+			&i.ID,
+			&i.TenantID,
+			&i.Type,
+			&i.IdempotencyKey,
+			&i.RequestHash,
+			&i.Recipients,
+			&i.Data,
+			&i.Urgent,
+			&i.Link,
+			&i.SendAt,
+			&i.WorkflowID,
+			&i.Status,
+			&i.CreatedAt,
+			&i.RunID,
+			&i.StartedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

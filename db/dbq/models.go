@@ -8,32 +8,39 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/heraldhq/herald/audience"
+	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/delivery"
 )
 
 type ApiKey struct {
-	ID        uuid.UUID
-	TenantID  uuid.UUID
-	Prefix    string
-	KeyHash   []byte
-	CreatedAt time.Time
-	RevokedAt *time.Time
+	ID         uuid.UUID
+	TenantID   uuid.UUID
+	Prefix     string
+	KeyHash    []byte
+	CreatedAt  time.Time
+	RevokedAt  *time.Time
+	LastUsedAt *time.Time
 }
 
 type Delivery struct {
-	ID          uuid.UUID
-	TenantID    uuid.UUID
-	EventID     uuid.UUID
-	UserID      string
-	Channel     string
-	Status      string
-	Reason      string
-	Attempts    int32
-	NotBefore   *time.Time
-	DeliveredAt *time.Time
-	Error       string
-	ContentHash []byte
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID           uuid.UUID
+	TenantID     uuid.UUID
+	EventID      uuid.UUID
+	UserID       string
+	Channel      channel.Channel
+	Status       delivery.Status
+	Reason       delivery.Reason
+	Attempts     int32
+	NotBefore    *time.Time
+	DeliveredAt  *time.Time
+	Error        string
+	ContentHash  []byte
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	ClaimID      uuid.NullUUID
+	ClaimedUntil *time.Time
+	FailedAt     *time.Time
 }
 
 type Event struct {
@@ -48,8 +55,10 @@ type Event struct {
 	Link           string
 	SendAt         *time.Time
 	WorkflowID     string
-	Status         string
+	Status         delivery.EventStatus
 	CreatedAt      time.Time
+	RunID          string
+	StartedAt      *time.Time
 }
 
 type EventType struct {
@@ -89,7 +98,7 @@ type User struct {
 	Email       string
 	Name        string
 	Timezone    string
-	Role        string
+	Role        audience.Role
 	SlackUserID string
 	Preferences []byte
 	CreatedAt   time.Time

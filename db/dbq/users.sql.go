@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/heraldhq/herald/audience"
 )
 
 const deleteUser = `-- name: DeleteUser :execrows
@@ -172,7 +173,7 @@ type UpsertUserRow struct {
 	Email       string
 	Name        string
 	Timezone    string
-	Role        string
+	Role        audience.Role
 	SlackUserID string
 	Preferences []byte
 	CreatedAt   time.Time

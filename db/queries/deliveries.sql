@@ -1,8 +1,12 @@
 -- name: InsertDeliveries :exec
--- Conflicts are a retried page: the rows from the first attempt stand.
-INSERT INTO deliveries (tenant_id, event_id, user_id, channel, status, reason)
-SELECT @tenant_id::uuid, @event_id::uuid, unnest(@user_ids::text[]), unnest(@channels::text[]),
-       unnest(@statuses::text[]), unnest(@reasons::text[])
+-- Conflicts are a retried page: the rows from the first attempt stand. A row
+-- may be born failed (a recipient whose preferences cannot be read).
+INSERT INTO deliveries (tenant_id, event_id, user_id, channel, status, reason, error, failed_at)
+SELECT @tenant_id::uuid, @event_id::uuid, r.user_id, r.channel, r.status, r.reason, r.error,
+       CASE WHEN r.status = 'failed' THEN now() END
+FROM (SELECT unnest(@user_ids::text[]) AS user_id, unnest(@channels::text[]) AS channel,
+             unnest(@statuses::text[]) AS status, unnest(@reasons::text[]) AS reason,
+             unnest(@errors::text[]) AS error) r
 ON CONFLICT (event_id, user_id, channel) DO NOTHING;
 
 -- name: DeliveriesForUsers :many
@@ -23,36 +27,69 @@ SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, error =
     content_hash = (@content_hashes::bytea[])[array_position(@ids::uuid[], id)], updated_at = now()
 WHERE id = ANY(@ids::uuid[]) AND status = 'pending';
 
--- name: MarkOneDelivered :exec
+-- name: ClaimDeliveries :many
+-- Claims the still-pending deliveries of ids on channel for one attempt, so
+-- no two attempts ever send the same delivery: a row is claimable only when
+-- no live lease holds it. The recipient is read in the same round trip; a LEFT
+-- JOIN so a user deleted since the page was planned shows up, to be skipped.
+WITH claimed AS (
+    UPDATE deliveries d SET claim_id = @claim_id::uuid, claimed_until = @claimed_until::timestamptz
+    WHERE d.id = ANY(@ids::uuid[]) AND d.status = 'pending' AND d.channel = @channel::text
+      AND (d.claimed_until IS NULL OR d.claimed_until < now())
+    RETURNING d.id, d.tenant_id, d.user_id
+)
+SELECT c.id, c.user_id, COALESCE(u.email, '')::text AS email, COALESCE(u.name, '')::text AS name,
+       COALESCE(u.slack_user_id, '')::text AS slack_user_id
+FROM claimed c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id
+ORDER BY c.id;
+
+-- name: HeldDeliveries :many
+-- The deliveries of ids still pending under another attempt's live lease.
+SELECT id FROM deliveries
+WHERE id = ANY(@ids::uuid[]) AND status = 'pending' AND claimed_until >= now()
+  AND claim_id IS DISTINCT FROM @claim_id::uuid
+ORDER BY id;
+
+-- name: MarkOneDelivered :execrows
 UPDATE deliveries
 SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, error = '',
-    content_hash = @content_hash, updated_at = now()
+    content_hash = @content_hash, claim_id = NULL, claimed_until = NULL, updated_at = now()
 WHERE id = @id AND status = 'pending';
+
+-- name: MarkAccepted :exec
+-- Deliveries the server accepted whose marking failed at the time: the
+-- workflow kept their IDs and records them here. The attempt was counted
+-- only if the first marking got through, so it is counted here.
+UPDATE deliveries
+SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, error = '',
+    claim_id = NULL, claimed_until = NULL, updated_at = now()
+WHERE id = ANY(@ids::uuid[]) AND status = 'pending';
 
 -- name: RecordAttemptFailure :exec
-UPDATE deliveries SET attempts = attempts + 1, error = @error, updated_at = now()
+-- A temporary failure: the claim is released so the next attempt may retry.
+UPDATE deliveries SET attempts = attempts + 1, error = @error, claim_id = NULL, claimed_until = NULL,
+    updated_at = now()
 WHERE id = @id AND status = 'pending';
 
+-- name: ReleaseClaim :exec
+-- A claimed delivery the attempt never started (it was cancelled or ran out
+-- of time): free it for the next attempt at once.
+UPDATE deliveries SET claim_id = NULL, claimed_until = NULL
+WHERE id = @id AND status = 'pending' AND claim_id = @claim_id;
+
 -- name: MarkFailed :exec
-UPDATE deliveries SET status = 'failed', updated_at = now(),
+UPDATE deliveries SET status = 'failed', failed_at = now(), claim_id = NULL, claimed_until = NULL, updated_at = now(),
     error = CASE WHEN error = '' THEN @error::text ELSE error END
 WHERE id = ANY(@ids::uuid[]) AND status = 'pending';
 
 -- name: MarkPermanentFailure :exec
-UPDATE deliveries SET status = 'failed', attempts = attempts + 1, error = @error, updated_at = now()
+UPDATE deliveries SET status = 'failed', failed_at = now(), attempts = attempts + 1, error = @error,
+    claim_id = NULL, claimed_until = NULL, updated_at = now()
 WHERE id = @id AND status = 'pending';
 
 -- name: MarkSkipped :exec
-UPDATE deliveries SET status = 'skipped', reason = @reason, updated_at = now()
+UPDATE deliveries SET status = 'skipped', reason = @reason, claim_id = NULL, claimed_until = NULL, updated_at = now()
 WHERE id = @id AND status = 'pending';
-
--- name: PendingEmailJobs :many
--- A LEFT JOIN so a recipient deleted since the page was planned still shows up, to be skipped.
-SELECT d.id, d.user_id, d.attempts, COALESCE(u.email, '')::text AS email, COALESCE(u.name, '')::text AS name
-FROM deliveries d
-LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id
-WHERE d.id = ANY(@ids::uuid[]) AND d.status = 'pending' AND d.channel = 'email'
-ORDER BY d.id;
 
 -- name: TallyDeliveries :many
 SELECT status, count(*)::int AS n FROM deliveries WHERE id = ANY(@ids::uuid[]) GROUP BY status ORDER BY status;

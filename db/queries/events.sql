@@ -32,3 +32,14 @@ WHERE e.id = @id;
 
 -- name: GetTenantEventType :one
 SELECT * FROM event_types WHERE tenant_id = @tenant_id AND key = @key;
+
+-- name: MarkEventStarted :exec
+UPDATE events SET run_id = @run_id, started_at = COALESCE(started_at, now()) WHERE id = @id;
+
+-- name: UnstartedEvents :many
+-- Events accepted whose workflow start was never confirmed (a client that
+-- went away, Temporal unreachable), oldest first, for the reconciler.
+SELECT * FROM events
+WHERE started_at IS NULL AND status = 'pending' AND created_at < @older_than::timestamptz
+ORDER BY created_at
+LIMIT @max_rows;

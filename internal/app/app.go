@@ -20,13 +20,11 @@ import (
 
 	"github.com/heraldhq/herald/activities"
 	"github.com/heraldhq/herald/api"
+	"github.com/heraldhq/herald/intake"
 	"github.com/heraldhq/herald/internal/config"
 	"github.com/heraldhq/herald/internal/mailer"
 	"github.com/heraldhq/herald/worker"
 )
-
-// emailConcurrency is how many SMTP connections one email activity opens.
-const emailConcurrency = 8
 
 // OpenDB connects a pool to the configured database and checks it answers.
 func OpenDB(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error) {
@@ -34,7 +32,9 @@ func OpenDB(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("HERALD_DATABASE_URL: %w", err)
 	}
-	if pc.MaxConns < 20 {
+	// Fan-out overlaps page writes with sending, so the driver's default
+	// (4 or the core count) starves it; an explicit pool_max_conns wins.
+	if !strings.Contains(cfg.DatabaseURL, "pool_max_conns") && pc.MaxConns < 20 {
 		pc.MaxConns = 20
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
@@ -94,13 +94,15 @@ func (f levelFilter) WithGroup(name string) slog.Handler {
 	return levelFilter{f.Handler.WithGroup(name), f.min}
 }
 
-// NewActivities builds the activities from configuration.
-func NewActivities(cfg config.Config, pool *pgxpool.Pool) (*activities.Activities, error) {
-	sender, err := mailer.New(cfg.SMTPURL, cfg.MailFrom, emailConcurrency)
+// NewActivities builds the activities from configuration, with one SMTP
+// connection pool for the whole process.
+func NewActivities(cfg config.Config, pool *pgxpool.Pool) (*activities.Activities, *mailer.Sender, error) {
+	sender, err := mailer.New(cfg.SMTPURL, cfg.MailFrom, smtpMaxConns(cfg))
 	if err != nil {
-		return nil, fmt.Errorf("HERALD_SMTP_URL: %w", err)
+		return nil, nil, fmt.Errorf("HERALD_SMTP_URL: %w", err)
 	}
-	return activities.New(pool, sender, mailDomain(cfg.MailFrom)), nil
+	email := &activities.EmailSender{Mail: sender, Domain: mailDomain(cfg.MailFrom)}
+	return activities.New(pool, email), sender, nil
 }
 
 func mailDomain(from string) string {
@@ -115,20 +117,63 @@ func mailDomain(from string) string {
 // CheckMail validates the SMTP settings without connecting, so a worker
 // refuses a bad HERALD_SMTP_URL before it touches anything.
 func CheckMail(cfg config.Config) error {
-	_, err := mailer.New(cfg.SMTPURL, cfg.MailFrom, emailConcurrency)
-	if err != nil {
+	if _, err := mailer.New(cfg.SMTPURL, cfg.MailFrom, smtpMaxConns(cfg)); err != nil {
 		return fmt.Errorf("HERALD_SMTP_URL: %w", err)
 	}
 	return nil
 }
 
+// Worker is a worker process's moving parts: the Temporal worker, the
+// reconciler that starts stranded events, and the SMTP pool.
+type Worker struct {
+	Temporal sdkworker.Worker
+	// ReconcileEvery and ReconcileAfter pace the reconciler: every so often
+	// it starts events accepted that long ago whose start was never confirmed.
+	ReconcileEvery, ReconcileAfter time.Duration
+
+	intake *intake.Service
+	mail   *mailer.Sender
+	stop   context.CancelFunc
+	done   chan struct{}
+}
+
 // NewWorker returns a worker on the configured task queue, ready to start.
-func NewWorker(cfg config.Config, pool *pgxpool.Pool, tc client.Client) (sdkworker.Worker, error) {
-	acts, err := NewActivities(cfg, pool)
+func NewWorker(cfg config.Config, pool *pgxpool.Pool, tc client.Client, logger *slog.Logger) (*Worker, error) {
+	acts, sender, err := NewActivities(cfg, pool)
 	if err != nil {
 		return nil, err
 	}
-	return worker.New(tc, cfg.TaskQueue, acts), nil
+	return &Worker{
+		Temporal:       worker.New(tc, cfg.TaskQueue, acts),
+		ReconcileEvery: 30 * time.Second, ReconcileAfter: time.Minute,
+		intake: &intake.Service{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: logger},
+		mail:   sender,
+	}, nil
+}
+
+// Start starts polling and the reconciler.
+func (w *Worker) Start() error {
+	if err := w.Temporal.Start(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w.stop, w.done = cancel, make(chan struct{})
+	go func() {
+		defer close(w.done)
+		w.intake.RunReconciler(ctx, w.ReconcileEvery, w.ReconcileAfter)
+	}()
+	return nil
+}
+
+// Stop stops the reconciler, then the worker, which lets activities in
+// flight finish (their sends and records) before it returns.
+func (w *Worker) Stop() {
+	if w.stop != nil {
+		w.stop()
+		<-w.done
+	}
+	w.Temporal.Stop()
+	w.mail.Close()
 }
 
 // NewHandler returns the REST API's HTTP handler.
@@ -164,3 +209,6 @@ func Serve(ctx context.Context, addr string, h http.Handler, ready func(addr str
 	}
 	return nil
 }
+
+// smtpMaxConns is HERALD_SMTP_MAX_CONNS: SMTP connections per worker process.
+func smtpMaxConns(cfg config.Config) int { return 8 }

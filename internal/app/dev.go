@@ -143,7 +143,7 @@ func Dev(ctx context.Context, getenv func(string) string, opts DevOptions) (err 
 		return err
 	}
 	defer tc.Close()
-	w, err := NewWorker(cfg, pool, tc)
+	w, err := NewWorker(cfg, pool, tc, log)
 	if err != nil {
 		return err
 	}

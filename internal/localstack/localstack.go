@@ -18,7 +18,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
-	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/heraldhq/herald/db"
 	"github.com/heraldhq/herald/internal/app"
@@ -104,7 +103,7 @@ type Herald struct {
 	Config   config.Config
 	Pool     *pgxpool.Pool
 	Temporal client.Client
-	Worker   sdkworker.Worker
+	Worker   *app.Worker
 	API      *httptest.Server
 }
 
@@ -134,7 +133,7 @@ func (s *Servers) StartHerald(ctx context.Context, smtpURL, taskQueue string, lo
 	if h.Temporal, err = app.DialTemporal(ctx, h.Config, logger); err != nil {
 		return nil, err
 	}
-	if h.Worker, err = app.NewWorker(h.Config, h.Pool, h.Temporal); err != nil {
+	if h.Worker, err = app.NewWorker(h.Config, h.Pool, h.Temporal, logger); err != nil {
 		return nil, err
 	}
 	if err := h.Worker.Start(); err != nil {

@@ -1,0 +1,294 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/heraldhq/herald/catalog"
+	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/delivery"
+)
+
+// DeliverInput names one channel's pending deliveries of one page.
+type DeliverInput struct {
+	TenantID    uuid.UUID       `json:"tenant_id"`
+	EventID     uuid.UUID       `json:"event_id"`
+	Channel     channel.Channel `json:"channel"`
+	DeliveryIDs []uuid.UUID     `json:"delivery_ids"`
+}
+
+// DeliverResult tallies a batch's deliveries once they have settled.
+type DeliverResult struct {
+	Delivered int `json:"delivered"`
+	Failed    int `json:"failed"`
+	Skipped   int `json:"skipped"`
+	// Unrecorded were accepted by the channel, but marking them delivered
+	// failed even after retries. They must never be sent again: the workflow
+	// keeps their IDs in its history and records them with MarkAccepted.
+	Unrecorded []uuid.UUID `json:"unrecorded,omitempty"`
+	// Retry were deferred by the channel in a batch that also has Unrecorded
+	// deliveries (which a failed attempt could not report): send them again.
+	Retry []uuid.UUID `json:"retry,omitempty"`
+}
+
+// heldPoll is how often a batch looks again at deliveries another attempt
+// holds.
+const heldPoll = time.Second
+
+// Deliver sends a batch through its channel's Sender. Each delivery is
+// claimed before it is sent, under a lease that outlasts anything the
+// claiming attempt can still transmit, so two attempts never send the same
+// delivery: not a local activity that timed out while its send went on, not
+// an attempt that overran its timeout and overlaps its retry. Each outcome is
+// recorded as soon as it is known. A temporary failure fails the activity so
+// Temporal retries it with backoff; the retry sends only what is still
+// pending.
+func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResult, error) {
+	sender, ok := a.senders[in.Channel]
+	if !ok {
+		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("this worker has no sender for channel %s", in.Channel), ErrTypeNoSender, nil)
+	}
+	q := a.q()
+	ev, err := a.loadEvent(ctx, q, in.EventID)
+	if err != nil {
+		return DeliverResult{}, err
+	}
+	if ev.Row.TenantID != in.TenantID {
+		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("event %s belongs to another tenant", in.EventID), ErrTypeWrongTenant, nil)
+	}
+	b := &batch{q: q, sender: sender, token: uuid.New(), log: activity.GetLogger(ctx)}
+	lease := leaseUntil(ctx, sender.Linger())
+	remaining := in.DeliveryIDs
+	claimedAll := true
+	for {
+		rows, err := q.ClaimDeliveries(ctx, dbq.ClaimDeliveriesParams{
+			ClaimID: b.token, ClaimedUntil: lease, Ids: remaining, Channel: string(in.Channel),
+		})
+		if err != nil {
+			return DeliverResult{}, fmt.Errorf("claiming deliveries: %w", err)
+		}
+		if len(rows) != len(remaining) {
+			claimedAll = false
+		}
+		b.send(ctx, ev, rows)
+		held, err := q.HeldDeliveries(ctx, dbq.HeldDeliveriesParams{Ids: remaining, ClaimID: b.token})
+		if err != nil {
+			return DeliverResult{}, fmt.Errorf("checking claims: %w", err)
+		}
+		if len(held) == 0 {
+			break
+		}
+		// Another attempt still holds these. Wait for it to settle them, or
+		// for its lease to run out, rather than send a second copy.
+		activity.RecordHeartbeat(ctx)
+		select {
+		case <-ctx.Done():
+			if len(b.unrecorded) > 0 {
+				return b.result(), nil
+			}
+			return DeliverResult{}, temporal.NewApplicationError(
+				fmt.Sprintf("%d deliveries are held by another attempt", len(held)), ErrTypeHeldElsewere)
+		case <-time.After(heldPoll):
+		}
+		remaining = held
+	}
+	switch {
+	case len(b.unrecorded) > 0:
+		// A failed attempt could not report them: answer, and let the
+		// workflow record them and retry the rest.
+		return b.result(), nil
+	case b.dbErr != nil:
+		return DeliverResult{}, fmt.Errorf("recording outcomes: %w", b.dbErr)
+	case len(b.retry) > 0:
+		return DeliverResult{}, temporal.NewApplicationError(
+			fmt.Sprintf("%d of %d messages not accepted yet: %s", len(b.retry), len(in.DeliveryIDs), b.firstTemp), ErrTypeTemporary)
+	case claimedAll && activity.GetInfo(ctx).Attempt == 1:
+		// Every delivery was settled here: no need to read the tally back.
+		return b.result(), nil
+	}
+	return a.tally(ctx, q, in.DeliveryIDs)
+}
+
+// leaseUntil is how long a claim must hold: past the attempt's deadline by
+// as long as a send in transmission may linger, plus a margin for clocks.
+func leaseUntil(ctx context.Context, linger time.Duration) time.Time {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(10 * time.Minute)
+	}
+	return deadline.Add(linger + 10*time.Second)
+}
+
+// batch records the outcomes of one attempt's sends.
+type batch struct {
+	q      *dbq.Queries
+	sender Sender
+	token  uuid.UUID
+	log    interface{ Warn(string, ...any) }
+
+	mu                         sync.Mutex
+	delivered, failed, skipped int
+	unrecorded, retry          []uuid.UUID
+	firstTemp                  string
+	dbErr                      error
+}
+
+func (b *batch) send(ctx context.Context, ev *Event, rows []dbq.ClaimDeliveriesRow) {
+	if len(rows) == 0 {
+		return
+	}
+	jobs := make([]Job, len(rows))
+	for i, r := range rows {
+		jobs[i] = Job{DeliveryID: r.ID, SlackUserID: r.SlackUserID,
+			Recipient: catalog.Recipient{ID: r.UserID, Name: r.Name, Email: r.Email}}
+	}
+	b.sender.Send(ctx, ev, jobs, func(i int, hash []byte, err error) {
+		b.record(ctx, jobs[i].DeliveryID, hash, err)
+		activity.RecordHeartbeat(ctx)
+	})
+}
+
+// record writes one outcome. It runs even when the attempt is being
+// cancelled: an accepted message that is not recorded would be sent again.
+func (b *batch) record(ctx context.Context, id uuid.UUID, hash []byte, sendErr error) {
+	rctx := context.WithoutCancel(ctx)
+	var dbErr error
+	outcome := ""
+	switch {
+	case sendErr == nil:
+		dbErr = retryDB(rctx, func(c context.Context) error {
+			_, err := b.q.MarkOneDelivered(c, dbq.MarkOneDeliveredParams{ID: id, ContentHash: hash})
+			return err
+		})
+		outcome = "delivered"
+		if dbErr != nil {
+			b.log.Warn("accepted but not recorded; the workflow will record it", "delivery_id", id, "error", dbErr)
+			outcome, dbErr = "unrecorded", nil
+		}
+	case errors.Is(sendErr, ErrNoAddress):
+		dbErr = retryDB(rctx, func(c context.Context) error {
+			return b.q.MarkSkipped(c, dbq.MarkSkippedParams{ID: id, Reason: delivery.NoAddress})
+		})
+		outcome = "skipped"
+	case notStarted(sendErr):
+		dbErr = retryDB(rctx, func(c context.Context) error {
+			return b.q.ReleaseClaim(c, dbq.ReleaseClaimParams{ID: id, ClaimID: uuid.NullUUID{UUID: b.token, Valid: true}})
+		})
+		outcome = "retry"
+	case isPermanent(sendErr) || b.sender.Permanent(sendErr):
+		b.log.Warn("delivery refused for good", "delivery_id", id, "error", sendErr)
+		dbErr = retryDB(rctx, func(c context.Context) error {
+			return b.q.MarkPermanentFailure(c, dbq.MarkPermanentFailureParams{ID: id, Error: b.sender.Describe(sendErr)})
+		})
+		outcome = "failed"
+	default:
+		b.log.Warn("delivery deferred", "delivery_id", id, "error", sendErr)
+		dbErr = retryDB(rctx, func(c context.Context) error {
+			return b.q.RecordAttemptFailure(c, dbq.RecordAttemptFailureParams{ID: id, Error: b.sender.Describe(sendErr)})
+		})
+		outcome = "retry"
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if dbErr != nil {
+		if b.dbErr == nil {
+			b.dbErr = dbErr
+		}
+		return
+	}
+	switch outcome {
+	case "delivered":
+		b.delivered++
+	case "unrecorded":
+		b.unrecorded = append(b.unrecorded, id)
+	case "skipped":
+		b.skipped++
+	case "failed":
+		b.failed++
+	case "retry":
+		b.retry = append(b.retry, id)
+		if b.firstTemp == "" {
+			b.firstTemp = b.sender.Describe(sendErr)
+		}
+	}
+}
+
+func (b *batch) result() DeliverResult {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r := DeliverResult{Delivered: b.delivered, Failed: b.failed, Skipped: b.skipped, Unrecorded: b.unrecorded}
+	if len(b.unrecorded) > 0 {
+		r.Retry = b.retry
+	}
+	return r
+}
+
+// notStarted reports a job the Sender never began because its context ended.
+func notStarted(err error) bool {
+	return err == context.Canceled || err == context.DeadlineExceeded
+}
+
+// retryDB runs a short write a few times over about two seconds: a brief
+// database blip must not cost an accepted message its record.
+func retryDB(ctx context.Context, f func(context.Context) error) error {
+	var err error
+	wait := 200 * time.Millisecond
+	for try := 0; try < 4; try++ {
+		if try > 0 {
+			time.Sleep(wait)
+			wait *= 2
+		}
+		c, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = f(c)
+		cancel()
+		if err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+// MarkAccepted records deliveries the channel accepted whose marking failed
+// at the time.
+func (a *Activities) MarkAccepted(ctx context.Context, ids []uuid.UUID) error {
+	return a.q().MarkAccepted(ctx, ids)
+}
+
+// MarkFailed fails the deliveries of ids that are still pending, after their
+// activity ran out of retries, and tallies the batch.
+func (a *Activities) MarkFailed(ctx context.Context, ids []uuid.UUID, reason string) (DeliverResult, error) {
+	q := a.q()
+	if err := q.MarkFailed(ctx, dbq.MarkFailedParams{Ids: ids, Error: reason}); err != nil {
+		return DeliverResult{}, err
+	}
+	return a.tally(ctx, q, ids)
+}
+
+func (a *Activities) tally(ctx context.Context, q *dbq.Queries, ids []uuid.UUID) (DeliverResult, error) {
+	rows, err := q.TallyDeliveries(ctx, ids)
+	if err != nil {
+		return DeliverResult{}, fmt.Errorf("tallying deliveries: %w", err)
+	}
+	var r DeliverResult
+	for _, row := range rows {
+		switch row.Status {
+		case delivery.Delivered:
+			r.Delivered = int(row.N)
+		case delivery.Failed:
+			r.Failed = int(row.N)
+		case delivery.Skipped, delivery.Cancelled:
+			r.Skipped += int(row.N)
+		}
+	}
+	return r, nil
+}

@@ -1,0 +1,43 @@
+package intake
+
+import (
+	"fmt"
+	"regexp"
+)
+
+// Kind classifies a refused request; the API maps each to a status.
+type Kind int
+
+const (
+	Invalid        Kind = iota // 400
+	UnknownType                // 422
+	Conflict                   // 409
+	TooLarge                   // 413
+	NotImplemented             // 501
+)
+
+// Error is a request Submit refuses, in the contract's terms.
+type Error struct {
+	Kind    Kind
+	Code    string
+	Message string
+	Details map[string]any
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func invalid(field, format string, args ...any) *Error {
+	return &Error{Kind: Invalid, Code: "invalid_field", Message: fmt.Sprintf(format, args...),
+		Details: map[string]any{"field": field}}
+}
+
+func notImplemented(format string, args ...any) *Error {
+	return &Error{Kind: NotImplemented, Code: "not_implemented", Message: fmt.Sprintf(format, args...)}
+}
+
+// userIDPattern bounds the IDs clients choose for users: printable, no
+// slashes or spaces, so they are safe in paths and logs.
+var userIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$`)
+
+// ValidUserID reports whether id is a user ID the API accepts.
+func ValidUserID(id string) bool { return userIDPattern.MatchString(id) }

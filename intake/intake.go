@@ -1,0 +1,391 @@
+// Package intake accepts events: it validates a request against the tenant's
+// catalog and users, stores the event, and starts its NotifyEvent workflow.
+// The API uses it, and so will rules, batches, experiments and approvals,
+// which emit events of their own. A reconciler starts any accepted event
+// whose start was never confirmed, so an accepted event always runs.
+package intake
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/heraldhq/herald/audience"
+	"github.com/heraldhq/herald/catalog"
+	"github.com/heraldhq/herald/db"
+	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/delivery"
+	"github.com/heraldhq/herald/workflows"
+)
+
+// Limits of an event request.
+const (
+	// MaxNamedRecipients bounds an explicit user list; larger audiences are
+	// addressed by role or category.
+	MaxNamedRecipients = 10000
+	// MaxData is the contract's bound on an event's data, as JSON.
+	MaxData = 64 << 10
+	// MaxKey bounds an idempotency key.
+	MaxKey = 255
+)
+
+// Request is an event as a caller posts it.
+type Request struct {
+	Type           string
+	Recipients     *Recipients
+	Data           map[string]any
+	IdempotencyKey string // "" makes a fresh one
+	Urgent         bool
+	SendAt         *time.Time
+	Link           string
+}
+
+// Recipients name users, roles or both; nil means the type's default.
+type Recipients struct {
+	Users []string `json:"users"`
+	Roles []string `json:"roles"`
+}
+
+// Accepted answers an accepted event.
+type Accepted struct {
+	EventID    uuid.UUID `json:"event_id"`
+	WorkflowID string    `json:"workflow_id"`
+	// RunID is "" when the start is not confirmed yet; the event runs all
+	// the same (see Reconcile).
+	RunID     string `json:"run_id"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+// Service accepts events.
+type Service struct {
+	Pool      *pgxpool.Pool
+	Temporal  client.Client
+	TaskQueue string
+	Log       *slog.Logger
+	// StartTimeout bounds a workflow start, which runs detached from the
+	// caller: a client that goes away must not strand its event.
+	StartTimeout time.Duration
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.Default()
+	}
+	return s.Log
+}
+
+// Submit stores an event and starts its workflow. The event ID, and so the
+// workflow ID, is a function of tenant and idempotency key, and the row is
+// inserted with ON CONFLICT DO NOTHING, so concurrent repeats of one post
+// converge on one event and one workflow. A repeat is answered from the
+// stored event before validation, so a retry gets the first answer even if
+// the catalog or the users changed since.
+func (s *Service) Submit(ctx context.Context, tenantID uuid.UUID, req Request) (Accepted, error) {
+	if req.IdempotencyKey == "" {
+		req.IdempotencyKey = uuid.NewString()
+	}
+	if len(req.IdempotencyKey) > MaxKey {
+		return Accepted{}, invalid("idempotency_key", "idempotency_key must be at most %d characters", MaxKey)
+	}
+	if req.Data == nil {
+		req.Data = map[string]any{}
+	}
+	hash := requestHash(req)
+	q := dbq.New(s.Pool)
+	key := dbq.GetEventByKeyParams{TenantID: tenantID, IdempotencyKey: req.IdempotencyKey}
+	existing, err := q.GetEventByKey(ctx, key)
+	if err == nil {
+		return s.repeat(ctx, existing, hash)
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return Accepted{}, err
+	}
+
+	typ, err := s.validate(ctx, q, tenantID, &req)
+	if err != nil {
+		return Accepted{}, err
+	}
+	recipients, _ := json.Marshal(spec(typ, req.Recipients))
+	data, err := json.Marshal(req.Data)
+	if err != nil {
+		return Accepted{}, invalid("data", "data must be a JSON object")
+	}
+	if len(data) > MaxData {
+		return Accepted{}, &Error{Kind: TooLarge, Code: "payload_too_large",
+			Message: fmt.Sprintf("data is %d bytes as JSON; at most %d (64 KiB) are allowed", len(data), MaxData),
+			Details: map[string]any{"field": "data", "limit": MaxData}}
+	}
+	eventID := workflows.EventID(tenantID, req.IdempotencyKey)
+	ev, err := q.InsertEvent(ctx, dbq.InsertEventParams{
+		ID: eventID, TenantID: tenantID, Type: typ.Key, IdempotencyKey: req.IdempotencyKey, RequestHash: hash,
+		Recipients: recipients, Data: data, Urgent: req.Urgent, Link: req.Link,
+		SendAt: req.SendAt, WorkflowID: workflows.NotifyWorkflowID(eventID),
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		// A concurrent post with the same key won the insert.
+		if existing, err = q.GetEventByKey(ctx, key); err != nil {
+			return Accepted{}, err
+		}
+		return s.repeat(ctx, existing, hash)
+	}
+	if err != nil {
+		return Accepted{}, err
+	}
+	return s.start(ctx, ev, false), nil
+}
+
+// repeat answers a post whose key is already stored: the same event if the
+// body matches, a conflict if it does not. It starts the workflow only while
+// the event's start is unconfirmed, so an old key never runs its event again,
+// even after Temporal's retention has purged the closed run.
+func (s *Service) repeat(ctx context.Context, ev dbq.Event, hash []byte) (Accepted, error) {
+	if string(ev.RequestHash) != string(hash) {
+		return Accepted{}, &Error{Kind: Conflict, Code: "idempotency_conflict",
+			Message: fmt.Sprintf("idempotency key %q was already used for a different event", ev.IdempotencyKey),
+			Details: map[string]any{"event_id": ev.ID}}
+	}
+	if ev.StartedAt == nil && ev.Status == delivery.EventPending {
+		return s.start(ctx, ev, true), nil
+	}
+	return Accepted{EventID: ev.ID, WorkflowID: ev.WorkflowID, RunID: ev.RunID, Duplicate: true}, nil
+}
+
+// start starts the event's workflow on a context detached from the caller
+// and records the run. A start that fails is logged and left to Reconcile:
+// the event is stored, so it is accepted either way.
+func (s *Service) start(ctx context.Context, ev dbq.Event, duplicate bool) Accepted {
+	acc := Accepted{EventID: ev.ID, WorkflowID: ev.WorkflowID, Duplicate: duplicate}
+	timeout := s.StartTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	runID, err := s.startWorkflow(sctx, ev)
+	if err != nil {
+		s.log().Warn("workflow start not confirmed; the reconciler will start it",
+			"event_id", ev.ID, "workflow_id", ev.WorkflowID, "error", err)
+		return acc
+	}
+	acc.RunID = runID
+	return acc
+}
+
+func (s *Service) startWorkflow(ctx context.Context, ev dbq.Event) (string, error) {
+	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                    ev.WorkflowID,
+		TaskQueue:             s.TaskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		// Where a worker shares this process's client (herald dev), the first
+		// workflow task comes back with the start response and skips a
+		// round trip through the server's matching service.
+		EnableEagerStart: true,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.AttrTenant.ValueSet(ev.TenantID.String()),
+			workflows.AttrEventType.ValueSet(ev.Type),
+			workflows.AttrStatus.ValueSet(string(delivery.EventPending)),
+		),
+	}, workflows.NotifyWorkflowName, workflows.NotifyInput{TenantID: ev.TenantID, EventID: ev.ID, Type: ev.Type})
+	var runID string
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case err == nil:
+		runID = run.GetRunID()
+	case errors.As(err, &started):
+		// A run exists already (a reconciler raced the API): that is the start.
+		runID = started.RunId
+	default:
+		return "", err
+	}
+	if err := dbq.New(s.Pool).MarkEventStarted(ctx, dbq.MarkEventStartedParams{ID: ev.ID, RunID: runID}); err != nil {
+		// The run exists; a reconciler's later start finds it and records it.
+		s.log().Warn("recording a workflow start", "event_id", ev.ID, "error", err)
+	}
+	return runID, nil
+}
+
+// Reconcile starts the workflows of events accepted before olderThan whose
+// start was never confirmed, and returns how many it started.
+func (s *Service) Reconcile(ctx context.Context, olderThan time.Duration) (int, error) {
+	rows, err := dbq.New(s.Pool).UnstartedEvents(ctx, dbq.UnstartedEventsParams{
+		OlderThan: time.Now().Add(-olderThan), MaxRows: 200,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("finding unstarted events: %w", err)
+	}
+	n := 0
+	for _, ev := range rows {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := s.startWorkflow(sctx, ev)
+		cancel()
+		if err != nil {
+			return n, fmt.Errorf("starting event %s: %w", ev.ID, err)
+		}
+		s.log().Info("started a stranded event", "event_id", ev.ID, "workflow_id", ev.WorkflowID)
+		n++
+	}
+	return n, nil
+}
+
+// RunReconciler calls Reconcile every interval until ctx ends. Every worker
+// process runs one; they may overlap harmlessly, since a workflow ID runs once.
+func (s *Service) RunReconciler(ctx context.Context, every, olderThan time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := s.Reconcile(ctx, olderThan); err != nil && ctx.Err() == nil {
+			s.log().Warn("reconciling unstarted events", "error", err)
+		}
+	}
+}
+
+func (s *Service) validate(ctx context.Context, q *dbq.Queries, tenantID uuid.UUID, req *Request) (catalog.EventType, error) {
+	if req.Type == "" {
+		return catalog.EventType{}, invalid("type", "type is required")
+	}
+	typ, ok, err := catalog.ForTenant(ctx, db.Definitions{Q: q}, tenantID, req.Type)
+	if err != nil {
+		return typ, err
+	}
+	if !ok {
+		return typ, &Error{Kind: UnknownType, Code: "unknown_event_type",
+			Message: fmt.Sprintf("event type %q is not in the catalog; see GET /v1/event-types", req.Type),
+			Details: map[string]any{"type": req.Type}}
+	}
+	if !typ.Notifies() {
+		return typ, notImplemented("%s is an input type that feeds rules, and rules are not built yet", typ.Key)
+	}
+	if req.SendAt != nil {
+		return typ, notImplemented("scheduled sends (send_at) are not built yet")
+	}
+	if req.Link != "" {
+		u, err := url.Parse(req.Link)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(req.Link) > 2000 {
+			return typ, invalid("link", "link must be an http or https URL")
+		}
+	}
+	if err := validateRecipients(ctx, q, tenantID, typ, req.Recipients); err != nil {
+		return typ, err
+	}
+	return typ, nil
+}
+
+func validateRecipients(ctx context.Context, q *dbq.Queries, tenantID uuid.UUID, typ catalog.EventType, r *Recipients) error {
+	if r == nil {
+		if typ.Recipients == catalog.RecipientsNamed {
+			return invalid("recipients", "%s notifies the users it names: set recipients.users", typ.Key)
+		}
+		return nil
+	}
+	if len(r.Users) == 0 && len(r.Roles) == 0 {
+		return invalid("recipients", "recipients must name users or roles")
+	}
+	if len(r.Users) > MaxNamedRecipients {
+		return invalid("recipients.users", "at most %d users; address larger audiences by role", MaxNamedRecipients)
+	}
+	for _, id := range r.Users {
+		if !ValidUserID(id) {
+			return invalid("recipients.users", "recipients.users must be 1-128 characters of letters, digits and ._:@+-")
+		}
+	}
+	for _, role := range r.Roles {
+		if !audience.Role(role).Valid() {
+			return invalid("recipients.roles", "unknown role %q: want owner, member or executive", role)
+		}
+	}
+	if len(r.Users) == 0 {
+		return nil
+	}
+	found, err := q.ExistingUserIDs(ctx, dbq.ExistingUserIDsParams{TenantID: tenantID, Ids: r.Users})
+	if err != nil {
+		return err
+	}
+	if missing, n := missingIDs(r.Users, found); n > 0 {
+		return &Error{Kind: Invalid, Code: "unknown_recipients",
+			Message: fmt.Sprintf("%d recipient user(s) do not exist; create them with PUT /v1/users/{id}", n),
+			Details: map[string]any{"users": missing}}
+	}
+	return nil
+}
+
+// missingIDs counts the distinct IDs of want not in found, and names the
+// first 20 of them.
+func missingIDs(want, found []string) ([]string, int) {
+	have := make(map[string]bool, len(found))
+	for _, id := range found {
+		have[id] = true
+	}
+	var missing []string
+	n := 0
+	for _, id := range want {
+		if have[id] {
+			continue
+		}
+		have[id] = true
+		if n++; len(missing) < 20 {
+			missing = append(missing, id)
+		}
+	}
+	return missing, n
+}
+
+// spec is whom the event reaches: what it names, or the type's default.
+func spec(typ catalog.EventType, r *Recipients) audience.Spec {
+	if r != nil {
+		s := audience.Spec{Users: sorted(r.Users)}
+		for _, role := range sorted(r.Roles) {
+			s.Roles = append(s.Roles, audience.Role(role))
+		}
+		return s
+	}
+	if typ.Recipients == catalog.RecipientsOwner {
+		return audience.Spec{Roles: []audience.Role{audience.Owner}}
+	}
+	return audience.Spec{Subscribers: true}
+}
+
+// requestHash identifies what an event asks for, as posted, so a repeated
+// key with a different body is told apart from a retry. encoding/json sorts
+// map keys and writes json.Number as given, which makes the encoding
+// canonical and exact; recipient lists are sorted.
+func requestHash(req Request) []byte {
+	var r *Recipients
+	if req.Recipients != nil {
+		r = &Recipients{Users: sorted(req.Recipients.Users), Roles: sorted(req.Recipients.Roles)}
+	}
+	b, _ := json.Marshal(struct {
+		Type       string         `json:"type"`
+		Recipients *Recipients    `json:"recipients"`
+		Data       map[string]any `json:"data"`
+		Urgent     bool           `json:"urgent"`
+		SendAt     *time.Time     `json:"send_at"`
+		Link       string         `json:"link"`
+	}{req.Type, r, req.Data, req.Urgent, req.SendAt, req.Link})
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
+func sorted(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
+}

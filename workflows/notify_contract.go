@@ -1,0 +1,46 @@
+package workflows
+
+import (
+	"github.com/google/uuid"
+
+	"github.com/heraldhq/herald/delivery"
+)
+
+// NotifyWorkflowName is the registered name of NotifyEvent.
+const NotifyWorkflowName = "NotifyEvent"
+
+// eventNamespace makes event IDs a pure function of tenant and idempotency key.
+var eventNamespace = uuid.MustParse("6f1c3e57-1d2a-4f0e-9b7a-3c1e5d8a2b40")
+
+// EventID derives the event ID from the tenant and the idempotency key, so a
+// repeated post maps to the same event and the same workflow.
+func EventID(tenantID uuid.UUID, idempotencyKey string) uuid.UUID {
+	return uuid.NewSHA1(eventNamespace, append(tenantID[:], idempotencyKey...))
+}
+
+// NotifyWorkflowID is the workflow ID of an event's NotifyEvent run.
+func NotifyWorkflowID(eventID uuid.UUID) string { return "notify/" + eventID.String() }
+
+// NotifyInput starts a NotifyEvent workflow; the event itself is in the
+// database, so no event data or secret is ever in workflow history.
+type NotifyInput struct {
+	TenantID uuid.UUID `json:"tenant_id"`
+	EventID  uuid.UUID `json:"event_id"`
+	Type     string    `json:"type"`
+	// After and Carried continue a fan-out in a new run: the last recipient
+	// handled and the tally so far.
+	After   string        `json:"after,omitempty"`
+	Carried *NotifyResult `json:"carried,omitempty"`
+}
+
+// NotifyResult tallies an event's deliveries.
+type NotifyResult struct {
+	Status    delivery.EventStatus `json:"status"`
+	Delivered int                  `json:"delivered"`
+	Skipped   int                  `json:"skipped"`
+	Failed    int                  `json:"failed"`
+}
+
+// PageSize is how many recipients one page activity handles. It bounds the
+// history: 10,000 recipients are 20 pages of a handful of events each.
+const PageSize = 500

@@ -1,0 +1,13 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Register registers every Herald workflow under its contract name. The
+// worker and the replay tests both call it, so no workflow can be left out
+// of replay.
+func Register(r worker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(NotifyEvent, workflow.RegisterOptions{Name: NotifyWorkflowName})
+}
