@@ -154,7 +154,9 @@ func (b *batch) send(ctx context.Context, ev *Event, rows []dbq.ClaimDeliveriesR
 	}
 	b.sender.Send(ctx, ev, jobs, func(i int, hash []byte, err error) {
 		b.record(ctx, jobs[i].DeliveryID, hash, err)
-		activity.RecordHeartbeat(ctx)
+		if ctx.Err() == nil {
+			activity.RecordHeartbeat(ctx)
+		}
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -135,6 +136,7 @@ type Worker struct {
 	mail   *mailer.Sender
 	stop   context.CancelFunc
 	done   chan struct{}
+	once   sync.Once
 }
 
 // NewWorker returns a worker on the configured task queue, ready to start.
@@ -168,12 +170,14 @@ func (w *Worker) Start() error {
 // Stop stops the reconciler, then the worker, which lets activities in
 // flight finish (their sends and records) before it returns.
 func (w *Worker) Stop() {
-	if w.stop != nil {
-		w.stop()
-		<-w.done
-	}
-	w.Temporal.Stop()
-	w.mail.Close()
+	w.once.Do(func() {
+		if w.stop != nil {
+			w.stop()
+			<-w.done
+		}
+		w.Temporal.Stop()
+		w.mail.Close()
+	})
 }
 
 // NewHandler returns the REST API's HTTP handler.

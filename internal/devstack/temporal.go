@@ -277,3 +277,10 @@ func ensureSearchAttributes(ctx context.Context, op operatorservice.OperatorServ
 	// Report not-ready so the caller lists again and confirms visibility.
 	return fmt.Errorf("search attributes %v were just added", slices.Sorted(maps.Keys(missing)))
 }
+
+// Pause freezes the server (SIGSTOP), as an outage looks to its clients:
+// connections stay open and nothing answers. Resume thaws it.
+func (t *Temporal) Pause() error { return t.proc.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume thaws a paused server.
+func (t *Temporal) Resume() error { return t.proc.cmd.Process.Signal(syscall.SIGCONT) }

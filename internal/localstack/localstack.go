@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -110,11 +111,31 @@ type Herald struct {
 // StartHerald starts an API and a worker on taskQueue that send mail to
 // smtpURL (the catcher's when empty).
 func (s *Servers) StartHerald(ctx context.Context, smtpURL, taskQueue string, logger *slog.Logger) (h *Herald, err error) {
+	return s.StartHeraldWith(ctx, HeraldOptions{SMTPURL: smtpURL, TaskQueue: taskQueue}, logger)
+}
+
+// HeraldOptions configure one Herald deployment over the servers.
+type HeraldOptions struct {
+	SMTPURL   string // the catcher's when empty
+	TaskQueue string
+	// TemporalAddress overrides the shared Temporal server's.
+	TemporalAddress string
+	// ReconcileEvery and ReconcileAfter override the worker's reconciler pace.
+	ReconcileEvery, ReconcileAfter time.Duration
+}
+
+// StartHeraldWith starts an API and a worker as opts say.
+func (s *Servers) StartHeraldWith(ctx context.Context, opts HeraldOptions, logger *slog.Logger) (h *Herald, err error) {
+	smtpURL, taskQueue := opts.SMTPURL, opts.TaskQueue
 	if smtpURL == "" {
 		smtpURL = s.Mail.URL()
 	}
+	temporalAddr := opts.TemporalAddress
+	if temporalAddr == "" {
+		temporalAddr = s.Temporal.Address
+	}
 	vars := map[string]string{
-		"HERALD_DATABASE_URL": s.Postgres.URL, "HERALD_TEMPORAL_ADDRESS": s.Temporal.Address,
+		"HERALD_DATABASE_URL": s.Postgres.URL, "HERALD_TEMPORAL_ADDRESS": temporalAddr,
 		"HERALD_TASK_QUEUE": taskQueue, "HERALD_SMTP_URL": smtpURL, "HERALD_MAIL_FROM": "Herald <herald@e2e.test>",
 		"HERALD_WEBHOOK_ALLOW_PRIVATE": "true",
 	}
@@ -135,6 +156,9 @@ func (s *Servers) StartHerald(ctx context.Context, smtpURL, taskQueue string, lo
 	}
 	if h.Worker, err = app.NewWorker(h.Config, h.Pool, h.Temporal, logger); err != nil {
 		return nil, err
+	}
+	if opts.ReconcileEvery > 0 {
+		h.Worker.ReconcileEvery, h.Worker.ReconcileAfter = opts.ReconcileEvery, opts.ReconcileAfter
 	}
 	if err := h.Worker.Start(); err != nil {
 		return nil, err
