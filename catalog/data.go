@@ -39,6 +39,31 @@ func DecodeData(raw []byte) (map[string]any, error) {
 	return data, nil
 }
 
+// MissingData returns the type's required data keys that data lacks, in
+// the order the type declares them; a key that is null or a blank string
+// is missing too, since it would render as nothing.
+func (t EventType) MissingData(data map[string]any) []string {
+	var missing []string
+	for _, k := range t.Required {
+		if blank(data[k]) {
+			missing = append(missing, k)
+		}
+	}
+	return missing
+}
+
+func blank(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case string:
+		return strings.TrimSpace(v) == ""
+	case json.Number:
+		return strings.TrimSpace(string(v)) == ""
+	}
+	return false
+}
+
 // text is how a template helper reads any data value: numbers in their
 // exact decimal form, objects and arrays as JSON, nothing for null.
 func text(v any) string {

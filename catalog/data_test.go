@@ -2,9 +2,55 @@ package catalog
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
+
+func TestMissingData(t *testing.T) {
+	t.Parallel()
+	typ, _ := BuiltIn().Lookup("issue.status_changed")
+	tests := []struct {
+		data string
+		want []string
+	}{
+		{`{}`, []string{"issue_key", "status"}},
+		{`{"status": "Done", "title": "Fix"}`, []string{"issue_key"}},
+		{`{"issue_key": "SN-1", "status": null}`, []string{"status"}},
+		{`{"issue_key": " ", "status": ""}`, []string{"issue_key", "status"}},
+		{`{"issue_key": "SN-1", "status": 0}`, nil},
+		{`{"issue_key": "SN-1", "status": "Done"}`, nil},
+	}
+	for _, tt := range tests {
+		data, err := DecodeData([]byte(tt.data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := typ.MissingData(data); !slices.Equal(got, tt.want) {
+			t.Errorf("MissingData(%s) = %v, want %v", tt.data, got, tt.want)
+		}
+	}
+	if got := typ.MissingData(nil); !slices.Equal(got, []string{"issue_key", "status"}) {
+		t.Errorf("MissingData(nil) = %v", got)
+	}
+
+	// A tenant's own type declares its required data in its definition.
+	c, err := BuiltIn().WithTenant(map[string][]byte{
+		"deploy.done": []byte(`{"category": "ops", "default_recipients": "subscribers", "channels": ["in_app"],
+			"required_data": ["version", "env"], "templates": {"subject": "Deployed {{.data.version}}"}}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := c.Lookup("deploy.done")
+	if got := d.MissingData(map[string]any{"env": "prod"}); !slices.Equal(got, []string{"version"}) {
+		t.Errorf("tenant type: missing %v, want [version]", got)
+	}
+	b, err := json.Marshal(d)
+	if err != nil || !strings.Contains(string(b), `"required_data":["version","env"]`) {
+		t.Errorf("the type's JSON does not name its required data: %s", b)
+	}
+}
 
 func TestDecodeData(t *testing.T) {
 	t.Parallel()
