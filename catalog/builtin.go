@@ -5,10 +5,13 @@ var (
 	inAppEmailSlack = []string{ChannelInApp, ChannelEmail, ChannelSlack}
 )
 
-func notice(key, category, title, recipients string, channels []string, subject, text string) EventType {
+func notice(key, category, title, recipients string, channels, required []string, subject, text string) EventType {
 	return EventType{Key: key, Category: category, Title: title, Recipients: recipients,
-		Channels: channels, Templates: Templates{Subject: subject, Text: text}}
+		Channels: channels, Required: required, Templates: Templates{Subject: subject, Text: text}}
 }
+
+// needs lists the data keys an event of a type must carry.
+func needs(keys ...string) []string { return keys }
 
 func urgent(t EventType) EventType { t.Urgent = true; return t }
 
@@ -20,83 +23,131 @@ func input(key, category, title string) EventType {
 
 // builtIns is the catalog of DESIGN.md. Templates see .data (the event's data),
 // .user (id, name, email of the recipient), .link and .type.
+//
+// Only the data a type needs is required; every other key is optional, and
+// a template must still read as a sentence without it: optional words go
+// inside {{with}}, with a plainer phrasing in {{else}} where one is needed.
 var builtIns = []EventType{
 	withAction("View reply", notice("outreach.prospect_replied", "outreach", "Prospect replied", RecipientsSubscribers, inAppEmailSlack,
+		needs("prospect_name"),
 		"{{.data.prospect_name}} replied to your campaign{{with .data.sentiment}} ({{.}}){{end}}",
-		"{{.data.prospect_name}} <{{.data.prospect_email}}> replied to campaign {{or .data.campaign_name .data.campaign_id}}:\n\n{{quote .data.reply_excerpt}}")),
+		"{{.data.prospect_name}}{{with .data.prospect_email}} <{{.}}>{{end}} replied to "+
+			"{{with or .data.campaign_name .data.campaign_id}}campaign {{.}}{{else}}your campaign{{end}}"+
+			"{{with quote .data.reply_excerpt}}:\n\n{{.}}{{else}}.{{end}}")),
 	notice("outreach.drafts_ready", "outreach", "Drafts ready", RecipientsSubscribers, inAppEmailSlack,
+		needs("batch_id"),
 		"Your drafts are ready",
-		"All {{.data.drafts}} drafts of batch {{.data.batch_id}} are ready for review."),
+		`{{with .data.drafts}}{{counted . "draft is" "drafts are"}} ready for review in batch {{$.data.batch_id}}.`+
+			"{{else}}The drafts of batch {{.data.batch_id}} are ready for review.{{end}}"),
 	notice("outreach.bounce_rate_alert", "outreach", "Bounce rate alert", RecipientsSubscribers, inAppEmailSlack,
+		needs("campaign_id"),
 		"High bounce rate on campaign {{.data.campaign_id}}",
-		"Campaign {{.data.campaign_id}} bounced {{.data.bounced}} of {{.data.sent}} emails. Check the list before sending more."),
+		"Campaign {{.data.campaign_id}} "+
+			`{{with .data.bounced}}bounced {{if $.data.sent}}{{count .}} of {{counted $.data.sent "email" "emails"}}`+
+			`{{else}}{{counted . "email" "emails"}}{{end}}{{else}}has a high bounce rate{{end}}. Check the list before sending more.`),
 	notice("outreach.campaign_completed", "outreach", "Campaign completed", RecipientsSubscribers, inAppEmailSlack,
+		needs("name"),
 		"Campaign {{.data.name}} completed",
-		"Campaign {{.data.name}} finished: {{.data.sent}} sent, {{.data.replies}} replies, {{.data.bounced}} bounced."),
+		"Campaign {{.data.name}} finished"+
+			`{{with join ", " (counted .data.sent "sent") (counted .data.replies "reply" "replies") (counted .data.bounced "bounced")}}: {{.}}{{end}}.`),
 	notice("outreach.experiment_ready", "outreach", "Experiment ready", RecipientsSubscribers, inAppEmailSlack,
+		needs("name"),
 		"Experiment {{.data.name}} is ready for a decision",
 		"Every variant of experiment {{.data.name}} has reached its minimum sample size. Pick a winner."),
 	notice("outreach.connection_degraded", "outreach", "Connection degraded", RecipientsSubscribers, inAppEmailSlack,
-		"Your {{.data.kind}} connection is degraded",
-		"Connection {{.data.connection_id}} ({{.data.kind}}) stopped working. Sending may be affected until it recovers."),
+		needs("connection_id"),
+		"{{with .data.kind}}Your {{.}} connection{{else}}Connection {{$.data.connection_id}}{{end}} is degraded",
+		"Connection {{.data.connection_id}}{{with .data.kind}} ({{.}}){{end}} stopped working. Sending may be affected until it recovers."),
 	notice("outreach.connection_recovered", "outreach", "Connection recovered", RecipientsSubscribers, inAppEmailSlack,
-		"Your {{.data.kind}} connection recovered",
-		"Connection {{.data.connection_id}} ({{.data.kind}}) works again."),
+		needs("connection_id"),
+		"{{with .data.kind}}Your {{.}} connection{{else}}Connection {{$.data.connection_id}}{{end}} recovered",
+		"Connection {{.data.connection_id}}{{with .data.kind}} ({{.}}){{end}} works again."),
 	input("outreach.campaign_stats", "outreach", "Campaign statistics"),
 	input("outreach.connection_status", "outreach", "Connection status"),
 	input("lead.scored", "leads", "Lead scored"),
 	notice("lead.qualified", "leads", "Lead qualified", RecipientsOwner, inAppEmailSlack,
-		"Qualified lead: {{.data.persona}} at {{.data.company}} (score {{.data.score}})",
-		"{{.data.persona}} at {{.data.company}} scored {{.data.score}}.\n\n{{.data.summary}}\n\nTranscript: {{.data.transcript_url}}"),
+		needs("lead_id"),
+		`Qualified lead: {{or (join " at " .data.persona .data.company) .data.lead_id}}{{with .data.score}} (score {{.}}){{end}}`,
+		`{{with join " at " .data.persona .data.company}}{{.}}{{else}}Lead {{$.data.lead_id}}{{end}} `+
+			"{{with .data.score}}scored {{.}}{{else}}qualified{{end}}."+
+			"{{with .data.summary}}\n\n{{.}}{{end}}{{with .data.transcript_url}}\n\nTranscript: {{.}}{{end}}"),
 	input("usage.updated", "billing", "Usage updated"),
 	notice("usage.quota_warning", "billing", "Quota warning", RecipientsOwner, inAppEmail,
+		needs("metric"),
 		"You have used 80% of your {{.data.metric}} limit",
-		"{{.data.used}} of {{.data.limit}} {{.data.metric}} used this period."),
+		"{{with .data.used}}{{count .}}{{with $.data.limit}} of {{count .}}{{end}} {{$.data.metric}} used this period."+
+			"{{else}}You have used 80% of your {{.data.metric}} limit for this period.{{end}}"),
 	notice("usage.quota_reached", "billing", "Quota reached", RecipientsOwner, inAppEmail,
+		needs("metric"),
 		"You have reached your {{.data.metric}} limit",
-		"{{.data.used}} of {{.data.limit}} {{.data.metric}} used this period. Upgrade to keep going."),
+		"{{with .data.used}}{{count .}}{{with $.data.limit}} of {{count .}}{{end}} {{$.data.metric}} used this period."+
+			"{{else}}You have reached your {{.data.metric}} limit for this period.{{end}} Upgrade to keep going."),
 	withAction("View issue", notice("issue.assigned", "issues", "Issue assigned", RecipientsNamed, inAppEmailSlack,
-		"{{.data.issue_key}} was assigned to you: {{.data.title}}",
-		"{{.data.issue_key}} \"{{.data.title}}\" is now assigned to you.")),
+		needs("issue_key"),
+		"{{.data.issue_key}} was assigned to you{{with .data.title}}: {{.}}{{end}}",
+		`{{.data.issue_key}}{{with .data.title}} "{{.}}"{{end}} is now assigned to you.`)),
 	withAction("View issue", notice("issue.status_changed", "issues", "Issue status changed", RecipientsNamed, inAppEmailSlack,
+		needs("issue_key", "status"),
 		"{{.data.issue_key}} moved to {{.data.status}}",
-		"{{.data.issue_key}} \"{{.data.title}}\" moved to {{.data.status}}.")),
+		`{{.data.issue_key}}{{with .data.title}} "{{.}}"{{end}} moved to {{.data.status}}.`)),
 	withAction("View comment", notice("issue.commented", "issues", "New comment", RecipientsNamed, inAppEmailSlack,
+		needs("issue_key"),
 		"New comment on {{.data.issue_key}}",
-		"{{.data.author}} commented on {{.data.issue_key}} \"{{.data.title}}\":\n\n{{.data.comment}}")),
+		`{{or .data.author "Someone"}} commented on {{.data.issue_key}}{{with .data.title}} "{{.}}"{{end}}`+
+			"{{with .data.comment}}:\n\n{{.}}{{else}}.{{end}}")),
 	withAction("View mention", notice("issue.mentioned", "issues", "Mentioned", RecipientsNamed, inAppEmailSlack,
+		needs("issue_key"),
 		"You were mentioned in {{.data.issue_key}}",
-		"{{.data.author}} mentioned you in {{.data.issue_key}} \"{{.data.title}}\".")),
+		`{{with .data.author}}{{.}} mentioned you{{else}}You were mentioned{{end}} in {{.data.issue_key}}{{with .data.title}} "{{.}}"{{end}}.`)),
 	notice("project.update", "projects", "Project update", RecipientsSubscribers, inAppEmailSlack,
+		needs("project", "message"),
 		"Update on {{.data.project}}", "{{.data.project}}: {{.data.message}}"),
 	notice("project.milestone_deadline", "projects", "Milestone deadline approaching", RecipientsSubscribers, inAppEmailSlack,
-		"Milestone {{.data.milestone}} is due {{.data.due}}",
-		"Milestone {{.data.milestone}} of {{.data.project}} is due {{.data.due}}."),
+		needs("milestone"),
+		`Milestone {{.data.milestone}} is due {{or .data.due "soon"}}`,
+		`Milestone {{.data.milestone}}{{with .data.project}} of {{.}}{{end}} is due {{or .data.due "soon"}}.`),
 	notice("project.sprint_started", "projects", "Sprint started", RecipientsSubscribers, inAppEmailSlack,
-		"Sprint {{.data.sprint}} started", "Sprint {{.data.sprint}} of {{.data.project}} has started."),
+		needs("sprint"),
+		"Sprint {{.data.sprint}} started", "Sprint {{.data.sprint}}{{with .data.project}} of {{.}}{{end}} has started."),
 	notice("project.sprint_completed", "projects", "Sprint completed", RecipientsSubscribers, inAppEmailSlack,
-		"Sprint {{.data.sprint}} completed", "Sprint {{.data.sprint}} of {{.data.project}} is complete."),
+		needs("sprint"),
+		"Sprint {{.data.sprint}} completed", "Sprint {{.data.sprint}}{{with .data.project}} of {{.}}{{end}} is complete."),
 	withAction("Accept invitation", notice("team.invitation", "team", "Team invitation", RecipientsNamed, inAppEmail,
+		needs("team"),
 		"You are invited to join {{.data.team}}",
-		"{{.data.inviter}} invited you to join {{.data.team}}.")),
+		"{{with .data.inviter}}{{.}} invited you{{else}}You are invited{{end}} to join {{.data.team}}.")),
 	withAction("View build", notice("system.build_failed", "system", "Build failed", RecipientsSubscribers, inAppEmailSlack,
-		"Build failed: {{.data.pipeline}}", "Build {{.data.build_id}} of {{.data.pipeline}} failed.\n\n{{.data.message}}")),
+		needs("pipeline"),
+		"Build failed: {{.data.pipeline}}",
+		"{{with .data.build_id}}Build {{.}} of{{else}}A build of{{end}} {{.data.pipeline}} failed.{{with .data.message}}\n\n{{.}}{{end}}")),
 	notice("system.notice", "system", "System notice", RecipientsSubscribers, inAppEmail,
-		"{{.data.title}}", "{{.data.message}}"),
+		needs("title"),
+		"{{.data.title}}", "{{or .data.message .data.title}}"),
 	notice("billing.notice", "billing", "Billing notice", RecipientsOwner, inAppEmail,
-		"{{.data.title}}", "{{.data.message}}"),
+		needs("title"),
+		"{{.data.title}}", "{{or .data.message .data.title}}"),
 	withAction("Update payment method", notice("billing.payment_failed", "billing", "Payment failed", RecipientsOwner, inAppEmail,
+		needs("amount"),
 		"Your payment failed", "We could not charge {{.data.amount}}. Update your payment method to avoid interruption.")),
 	notice("billing.subscription_expiring", "billing", "Subscription expiring", RecipientsOwner, inAppEmail,
-		"Your subscription expires {{.data.expires_at}}", "Your {{.data.plan}} subscription expires {{.data.expires_at}}."),
+		needs("expires_at"),
+		"Your subscription expires {{.data.expires_at}}",
+		"Your {{with .data.plan}}{{.}} {{end}}subscription expires {{.data.expires_at}}."),
 	urgent(notice("ai.risk_alert", "ai", "AI risk alert", RecipientsSubscribers, inAppEmailSlack,
-		"Risk alert: {{.data.title}}", "{{.data.summary}}")),
+		needs("title"),
+		"Risk alert: {{.data.title}}", "{{or .data.summary .data.title}}")),
 	withAction("Review request", notice("approval.requested", "approvals", "Approval requested", RecipientsNamed, inAppEmailSlack,
-		"Approval requested: {{.data.title}}", "{{.data.requester}} asks for your approval: {{.data.title}}\n\n{{.data.description}}")),
+		needs("title"),
+		"Approval requested: {{.data.title}}",
+		"{{with .data.requester}}{{.}} asks for your approval{{else}}Your approval is requested{{end}}: {{.data.title}}"+
+			"{{with .data.description}}\n\n{{.}}{{end}}")),
 	withAction("Review request", notice("approval.reminder", "approvals", "Approval reminder", RecipientsNamed, inAppEmailSlack,
+		needs("title"),
 		"Reminder: approval pending for {{.data.title}}", "{{.data.title}} is still waiting for your decision.")),
 	urgent(notice("approval.escalated", "approvals", "Approval escalated", RecipientsNamed, inAppEmailSlack,
+		needs("title"),
 		"Escalated: approval needed for {{.data.title}}", "{{.data.title}} was escalated to you after the previous level did not decide in time.")),
 	urgent(notice("approval.executive_alert", "approvals", "Executive alert", RecipientsNamed, inAppEmailSlack,
+		needs("title"),
 		"Executive attention: {{.data.title}}", "{{.data.title}} reached the top approval level without a decision.")),
 }

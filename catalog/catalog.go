@@ -47,7 +47,10 @@ type EventType struct {
 	Recipients string    `json:"default_recipients"`
 	Channels   []string  `json:"channels"`
 	Templates  Templates `json:"templates"`
-	BuiltIn    bool      `json:"built_in"`
+	// Required names the data keys without which a notification of this type
+	// says nothing: MissingData checks an event's data against them.
+	Required []string `json:"required_data,omitempty"`
+	BuiltIn  bool     `json:"built_in"`
 }
 
 var keyPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`)
@@ -110,8 +113,10 @@ func (c Catalog) Resolve(key string, def []byte) (EventType, bool, error) {
 	}
 	t.Key = key
 	// json.Unmarshal fills a slice in place: without a copy, an override of
-	// channels would write into the built-in type every tenant shares.
+	// channels or required data would write into the built-in type every
+	// tenant shares.
 	t.Channels = slices.Clone(t.Channels)
+	t.Required = slices.Clone(t.Required)
 	if err := json.Unmarshal(def, &t); err != nil {
 		return EventType{}, false, fmt.Errorf("event type %s: %w", key, err)
 	}

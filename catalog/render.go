@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	htmltemplate "html/template"
 	"strings"
@@ -43,21 +44,13 @@ type Renderer struct {
 	typ           EventType
 }
 
-// funcs are available to every template.
+// funcs are available to every template. Each takes any data value: a
+// number arrives as json.Number (see DecodeData), a missing key as nil.
 var funcs = template.FuncMap{
-	// quote marks text as quoted ("> " on every line), as mail clients do;
-	// the HTML layout shows such a paragraph as a block quote.
-	"quote": func(v any) string {
-		s, _ := v.(string)
-		if s == "" {
-			return ""
-		}
-		lines := strings.Split(strings.ReplaceAll(strings.TrimSpace(s), "\r\n", "\n"), "\n")
-		for i, l := range lines {
-			lines[i] = strings.TrimRight("> "+l, " ")
-		}
-		return strings.Join(lines, "\n")
-	},
+	"quote":   quote,   // {{quote .data.reply}}: "> " before every line
+	"count":   count,   // {{count .data.sent}}: 1,000,000
+	"counted": counted, // {{counted .data.replies "reply" "replies"}}: 3 replies; nothing when missing
+	"join":    join,    // {{join " at " .data.persona .data.company}}: the known parts only
 }
 
 // noValue is what text/template prints for a missing map key; a template that
@@ -89,11 +82,16 @@ func NewRenderer(t EventType) (*Renderer, error) {
 // Notice renders the short form a recipient reads in the inbox: the
 // subject as a title and the text as a body, without the email's framing.
 func (r *Renderer) Notice(data map[string]any, user Recipient, link string) (Content, error) {
-	vars := map[string]any{"data": data, "user": user, "link": link, "type": r.typ.Key}
+	vars := map[string]any{"data": exactNumbers(data), "user": user, "link": link, "type": r.typ.Key}
 	var c Content
 	var err error
 	if c.Subject, err = execText(r.subject, vars); err != nil {
 		return c, err
+	}
+	if strings.TrimSpace(c.Subject) == "" {
+		// A subject made only of data the event did not carry: an empty
+		// inbox title or mail subject would be worse than a generic one.
+		c.Subject = cmp.Or(strings.TrimSpace(r.typ.Title), r.typ.Key)
 	}
 	// A subject is one line: a newline in it would let data forge mail headers.
 	c.Subject = strings.Join(strings.Fields(c.Subject), " ")
@@ -126,7 +124,7 @@ func (r *Renderer) Email(data map[string]any, user Recipient, link string) (Cont
 	c.Text += "\n\n-- \n" + r.footer()
 	var buf bytes.Buffer
 	if r.html != nil {
-		vars := map[string]any{"data": data, "user": user, "link": link, "type": r.typ.Key}
+		vars := map[string]any{"data": exactNumbers(data), "user": user, "link": link, "type": r.typ.Key}
 		err = r.html.Execute(&buf, vars)
 		c.HTML = strings.ReplaceAll(buf.String(), noValue, "")
 	} else {
