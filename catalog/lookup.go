@@ -1,9 +1,7 @@
 package catalog
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 
 	"github.com/google/uuid"
 )
@@ -34,16 +32,4 @@ func TenantCatalog(ctx context.Context, defs Definitions, tenantID uuid.UUID) (C
 		return Catalog{}, err
 	}
 	return BuiltIn().WithTenant(all)
-}
-
-// DecodeData reads an event's stored data keeping every number's exact text
-// (json.Number), so 1000000 renders as 1000000, not 1e+06.
-func DecodeData(raw []byte) (map[string]any, error) {
-	var data map[string]any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&data); err != nil {
-		return nil, err
-	}
-	return data, nil
 }

@@ -250,7 +250,7 @@ func TestRecipientsByRoleAndCategory(t *testing.T) {
 	}
 
 	// Explicit roles override the type's default.
-	acc = tn.must(202, tn.do("POST", "/v1/events", map[string]any{"type": "system.notice", "recipients": map[string]any{"roles": []string{"owner"}}, "data": map[string]any{}}))
+	acc = tn.must(202, tn.do("POST", "/v1/events", map[string]any{"type": "system.notice", "recipients": map[string]any{"roles": []string{"owner"}}, "data": map[string]any{"title": "Maintenance"}}))
 	ev = tn.waitEvent(acc.str("event_id"))
 	if len(ev.body["deliveries"].([]any)) != 2 {
 		t.Errorf("role-addressed deliveries = %s", ev.raw)

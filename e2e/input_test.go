@@ -26,6 +26,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"bad role", map[string]any{"type": "issue.assigned", "recipients": map[string]any{"roles": []string{"king"}}}, nil, 400, "invalid_field"},
 		{"bad user id", map[string]any{"type": "issue.assigned", "recipients": map[string]any{"users": []string{"a b"}}}, nil, 400, "invalid_field"},
 		{"unknown user", map[string]any{"type": "issue.assigned", "recipients": map[string]any{"users": []string{"eve", "ghost"}}}, nil, 400, "unknown_recipients"},
+		{"missing required data", map[string]any{"type": "issue.assigned", "recipients": map[string]any{"users": []string{"eve"}}, "data": map[string]any{"title": "x"}}, nil, 400, "missing_data"},
+		{"data over 64 KiB", map[string]any{"type": "issue.assigned", "recipients": map[string]any{"users": []string{"eve"}}, "data": map[string]any{"issue_key": "A-1", "title": strings.Repeat("t", 70<<10)}}, nil, 413, "payload_too_large"},
 		{"unknown field", map[string]any{"type": "issue.assigned", "recipients": map[string]any{"users": []string{"eve"}}, "colour": "red"}, nil, 400, "unknown_field"},
 		{"malformed JSON", `{"type": "issue.assigned",`, nil, 400, "invalid_request"},
 		{"trailing data", `{"type": "issue.assigned", "recipients": {"users": ["eve"]}} {}`, nil, 400, "invalid_request"},

@@ -390,4 +390,3 @@ func waitEventByKey(t *testing.T, tn *tenant, key string) string {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
-

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -285,6 +286,11 @@ func (s *Service) validate(ctx context.Context, q *dbq.Queries, tenantID uuid.UU
 	}
 	if err := validateRecipients(ctx, q, tenantID, typ, req.Recipients); err != nil {
 		return typ, err
+	}
+	if missing := typ.MissingData(req.Data); len(missing) > 0 {
+		return typ, &Error{Kind: Invalid, Code: "missing_data",
+			Message: fmt.Sprintf("%s needs data.%s", typ.Key, strings.Join(missing, ", data.")),
+			Details: map[string]any{"field": "data", "missing": missing}}
 	}
 	return typ, nil
 }
