@@ -1,7 +1,9 @@
 // Command herald-load measures Herald end to end on this machine: events/s
 // through the REST API to delivered in-app and email, next to a bare
 // workflow-with-one-activity rate on the same Temporal server in the same
-// run, and the time of a 10,000-recipient fan-out.
+// run, the API and end-to-end latency at that rate, and the time of a
+// 10,000-recipient fan-out, of the same behind an SMTP server that holds each
+// message 50 ms, and of a 100,000-recipient fan-out.
 package main
 
 import (
@@ -12,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -28,6 +31,7 @@ import (
 
 	"github.com/heraldhq/herald/internal/app"
 	"github.com/heraldhq/herald/internal/localstack"
+	"github.com/heraldhq/herald/internal/mailcatch"
 )
 
 func main() {
@@ -35,8 +39,11 @@ func main() {
 	conc := flag.Int("concurrency", 32, "requests in flight")
 	fanout := flag.Int("fanout", 10000, "recipients of the fan-out event (0 skips it)")
 	fanoutRuns := flag.Int("fanout-runs", 3, "fan-out repetitions; the median is reported")
+	smtpDelay := flag.Duration("smtp-delay", 50*time.Millisecond, "per-message SMTP delay for one more -fanout run (0 skips it)")
+	large := flag.Int("large-fanout", 100000, "recipients of one more, large fan-out (0 skips it)")
 	flag.Parse()
-	if err := run(context.Background(), *events, *conc, *fanout, *fanoutRuns); err != nil {
+	opts := options{events: *events, conc: *conc, fanout: *fanout, fanoutRuns: *fanoutRuns, smtpDelay: *smtpDelay, large: *large}
+	if err := run(context.Background(), opts); err != nil {
 		fmt.Fprintln(os.Stderr, "herald-load:", err)
 		os.Exit(1)
 	}
@@ -50,7 +57,15 @@ func bare(ctx workflow.Context) error {
 
 func noop(context.Context) error { return nil }
 
-func run(ctx context.Context, n, conc, fanout, fanoutRuns int) error {
+type options struct {
+	events, conc       int
+	fanout, fanoutRuns int
+	smtpDelay          time.Duration
+	large              int
+}
+
+func run(ctx context.Context, opts options) error {
+	n, conc, fanout := opts.events, opts.conc, opts.fanout
 	bin, _ := filepath.Abs("bin/temporal")
 	var logs localstack.LogBuffer
 	fmt.Println("starting PostgreSQL, Temporal (SQLite file, WAL) and the SMTP catcher...")
@@ -95,13 +110,19 @@ func run(ctx context.Context, n, conc, fanout, fanoutRuns int) error {
 			return r.Get(ctx, nil)
 		})
 	}
+	// runEvents records, per event, when its POST began and how long it took,
+	// so that latencies come from the same requests the rate does.
+	var posted []postTiming
 	runEvents := func(count int) (time.Duration, error) {
+		posted = make([]postTiming, count)
 		return parallel(count, conc, func(i int) error {
 			body := fmt.Sprintf(`{"type": "issue.assigned", "recipients": {"users": ["load-%03d"]}, "data": {"issue_key": "LOAD-%d", "title": "Load test"}}`, i%users, i)
+			start := time.Now()
 			res, err := call(h.API.URL, key, "POST", "/v1/events", body)
 			if err != nil {
 				return err
 			}
+			posted[i] = postTiming{eventID: fmt.Sprint(res["event_id"]), start: start, took: time.Since(start)}
 			return h.Temporal.GetWorkflow(ctx, res["workflow_id"].(string), "").Get(ctx, nil)
 		})
 	}
@@ -150,11 +171,22 @@ func run(ctx context.Context, n, conc, fanout, fanoutRuns int) error {
 		fmt.Printf("CPU ms per %-6s  temporal %5.1f  postgres %5.1f  herald+load %5.1f\n", phase.name,
 			d["temporal"]/float64(n), d["postgres"]/float64(n), d[self]/float64(n))
 	}
+	api, e2e, err := latencies(posted, servers.Mail.Messages())
+	if err != nil {
+		return err
+	}
+	for _, l := range []struct {
+		name string
+		ds   []time.Duration
+	}{{"POST /v1/events latency", api}, {"event to email caught (POST start to SMTP)", e2e}} {
+		fmt.Printf("%-48s %8.1f ms\n", l.name+" p50", ms(percentile(l.ds, 50)))
+		fmt.Printf("%-48s %8.1f ms\n", l.name+" p99", ms(percentile(l.ds, 99)))
+	}
 
 	if fanout > 0 {
 		var took []time.Duration
-		for run := range max(fanoutRuns, 1) {
-			d, err := fanOut(ctx, h, servers, fanout, run)
+		for run := range max(opts.fanoutRuns, 1) {
+			d, err := fanOut(ctx, h, servers, fanout, fmt.Sprintf("fan-out run %d", run+1))
 			if err != nil {
 				return err
 			}
@@ -168,8 +200,70 @@ func run(ctx context.Context, n, conc, fanout, fanoutRuns int) error {
 		fmt.Printf("%-48s %8.2f s  (median of %s s)\n", fmt.Sprintf("fan-out to %d recipients (in-app + email)", fanout),
 			took[len(took)/2].Seconds(), strings.Join(all, ", "))
 	}
+	if fanout > 0 && opts.smtpDelay > 0 {
+		servers.Mail.SetDelay(opts.smtpDelay)
+		d, err := fanOut(ctx, h, servers, fanout, "fan-out with slow SMTP")
+		servers.Mail.SetDelay(0)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-48s %8.2f s\n", fmt.Sprintf("fan-out to %d, SMTP %v per message", fanout, opts.smtpDelay), d.Seconds())
+	}
+	if opts.large > 0 {
+		d, err := fanOut(ctx, h, servers, opts.large, fmt.Sprintf("fan-out to %d", opts.large))
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-48s %8.2f s\n", fmt.Sprintf("fan-out to %d recipients (in-app + email)", opts.large), d.Seconds())
+	}
 	return nil
 }
+
+// postTiming is one measured POST /v1/events.
+type postTiming struct {
+	eventID string
+	start   time.Time     // just before the request
+	took    time.Duration // until its response was read
+}
+
+// latencies returns the POST latencies and, for each event whose email the
+// catcher holds (by its X-Herald-Event-Id header), the time from just before
+// its POST to the email being accepted by the SMTP server.
+func latencies(posted []postTiming, caught []mailcatch.Message) (api, e2e []time.Duration, err error) {
+	start := make(map[string]time.Time, len(posted))
+	for _, p := range posted {
+		api = append(api, p.took)
+		start[p.eventID] = p.start
+	}
+	for _, m := range caught {
+		ids := m.Header["X-Herald-Event-Id"]
+		if len(ids) == 0 {
+			continue
+		}
+		if t, ok := start[ids[0]]; ok {
+			e2e = append(e2e, m.Received.Sub(t))
+			delete(start, ids[0]) // a retried send counts once, at its first arrival
+		}
+	}
+	if len(e2e) != len(posted) {
+		return nil, nil, fmt.Errorf("found the email of %d of %d events in the catcher, which keeps the newest 20000", len(e2e), len(posted))
+	}
+	slices.Sort(api)
+	slices.Sort(e2e)
+	return api, e2e, nil
+}
+
+// percentile is the nearest-rank p-th percentile of sorted ds: the smallest
+// value that at least p% of ds do not exceed. It is 0 for no values.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
+	return sorted[min(max(rank, 1), len(sorted))-1]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // selfName is this process's command name as the kernel reports it.
 func selfName() string {
@@ -181,9 +275,10 @@ func selfName() string {
 }
 
 // fanOut posts one event to a fresh tenant of n users and waits until every
-// inbox item and email is delivered.
-func fanOut(ctx context.Context, h *localstack.Herald, servers *localstack.Servers, n, run int) (time.Duration, error) {
-	tenant, key, err := app.CreateTenant(ctx, h.Pool, fmt.Sprintf("fanout-%d", run))
+// inbox item and email is delivered. name labels the run's CPU line and names
+// the tenant.
+func fanOut(ctx context.Context, h *localstack.Herald, servers *localstack.Servers, n int, name string) (time.Duration, error) {
+	tenant, key, err := app.CreateTenant(ctx, h.Pool, name)
 	if err != nil {
 		return 0, err
 	}
@@ -194,7 +289,7 @@ func fanOut(ctx context.Context, h *localstack.Herald, servers *localstack.Serve
 	c0 := cpuByProcess()
 	defer func() {
 		d := cpuDelta(c0, cpuByProcess(), "temporal", "postgres", selfName())
-		fmt.Printf("  fan-out run %d CPU s: temporal %.1f  postgres %.1f  herald+load %.1f\n", run+1,
+		fmt.Printf("  %s CPU s: temporal %.1f  postgres %.1f  herald+load %.1f\n", name,
 			d["temporal"]/1000, d["postgres"]/1000, d[selfName()]/1000)
 	}()
 	start := time.Now()

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -30,7 +31,7 @@ const (
 
 // Message is a caught message.
 type Message struct {
-	Received  time.Time
+	Received  time.Time           // when the server accepted it (after any SetDelay wait)
 	From      string              // envelope MAIL FROM
 	To        []string            // envelope RCPT TO
 	MessageID string              // Message-ID header without angle brackets
@@ -48,6 +49,8 @@ type Server struct {
 	http   *http.Server
 	httpLn net.Listener
 	wg     sync.WaitGroup
+
+	delay atomic.Int64 // time.Duration each message waits before it is accepted
 
 	mu    sync.Mutex
 	ring  []Message // the newest messages; once full, ring[next] is the oldest
@@ -141,6 +144,12 @@ func (s *Server) Messages() []Message {
 	out = append(out, s.ring[s.next:]...)
 	return append(out, s.ring[:s.next]...)
 }
+
+// SetDelay makes the server wait d after each message's data arrives before
+// accepting it, standing in for a slow relay in load runs; 0 turns it off. The
+// wait is per message and per connection, so connections wait in parallel. It
+// applies to messages whose data arrives after the call.
+func (s *Server) SetDelay(d time.Duration) { s.delay.Store(int64(max(d, 0))) }
 
 // Reset forgets all messages and sets the count back to zero.
 func (s *Server) Reset() {
@@ -260,6 +269,10 @@ func (s *session) Data(r io.Reader) error {
 		return err
 	}
 	m := parseMessage(raw)
+	if d := time.Duration(s.srv.delay.Load()); d > 0 {
+		time.Sleep(d)
+	}
+	// Received is when the message is accepted, so with a delay it includes the wait.
 	m.Received = time.Now()
 	m.From = s.from
 	m.To = s.to

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -395,5 +396,53 @@ func TestStartClose(t *testing.T) {
 	if c, err := smtp.Dial(s.SMTPAddr()); err == nil {
 		c.Close()
 		t.Error("SMTP still accepting after Close")
+	}
+}
+
+func TestDelay(t *testing.T) {
+	const delay = 150 * time.Millisecond
+	const conns = 8
+	s := start(t, "")
+	s.SetDelay(delay)
+
+	// Each connection sends one message; with the delay applied per message on
+	// every connection at once, all of them finish in about one delay, far less
+	// than the conns*delay a delay serialized across connections would take.
+	began := time.Now()
+	var wg sync.WaitGroup
+	for c := range conns {
+		wg.Go(func() {
+			sent := time.Now()
+			raw := fmt.Sprintf("Message-ID: <%d@delay>\nSubject: slow\n\nbody\n", c)
+			if err := send(t, s.SMTPAddr(), nil, "a@test", []string{"b@test"}, raw); err != nil {
+				t.Error(err)
+				return
+			}
+			if took := time.Since(sent); took < delay {
+				t.Errorf("message %d accepted after %v, want at least %v", c, took, delay)
+			}
+		})
+	}
+	wg.Wait()
+	if took := time.Since(began); took >= conns*delay {
+		t.Errorf("%d delayed messages on %d connections took %v, as if serialized", conns, conns, took)
+	}
+	msgs := s.Messages()
+	if len(msgs) != conns {
+		t.Fatalf("got %d messages, want %d", len(msgs), conns)
+	}
+	for _, m := range msgs {
+		if wait := m.Received.Sub(began); wait < delay {
+			t.Errorf("message %s Received %v after the first send, want at least %v", m.MessageID, wait, delay)
+		}
+	}
+
+	s.SetDelay(0)
+	sent := time.Now()
+	if err := send(t, s.SMTPAddr(), nil, "a@test", []string{"b@test"}, "Subject: fast\n\nbody\n"); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(sent); took >= delay {
+		t.Errorf("after SetDelay(0) a message took %v", took)
 	}
 }
