@@ -45,6 +45,7 @@ type Sender struct {
 	host        string
 	port        int
 	implicitTLS bool
+	tlsPolicy   mail.TLSPolicy // STARTTLS policy; irrelevant with implicitTLS
 	tlsConfig   *tls.Config
 	concurrency int
 }
@@ -71,9 +72,14 @@ type Message struct {
 //
 // Supported URLs:
 //
-//	smtp://[user:pass@]host[:port]   STARTTLS when the server offers it, plain otherwise; default port 587
-//	smtps://[user:pass@]host[:port]  implicit TLS; default port 465
-//	...?tls=none                     never use TLS, whatever the scheme
+//	smtp://[user:pass@]host[:port]      STARTTLS required; default port 587
+//	smtp://[user:pass@]loopback[:port]  STARTTLS when the server offers it, plain otherwise
+//	smtps://[user:pass@]host[:port]     implicit TLS; default port 465
+//	...?tls=none                        never use TLS, whatever the scheme
+//
+// Loopback means localhost, 127.0.0.0/8 or ::1: mail that never leaves the machine
+// (a local relay or catcher) may go unencrypted, but a connection to any other host
+// fails rather than silently fall back to plain text.
 //
 // Credentials are optional and are sent with AUTH PLAIN. They are only sent over an
 // encrypted connection or to localhost, unless tls=none explicitly allows plain text.
@@ -122,6 +128,7 @@ func New(smtpURL, from string, concurrency int) (*Sender, error) {
 	if noTLS {
 		s.implicitTLS = false
 	}
+	s.tlsPolicy = startTLSPolicy(s.host, noTLS)
 
 	addr, err := netmail.ParseAddress(from)
 	if err != nil {
@@ -143,13 +150,10 @@ func New(smtpURL, from string, concurrency int) (*Sender, error) {
 		mail.WithoutNoop(),
 		mail.WithoutRset(),
 	}
-	switch {
-	case noTLS:
-		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
-	case s.implicitTLS:
+	if s.implicitTLS {
 		opts = append(opts, mail.WithSSL())
-	default:
-		opts = append(opts, mail.WithTLSPolicy(mail.TLSOpportunistic))
+	} else {
+		opts = append(opts, mail.WithTLSPolicy(s.tlsPolicy))
 	}
 	if user := u.User.Username(); user != "" {
 		pass, _ := u.User.Password()
@@ -165,6 +169,28 @@ func New(smtpURL, from string, concurrency int) (*Sender, error) {
 		return nil, fmt.Errorf("mailer: configure SMTP client for %s: %w", u.Redacted(), err)
 	}
 	return s, nil
+}
+
+// startTLSPolicy decides whether an smtp:// connection to host must, may or must not
+// upgrade with STARTTLS. Only literal loopback names count as loopback: resolving the
+// name here would let a DNS answer downgrade the connection.
+func startTLSPolicy(host string, noTLS bool) mail.TLSPolicy {
+	switch {
+	case noTLS:
+		return mail.NoTLS
+	case isLoopback(host):
+		return mail.TLSOpportunistic
+	default:
+		return mail.TLSMandatory
+	}
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // errCredentials is deliberately vague: the text around a mis-escaped password is
