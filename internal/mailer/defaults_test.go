@@ -25,9 +25,9 @@ func TestNewDefaults(t *testing.T) {
 			t.Errorf("New(%q): %v", tt.url, err)
 			continue
 		}
-		if s.port != tt.port || s.implicitTLS != tt.implicitTLS || s.concurrency != 1 {
-			t.Errorf("New(%q): port %d, implicit TLS %v, concurrency %d; want %d, %v, 1",
-				tt.url, s.port, s.implicitTLS, s.concurrency, tt.port, tt.implicitTLS)
+		if s.port != tt.port || s.implicitTLS != tt.implicitTLS || s.pool.max != 1 {
+			t.Errorf("New(%q): port %d, implicit TLS %v, max conns %d; want %d, %v, 1",
+				tt.url, s.port, s.implicitTLS, s.pool.max, tt.port, tt.implicitTLS)
 		}
 	}
 }
