@@ -18,11 +18,16 @@ type Config struct {
 	HTTPAddr            string
 	PublicURL           string
 	SMTPURL             string
+	SMTPMaxConns        int
 	MailFrom            string
 	SlackAPIURL         string
 	SigningKey          string
 	WebhookAllowPrivate bool
 }
+
+// maxSMTPConns catches a mistyped HERALD_SMTP_MAX_CONNS (an extra digit) before a
+// worker opens more connections than any relay would accept from one client.
+const maxSMTPConns = 1000
 
 // Var documents one variable for --help output.
 type Var struct{ Name, Default, Help string }
@@ -35,7 +40,8 @@ var Vars = []Var{
 	{"HERALD_TASK_QUEUE", "herald", "Temporal task queue of the workers"},
 	{"HERALD_HTTP_ADDR", "127.0.0.1:8080", "address the REST API listens on"},
 	{"HERALD_PUBLIC_URL", "http://127.0.0.1:8080", "base URL of links in notifications"},
-	{"HERALD_SMTP_URL", "smtp://127.0.0.1:1025?tls=none", "smtp:// (STARTTLS when offered), smtps:// (implicit TLS), ?tls=none (never TLS)"},
+	{"HERALD_SMTP_URL", "smtp://127.0.0.1:1025?tls=none", "smtp:// (STARTTLS, optional on loopback hosts only), smtps:// (implicit TLS), ?tls=none (never TLS)"},
+	{"HERALD_SMTP_MAX_CONNS", "8", "SMTP connections one worker process keeps open at most"},
 	{"HERALD_MAIL_FROM", "Herald <herald@localhost>", "From address of emails"},
 	{"HERALD_SLACK_API_URL", "", "Slack Web API base URL override (tests)"},
 	{"HERALD_SIGNING_KEY", "", "secret that signs links and tokens (at least 32 characters)"},
@@ -74,6 +80,9 @@ func Load(getenv func(string) string, need ...string) (Config, error) {
 		SigningKey:        get("HERALD_SIGNING_KEY"),
 	}
 	var err error
+	if c.SMTPMaxConns, err = strconv.Atoi(get("HERALD_SMTP_MAX_CONNS")); err != nil || c.SMTPMaxConns < 1 || c.SMTPMaxConns > maxSMTPConns {
+		return Config{}, fmt.Errorf("HERALD_SMTP_MAX_CONNS: want a whole number from 1 to %d", maxSMTPConns)
+	}
 	if c.WebhookAllowPrivate, err = parseBool(get("HERALD_WEBHOOK_ALLOW_PRIVATE")); err != nil {
 		return Config{}, fmt.Errorf("HERALD_WEBHOOK_ALLOW_PRIVATE: %w", err)
 	}

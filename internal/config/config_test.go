@@ -13,8 +13,19 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.TaskQueue != "herald" || c.TemporalAddress != "127.0.0.1:7233" || c.WebhookAllowPrivate {
+	if c.TaskQueue != "herald" || c.TemporalAddress != "127.0.0.1:7233" || c.WebhookAllowPrivate || c.SMTPMaxConns != 8 {
 		t.Errorf("defaults not applied: %+v", c)
+	}
+}
+
+func TestLoadSMTPMaxConns(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"HERALD_SMTP_MAX_CONNS": " 3 "}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTPMaxConns != 3 {
+		t.Errorf("SMTPMaxConns = %d, want 3", c.SMTPMaxConns)
 	}
 }
 
@@ -30,6 +41,9 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"HERALD_DATABASE_URL": "postgres://x/y", "HERALD_WEBHOOK_ALLOW_PRIVATE": "maybe"}, "HERALD_WEBHOOK_ALLOW_PRIVATE", ""},
 		{map[string]string{"HERALD_DATABASE_URL": "postgres://x/y", "HERALD_SMTP_URL": "ftp://u:s3cret@host"}, "HERALD_SMTP_URL", "s3cret"},
 		{map[string]string{"HERALD_DATABASE_URL": "postgres://x/y", "HERALD_MAIL_FROM": "not an address"}, "HERALD_MAIL_FROM", ""},
+		{map[string]string{"HERALD_DATABASE_URL": "postgres://x/y", "HERALD_SMTP_MAX_CONNS": "0"}, "HERALD_SMTP_MAX_CONNS", ""},
+		{map[string]string{"HERALD_DATABASE_URL": "postgres://x/y", "HERALD_SMTP_MAX_CONNS": "eight"}, "HERALD_SMTP_MAX_CONNS", ""},
+		{map[string]string{"HERALD_DATABASE_URL": "postgres://x/y", "HERALD_SMTP_MAX_CONNS": "80000"}, "HERALD_SMTP_MAX_CONNS", ""},
 		{map[string]string{"HERALD_DATABASE_URL": "postgres://x/y", "HERALD_SIGNING_KEY": "short"}, "HERALD_SIGNING_KEY", "short"},
 	}
 	for _, tt := range tests {

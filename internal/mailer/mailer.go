@@ -1,8 +1,8 @@
 // Package mailer delivers Herald's e-mail over SMTP using github.com/wneessen/go-mail.
 //
-// A Sender is configured once from an SMTP URL and sends batches of messages over a small
-// pool of reused connections, reporting the outcome of every message individually so the
-// caller can record each delivery as soon as it is known.
+// A Sender is configured once from an SMTP URL and sends batches of messages over a pool
+// of connections shared by every batch in the process, reporting the outcome of every
+// message individually so the caller can record each delivery as soon as it is known.
 package mailer
 
 import (
@@ -37,16 +37,19 @@ const (
 	commandTimeout = 30 * time.Second
 )
 
-// Sender sends mail through one SMTP server. It holds no open connections between
-// SendAll calls and is safe for concurrent use.
+// Sender sends mail through one SMTP server over at most maxConns connections, shared
+// by all its concurrent SendAll calls and kept open between them. It is safe for
+// concurrent use and meant to be created once per process; Close ends its idle
+// connections.
 type Sender struct {
 	client      *mail.Client
 	from        netmail.Address
 	host        string
 	port        int
 	implicitTLS bool
+	tlsPolicy   mail.TLSPolicy // STARTTLS policy; irrelevant with implicitTLS
 	tlsConfig   *tls.Config
-	concurrency int
+	pool        pool
 }
 
 // Message is one e-mail to a single recipient.
@@ -67,25 +70,32 @@ type Message struct {
 	Headers map[string]string
 }
 
-// New parses an SMTP URL and a From address.
+// New parses an SMTP URL and a From address. It does not connect.
 //
 // Supported URLs:
 //
-//	smtp://[user:pass@]host[:port]   STARTTLS when the server offers it, plain otherwise; default port 587
-//	smtps://[user:pass@]host[:port]  implicit TLS; default port 465
-//	...?tls=none                     never use TLS, whatever the scheme
+//	smtp://[user:pass@]host[:port]      STARTTLS required; default port 587
+//	smtp://[user:pass@]loopback[:port]  STARTTLS when the server offers it, plain otherwise
+//	smtps://[user:pass@]host[:port]     implicit TLS; default port 465
+//	...?tls=none                        never use TLS, whatever the scheme
+//
+// Loopback means localhost, 127.0.0.0/8 or ::1: mail that never leaves the machine
+// (a local relay or catcher) may go unencrypted, but a connection to any other host
+// fails rather than silently fall back to plain text.
 //
 // Credentials are optional and are sent with AUTH PLAIN. They are only sent over an
 // encrypted connection or to localhost, unless tls=none explicitly allows plain text.
-// concurrency is the number of SMTP connections SendAll may use in parallel; values
-// below 1 mean 1.
-func New(smtpURL, from string, concurrency int) (*Sender, error) {
+// maxConns is the number of SMTP connections the Sender keeps open at most, across all
+// concurrent SendAll calls; values below 1 mean 1.
+func New(smtpURL, from string, maxConns int) (*Sender, error) {
 	u, err := parseURL(smtpURL)
 	if err != nil {
 		return nil, err
 	}
 
-	s := &Sender{host: u.Hostname(), concurrency: max(concurrency, 1)}
+	s := &Sender{host: u.Hostname()}
+	s.pool.max = max(maxConns, 1)
+	s.pool.idleTimeout = defaultIdleTimeout
 	switch u.Scheme {
 	case "smtp":
 		s.port = defaultSMTPPort
@@ -122,6 +132,7 @@ func New(smtpURL, from string, concurrency int) (*Sender, error) {
 	if noTLS {
 		s.implicitTLS = false
 	}
+	s.tlsPolicy = startTLSPolicy(s.host, noTLS)
 
 	addr, err := netmail.ParseAddress(from)
 	if err != nil {
@@ -143,13 +154,10 @@ func New(smtpURL, from string, concurrency int) (*Sender, error) {
 		mail.WithoutNoop(),
 		mail.WithoutRset(),
 	}
-	switch {
-	case noTLS:
-		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
-	case s.implicitTLS:
+	if s.implicitTLS {
 		opts = append(opts, mail.WithSSL())
-	default:
-		opts = append(opts, mail.WithTLSPolicy(mail.TLSOpportunistic))
+	} else {
+		opts = append(opts, mail.WithTLSPolicy(s.tlsPolicy))
 	}
 	if user := u.User.Username(); user != "" {
 		pass, _ := u.User.Password()
@@ -165,6 +173,28 @@ func New(smtpURL, from string, concurrency int) (*Sender, error) {
 		return nil, fmt.Errorf("mailer: configure SMTP client for %s: %w", u.Redacted(), err)
 	}
 	return s, nil
+}
+
+// startTLSPolicy decides whether an smtp:// connection to host must, may or must not
+// upgrade with STARTTLS. Only literal loopback names count as loopback: resolving the
+// name here would let a DNS answer downgrade the connection.
+func startTLSPolicy(host string, noTLS bool) mail.TLSPolicy {
+	switch {
+	case noTLS:
+		return mail.NoTLS
+	case isLoopback(host):
+		return mail.TLSOpportunistic
+	default:
+		return mail.TLSMandatory
+	}
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // errCredentials is deliberately vague: the text around a mis-escaped password is
@@ -197,8 +227,11 @@ func parseURL(raw string) (*url.URL, error) {
 	return nil, errCredentials
 }
 
-// SendAll sends msgs using up to the configured number of SMTP connections in parallel,
-// reusing each connection for many messages and reconnecting when one breaks.
+// SendAll sends msgs over up to maxConns connections of the Sender's pool in parallel,
+// reusing each connection for many messages and reconnecting when one breaks. When
+// other SendAll calls hold every connection it waits for one; when other calls are
+// waiting, it passes its connections on after each message, so concurrent batches
+// share the pool rather than queue behind one another.
 //
 // each(i, err) is called exactly once per message, from any goroutine, as soon as
 // message i has been accepted (err == nil) or has failed. It runs on the goroutine that
@@ -209,25 +242,25 @@ func parseURL(raw string) (*url.URL, error) {
 // a temporary error, and its stable Message-ID makes the possible duplicate recognisable.
 //
 // When ctx ends, messages already being transmitted are finished, and every message not
-// yet started gets each(i, ctx.Err()). SendAll returns once every callback has returned.
+// yet started gets each(i, ctx.Err()). After Close, messages left without a connection
+// get ErrClosed. SendAll returns once every callback has returned.
 func (s *Sender) SendAll(ctx context.Context, msgs []Message, each func(i int, err error)) {
 	if len(msgs) == 0 {
 		return
 	}
-	jobs := make(chan int, len(msgs))
-	for i := range msgs {
-		jobs <- i
+	b := &batch{todo: make([]int, len(msgs))}
+	for i := range b.todo {
+		b.todo[i] = i
 	}
-	close(jobs)
 
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
 		stopErr error
 	)
-	for range min(s.concurrency, len(msgs)) {
+	for range min(s.pool.max, len(msgs)) {
 		wg.Go(func() {
-			if err := s.work(ctx, jobs, msgs, each); err != nil {
+			if err := s.work(ctx, b, msgs, each); err != nil {
 				mu.Lock()
 				if stopErr == nil {
 					stopErr = err
@@ -238,50 +271,91 @@ func (s *Sender) SendAll(ctx context.Context, msgs []Message, each func(i int, e
 	}
 	wg.Wait()
 
-	// Messages are left over only when every worker stopped early, i.e. ctx ended or no
-	// connection could be established.
+	// Messages are left over only when every worker stopped early, i.e. ctx ended, the
+	// Sender was closed or no connection could be established.
 	err := ctx.Err()
 	if err == nil {
 		err = stopErr
 	}
-	for i := range jobs {
+	for _, i := range b.todo {
 		each(i, err)
 	}
 }
 
-// work sends messages from jobs over one connection at a time until jobs is drained.
-// It returns an error when it stops early because ctx ended or it could not connect;
-// a connection failure does not fail a message by itself, so other workers that did
-// connect (e.g. below a server's per-client connection limit) carry on with the queue.
-func (s *Sender) work(ctx context.Context, jobs <-chan int, msgs []Message, each func(int, error)) error {
+// batch is the queue of one SendAll call's messages that have not been started.
+type batch struct {
+	mu   sync.Mutex
+	todo []int
+}
+
+func (b *batch) take() (int, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.todo) == 0 {
+		return 0, false
+	}
+	i := b.todo[0]
+	b.todo = b.todo[1:]
+	return i, true
+}
+
+// putBack returns a message that was taken but not started.
+func (b *batch) putBack(i int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.todo = append([]int{i}, b.todo...)
+}
+
+// work sends messages of b over one connection at a time until b is drained.
+// It returns an error when it stops early because ctx ended or it could not get a
+// connection; a connection failure does not fail a message by itself, so other
+// workers that did connect (e.g. below a server's per-client connection limit) carry
+// on with the queue.
+func (s *Sender) work(ctx context.Context, b *batch, msgs []Message, each func(int, error)) error {
 	var conn *smtp.Client
-	defer func() { s.hangUp(conn) }()
+	defer func() {
+		if conn != nil {
+			s.release(conn)
+		}
+	}()
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		// The message is taken before the connection so that a worker of this batch
+		// waits for a connection only when there is something left to send.
+		i, ok := b.take()
+		if !ok {
+			return nil
+		}
 		if conn == nil {
-			if len(jobs) == 0 {
-				return nil
+			c, err := s.acquire(ctx, b)
+			if err == nil && ctx.Err() != nil {
+				// Got one just as ctx ended: the message has not started, so it gets ctx.Err().
+				s.release(c)
+				err = ctx.Err()
 			}
-			c, err := s.dial(ctx)
 			if err != nil {
+				b.putBack(i)
 				return err
 			}
 			conn = c
 		}
-		i, ok := <-jobs
-		if !ok {
-			return nil
-		}
 		var err error
 		conn, err = s.deliver(ctx, conn, &msgs[i])
+		if conn == nil {
+			s.releaseSlot()
+		}
 		each(i, err)
+		if conn != nil && s.handOff(conn, b) {
+			conn = nil
+		}
 	}
 }
 
 // deliver sends m over conn and returns the connection to use for the next message,
-// which is nil when conn had to be dropped.
+// which is nil when conn had to be dropped. The pool slot of conn stays taken either
+// way.
 func (s *Sender) deliver(ctx context.Context, conn *smtp.Client, m *Message) (*smtp.Client, error) {
 	conn, retry, err := s.attempt(conn, m)
 	if !retry || ctx.Err() != nil {
@@ -493,7 +567,9 @@ func (s *Sender) hangUp(c *smtp.Client) {
 	if c == nil {
 		return
 	}
-	if s.client.CloseWithSMTPClient(c) != nil {
+	// The deadline left from the last command may have passed while the connection sat
+	// idle, which would fail the QUIT at once.
+	if c.UpdateDeadline(checkTimeout) != nil || s.client.CloseWithSMTPClient(c) != nil {
 		_ = c.Close()
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"net"
 	netmail "net/mail"
 	"net/textproto"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -63,12 +64,13 @@ func startCatcher(t *testing.T) *mailcatch.Server {
 	return srv
 }
 
-func newSender(t *testing.T, url string, concurrency int) *mailer.Sender {
+func newSender(t *testing.T, url string, maxConns int) *mailer.Sender {
 	t.Helper()
-	s, err := mailer.New(url, `"Herald Notifications" <noreply@herald.test>`, concurrency)
+	s, err := mailer.New(url, `"Herald Notifications" <noreply@herald.test>`, maxConns)
 	if err != nil {
 		t.Fatalf("New(%q): %v", url, err)
 	}
+	t.Cleanup(s.Close)
 	return s
 }
 
@@ -228,6 +230,11 @@ type testBackend struct {
 	// many accepted messages (0 = never).
 	dropAfter int
 
+	// acceptedHook, when set, receives a value for every accepted message.
+	acceptedHook chan struct{}
+	// dataGate, when set, holds every DATA until it is closed.
+	dataGate chan struct{}
+
 	mu       sync.Mutex
 	sessions int
 	active   int
@@ -277,6 +284,9 @@ func (s *testSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (s *testSession) Data(r io.Reader) error {
+	if s.b.dataGate != nil {
+		<-s.b.dataGate
+	}
 	if _, err := io.Copy(io.Discard, r); err != nil {
 		return err
 	}
@@ -284,6 +294,9 @@ func (s *testSession) Data(r io.Reader) error {
 	s.b.mu.Lock()
 	s.b.accepted = append(s.b.accepted, s.rcpt)
 	s.b.mu.Unlock()
+	if s.b.acceptedHook != nil {
+		s.b.acceptedHook <- struct{}{}
+	}
 	return nil
 }
 
@@ -303,6 +316,24 @@ func startTestServer(t *testing.T, b smtp.Backend, tlsConfig *tls.Config) string
 	if err != nil {
 		t.Fatal(err)
 	}
+	serve(t, ln, b, tlsConfig)
+	return ln.Addr().String()
+}
+
+// startCountedServer runs b on a loopback port and counts its TCP connections.
+func startCountedServer(t *testing.T, b smtp.Backend) (string, *connCounter) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &connCounter{Listener: ln, conns: map[*countedConn]bool{}}
+	serve(t, cl, b, nil)
+	return ln.Addr().String(), cl
+}
+
+func serve(t *testing.T, ln net.Listener, b smtp.Backend, tlsConfig *tls.Config) {
+	t.Helper()
 	srv := smtp.NewServer(b)
 	srv.Domain = "test.local"
 	srv.TLSConfig = tlsConfig
@@ -317,7 +348,105 @@ func startTestServer(t *testing.T, b smtp.Backend, tlsConfig *tls.Config) string
 		ln.Close()
 		<-done
 	})
-	return ln.Addr().String()
+}
+
+// connCounter is a listener that counts the connections the server accepted and still
+// has open, and the RSET commands clients sent.
+type connCounter struct {
+	net.Listener
+
+	mu      sync.Mutex
+	total   int
+	maxOpen int
+	rsets   int
+	conns   map[*countedConn]bool // open
+}
+
+func (l *connCounter) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	cc := &countedConn{Conn: c, l: l}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.total++
+	l.conns[cc] = true
+	l.maxOpen = max(l.maxOpen, len(l.conns))
+	return cc, nil
+}
+
+// stats reports the connections accepted so far, the most open at once, those open now
+// and the RSET commands received.
+func (l *connCounter) stats() (total, maxOpen, open, rsets int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.total, l.maxOpen, len(l.conns), l.rsets
+}
+
+// hangUpAll closes every open connection from the server side, like a server restart or
+// an idle timeout of the server would.
+func (l *connCounter) hangUpAll() {
+	l.mu.Lock()
+	conns := make([]*countedConn, 0, len(l.conns))
+	for c := range l.conns {
+		conns = append(conns, c)
+	}
+	l.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// waitOpen polls until the server has want connections open.
+func (l *connCounter) waitOpen(t *testing.T, want int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, _, open, _ := l.stats()
+		if open == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server has %d connections open, want %d", open, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+type countedConn struct {
+	net.Conn
+	l       *connCounter
+	once    sync.Once
+	partial []byte // command line read up to now
+}
+
+// Read counts RSET lines. Message bodies in these tests never contain one.
+func (c *countedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.partial = append(c.partial, p[:n]...)
+	for {
+		line, rest, ok := strings.Cut(string(c.partial), "\r\n")
+		if !ok {
+			break
+		}
+		if strings.EqualFold(line, "RSET") {
+			c.l.mu.Lock()
+			c.l.rsets++
+			c.l.mu.Unlock()
+		}
+		c.partial = []byte(rest)
+	}
+	return n, err
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() {
+		c.l.mu.Lock()
+		delete(c.l.conns, c)
+		c.l.mu.Unlock()
+	})
+	return c.Conn.Close()
 }
 
 // plainMessages is n minimal messages to u0@example.com, u1@… .
@@ -350,6 +479,219 @@ func TestConnectionsAreReused(t *testing.T) {
 	}
 	if maxConc > 4 {
 		t.Errorf("%d concurrent sessions, want at most 4", maxConc)
+	}
+}
+
+func TestPoolKeepsConnectionsBetweenBatches(t *testing.T) {
+	addr, server := startCountedServer(t, &testBackend{})
+	s := newSender(t, "smtp://"+addr, 2)
+
+	for batch := range 2 {
+		r := sendAll(t, context.Background(), s, plainMessages(20))
+		for i, err := range r.errs {
+			if err != nil {
+				t.Fatalf("batch %d, message %d: %v", batch, i, err)
+			}
+		}
+	}
+	total, maxOpen, open, rsets := server.stats()
+	if total > 2 || maxOpen > 2 {
+		t.Errorf("two batches opened %d connections, at most %d at once; want at most 2 in all", total, maxOpen)
+	}
+	if open != total {
+		t.Errorf("%d of %d connections open after the batches, want all kept for reuse", open, total)
+	}
+	// Each connection the second batch took from the idle pool was checked with RSET;
+	// none of the first batch's fresh ones were.
+	if rsets < 1 || rsets > total {
+		t.Errorf("server saw %d RSETs for %d reused connections", rsets, total)
+	}
+}
+
+func TestConcurrentBatchesShareMaxConns(t *testing.T) {
+	const maxConns, batches, perBatch = 3, 6, 25
+	b := &testBackend{}
+	addr, server := startCountedServer(t, b)
+	s := newSender(t, "smtp://"+addr, maxConns)
+
+	var wg sync.WaitGroup
+	results := make([]*result, batches)
+	for k := range batches {
+		wg.Go(func() {
+			msgs := plainMessages(perBatch)
+			for i := range msgs {
+				msgs[i].To = fmt.Sprintf("b%d-u%d@example.com", k, i)
+			}
+			results[k] = sendAll(t, context.Background(), s, msgs)
+		})
+	}
+	wg.Wait()
+	for k, r := range results {
+		for i, err := range r.errs {
+			if err != nil {
+				t.Errorf("batch %d, message %d: %v", k, i, err)
+			}
+		}
+	}
+	_, _, accepted := b.stats()
+	if len(accepted) != batches*perBatch {
+		t.Errorf("server accepted %d messages, want %d", len(accepted), batches*perBatch)
+	}
+	total, maxOpen, _, _ := server.stats()
+	if maxOpen > maxConns || total > maxConns {
+		t.Errorf("%d connections in all, %d open at once; want at most %d", total, maxOpen, maxConns)
+	}
+}
+
+// TestLateBatchIsNotStarved starts a one-message batch while a long batch holds every
+// connection: it must get a connection while the long one is still sending, not after.
+func TestLateBatchIsNotStarved(t *testing.T) {
+	const long = 500
+	b := &testBackend{}
+	b.acceptedHook = make(chan struct{}, long+1)
+	addr := startTestServer(t, b, nil)
+	s := newSender(t, "smtp://"+addr, 2)
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sendAll(t, context.Background(), s, plainMessages(long))
+	}()
+	for range 10 {
+		<-b.acceptedHook
+	}
+	r := sendAll(t, context.Background(), s, []mailer.Message{{To: "late@example.com", Subject: "s", Text: "t"}})
+	if err := r.errs[0]; err != nil {
+		t.Fatalf("late message: %v", err)
+	}
+	<-done
+	_, _, accepted := b.stats()
+	pos := slices.Index(accepted, "late@example.com")
+	if pos < 0 || pos == len(accepted)-1 {
+		t.Errorf("late message accepted at position %d of %d, want before the long batch ends", pos, len(accepted))
+	}
+}
+
+// TestWaitingBatchHonoursContext cancels a batch that waits for the only connection:
+// it must give up at once, send nothing, and leave the connection usable.
+func TestWaitingBatchHonoursContext(t *testing.T) {
+	b := &testBackend{dataGate: make(chan struct{})}
+	addr, server := startCountedServer(t, b)
+	s := newSender(t, "smtp://"+addr, 1)
+	gate := sync.OnceFunc(func() { close(b.dataGate) })
+	t.Cleanup(gate)
+
+	holder := make(chan *result)
+	go func() { holder <- sendAll(t, context.Background(), s, plainMessages(1)) }()
+	server.waitOpen(t, 1)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	waited := make(chan *result)
+	go func() { waited <- sendAll(t, ctx, s, plainMessages(3)) }()
+	select {
+	case r := <-waited:
+		for i, err := range r.errs {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("waiting message %d: err = %v, want context.DeadlineExceeded", i, err)
+			}
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("SendAll kept waiting for a connection after its context ended")
+	}
+
+	gate()
+	if err := (<-holder).errs[0]; err != nil {
+		t.Fatalf("holding batch: %v", err)
+	}
+	// A slot lost to the cancelled wait would leave this batch waiting forever.
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r := sendAll(t, ctx, s, plainMessages(2))
+	for i, err := range r.errs {
+		if err != nil {
+			t.Errorf("message %d after the cancelled wait: %v", i, err)
+		}
+	}
+	if total, _, _, _ := server.stats(); total != 1 {
+		t.Errorf("%d connections in all, want the one connection reused", total)
+	}
+	if _, _, accepted := b.stats(); len(accepted) != 3 {
+		t.Errorf("server accepted %d messages, want 3 (none from the cancelled batch)", len(accepted))
+	}
+}
+
+func TestIdleConnectionClosedByServerIsReplaced(t *testing.T) {
+	b := &testBackend{}
+	addr, server := startCountedServer(t, b)
+	s := newSender(t, "smtp://"+addr, 2)
+
+	msgs := plainMessages(6)
+	sendAll(t, context.Background(), s, msgs)
+	total, _, _, _ := server.stats()
+	server.hangUpAll()
+	server.waitOpen(t, 0)
+
+	r := sendAll(t, context.Background(), s, msgs)
+	for i, err := range r.errs {
+		if err != nil {
+			t.Errorf("message %d after the server hung up: %v", i, err)
+		}
+	}
+	_, _, accepted := b.stats()
+	if len(accepted) != 2*len(msgs) {
+		t.Errorf("server accepted %d messages, want %d", len(accepted), 2*len(msgs))
+	}
+	if after, _, _, _ := server.stats(); after <= total {
+		t.Errorf("no new connection after the server closed all %d", total)
+	}
+}
+
+func TestIdleConnectionsExpire(t *testing.T) {
+	addr, server := startCountedServer(t, &testBackend{})
+	s := newSender(t, "smtp://"+addr, 2)
+	mailer.SetIdleTimeout(s, 50*time.Millisecond)
+
+	msgs := plainMessages(4)
+	sendAll(t, context.Background(), s, msgs)
+	before, _, _, _ := server.stats()
+	// The Sender closes them itself: nothing else would.
+	server.waitOpen(t, 0)
+
+	r := sendAll(t, context.Background(), s, msgs)
+	for i, err := range r.errs {
+		if err != nil {
+			t.Errorf("message %d after idle expiry: %v", i, err)
+		}
+	}
+	total, _, _, rsets := server.stats()
+	if total <= before {
+		t.Errorf("expired connections were reused: %d connections before, %d after", before, total)
+	}
+	if rsets != 0 {
+		t.Errorf("server saw %d RSETs, want none: expired connections are closed, not checked", rsets)
+	}
+}
+
+func TestClose(t *testing.T) {
+	addr, server := startCountedServer(t, &testBackend{})
+	s := newSender(t, "smtp://"+addr, 2)
+
+	msgs := plainMessages(4)
+	sendAll(t, context.Background(), s, msgs)
+	s.Close()
+	server.waitOpen(t, 0)
+	s.Close()
+
+	before, _, _, _ := server.stats()
+	r := sendAll(t, context.Background(), s, msgs)
+	for i, err := range r.errs {
+		if !errors.Is(err, mailer.ErrClosed) || mailer.Permanent(err) {
+			t.Errorf("message %d after Close: err = %v, want temporary ErrClosed", i, err)
+		}
+	}
+	if total, _, _, _ := server.stats(); total != before {
+		t.Errorf("closed Sender opened %d connections", total-before)
 	}
 }
 
