@@ -215,4 +215,4 @@ func Serve(ctx context.Context, addr string, h http.Handler, ready func(addr str
 }
 
 // smtpMaxConns is HERALD_SMTP_MAX_CONNS: SMTP connections per worker process.
-func smtpMaxConns(cfg config.Config) int { return 8 }
+func smtpMaxConns(cfg config.Config) int { return cfg.SMTPMaxConns }
