@@ -6,13 +6,120 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 )
 
 // maxBody is the contract's body limit.
 const maxBody = 1 << 20
+
+// After answering a request without reading all of its body, the server
+// reads and discards what the client still sends, up to these bounds, before
+// the connection closes, as nginx's lingering close does. A socket closed with
+// unread data sends a reset, and a client still writing its body (Python's
+// urllib, anything that writes the whole request before reading) gets the
+// reset instead of the answer already on its way.
+const (
+	lingerBytes = 8 << 20
+	lingerTime  = 5 * time.Second
+)
+
+func errTooLarge() *Error {
+	return newError(http.StatusRequestEntityTooLarge, "payload_too_large", "request body is larger than 1 MiB")
+}
+
+// limitBody refuses a body that declares more than maxBody before reading it
+// (decode refuses one that turns out larger), and drains whatever body a
+// request's answer left unread, so the client receives the answer.
+func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if req.Body == nil || req.Body == http.NoBody || req.ContentLength == 0 {
+			return next(c)
+		}
+		rc := http.NewResponseController(c.Response())
+		// In full duplex net/http leaves the body alone when the answer is
+		// written, instead of giving up on it, so it can still be drained.
+		if rc.EnableFullDuplex() != nil { // a test recorder
+			if req.ContentLength > maxBody {
+				return errTooLarge()
+			}
+			return next(c)
+		}
+		body := &trackedBody{ReadCloser: req.Body}
+		req.Body = body
+		var err error
+		if req.ContentLength > maxBody {
+			err = errTooLarge()
+		} else {
+			err = next(c)
+		}
+		// A client that asked to be told to go on sends nothing until told.
+		if body.eof || (body.n == 0 && strings.EqualFold(req.Header.Get("Expect"), "100-continue")) {
+			return err
+		}
+		if res := c.Response(); !res.Committed {
+			res.Header().Set(echo.HeaderConnection, "close")
+			if err != nil {
+				answer(c, err)
+			}
+		}
+		if rc.Flush() != nil {
+			return err
+		}
+		_ = rc.SetReadDeadline(time.Now().Add(lingerTime))
+		_, _ = io.CopyN(io.Discard, body.ReadCloser, lingerBytes)
+		return err
+	}
+}
+
+// trackedBody records how much of a request body was read and whether to
+// its end.
+type trackedBody struct {
+	io.ReadCloser
+	n   int64
+	eof bool
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+// answer writes the error's response whole, with a Content-Length rather
+// than chunked: a client that reads while it writes (curl stops sending on
+// an early answer) then has all of it at once, instead of waiting for the
+// final chunk until the drain ends.
+func answer(c echo.Context, err error) {
+	res := c.Response()
+	w := res.Writer
+	buf := &bufferedWriter{ResponseWriter: w}
+	res.Writer = buf
+	c.Error(err)
+	res.Writer = w
+	if buf.status == 0 {
+		return
+	}
+	w.Header().Set(echo.HeaderContentLength, strconv.Itoa(buf.body.Len()))
+	w.WriteHeader(buf.status)
+	_, _ = w.Write(buf.body.Bytes())
+}
+
+type bufferedWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedWriter) WriteHeader(status int)      { b.status = status }
+func (b *bufferedWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
 
 // decode reads a JSON body strictly: unknown fields, trailing data, a missing
 // body and an oversized body are all refused in the contract's shape.

@@ -44,9 +44,6 @@ func New(opts Options) *echo.Echo {
 	e.HTTPErrorHandler = s.errorHandler
 	e.JSONSerializer = jsonSerializer{}
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
-	// Refuse oversized bodies before reading them; decode enforces it again
-	// for chunked bodies with no Content-Length.
-	e.Use(middleware.BodyLimit("1M"))
 	e.Use(middleware.RequestID())
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogMethod: true, LogURIPath: true, LogLatency: true, LogRequestID: true,
@@ -63,6 +60,8 @@ func New(opts Options) *echo.Echo {
 			return nil
 		},
 	}))
+	// After the logger, so refused bodies are logged too.
+	e.Use(limitBody)
 	s.routes(e)
 	return e
 }
