@@ -121,8 +121,23 @@ type bufferedWriter struct {
 func (b *bufferedWriter) WriteHeader(status int)      { b.status = status }
 func (b *bufferedWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
 
+// refuseNUL refuses a NUL (%00) in the path or the query: PostgreSQL text
+// cannot hold one, so a NUL reaching a query would be a 500.
+func refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := c.Request().URL
+		if strings.ContainsRune(u.Path, 0) || strings.ContainsRune(u.RawQuery, 0) || strings.Contains(u.RawQuery, "%00") {
+			return badRequest("the URL contains a NUL character (%%00), which Herald does not accept")
+		}
+		return next(c)
+	}
+}
+
 // decode reads a JSON body strictly: unknown fields, trailing data, a missing
-// body and an oversized body are all refused in the contract's shape.
+// body, an oversized body and NUL characters are all refused in the
+// contract's shape. Numbers decoded into untyped fields (an event's data)
+// are json.Number, so they are stored and echoed exactly as sent, not
+// rounded through float64.
 func decode(c echo.Context, v any) error {
 	req := c.Request()
 	if ct := req.Header.Get(echo.HeaderContentType); ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
@@ -139,8 +154,12 @@ func decode(c echo.Context, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return badRequest("request body is empty; send a JSON object")
 	}
+	if i := nulAt(body); i >= 0 {
+		return badRequest("request body contains a NUL character (U+0000) at byte %d; Herald cannot store text with NUL", i).with("offset", i)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
+	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
@@ -148,6 +167,27 @@ func decode(c echo.Context, v any) error {
 		return badRequest("request body has data after the JSON object")
 	}
 	return nil
+}
+
+// nulAt returns the offset of the first NUL in a JSON text, raw or written as
+// the escape \u0000 inside a string (key or value), or -1 if there is none.
+// PostgreSQL's text and jsonb refuse both.
+func nulAt(b []byte) int {
+	first := bytes.IndexByte(b, 0)
+	// In JSON a backslash only starts an escape inside a string, and every
+	// escape is at least two bytes, so stepping over each pair never
+	// mistakes the "u0000" of an escaped backslash ("\\u0000") for one.
+	for i := 0; i < len(b); i += 2 {
+		j := bytes.IndexByte(b[i:], '\\')
+		if j < 0 || (first >= 0 && i+j > first) {
+			break
+		}
+		i += j
+		if bytes.HasPrefix(b[i+1:], []byte("u0000")) {
+			return i
+		}
+	}
+	return first
 }
 
 func jsonError(err error) error {

@@ -60,8 +60,8 @@ func New(opts Options) *echo.Echo {
 			return nil
 		},
 	}))
-	// After the logger, so refused bodies are logged too.
-	e.Use(limitBody)
+	// After the logger, so refused bodies and URLs are logged too.
+	e.Use(limitBody, refuseNUL)
 	s.routes(e)
 	return e
 }
