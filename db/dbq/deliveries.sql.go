@@ -61,11 +61,18 @@ func (q *Queries) DeliveriesForUsers(ctx context.Context, arg DeliveriesForUsers
 }
 
 const eventDeliveries = `-- name: EventDeliveries :many
-SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at FROM deliveries WHERE event_id = $1 ORDER BY user_id, channel
+SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at FROM deliveries WHERE event_id = $1 ORDER BY user_id, channel LIMIT $2
 `
 
-func (q *Queries) EventDeliveries(ctx context.Context, eventID uuid.UUID) ([]Delivery, error) {
-	rows, err := q.db.Query(ctx, eventDeliveries, eventID)
+type EventDeliveriesParams struct {
+	EventID uuid.UUID
+	MaxRows int32
+}
+
+// At most max_rows: an event may have 10,000 recipients. The rest are paged
+// with ListDeliveries.
+func (q *Queries) EventDeliveries(ctx context.Context, arg EventDeliveriesParams) ([]Delivery, error) {
+	rows, err := q.db.Query(ctx, eventDeliveries, arg.EventID, arg.MaxRows)
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,9 @@ ORDER BY d.id;
 SELECT status, count(*)::int AS n FROM deliveries WHERE id = ANY(@ids::uuid[]) GROUP BY status ORDER BY status;
 
 -- name: EventDeliveries :many
-SELECT * FROM deliveries WHERE event_id = @event_id ORDER BY user_id, channel;
+-- At most max_rows: an event may have 10,000 recipients. The rest are paged
+-- with ListDeliveries.
+SELECT * FROM deliveries WHERE event_id = @event_id ORDER BY user_id, channel LIMIT @max_rows;
 
 -- name: ListDeliveries :many
 SELECT * FROM deliveries
