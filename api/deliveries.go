@@ -130,7 +130,18 @@ func (s *Server) listDeliveries(c echo.Context) error {
 		}
 		params.Status, params.ByStatus = v, true
 	}
-	rows, err := dbq.New(s.pool).ListDeliveries(c.Request().Context(), params)
+	q := dbq.New(s.pool)
+	var rows []dbq.Delivery
+	if params.Status == "failed" {
+		// Its own query, so the small partial index of failed rows serves it
+		// rather than a walk of the tenant's whole delivery log.
+		rows, err = q.ListFailedDeliveries(c.Request().Context(), dbq.ListFailedDeliveriesParams{
+			TenantID: params.TenantID, ByEvent: params.ByEvent, EventID: params.EventID, HasCursor: params.HasCursor,
+			CursorTime: params.CursorTime, CursorID: params.CursorID, PageSize: params.PageSize,
+		})
+	} else {
+		rows, err = q.ListDeliveries(c.Request().Context(), params)
+	}
 	if err != nil {
 		return err
 	}
