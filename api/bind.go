@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 )
@@ -14,8 +16,128 @@ import (
 // maxBody is the contract's body limit.
 const maxBody = 1 << 20
 
+// After answering a request without reading all of its body, the server
+// reads and discards what the client still sends, up to these bounds, before
+// the connection closes, as nginx's lingering close does. A socket closed with
+// unread data sends a reset, and a client still writing its body (Python's
+// urllib, anything that writes the whole request before reading) gets the
+// reset instead of the answer already on its way.
+const (
+	lingerBytes = 8 << 20
+	lingerTime  = 5 * time.Second
+)
+
+func errTooLarge() *Error {
+	return newError(http.StatusRequestEntityTooLarge, "payload_too_large", "request body is larger than 1 MiB")
+}
+
+// limitBody refuses a body that declares more than maxBody before reading it
+// (decode refuses one that turns out larger), and drains whatever body a
+// request's answer left unread, so the client receives the answer.
+func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if req.Body == nil || req.Body == http.NoBody || req.ContentLength == 0 {
+			return next(c)
+		}
+		rc := http.NewResponseController(c.Response())
+		// In full duplex net/http leaves the body alone when the answer is
+		// written, instead of giving up on it, so it can still be drained.
+		if rc.EnableFullDuplex() != nil { // a test recorder
+			if req.ContentLength > maxBody {
+				return errTooLarge()
+			}
+			return next(c)
+		}
+		body := &trackedBody{ReadCloser: req.Body}
+		req.Body = body
+		var err error
+		if req.ContentLength > maxBody {
+			err = errTooLarge()
+		} else {
+			err = next(c)
+		}
+		// A client that asked to be told to go on sends nothing until told.
+		if body.eof || (body.n == 0 && strings.EqualFold(req.Header.Get("Expect"), "100-continue")) {
+			return err
+		}
+		if res := c.Response(); !res.Committed {
+			res.Header().Set(echo.HeaderConnection, "close")
+			if err != nil {
+				answer(c, err)
+			}
+		}
+		if rc.Flush() != nil {
+			return err
+		}
+		_ = rc.SetReadDeadline(time.Now().Add(lingerTime))
+		_, _ = io.CopyN(io.Discard, body.ReadCloser, lingerBytes)
+		return err
+	}
+}
+
+// trackedBody records how much of a request body was read and whether to
+// its end.
+type trackedBody struct {
+	io.ReadCloser
+	n   int64
+	eof bool
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+// answer writes the error's response whole, with a Content-Length rather
+// than chunked: a client that reads while it writes (curl stops sending on
+// an early answer) then has all of it at once, instead of waiting for the
+// final chunk until the drain ends.
+func answer(c echo.Context, err error) {
+	res := c.Response()
+	w := res.Writer
+	buf := &bufferedWriter{ResponseWriter: w}
+	res.Writer = buf
+	c.Error(err)
+	res.Writer = w
+	if buf.status == 0 {
+		return
+	}
+	w.Header().Set(echo.HeaderContentLength, strconv.Itoa(buf.body.Len()))
+	w.WriteHeader(buf.status)
+	_, _ = w.Write(buf.body.Bytes())
+}
+
+type bufferedWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedWriter) WriteHeader(status int)      { b.status = status }
+func (b *bufferedWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
+
+// refuseNUL refuses a NUL (%00) in the path or the query: PostgreSQL text
+// cannot hold one, so a NUL reaching a query would be a 500.
+func refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := c.Request().URL
+		if strings.ContainsRune(u.Path, 0) || strings.ContainsRune(u.RawQuery, 0) || strings.Contains(u.RawQuery, "%00") {
+			return badRequest("the URL contains a NUL character (%%00), which Herald does not accept")
+		}
+		return next(c)
+	}
+}
+
 // decode reads a JSON body strictly: unknown fields, trailing data, a missing
-// body and an oversized body are all refused in the contract's shape.
+// body, an oversized body and NUL characters are all refused in the
+// contract's shape. Numbers decoded into untyped fields (an event's data)
+// are json.Number, so they are stored and echoed exactly as sent, not
+// rounded through float64.
 func decode(c echo.Context, v any) error {
 	req := c.Request()
 	if ct := req.Header.Get(echo.HeaderContentType); ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
@@ -32,8 +154,12 @@ func decode(c echo.Context, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return badRequest("request body is empty; send a JSON object")
 	}
+	if i := nulAt(body); i >= 0 {
+		return badRequest("request body contains a NUL character (U+0000) at byte %d; Herald cannot store text with NUL", i).with("offset", i)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
+	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
@@ -41,6 +167,27 @@ func decode(c echo.Context, v any) error {
 		return badRequest("request body has data after the JSON object")
 	}
 	return nil
+}
+
+// nulAt returns the offset of the first NUL in a JSON text, raw or written as
+// the escape \u0000 inside a string (key or value), or -1 if there is none.
+// PostgreSQL's text and jsonb refuse both.
+func nulAt(b []byte) int {
+	first := bytes.IndexByte(b, 0)
+	// In JSON a backslash only starts an escape inside a string, and every
+	// escape is at least two bytes, so stepping over each pair never
+	// mistakes the "u0000" of an escaped backslash ("\\u0000") for one.
+	for i := 0; i < len(b); i += 2 {
+		j := bytes.IndexByte(b[i:], '\\')
+		if j < 0 || (first >= 0 && i+j > first) {
+			break
+		}
+		i += j
+		if bytes.HasPrefix(b[i+1:], []byte("u0000")) {
+			return i
+		}
+	}
+	return first
 }
 
 func jsonError(err error) error {

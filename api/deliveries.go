@@ -48,7 +48,14 @@ type eventResponse struct {
 	Data           any                  `json:"data"`
 	CreatedAt      time.Time            `json:"created_at"`
 	Deliveries     []deliveryResponse   `json:"deliveries"`
+	Truncated      bool                 `json:"deliveries_truncated,omitempty"`
+	Next           string               `json:"deliveries_next,omitempty"`
 }
+
+// maxEventDeliveries bounds the deliveries an event's answer embeds: an
+// event may reach 10,000 recipients on several channels each. When it has
+// more, the answer says so and links the delivery log, which pages them all.
+const maxEventDeliveries = 100
 
 func (s *Server) getEvent(c echo.Context) error {
 	ctx := c.Request().Context()
@@ -64,13 +71,19 @@ func (s *Server) getEvent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rows, err := q.EventDeliveries(ctx, ev.ID)
+	// One row more than is shown tells whether there are more.
+	rows, err := q.EventDeliveries(ctx, dbq.EventDeliveriesParams{EventID: ev.ID, MaxRows: maxEventDeliveries + 1})
 	if err != nil {
 		return err
 	}
 	resp := eventResponse{EventID: ev.ID, Type: ev.Type, Status: ev.Status, WorkflowID: ev.WorkflowID,
 		WorkflowStatus: "unknown", Urgent: ev.Urgent, Link: ev.Link, Data: rawJSON(ev.Data), CreatedAt: ev.CreatedAt,
-		Deliveries: make([]deliveryResponse, 0, len(rows))}
+		Deliveries: make([]deliveryResponse, 0, min(len(rows), maxEventDeliveries))}
+	if len(rows) > maxEventDeliveries {
+		rows = rows[:maxEventDeliveries]
+		resp.Truncated = true
+		resp.Next = "/v1/deliveries?event_id=" + ev.ID.String()
+	}
 	for _, d := range rows {
 		resp.Deliveries = append(resp.Deliveries, toDelivery(d))
 	}
@@ -117,7 +130,18 @@ func (s *Server) listDeliveries(c echo.Context) error {
 		}
 		params.Status, params.ByStatus = v, true
 	}
-	rows, err := dbq.New(s.pool).ListDeliveries(c.Request().Context(), params)
+	q := dbq.New(s.pool)
+	var rows []dbq.Delivery
+	if params.Status == "failed" {
+		// Its own query, so the small partial index of failed rows serves it
+		// rather than a walk of the tenant's whole delivery log.
+		rows, err = q.ListFailedDeliveries(c.Request().Context(), dbq.ListFailedDeliveriesParams{
+			TenantID: params.TenantID, ByEvent: params.ByEvent, EventID: params.EventID, HasCursor: params.HasCursor,
+			CursorTime: params.CursorTime, CursorID: params.CursorID, PageSize: params.PageSize,
+		})
+	} else {
+		rows, err = q.ListDeliveries(c.Request().Context(), params)
+	}
 	if err != nil {
 		return err
 	}

@@ -12,20 +12,30 @@ import (
 	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/db"
 	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/intake"
 )
 
+// notificationResponse is an inbox item. DataTruncated is set in lists when
+// data was left out for its size; the single item (PATCH …/read answers with
+// it) always has its data.
 type notificationResponse struct {
-	ID        uuid.UUID  `json:"id"`
-	EventID   uuid.UUID  `json:"event_id"`
-	Type      string     `json:"type"`
-	Title     string     `json:"title"`
-	Body      string     `json:"body"`
-	Link      string     `json:"link"`
-	Data      any        `json:"data"`
-	Read      bool       `json:"read"`
-	ReadAt    *time.Time `json:"read_at"`
-	CreatedAt time.Time  `json:"created_at"`
+	ID            uuid.UUID  `json:"id"`
+	EventID       uuid.UUID  `json:"event_id"`
+	Type          string     `json:"type"`
+	Title         string     `json:"title"`
+	Body          string     `json:"body"`
+	Link          string     `json:"link"`
+	Data          any        `json:"data"`
+	DataTruncated bool       `json:"data_truncated,omitempty"`
+	Read          bool       `json:"read"`
+	ReadAt        *time.Time `json:"read_at"`
+	CreatedAt     time.Time  `json:"created_at"`
 }
+
+// listDataBytes is the largest event data, as JSON text, that inbox lists
+// embed in an item. Data may be 64 KiB, and a page of 200 items each
+// carrying it would be 12 MiB; this way their data is at most 800 KiB.
+const listDataBytes = 4 << 10
 
 // toNotification pairs an inbox item with its event's data, which is stored
 // once per event rather than copied to every recipient's item.
@@ -38,6 +48,9 @@ func toNotification(n dbq.Notification, data []byte) notificationResponse {
 // is a 404 rather than an empty inbox.
 func (s *Server) inboxUser(c echo.Context) (string, error) {
 	id := c.Param("id")
+	if !intake.ValidUserID(id) {
+		return "", notFound("user") // no user can have this ID
+	}
 	_, err := dbq.New(s.pool).GetUser(c.Request().Context(), dbq.GetUserParams{TenantID: tenantOf(c).ID, ID: id})
 	if isNoRows(err) {
 		return "", notFound("user")
@@ -64,14 +77,16 @@ func (s *Server) listNotifications(c echo.Context) error {
 	}
 	rows, err := dbq.New(s.pool).ListNotifications(c.Request().Context(), dbq.ListNotificationsParams{
 		TenantID: tenantOf(c).ID, UserID: user, UnreadOnly: unread, HasCursor: p.hasCursor,
-		CursorTime: p.time, CursorID: p.id, PageSize: int32(p.limit),
+		CursorTime: p.time, CursorID: p.id, PageSize: int32(p.limit), MaxDataBytes: listDataBytes,
 	})
 	if err != nil {
 		return err
 	}
 	out := make([]notificationResponse, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, toNotification(r.Notification, r.EventData))
+		n := toNotification(r.Notification, r.EventData)
+		n.DataTruncated = r.DataTruncated
+		out = append(out, n)
 	}
 	var next *string
 	if n := len(rows); n > 0 {

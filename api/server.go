@@ -46,9 +46,6 @@ func New(opts Options) *echo.Echo {
 	e.HTTPErrorHandler = s.errorHandler
 	e.JSONSerializer = jsonSerializer{}
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
-	// Refuse oversized bodies before reading them; decode enforces it again
-	// for chunked bodies with no Content-Length.
-	e.Use(middleware.BodyLimit("1M"))
 	e.Use(middleware.RequestID())
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogMethod: true, LogURIPath: true, LogLatency: true, LogRequestID: true,
@@ -65,6 +62,8 @@ func New(opts Options) *echo.Echo {
 			return nil
 		},
 	}))
+	// After the logger, so refused bodies and URLs are logged too.
+	e.Use(limitBody, refuseNUL)
 	s.routes(e)
 	return e
 }

@@ -50,32 +50,42 @@ func (q *Queries) GetNotification(ctx context.Context, arg GetNotificationParams
 }
 
 const listNotifications = `-- name: ListNotifications :many
-SELECT n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.data, n.read_at, n.created_at, e.data AS event_data FROM notifications n JOIN events e ON e.id = n.event_id
-WHERE n.tenant_id = $1 AND n.user_id = $2
-  AND (NOT $3::bool OR n.read_at IS NULL)
-  AND (NOT $4::bool OR (n.created_at, n.id) < ($5::timestamptz, $6::uuid))
+SELECT n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.data, n.read_at, n.created_at,
+       (CASE WHEN size.data_bytes <= $1::int THEN e.data END)::jsonb AS event_data,
+       size.data_bytes > $1::int AS data_truncated
+FROM notifications n
+JOIN events e ON e.id = n.event_id
+CROSS JOIN LATERAL (SELECT octet_length(e.data::text) AS data_bytes) size
+WHERE n.tenant_id = $2 AND n.user_id = $3
+  AND (NOT $4::bool OR n.read_at IS NULL)
+  AND (NOT $5::bool OR (n.created_at, n.id) < ($6::timestamptz, $7::uuid))
 ORDER BY n.created_at DESC, n.id DESC
-LIMIT $7
+LIMIT $8
 `
 
 type ListNotificationsParams struct {
-	TenantID   uuid.UUID
-	UserID     string
-	UnreadOnly bool
-	HasCursor  bool
-	CursorTime time.Time
-	CursorID   uuid.UUID
-	PageSize   int32
+	MaxDataBytes int32
+	TenantID     uuid.UUID
+	UserID       string
+	UnreadOnly   bool
+	HasCursor    bool
+	CursorTime   time.Time
+	CursorID     uuid.UUID
+	PageSize     int32
 }
 
 type ListNotificationsRow struct {
-	Notification Notification
-	EventData    []byte
+	Notification  Notification
+	EventData     []byte
+	DataTruncated bool
 }
 
 // Keyset paging, newest first; the cursor is the last row's (created_at, id).
+// An event's data comes along only when its JSON text is at most
+// max_data_bytes, so a page of 200 items never carries 200 copies of 64 KiB.
 func (q *Queries) ListNotifications(ctx context.Context, arg ListNotificationsParams) ([]ListNotificationsRow, error) {
 	rows, err := q.db.Query(ctx, listNotifications,
+		arg.MaxDataBytes,
 		arg.TenantID,
 		arg.UserID,
 		arg.UnreadOnly,
@@ -105,6 +115,7 @@ func (q *Queries) ListNotifications(ctx context.Context, arg ListNotificationsPa
 			&i.Notification.ReadAt,
 			&i.Notification.CreatedAt,
 			&i.EventData,
+			&i.DataTruncated,
 		); err != nil {
 			return nil, err
 		}

@@ -95,13 +95,28 @@ WHERE id = @id AND status = 'pending';
 SELECT status, count(*)::int AS n FROM deliveries WHERE id = ANY(@ids::uuid[]) GROUP BY status ORDER BY status;
 
 -- name: EventDeliveries :many
-SELECT * FROM deliveries WHERE event_id = @event_id ORDER BY user_id, channel;
+-- At most max_rows: an event may have 10,000 recipients. The rest are paged
+-- with ListDeliveries.
+SELECT * FROM deliveries WHERE event_id = @event_id ORDER BY user_id, channel LIMIT @max_rows;
 
 -- name: ListDeliveries :many
+-- Every status but failed: ListFailedDeliveries serves that one.
 SELECT * FROM deliveries
 WHERE tenant_id = @tenant_id
   AND (NOT @by_event::bool OR event_id = @event_id::uuid)
   AND (NOT @by_status::bool OR status = @status::text)
+  AND (NOT @has_cursor::bool OR (created_at, id) < (@cursor_time::timestamptz, @cursor_id::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT @page_size;
+
+-- name: ListFailedDeliveries :many
+-- Served by the partial index deliveries_failed: failed_at IS NOT NULL is its
+-- predicate, written out so the planner matches it, generic plans included.
+-- status is checked too because failed_at records that a row failed, and a
+-- retry may have delivered it since.
+SELECT * FROM deliveries
+WHERE tenant_id = @tenant_id AND failed_at IS NOT NULL AND status = 'failed'
+  AND (NOT @by_event::bool OR event_id = @event_id::uuid)
   AND (NOT @has_cursor::bool OR (created_at, id) < (@cursor_time::timestamptz, @cursor_id::uuid))
 ORDER BY created_at DESC, id DESC
 LIMIT @page_size;

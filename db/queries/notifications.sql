@@ -1,6 +1,13 @@
 -- name: ListNotifications :many
 -- Keyset paging, newest first; the cursor is the last row's (created_at, id).
-SELECT sqlc.embed(n), e.data AS event_data FROM notifications n JOIN events e ON e.id = n.event_id
+-- An event's data comes along only when its JSON text is at most
+-- max_data_bytes, so a page of 200 items never carries 200 copies of 64 KiB.
+SELECT sqlc.embed(n),
+       (CASE WHEN size.data_bytes <= @max_data_bytes::int THEN e.data END)::jsonb AS event_data,
+       size.data_bytes > @max_data_bytes::int AS data_truncated
+FROM notifications n
+JOIN events e ON e.id = n.event_id
+CROSS JOIN LATERAL (SELECT octet_length(e.data::text) AS data_bytes) size
 WHERE n.tenant_id = @tenant_id AND n.user_id = @user_id
   AND (NOT @unread_only::bool OR n.read_at IS NULL)
   AND (NOT @has_cursor::bool OR (n.created_at, n.id) < (@cursor_time::timestamptz, @cursor_id::uuid))

@@ -4,10 +4,8 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/mail"
 	"strings"
@@ -183,35 +181,6 @@ func (w *Worker) Stop() {
 // NewHandler returns the REST API's HTTP handler.
 func NewHandler(cfg config.Config, pool *pgxpool.Pool, tc client.Client, logger *slog.Logger) http.Handler {
 	return api.New(api.Options{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Logger: logger})
-}
-
-// Serve serves h on addr until ctx ends, then shuts down gracefully, letting
-// requests in flight finish for up to 10 seconds.
-func Serve(ctx context.Context, addr string, h http.Handler, ready func(addr string)) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("HERALD_HTTP_ADDR: %w", err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	if ready != nil {
-		ready(ln.Addr().String())
-	}
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return err
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }
 
 // smtpMaxConns is HERALD_SMTP_MAX_CONNS: SMTP connections per worker process.
