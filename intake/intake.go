@@ -200,7 +200,7 @@ func (s *Service) startWorkflow(ctx context.Context, ev dbq.Event) (string, erro
 			workflows.AttrEventType.ValueSet(ev.Type),
 			workflows.AttrStatus.ValueSet(string(delivery.EventPending)),
 		),
-	}, workflows.NotifyWorkflowName, workflows.NotifyInput{TenantID: ev.TenantID, EventID: ev.ID, Type: ev.Type})
+	}, workflows.NotifyWorkflowName, workflows.NotifyInput{TenantID: ev.TenantID, EventID: ev.ID, Type: ev.Type, Engine: workflows.EngineBatches})
 	var runID string
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {

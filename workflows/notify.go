@@ -46,7 +46,7 @@ func NotifyEvent(ctx workflow.Context, in NotifyInput) (NotifyResult, error) {
 	if err := n.tagSearchAttributes(ctx); err != nil {
 		return n.result, err
 	}
-	if workflow.GetVersion(ctx, versionBatches, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if in.Engine < EngineBatches && workflow.GetVersion(ctx, versionBatches, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return n.runV1(ctx)
 	}
 	return n.run(ctx)

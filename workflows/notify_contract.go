@@ -27,6 +27,11 @@ type NotifyInput struct {
 	TenantID uuid.UUID `json:"tenant_id"`
 	EventID  uuid.UUID `json:"event_id"`
 	Type     string    `json:"type"`
+	// Engine is the delivery engine the run was started for. Runs that
+	// carry EngineBatches skip the version marker (and the search attribute
+	// upsert it costs every run); runs without it decide by
+	// workflow.GetVersion, so those begun by older releases replay as they ran.
+	Engine int `json:"engine,omitempty"`
 	// After and Carried continue a fan-out in a new run: the last recipient
 	// handled and the tally so far.
 	After   string        `json:"after,omitempty"`
@@ -40,6 +45,9 @@ type NotifyResult struct {
 	Skipped   int                  `json:"skipped"`
 	Failed    int                  `json:"failed"`
 }
+
+// EngineBatches is the channel-batches engine (see NotifyInput.Engine).
+const EngineBatches = 2
 
 // PageSize is how many recipients one page activity handles. It bounds the
 // history: 10,000 recipients are 20 pages of a handful of events each.

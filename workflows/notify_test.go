@@ -332,3 +332,21 @@ func TestNotifyEventContinuesAsNewWhenTemporalSuggests(t *testing.T) {
 		t.Errorf("continued with after %q, carried %+v; want after the first page", next.After, next.Carried)
 	}
 }
+
+func TestNotifyEventStartedForBatchesSkipsTheVersionMarker(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(activities.PageResult{Delivered: 1, Batches: emails(1)}, nil)
+	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(activities.DeliverResult{Delivered: 1}, nil).Once()
+	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, delivery.EventDelivered).Return(nil).Once()
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
+	env.OnGetVersion(versionBatches, workflow.DefaultVersion, 1).Return(func(string, workflow.Version, workflow.Version) workflow.Version {
+		t.Error("a run started for the batches engine asked for the version")
+		return 1
+	})
+	in := input
+	in.Engine = EngineBatches
+	res := runOK(t, env, in)
+	if res.Delivered != 2 {
+		t.Errorf("result = %+v", res)
+	}
+}
