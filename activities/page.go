@@ -51,10 +51,7 @@ func (a *Activities) PreparePage(ctx context.Context, in PageInput) (PageResult,
 	if err != nil {
 		return res, err
 	}
-	users, err := q.RecipientsPage(ctx, dbq.RecipientsPageParams{
-		TenantID: in.TenantID, AfterID: in.After, Everyone: spec.Subscribers,
-		UserIds: spec.Users, Roles: spec.Roles, PageSize: int32(in.Limit),
-	})
+	users, err := recipientsPage(ctx, q, in.TenantID, spec, in.After, in.Limit)
 	if err != nil {
 		return res, fmt.Errorf("resolving recipients: %w", err)
 	}
