@@ -12,6 +12,29 @@ import (
 	"github.com/google/uuid"
 )
 
+const cancelUserDeliveries = `-- name: CancelUserDeliveries :execrows
+UPDATE deliveries SET status = 'cancelled', reason = 'user_deleted', updated_at = now()
+WHERE tenant_id = $1 AND user_id = $2 AND status = 'pending'
+  AND (claimed_until IS NULL OR claimed_until < now())
+`
+
+type CancelUserDeliveriesParams struct {
+	TenantID uuid.UUID
+	UserID   string
+}
+
+// Part of deleting a user: what has not gone out yet never will. Delivered,
+// failed and skipped rows stay, as the delivery log. A delivery whose claim is
+// still live is being sent right now; it is left for its sender to record.
+// deliveries_by_user makes this read only the user's own rows.
+func (q *Queries) CancelUserDeliveries(ctx context.Context, arg CancelUserDeliveriesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, cancelUserDeliveries, arg.TenantID, arg.UserID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const deleteUser = `-- name: DeleteUser :execrows
 DELETE FROM users WHERE tenant_id = $1 AND id = $2
 `

@@ -20,6 +20,15 @@ SELECT * FROM users WHERE tenant_id = @tenant_id AND id = @id;
 -- name: DeleteUser :execrows
 DELETE FROM users WHERE tenant_id = @tenant_id AND id = @id;
 
+-- name: CancelUserDeliveries :execrows
+-- Part of deleting a user: what has not gone out yet never will. Delivered,
+-- failed and skipped rows stay, as the delivery log. A delivery whose claim is
+-- still live is being sent right now; it is left for its sender to record.
+-- deliveries_by_user makes this read only the user's own rows.
+UPDATE deliveries SET status = 'cancelled', reason = 'user_deleted', updated_at = now()
+WHERE tenant_id = @tenant_id AND user_id = @user_id AND status = 'pending'
+  AND (claimed_until IS NULL OR claimed_until < now());
+
 -- name: ExistingUserIDs :many
 SELECT id FROM users WHERE tenant_id = @tenant_id AND id = ANY(@ids::text[]);
 
