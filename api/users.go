@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/mail"
 	"strings"
@@ -112,13 +113,30 @@ func (s *Server) getUser(c echo.Context) error {
 	return c.JSON(http.StatusOK, toUserResponse(u))
 }
 
+// deleteUser removes a user with their inbox and cancels what has not been
+// delivered to them yet, in one transaction: a user created later with the
+// same ID must inherit nothing. The delivery log keeps its finished rows.
 func (s *Server) deleteUser(c echo.Context) error {
-	n, err := dbq.New(s.pool).DeleteUser(c.Request().Context(), dbq.DeleteUserParams{TenantID: tenantOf(c).ID, ID: c.Param("id")})
+	ctx, tenantID, id := c.Request().Context(), tenantOf(c).ID, c.Param("id")
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		n, err := q.DeleteUser(ctx, dbq.DeleteUserParams{TenantID: tenantID, ID: id})
+		if err != nil {
+			return fmt.Errorf("deleting user: %w", err)
+		}
+		if n == 0 {
+			return notFound("user")
+		}
+		if _, err := q.DeleteUserInbox(ctx, dbq.DeleteUserInboxParams{TenantID: tenantID, UserID: id}); err != nil {
+			return fmt.Errorf("deleting inbox: %w", err)
+		}
+		if _, err := q.CancelUserDeliveries(ctx, dbq.CancelUserDeliveriesParams{TenantID: tenantID, UserID: id}); err != nil {
+			return fmt.Errorf("cancelling deliveries: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	if n == 0 {
-		return notFound("user")
 	}
 	return c.NoContent(http.StatusNoContent)
 }

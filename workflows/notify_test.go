@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,10 +75,10 @@ func TestNotifyEventPagesAndTallies(t *testing.T) {
 			}
 			return pages[in.After], nil
 		})
-	sends := 0
+	var sends atomic.Int32 // batches run concurrently
 	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.DeliverInput) (activities.DeliverResult, error) {
-			sends++
+			sends.Add(1)
 			if in.Channel != channel.Email {
 				return activities.DeliverResult{}, fmt.Errorf("channel %s", in.Channel)
 			}
@@ -96,7 +97,7 @@ func TestNotifyEventPagesAndTallies(t *testing.T) {
 	if res != want {
 		t.Errorf("result = %+v, want %+v", res, want)
 	}
-	if fmt.Sprint(seen) != "[ u500 u1000]" || sends != 2 || finished != delivery.EventDelivered {
+	if fmt.Sprint(seen) != "[ u500 u1000]" || sends.Load() != 2 || finished != delivery.EventDelivered {
 		t.Errorf("pages %q, %d batches, finished %q", seen, sends, finished)
 	}
 	env.AssertExpectations(t)

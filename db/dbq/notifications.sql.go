@@ -12,6 +12,25 @@ import (
 	"github.com/google/uuid"
 )
 
+const deleteUserInbox = `-- name: DeleteUserInbox :execrows
+DELETE FROM notifications WHERE tenant_id = $1 AND user_id = $2
+`
+
+type DeleteUserInboxParams struct {
+	TenantID uuid.UUID
+	UserID   string
+}
+
+// Part of deleting a user: a user created later with the same ID starts with
+// an empty inbox.
+func (q *Queries) DeleteUserInbox(ctx context.Context, arg DeleteUserInboxParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteUserInbox, arg.TenantID, arg.UserID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const getNotification = `-- name: GetNotification :one
 SELECT n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.data, n.read_at, n.created_at, e.data AS event_data FROM notifications n JOIN events e ON e.id = n.event_id
 WHERE n.tenant_id = $1 AND n.user_id = $2 AND n.id = $3

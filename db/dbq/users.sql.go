@@ -13,6 +13,29 @@ import (
 	"github.com/heraldhq/herald/audience"
 )
 
+const cancelUserDeliveries = `-- name: CancelUserDeliveries :execrows
+UPDATE deliveries SET status = 'cancelled', reason = 'user_deleted', updated_at = now()
+WHERE tenant_id = $1 AND user_id = $2 AND status = 'pending'
+  AND (claimed_until IS NULL OR claimed_until < now())
+`
+
+type CancelUserDeliveriesParams struct {
+	TenantID uuid.UUID
+	UserID   string
+}
+
+// Part of deleting a user: what has not gone out yet never will. Delivered,
+// failed and skipped rows stay, as the delivery log. A delivery whose claim is
+// still live is being sent right now; it is left for its sender to record.
+// deliveries_by_user makes this read only the user's own rows.
+func (q *Queries) CancelUserDeliveries(ctx context.Context, arg CancelUserDeliveriesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, cancelUserDeliveries, arg.TenantID, arg.UserID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const deleteUser = `-- name: DeleteUser :execrows
 DELETE FROM users WHERE tenant_id = $1 AND id = $2
 `
@@ -86,33 +109,157 @@ func (q *Queries) GetUser(ctx context.Context, arg GetUserParams) (User, error) 
 	return i, err
 }
 
-const recipientsPage = `-- name: RecipientsPage :many
-SELECT tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at FROM users
-WHERE tenant_id = $1 AND id > $2
-  AND ($3::bool OR id = ANY($4::text[]) OR role = ANY($5::text[]))
+const namedRecipientsPage = `-- name: NamedRecipientsPage :many
+SELECT DISTINCT ON (id) tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at FROM (
+    (SELECT u.tenant_id, u.id, u.email, u.name, u.timezone, u.role, u.slack_user_id, u.preferences, u.created_at, u.updated_at FROM (
+        SELECT DISTINCT n.id FROM unnest($1::text[]) AS n(id) WHERE n.id > $2::text ORDER BY n.id
+     ) AS n
+     CROSS JOIN LATERAL (SELECT tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at FROM users WHERE users.tenant_id = $3 AND users.id = n.id LIMIT 1) AS u
+     ORDER BY n.id
+     LIMIT $4)
+    UNION ALL
+    (SELECT u.tenant_id, u.id, u.email, u.name, u.timezone, u.role, u.slack_user_id, u.preferences, u.created_at, u.updated_at FROM unnest($5::text[]) AS r(role)
+     CROSS JOIN LATERAL (
+         SELECT tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at FROM users
+         WHERE users.tenant_id = $3 AND users.role = r.role AND users.id > $2
+         ORDER BY users.id
+         LIMIT $4
+     ) AS u)
+) AS audience
 ORDER BY id
-LIMIT $6
+LIMIT $4
 `
 
-type RecipientsPageParams struct {
+type NamedRecipientsPageParams struct {
+	UserIds  []string
+	AfterID  string
+	TenantID uuid.UUID
+	PageSize int32
+	Roles    []string
+}
+
+// The named users, and everyone in the roles if any, each once. The names are
+// sorted in memory and looked up one by one on the primary key, lazily: the
+// LIMIT 1 keeps the lookup a parameterised index probe (never a join that
+// scans the tenant), and the outer LIMIT stops after a page, so a page costs
+// about page_size probes even when thousands of users are named.
+func (q *Queries) NamedRecipientsPage(ctx context.Context, arg NamedRecipientsPageParams) ([]User, error) {
+	rows, err := q.db.Query(ctx, namedRecipientsPage,
+		arg.UserIds,
+		arg.AfterID,
+		arg.TenantID,
+		arg.PageSize,
+		arg.Roles,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []User{}
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.TenantID,
+			&i.ID,
+			&i.Email,
+			&i.Name,
+			&i.Timezone,
+			&i.Role,
+			&i.SlackUserID,
+			&i.Preferences,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const roleRecipientsPage = `-- name: RoleRecipientsPage :many
+SELECT u.tenant_id, u.id, u.email, u.name, u.timezone, u.role, u.slack_user_id, u.preferences, u.created_at, u.updated_at FROM unnest($1::text[]) AS r(role)
+CROSS JOIN LATERAL (
+    SELECT tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at FROM users
+    WHERE tenant_id = $2 AND role = r.role AND id > $3
+    ORDER BY id
+    LIMIT $4
+) AS u
+ORDER BY u.id
+LIMIT $4
+`
+
+type RoleRecipientsPageParams struct {
+	Roles    []string
 	TenantID uuid.UUID
 	AfterID  string
-	Everyone bool
-	UserIds  []string
-	Roles    []string
 	PageSize int32
 }
 
-// Keyset page over the users an event reaches, in id order so pages never overlap.
-func (q *Queries) RecipientsPage(ctx context.Context, arg RecipientsPageParams) ([]User, error) {
-	rows, err := q.db.Query(ctx, recipientsPage,
+// Everyone in the roles: one range of users_by_role (tenant_id, role, id) per
+// role, each cut at a page, merged. A page reads at most roles x page_size
+// index entries, however large the tenant.
+func (q *Queries) RoleRecipientsPage(ctx context.Context, arg RoleRecipientsPageParams) ([]User, error) {
+	rows, err := q.db.Query(ctx, roleRecipientsPage,
+		arg.Roles,
 		arg.TenantID,
 		arg.AfterID,
-		arg.Everyone,
-		arg.UserIds,
-		arg.Roles,
 		arg.PageSize,
 	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []User{}
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.TenantID,
+			&i.ID,
+			&i.Email,
+			&i.Name,
+			&i.Timezone,
+			&i.Role,
+			&i.SlackUserID,
+			&i.Preferences,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const tenantRecipientsPage = `-- name: TenantRecipientsPage :many
+
+SELECT tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at FROM users
+WHERE tenant_id = $1 AND id > $2
+ORDER BY id
+LIMIT $3
+`
+
+type TenantRecipientsPageParams struct {
+	TenantID uuid.UUID
+	AfterID  string
+	PageSize int32
+}
+
+// Recipient pages. Each audience kind has its own query so that each keeps the
+// one plan that is right for it: a single query ORing the kinds together got a
+// generic plan that walked the tenant's primary key in id order and filtered,
+// reading the whole tenant to find one named user. All three page in id order
+// (the database's collation), so a page's last id is the next page's cursor.
+// Everyone in the tenant: one range of the primary key.
+func (q *Queries) TenantRecipientsPage(ctx context.Context, arg TenantRecipientsPageParams) ([]User, error) {
+	rows, err := q.db.Query(ctx, tenantRecipientsPage, arg.TenantID, arg.AfterID, arg.PageSize)
 	if err != nil {
 		return nil, err
 	}

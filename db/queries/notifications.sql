@@ -29,3 +29,8 @@ WHERE tenant_id = @tenant_id AND user_id = @user_id AND read_at IS NULL;
 -- name: UnreadCount :one
 SELECT count(*) FROM notifications
 WHERE tenant_id = @tenant_id AND user_id = @user_id AND read_at IS NULL;
+
+-- name: DeleteUserInbox :execrows
+-- Part of deleting a user: a user created later with the same ID starts with
+-- an empty inbox.
+DELETE FROM notifications WHERE tenant_id = @tenant_id AND user_id = @user_id;

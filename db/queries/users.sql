@@ -20,13 +20,66 @@ SELECT * FROM users WHERE tenant_id = @tenant_id AND id = @id;
 -- name: DeleteUser :execrows
 DELETE FROM users WHERE tenant_id = @tenant_id AND id = @id;
 
+-- name: CancelUserDeliveries :execrows
+-- Part of deleting a user: what has not gone out yet never will. Delivered,
+-- failed and skipped rows stay, as the delivery log. A delivery whose claim is
+-- still live is being sent right now; it is left for its sender to record.
+-- deliveries_by_user makes this read only the user's own rows.
+UPDATE deliveries SET status = 'cancelled', reason = 'user_deleted', updated_at = now()
+WHERE tenant_id = @tenant_id AND user_id = @user_id AND status = 'pending'
+  AND (claimed_until IS NULL OR claimed_until < now());
+
 -- name: ExistingUserIDs :many
 SELECT id FROM users WHERE tenant_id = @tenant_id AND id = ANY(@ids::text[]);
 
--- name: RecipientsPage :many
--- Keyset page over the users an event reaches, in id order so pages never overlap.
+-- Recipient pages. Each audience kind has its own query so that each keeps the
+-- one plan that is right for it: a single query ORing the kinds together got a
+-- generic plan that walked the tenant's primary key in id order and filtered,
+-- reading the whole tenant to find one named user. All three page in id order
+-- (the database's collation), so a page's last id is the next page's cursor.
+
+-- name: TenantRecipientsPage :many
+-- Everyone in the tenant: one range of the primary key.
 SELECT * FROM users
 WHERE tenant_id = @tenant_id AND id > @after_id
-  AND (@everyone::bool OR id = ANY(@user_ids::text[]) OR role = ANY(@roles::text[]))
+ORDER BY id
+LIMIT @page_size;
+
+-- name: RoleRecipientsPage :many
+-- Everyone in the roles: one range of users_by_role (tenant_id, role, id) per
+-- role, each cut at a page, merged. A page reads at most roles x page_size
+-- index entries, however large the tenant.
+SELECT u.* FROM unnest(@roles::text[]) AS r(role)
+CROSS JOIN LATERAL (
+    SELECT * FROM users
+    WHERE tenant_id = @tenant_id AND role = r.role AND id > @after_id
+    ORDER BY id
+    LIMIT @page_size
+) AS u
+ORDER BY u.id
+LIMIT @page_size;
+
+-- name: NamedRecipientsPage :many
+-- The named users, and everyone in the roles if any, each once. The names are
+-- sorted in memory and looked up one by one on the primary key, lazily: the
+-- LIMIT 1 keeps the lookup a parameterised index probe (never a join that
+-- scans the tenant), and the outer LIMIT stops after a page, so a page costs
+-- about page_size probes even when thousands of users are named.
+SELECT DISTINCT ON (id) * FROM (
+    (SELECT u.* FROM (
+        SELECT DISTINCT n.id FROM unnest(@user_ids::text[]) AS n(id) WHERE n.id > @after_id::text ORDER BY n.id
+     ) AS n
+     CROSS JOIN LATERAL (SELECT * FROM users WHERE users.tenant_id = @tenant_id AND users.id = n.id LIMIT 1) AS u
+     ORDER BY n.id
+     LIMIT @page_size)
+    UNION ALL
+    (SELECT u.* FROM unnest(@roles::text[]) AS r(role)
+     CROSS JOIN LATERAL (
+         SELECT * FROM users
+         WHERE users.tenant_id = @tenant_id AND users.role = r.role AND users.id > @after_id
+         ORDER BY users.id
+         LIMIT @page_size
+     ) AS u)
+) AS audience
 ORDER BY id
 LIMIT @page_size;
