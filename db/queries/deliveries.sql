@@ -10,8 +10,14 @@ FROM (SELECT unnest(@user_ids::text[]) AS user_id, unnest(@channels::text[]) AS 
 ON CONFLICT (event_id, user_id, channel) DO NOTHING;
 
 -- name: DeliveriesForUsers :many
-SELECT * FROM deliveries WHERE event_id = @event_id AND user_id = ANY(@user_ids::text[])
-ORDER BY user_id, channel;
+-- One unique-index probe per user. The plain `user_id = ANY(...)` form is
+-- planned from statistics that never know a new event, so it scanned every
+-- row of the event so far on each page: quadratic in the audience. OFFSET 0
+-- keeps the planner from flattening the probe back into that scan.
+SELECT d.* FROM unnest(@user_ids::text[]) AS u (user_id)
+CROSS JOIN LATERAL (
+    SELECT * FROM deliveries WHERE deliveries.event_id = @event_id::uuid AND deliveries.user_id = u.user_id OFFSET 0
+) AS d;
 
 -- name: InsertInboxItems :exec
 INSERT INTO notifications (tenant_id, event_id, type, link, user_id, delivery_id, title, body)

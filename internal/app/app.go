@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/mail"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +36,14 @@ func OpenDB(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error) {
 	// (4 or the core count) starves it; an explicit pool_max_conns wins.
 	if !strings.Contains(cfg.DatabaseURL, "pool_max_conns") && pc.MaxConns < 20 {
 		pc.MaxConns = 20
+	}
+	// pgx prepares every query; after five runs PostgreSQL may switch a
+	// connection to a generic plan made while the tables were small (a
+	// sequential scan of deliveries, say) and keep it as they grow. Herald's
+	// queries are keyed lookups whose custom plans are cheap to make, so it
+	// plans each execution, unless the URL or PGOPTIONS says otherwise.
+	if _, set := pc.ConnConfig.RuntimeParams["plan_cache_mode"]; !set && !strings.Contains(os.Getenv("PGOPTIONS"), "plan_cache_mode") {
+		pc.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
