@@ -81,6 +81,9 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 			claimedAll = false
 		}
 		b.send(ctx, ev, rows)
+		if len(rows) == len(remaining) {
+			break // every delivery was ours to send
+		}
 		held, err := q.HeldDeliveries(ctx, dbq.HeldDeliveriesParams{Ids: remaining, ClaimID: b.token})
 		if err != nil {
 			return DeliverResult{}, fmt.Errorf("checking claims: %w", err)

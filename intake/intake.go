@@ -165,9 +165,12 @@ func (s *Service) repeat(ctx context.Context, ev dbq.Event, hash []byte) (Accept
 	return Accepted{EventID: ev.ID, WorkflowID: ev.WorkflowID, RunID: ev.RunID, Duplicate: true}, nil
 }
 
-// start starts the event's workflow on a context detached from the caller
-// and records the run. A start that fails is logged and left to Reconcile:
-// the event is stored, so it is accepted either way.
+// start starts the event's workflow on a context detached from the caller.
+// A start that fails is logged and left to Reconcile: the event is stored, so
+// it is accepted either way. A start that succeeds is confirmed on the row
+// when the workflow closes the event (or by the reconciler, for an event
+// still running a minute later), not here: that would be a second write of
+// every event's row on the API's critical path.
 func (s *Service) start(ctx context.Context, ev dbq.Event, duplicate bool) Accepted {
 	acc := Accepted{EventID: ev.ID, WorkflowID: ev.WorkflowID, Duplicate: duplicate}
 	timeout := s.StartTimeout
@@ -186,6 +189,8 @@ func (s *Service) start(ctx context.Context, ev dbq.Event, duplicate bool) Accep
 	return acc
 }
 
+// startWorkflow starts the event's workflow, or finds the run that exists:
+// the workflow ID runs once.
 func (s *Service) startWorkflow(ctx context.Context, ev dbq.Event) (string, error) {
 	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                    ev.WorkflowID,
@@ -201,26 +206,19 @@ func (s *Service) startWorkflow(ctx context.Context, ev dbq.Event) (string, erro
 			workflows.AttrStatus.ValueSet(string(delivery.EventPending)),
 		),
 	}, workflows.NotifyWorkflowName, workflows.NotifyInput{TenantID: ev.TenantID, EventID: ev.ID, Type: ev.Type, Engine: workflows.EngineBatches})
-	var runID string
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case err == nil:
-		runID = run.GetRunID()
+		return run.GetRunID(), nil
 	case errors.As(err, &started):
-		// A run exists already (a reconciler raced the API): that is the start.
-		runID = started.RunId
-	default:
-		return "", err
+		return started.RunId, nil
 	}
-	if err := dbq.New(s.Pool).MarkEventStarted(ctx, dbq.MarkEventStartedParams{ID: ev.ID, RunID: runID}); err != nil {
-		// The run exists; a reconciler's later start finds it and records it.
-		s.log().Warn("recording a workflow start", "event_id", ev.ID, "error", err)
-	}
-	return runID, nil
+	return "", err
 }
 
-// Reconcile starts the workflows of events accepted before olderThan whose
-// start was never confirmed, and returns how many it started.
+// Reconcile makes sure every event accepted before olderThan whose start is
+// unconfirmed has a run: it starts the workflow, or finds the run that
+// exists, records it, and returns how many events it handled.
 func (s *Service) Reconcile(ctx context.Context, olderThan time.Duration) (int, error) {
 	rows, err := dbq.New(s.Pool).UnstartedEvents(ctx, dbq.UnstartedEventsParams{
 		OlderThan: time.Now().Add(-olderThan), MaxRows: 200,
@@ -231,12 +229,15 @@ func (s *Service) Reconcile(ctx context.Context, olderThan time.Duration) (int, 
 	n := 0
 	for _, ev := range rows {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err := s.startWorkflow(sctx, ev)
+		runID, err := s.startWorkflow(sctx, ev)
 		cancel()
 		if err != nil {
 			return n, fmt.Errorf("starting event %s: %w", ev.ID, err)
 		}
-		s.log().Info("started a stranded event", "event_id", ev.ID, "workflow_id", ev.WorkflowID)
+		if err := dbq.New(s.Pool).MarkEventStarted(ctx, dbq.MarkEventStartedParams{ID: ev.ID, RunID: runID}); err != nil {
+			return n, fmt.Errorf("recording the start of event %s: %w", ev.ID, err)
+		}
+		s.log().Info("confirmed the run of an event", "event_id", ev.ID, "workflow_id", ev.WorkflowID, "run_id", runID)
 		n++
 	}
 	return n, nil

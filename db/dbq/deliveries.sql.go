@@ -219,6 +219,7 @@ SELECT $1::uuid, $2::uuid, r.user_id, r.channel, r.status, r.reason, r.error,
 FROM (SELECT unnest($3::text[]) AS user_id, unnest($4::text[]) AS channel,
              unnest($5::text[]) AS status, unnest($6::text[]) AS reason,
              unnest($7::text[]) AS error) r
+WHERE EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = $1::uuid AND u.id = r.user_id FOR KEY SHARE)
 ON CONFLICT (event_id, user_id, channel) DO NOTHING
 `
 
@@ -234,6 +235,9 @@ type InsertDeliveriesParams struct {
 
 // Conflicts are a retried page: the rows from the first attempt stand. A row
 // may be born failed (a recipient whose preferences cannot be read).
+// A user deleted since the page read them gets no row: the key-share lock
+// makes a concurrent delete wait for this transaction (and then cancel what
+// it wrote), or makes this insert skip a user whose delete committed first.
 func (q *Queries) InsertDeliveries(ctx context.Context, arg InsertDeliveriesParams) error {
 	_, err := q.db.Exec(ctx, insertDeliveries,
 		arg.TenantID,

@@ -240,13 +240,14 @@ type MarkEventStartedParams struct {
 	ID    uuid.UUID
 }
 
+// The reconciler found the event's run (or started it): stop looking at it.
 func (q *Queries) MarkEventStarted(ctx context.Context, arg MarkEventStartedParams) error {
 	_, err := q.db.Exec(ctx, markEventStarted, arg.RunID, arg.ID)
 	return err
 }
 
 const setEventStatus = `-- name: SetEventStatus :exec
-UPDATE events SET status = $1 WHERE id = $2
+UPDATE events SET status = $1, started_at = COALESCE(started_at, now()) WHERE id = $2
 `
 
 type SetEventStatusParams struct {
@@ -254,6 +255,10 @@ type SetEventStatusParams struct {
 	ID     uuid.UUID
 }
 
+// Closing an event also confirms its start, in the same row version: the
+// API does not write the row again after starting the workflow, which would
+// cost every event a second, non-HOT update (started_at is in the
+// reconciler's partial index).
 func (q *Queries) SetEventStatus(ctx context.Context, arg SetEventStatusParams) error {
 	_, err := q.db.Exec(ctx, setEventStatus, arg.Status, arg.ID)
 	return err

@@ -7,6 +7,10 @@ SELECT @tenant_id::uuid, @event_id::uuid, r.user_id, r.channel, r.status, r.reas
 FROM (SELECT unnest(@user_ids::text[]) AS user_id, unnest(@channels::text[]) AS channel,
              unnest(@statuses::text[]) AS status, unnest(@reasons::text[]) AS reason,
              unnest(@errors::text[]) AS error) r
+-- A user deleted since the page read them gets no row: the key-share lock
+-- makes a concurrent delete wait for this transaction (and then cancel what
+-- it wrote), or makes this insert skip a user whose delete committed first.
+WHERE EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = @tenant_id::uuid AND u.id = r.user_id FOR KEY SHARE)
 ON CONFLICT (event_id, user_id, channel) DO NOTHING;
 
 -- name: DeliveriesForUsers :many

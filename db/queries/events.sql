@@ -17,7 +17,11 @@ SELECT * FROM events WHERE tenant_id = @tenant_id AND idempotency_key = @idempot
 SELECT * FROM events WHERE tenant_id = @tenant_id AND id = @id;
 
 -- name: SetEventStatus :exec
-UPDATE events SET status = @status WHERE id = @id;
+-- Closing an event also confirms its start, in the same row version: the
+-- API does not write the row again after starting the workflow, which would
+-- cost every event a second, non-HOT update (started_at is in the
+-- reconciler's partial index).
+UPDATE events SET status = @status, started_at = COALESCE(started_at, now()) WHERE id = @id;
 
 -- name: GetTenantEventTypes :many
 SELECT * FROM event_types WHERE tenant_id = @tenant_id ORDER BY key;
@@ -34,6 +38,7 @@ WHERE e.id = @id;
 SELECT * FROM event_types WHERE tenant_id = @tenant_id AND key = @key;
 
 -- name: MarkEventStarted :exec
+-- The reconciler found the event's run (or started it): stop looking at it.
 UPDATE events SET run_id = @run_id, started_at = COALESCE(started_at, now()) WHERE id = @id;
 
 -- name: UnstartedEvents :many
