@@ -13,7 +13,7 @@ import (
 )
 
 const deliveriesForUsers = `-- name: DeliveriesForUsers :many
-SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at FROM deliveries WHERE event_id = $1 AND user_id = ANY($2::text[])
+SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at FROM deliveries WHERE event_id = $1 AND user_id = ANY($2::text[])
 ORDER BY user_id, channel
 `
 
@@ -46,6 +46,9 @@ func (q *Queries) DeliveriesForUsers(ctx context.Context, arg DeliveriesForUsers
 			&i.ContentHash,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ClaimID,
+			&i.ClaimedUntil,
+			&i.FailedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -58,7 +61,7 @@ func (q *Queries) DeliveriesForUsers(ctx context.Context, arg DeliveriesForUsers
 }
 
 const eventDeliveries = `-- name: EventDeliveries :many
-SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at FROM deliveries WHERE event_id = $1 ORDER BY user_id, channel
+SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at FROM deliveries WHERE event_id = $1 ORDER BY user_id, channel
 `
 
 func (q *Queries) EventDeliveries(ctx context.Context, eventID uuid.UUID) ([]Delivery, error) {
@@ -85,6 +88,9 @@ func (q *Queries) EventDeliveries(ctx context.Context, eventID uuid.UUID) ([]Del
 			&i.ContentHash,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ClaimID,
+			&i.ClaimedUntil,
+			&i.FailedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -158,7 +164,7 @@ func (q *Queries) InsertInboxItems(ctx context.Context, arg InsertInboxItemsPara
 }
 
 const listDeliveries = `-- name: ListDeliveries :many
-SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at FROM deliveries
+SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at FROM deliveries
 WHERE tenant_id = $1
   AND (NOT $2::bool OR event_id = $3::uuid)
   AND (NOT $4::bool OR status = $5::text)
@@ -213,6 +219,9 @@ func (q *Queries) ListDeliveries(ctx context.Context, arg ListDeliveriesParams) 
 			&i.ContentHash,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ClaimID,
+			&i.ClaimedUntil,
+			&i.FailedAt,
 		); err != nil {
 			return nil, err
 		}

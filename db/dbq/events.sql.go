@@ -13,7 +13,7 @@ import (
 )
 
 const getEvent = `-- name: GetEvent :one
-SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at FROM events WHERE tenant_id = $1 AND id = $2
+SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at FROM events WHERE tenant_id = $1 AND id = $2
 `
 
 type GetEventParams struct {
@@ -38,12 +38,14 @@ func (q *Queries) GetEvent(ctx context.Context, arg GetEventParams) (Event, erro
 		&i.WorkflowID,
 		&i.Status,
 		&i.CreatedAt,
+		&i.RunID,
+		&i.StartedAt,
 	)
 	return i, err
 }
 
 const getEventByKey = `-- name: GetEventByKey :one
-SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at FROM events WHERE tenant_id = $1 AND idempotency_key = $2
+SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at FROM events WHERE tenant_id = $1 AND idempotency_key = $2
 `
 
 type GetEventByKeyParams struct {
@@ -68,6 +70,8 @@ func (q *Queries) GetEventByKey(ctx context.Context, arg GetEventByKeyParams) (E
 		&i.WorkflowID,
 		&i.Status,
 		&i.CreatedAt,
+		&i.RunID,
+		&i.StartedAt,
 	)
 	return i, err
 }
@@ -128,7 +132,7 @@ INSERT INTO events (id, tenant_id, type, idempotency_key, request_hash, recipien
 VALUES ($1, $2, $3, $4, $5, $6, $7,
         $8, $9, $10, $11)
 ON CONFLICT DO NOTHING
-RETURNING id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at
+RETURNING id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at
 `
 
 type InsertEventParams struct {
@@ -178,12 +182,14 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (Event
 		&i.WorkflowID,
 		&i.Status,
 		&i.CreatedAt,
+		&i.RunID,
+		&i.StartedAt,
 	)
 	return i, err
 }
 
 const loadEventContext = `-- name: LoadEventContext :one
-SELECT e.id, e.tenant_id, e.type, e.idempotency_key, e.request_hash, e.recipients, e.data, e.urgent, e.link, e.send_at, e.workflow_id, e.status, e.created_at, t.name AS tenant_name, t.settings AS tenant_settings,
+SELECT e.id, e.tenant_id, e.type, e.idempotency_key, e.request_hash, e.recipients, e.data, e.urgent, e.link, e.send_at, e.workflow_id, e.status, e.created_at, e.run_id, e.started_at, t.name AS tenant_name, t.settings AS tenant_settings,
        (SELECT et.definition FROM event_types et
         WHERE et.tenant_id = e.tenant_id AND et.key = e.type) AS type_definition
 FROM events e JOIN tenants t ON t.id = e.tenant_id
@@ -215,6 +221,8 @@ func (q *Queries) LoadEventContext(ctx context.Context, id uuid.UUID) (LoadEvent
 		&i.Event.WorkflowID,
 		&i.Event.Status,
 		&i.Event.CreatedAt,
+		&i.Event.RunID,
+		&i.Event.StartedAt,
 		&i.TenantName,
 		&i.TenantSettings,
 		&i.TypeDefinition,

@@ -11,29 +11,33 @@ import (
 )
 
 type ApiKey struct {
-	ID        uuid.UUID
-	TenantID  uuid.UUID
-	Prefix    string
-	KeyHash   []byte
-	CreatedAt time.Time
-	RevokedAt *time.Time
+	ID         uuid.UUID
+	TenantID   uuid.UUID
+	Prefix     string
+	KeyHash    []byte
+	CreatedAt  time.Time
+	RevokedAt  *time.Time
+	LastUsedAt *time.Time
 }
 
 type Delivery struct {
-	ID          uuid.UUID
-	TenantID    uuid.UUID
-	EventID     uuid.UUID
-	UserID      string
-	Channel     string
-	Status      string
-	Reason      string
-	Attempts    int32
-	NotBefore   *time.Time
-	DeliveredAt *time.Time
-	Error       string
-	ContentHash []byte
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID           uuid.UUID
+	TenantID     uuid.UUID
+	EventID      uuid.UUID
+	UserID       string
+	Channel      string
+	Status       string
+	Reason       string
+	Attempts     int32
+	NotBefore    *time.Time
+	DeliveredAt  *time.Time
+	Error        string
+	ContentHash  []byte
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	ClaimID      uuid.NullUUID
+	ClaimedUntil *time.Time
+	FailedAt     *time.Time
 }
 
 type Event struct {
@@ -50,6 +54,8 @@ type Event struct {
 	WorkflowID     string
 	Status         string
 	CreatedAt      time.Time
+	RunID          string
+	StartedAt      *time.Time
 }
 
 type EventType struct {
