@@ -28,7 +28,8 @@ func mustUUID(t *testing.T, s string) uuid.UUID {
 }
 
 func revoke(key string) error {
-	return app.RevokeAPIKey(context.Background(), env.pool, key)
+	_, err := app.RevokeAPIKey(context.Background(), env.pool, key)
+	return err
 }
 
 // recordHistory saves a workflow's history as a replay fixture for the
