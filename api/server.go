@@ -97,14 +97,24 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || !apikey.Plausible(strings.TrimSpace(key)) {
 			return newError(http.StatusUnauthorized, "unauthorized", "send Authorization: Bearer <API key>")
 		}
-		tenant, err := dbq.New(s.pool).TenantByAPIKey(c.Request().Context(), apikey.Hash(strings.TrimSpace(key)))
+		ctx := c.Request().Context()
+		q := dbq.New(s.pool)
+		found, err := q.TenantByAPIKey(ctx, apikey.Hash(strings.TrimSpace(key)))
 		if err != nil {
 			if isNoRows(err) {
 				return newError(http.StatusUnauthorized, "unauthorized", "API key is invalid or revoked")
 			}
 			return err
 		}
-		c.Set("tenant", tenant)
+		// One write a minute per key at most, so busy keys do not turn every
+		// request into an UPDATE. Last use is informational: failing to record
+		// it must not refuse a valid key.
+		if found.RecordUse {
+			if err := q.TouchAPIKey(ctx, found.KeyID); err != nil {
+				s.log.WarnContext(ctx, "recording API key use", "key_id", found.KeyID, "error", err)
+			}
+		}
+		c.Set("tenant", found.Tenant)
 		return next(c)
 	}
 }

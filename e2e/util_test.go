@@ -30,7 +30,8 @@ func mustUUID(t *testing.T, s string) uuid.UUID {
 }
 
 func revoke(key string) error {
-	return app.RevokeAPIKey(context.Background(), env.pool, key)
+	_, err := app.RevokeAPIKey(context.Background(), env.pool, key)
+	return err
 }
 
 // historyVersion names the release whose histories recordHistory saves:

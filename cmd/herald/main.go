@@ -13,11 +13,14 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"text/tabwriter"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
 	"github.com/heraldhq/herald/db"
+	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/internal/app"
 	"github.com/heraldhq/herald/internal/config"
 )
@@ -38,10 +41,16 @@ func main() {
 var errUsage = errors.New("usage")
 
 type command struct {
-	name, args, summary string
-	vars                []string // HERALD_* variables it reads
-	run                 func(ctx context.Context, args []string, getenv func(string) string, out io.Writer, log *slog.Logger) error
+	name  string
+	forms []form
+	vars  []string // HERALD_* variables it reads
+	run   func(ctx context.Context, args []string, getenv func(string) string, out io.Writer, log *slog.Logger) error
 }
+
+// form is one way to call a command: its arguments and what it does.
+type form struct{ args, summary string }
+
+func one(args, summary string) []form { return []form{{args, summary}} }
 
 var (
 	dbVars       = []string{"HERALD_DATABASE_URL"}
@@ -57,20 +66,33 @@ func concat(lists ...[]string) []string {
 	return out
 }
 
+// The forms of commands whose errors quote their usage stand alone, so the
+// commands can name them without an initialization cycle.
+var (
+	tenantForms = one("create NAME", "create a tenant and print its first API key")
+	apikeyForms = []form{
+		{"create --tenant T", "add an API key to tenant T (ID or name) and print it"},
+		{"list --tenant T", "list tenant T's keys: ID, prefix, created, last used, revoked"},
+		{"revoke ID", "revoke a key by its ID (the whole key also works)"},
+	}
+)
+
 var commands = []command{
-	{"serve", "", "serve the REST API", concat(dbVars, temporalVars, []string{"HERALD_HTTP_ADDR", "HERALD_PUBLIC_URL", "HERALD_SIGNING_KEY"}), cmdServe},
-	{"worker", "", "run a Temporal worker (any number may share the task queue)", concat(dbVars, temporalVars, mailVars, []string{"HERALD_PUBLIC_URL", "HERALD_SLACK_API_URL", "HERALD_WEBHOOK_ALLOW_PRIVATE"}), cmdWorker},
-	{"migrate", "", "bring the database schema up to date", dbVars, cmdMigrate},
-	{"tenant", "create NAME", "create a tenant and print its first API key", dbVars, cmdTenant},
-	{"apikey", "create --tenant T | revoke KEY-OR-ID", "create or revoke a tenant API key", dbVars, cmdAPIKey},
-	{"audit", "verify", "verify the delivery log's hash chain (not built yet)", dbVars, cmdAudit},
-	{"dev", "", "run everything on this machine: PostgreSQL, Temporal, SMTP catcher, API and worker", []string{"every HERALD_* variable (set ones are used as given)", "HERALD_DEV_API_KEY"}, cmdDev},
+	{"serve", one("", "serve the REST API"), concat(dbVars, temporalVars, []string{"HERALD_HTTP_ADDR", "HERALD_PUBLIC_URL", "HERALD_SIGNING_KEY"}), cmdServe},
+	{"worker", one("", "run a Temporal worker (any number may share the task queue)"), concat(dbVars, temporalVars, mailVars, []string{"HERALD_PUBLIC_URL", "HERALD_SLACK_API_URL", "HERALD_WEBHOOK_ALLOW_PRIVATE"}), cmdWorker},
+	{"migrate", one("", "bring the database schema up to date"), dbVars, cmdMigrate},
+	{"tenant", tenantForms, dbVars, cmdTenant},
+	{"apikey", apikeyForms, dbVars, cmdAPIKey},
+	{"audit", one("verify", "verify the delivery log's hash chain (not built yet)"), dbVars, cmdAudit},
+	{"dev", one("", "run everything on this machine: PostgreSQL, Temporal, SMTP catcher, API and worker"), []string{"every HERALD_* variable (set ones are used as given)", "HERALD_DEV_API_KEY"}, cmdDev},
 }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: herald COMMAND [ARGS]\n\nCommands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %-36s %s\n", c.name, c.args, c.summary)
+		for _, f := range c.forms {
+			fmt.Fprintf(w, "  %-8s %-20s %s\n", c.name, f.args, f.summary)
+		}
 	}
 	fmt.Fprintln(w, "\nRun 'herald COMMAND --help' for the variables a command reads.\n\nEnvironment:")
 	for _, v := range config.Vars {
@@ -80,6 +102,31 @@ func usage(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %-30s %s%s\n", v.Name, v.Help, def)
 	}
+}
+
+// commandUsage is a command's --help: each form, then what it reads.
+func commandUsage(w io.Writer, c command) {
+	if len(c.forms) == 1 {
+		fmt.Fprintf(w, "Usage: %s\n\n%s.\n", strings.TrimSpace("herald "+c.name+" "+c.forms[0].args), capitalize(c.forms[0].summary))
+	} else {
+		fmt.Fprintln(w, "Usage:")
+		for _, f := range c.forms {
+			fmt.Fprintf(w, "  herald %s %-20s %s\n", c.name, f.args, f.summary)
+		}
+	}
+	fmt.Fprintf(w, "\nReads: %s\n", strings.Join(c.vars, ", "))
+}
+
+// usageError is the usage of a command's forms whose arguments start with
+// sub (all of them when sub is empty), as the error for bad arguments.
+func usageError(name string, forms []form, sub string) error {
+	var lines []string
+	for _, f := range forms {
+		if sub == "" || f.args == sub || strings.HasPrefix(f.args, sub+" ") {
+			lines = append(lines, "herald "+name+" "+f.args)
+		}
+	}
+	return errors.New("usage: " + strings.Join(lines, " | "))
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -96,7 +143,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		rest := args[1:]
 		if len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help") {
-			fmt.Fprintf(stdout, "Usage: herald %s %s\n\n%s.\n\nReads: %s\n", c.name, c.args, capitalize(c.summary), strings.Join(c.vars, ", "))
+			commandUsage(stdout, c)
 			return nil
 		}
 		logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -176,7 +223,7 @@ func cmdMigrate(ctx context.Context, _ []string, getenv func(string) string, out
 
 func cmdTenant(ctx context.Context, args []string, getenv func(string) string, out io.Writer, _ *slog.Logger) error {
 	if len(args) != 2 || args[0] != "create" {
-		return errors.New("usage: herald tenant create NAME")
+		return usageError("tenant", tenantForms, "")
 	}
 	cfg, err := config.Load(getenv, "HERALD_DATABASE_URL")
 	if err != nil {
@@ -197,47 +244,73 @@ func cmdTenant(ctx context.Context, args []string, getenv func(string) string, o
 
 func cmdAPIKey(ctx context.Context, args []string, getenv func(string) string, out io.Writer, _ *slog.Logger) error {
 	if len(args) == 0 {
-		return errors.New("usage: herald apikey create --tenant T | herald apikey revoke KEY-OR-ID")
+		return usageError("apikey", apikeyForms, "")
+	}
+	sub, rest := args[0], args[1:]
+	var tenant, ref string
+	switch sub {
+	case "create", "list":
+		fs := flag.NewFlagSet("apikey "+sub, flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		fs.StringVar(&tenant, "tenant", "", "tenant ID or name")
+		if err := fs.Parse(rest); err != nil || tenant == "" || fs.NArg() > 0 {
+			return usageError("apikey", apikeyForms, sub)
+		}
+	case "revoke":
+		if len(rest) != 1 {
+			return usageError("apikey", apikeyForms, sub)
+		}
+		ref = rest[0]
+	default:
+		return usageError("apikey", apikeyForms, "")
 	}
 	cfg, err := config.Load(getenv, "HERALD_DATABASE_URL")
 	if err != nil {
 		return err
 	}
-	switch args[0] {
+	pool, err := app.OpenDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	switch sub {
 	case "create":
-		fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		tenant := fs.String("tenant", "", "tenant ID or name")
-		if err := fs.Parse(args[1:]); err != nil || *tenant == "" {
-			return errors.New("usage: herald apikey create --tenant T")
-		}
-		pool, err := app.OpenDB(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		defer pool.Close()
-		key, err := app.CreateAPIKey(ctx, pool, *tenant, "")
+		key, err := app.CreateAPIKey(ctx, pool, tenant, "")
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "API key: %s\nThe key is shown only now; store it safely.\n", key)
-		return nil
-	case "revoke":
-		if len(args) != 2 {
-			return errors.New("usage: herald apikey revoke KEY-OR-ID")
-		}
-		pool, err := app.OpenDB(ctx, cfg)
+	case "list":
+		keys, err := app.ListAPIKeys(ctx, pool, tenant)
 		if err != nil {
 			return err
 		}
-		defer pool.Close()
-		if err := app.RevokeAPIKey(ctx, pool, args[1]); err != nil {
+		return writeKeys(out, keys)
+	case "revoke":
+		k, err := app.RevokeAPIKey(ctx, pool, ref)
+		if err != nil {
 			return err
 		}
-		fmt.Fprintln(out, "revoked")
-		return nil
+		fmt.Fprintf(out, "revoked %s (%s)\n", k.ID, k.Prefix)
 	}
-	return errors.New("usage: herald apikey create --tenant T | herald apikey revoke KEY-OR-ID")
+	return nil
+}
+
+// writeKeys prints keys as an aligned table, times in UTC.
+func writeKeys(out io.Writer, keys []dbq.ListAPIKeysRow) error {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tPREFIX\tCREATED\tLAST USED\tREVOKED")
+	for _, k := range keys {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Prefix, stamp(&k.CreatedAt, ""), stamp(k.LastUsedAt, "never"), stamp(k.RevokedAt, "-"))
+	}
+	return tw.Flush()
+}
+
+func stamp(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 func cmdAudit(context.Context, []string, func(string) string, io.Writer, *slog.Logger) error {

@@ -18,7 +18,7 @@ func TestHelpNamesCommandsAndVariables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"serve", "worker", "migrate", "tenant", "apikey", "dev", "HERALD_DATABASE_URL", "HERALD_SMTP_URL"} {
+	for _, want := range []string{"serve", "worker", "migrate", "tenant", "apikey   list --tenant T", "apikey   revoke ID", "dev", "HERALD_DATABASE_URL", "HERALD_SMTP_URL"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("help lacks %s", want)
 		}
@@ -26,6 +26,10 @@ func TestHelpNamesCommandsAndVariables(t *testing.T) {
 	out, _, err = runHerald([]string{"worker", "--help"}, nil)
 	if err != nil || !strings.Contains(out, "HERALD_TASK_QUEUE") || !strings.Contains(out, "HERALD_SMTP_URL") {
 		t.Errorf("worker --help = %q, %v", out, err)
+	}
+	out, _, err = runHerald([]string{"apikey", "--help"}, nil)
+	if err != nil || !strings.Contains(out, "herald apikey list --tenant T") || !strings.Contains(out, "HERALD_DATABASE_URL") {
+		t.Errorf("apikey --help = %q, %v", out, err)
 	}
 }
 

@@ -93,44 +93,119 @@ func (q *Queries) GetTenant(ctx context.Context, id uuid.UUID) (Tenant, error) {
 	return i, err
 }
 
-const revokeAPIKeyByHash = `-- name: RevokeAPIKeyByHash :execrows
-UPDATE api_keys SET revoked_at = now() WHERE key_hash = $1 AND revoked_at IS NULL
+const listAPIKeys = `-- name: ListAPIKeys :many
+SELECT id, prefix, created_at, last_used_at, revoked_at FROM api_keys
+WHERE tenant_id = $1 ORDER BY created_at, id
 `
 
-func (q *Queries) RevokeAPIKeyByHash(ctx context.Context, keyHash []byte) (int64, error) {
-	result, err := q.db.Exec(ctx, revokeAPIKeyByHash, keyHash)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+type ListAPIKeysRow struct {
+	ID         uuid.UUID
+	Prefix     string
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
 }
 
-const revokeAPIKeyByID = `-- name: RevokeAPIKeyByID :execrows
-UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
+// Never the hash: the prefix is the only part of a key that may be shown.
+func (q *Queries) ListAPIKeys(ctx context.Context, tenantID uuid.UUID) ([]ListAPIKeysRow, error) {
+	rows, err := q.db.Query(ctx, listAPIKeys, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListAPIKeysRow{}
+	for rows.Next() {
+		var i ListAPIKeysRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Prefix,
+			&i.CreatedAt,
+			&i.LastUsedAt,
+			&i.RevokedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const revokeAPIKeyByHash = `-- name: RevokeAPIKeyByHash :one
+UPDATE api_keys SET revoked_at = now() WHERE key_hash = $1 AND revoked_at IS NULL
+RETURNING id, prefix
 `
 
-func (q *Queries) RevokeAPIKeyByID(ctx context.Context, id uuid.UUID) (int64, error) {
-	result, err := q.db.Exec(ctx, revokeAPIKeyByID, id)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+type RevokeAPIKeyByHashRow struct {
+	ID     uuid.UUID
+	Prefix string
+}
+
+func (q *Queries) RevokeAPIKeyByHash(ctx context.Context, keyHash []byte) (RevokeAPIKeyByHashRow, error) {
+	row := q.db.QueryRow(ctx, revokeAPIKeyByHash, keyHash)
+	var i RevokeAPIKeyByHashRow
+	err := row.Scan(&i.ID, &i.Prefix)
+	return i, err
+}
+
+const revokeAPIKeyByID = `-- name: RevokeAPIKeyByID :one
+UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
+RETURNING id, prefix
+`
+
+type RevokeAPIKeyByIDRow struct {
+	ID     uuid.UUID
+	Prefix string
+}
+
+func (q *Queries) RevokeAPIKeyByID(ctx context.Context, id uuid.UUID) (RevokeAPIKeyByIDRow, error) {
+	row := q.db.QueryRow(ctx, revokeAPIKeyByID, id)
+	var i RevokeAPIKeyByIDRow
+	err := row.Scan(&i.ID, &i.Prefix)
+	return i, err
 }
 
 const tenantByAPIKey = `-- name: TenantByAPIKey :one
-SELECT t.id, t.name, t.timezone, t.settings, t.created_at FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+SELECT t.id, t.name, t.timezone, t.settings, t.created_at, k.id AS key_id,
+       (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute')::bool AS record_use
+FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
 WHERE k.key_hash = $1 AND k.revoked_at IS NULL
 `
 
-func (q *Queries) TenantByAPIKey(ctx context.Context, keyHash []byte) (Tenant, error) {
+type TenantByAPIKeyRow struct {
+	Tenant    Tenant
+	KeyID     uuid.UUID
+	RecordUse bool
+}
+
+// record_use says the key's last use is unset or over a minute old. It is
+// judged by the database's clock, the one TouchAPIKey uses, so a skewed API
+// host neither skips nor repeats the write.
+func (q *Queries) TenantByAPIKey(ctx context.Context, keyHash []byte) (TenantByAPIKeyRow, error) {
 	row := q.db.QueryRow(ctx, tenantByAPIKey, keyHash)
-	var i Tenant
+	var i TenantByAPIKeyRow
 	err := row.Scan(
-		&i.ID,
-		&i.Name,
-		&i.Timezone,
-		&i.Settings,
-		&i.CreatedAt,
+		&i.Tenant.ID,
+		&i.Tenant.Name,
+		&i.Tenant.Timezone,
+		&i.Tenant.Settings,
+		&i.Tenant.CreatedAt,
+		&i.KeyID,
+		&i.RecordUse,
 	)
 	return i, err
+}
+
+const touchAPIKey = `-- name: TouchAPIKey :exec
+UPDATE api_keys SET last_used_at = now()
+WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+`
+
+// Records a key's use at most once a minute: the guard repeats the caller's
+// staleness check so API replicas racing on one key write once.
+func (q *Queries) TouchAPIKey(ctx context.Context, id uuid.UUID) error {
+	_, err := q.db.Exec(ctx, touchAPIKey, id)
+	return err
 }

@@ -70,21 +70,40 @@ func FindTenant(ctx context.Context, q *dbq.Queries, ref string) (dbq.Tenant, er
 	return t, err
 }
 
-// RevokeAPIKey revokes a key given in full or by its ID.
-func RevokeAPIKey(ctx context.Context, pool *pgxpool.Pool, ref string) error {
+// ListAPIKeys returns the keys of a tenant named by ID or name, oldest
+// first, revoked ones included.
+func ListAPIKeys(ctx context.Context, pool *pgxpool.Pool, tenant string) ([]dbq.ListAPIKeysRow, error) {
 	q := dbq.New(pool)
-	var n int64
+	t, err := FindTenant(ctx, q, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return q.ListAPIKeys(ctx, t.ID)
+}
+
+// RevokedKey names a key just revoked, without revealing it.
+type RevokedKey struct {
+	ID     uuid.UUID
+	Prefix string
+}
+
+// RevokeAPIKey revokes a key given by its ID or in full.
+func RevokeAPIKey(ctx context.Context, pool *pgxpool.Pool, ref string) (RevokedKey, error) {
+	q := dbq.New(pool)
+	var k RevokedKey
 	var err error
 	if id, perr := uuid.Parse(ref); perr == nil {
-		n, err = q.RevokeAPIKeyByID(ctx, id)
+		var row dbq.RevokeAPIKeyByIDRow
+		row, err = q.RevokeAPIKeyByID(ctx, id)
+		k = RevokedKey(row)
 	} else {
-		n, err = q.RevokeAPIKeyByHash(ctx, apikey.Hash(ref))
+		var row dbq.RevokeAPIKeyByHashRow
+		row, err = q.RevokeAPIKeyByHash(ctx, apikey.Hash(ref))
+		k = RevokedKey(row)
 	}
-	if err != nil {
-		return err
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Never echo ref: it may be the key itself.
+		return k, errors.New("no active API key matches")
 	}
-	if n == 0 {
-		return errors.New("no active API key matches")
-	}
-	return nil
+	return k, err
 }

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/heraldhq/herald/internal/config"
+)
+
+// The compose file runs this binary; these tests load it with compose-go,
+// the loader docker compose itself uses, as no Docker engine is at hand.
+
+const composeFile = "../../docker-compose.yml"
+
+func loadCompose(env map[string]string, files ...string) (*types.Project, error) {
+	details := types.ConfigDetails{WorkingDir: "../..", Environment: env}
+	for _, f := range append([]string{composeFile}, files...) {
+		details.ConfigFiles = append(details.ConfigFiles, types.ConfigFile{Filename: f})
+	}
+	return loader.LoadWithContext(context.Background(), details, func(o *loader.Options) {
+		o.SetProjectName("herald", true)
+	})
+}
+
+const testSigningKey = "0123456789abcdef0123456789abcdef-compose-test"
+
+func TestComposeRequiresSigningKey(t *testing.T) {
+	t.Parallel()
+	for _, env := range []map[string]string{{}, {"HERALD_SIGNING_KEY": ""}} {
+		_, err := loadCompose(env)
+		if err == nil || !strings.Contains(err.Error(), "HERALD_SIGNING_KEY") {
+			t.Errorf("env %v: err = %v, want compose to refuse naming HERALD_SIGNING_KEY", env, err)
+		}
+	}
+
+	p, err := loadCompose(map[string]string{"HERALD_SIGNING_KEY": testSigningKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, v := range config.Vars {
+		known[v.Name] = true
+	}
+	for name, command := range map[string]string{"herald-migrate": "migrate", "herald-api": "serve", "herald-worker": "worker"} {
+		s, ok := p.Services[name]
+		if !ok {
+			t.Errorf("no service %s", name)
+			continue
+		}
+		if got := strings.Join(s.Command, " "); got != command {
+			t.Errorf("%s runs %q, want %q", name, got, command)
+		}
+		if v := s.Environment["HERALD_SIGNING_KEY"]; v == nil || *v != testSigningKey {
+			t.Errorf("%s gets HERALD_SIGNING_KEY %v, want the one given", name, v)
+		}
+		for v := range s.Environment {
+			if strings.HasPrefix(v, "HERALD_") && !known[v] {
+				t.Errorf("%s sets %s, which Herald does not read", name, v)
+			}
+		}
+	}
+}
+
+func TestComposeKeepsTemporalOffTheHost(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"HERALD_SIGNING_KEY": testSigningKey}
+	p, err := loadCompose(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"temporal", "temporal-ui"} {
+		s, ok := p.Services[name]
+		if !ok {
+			t.Fatalf("no service %s", name)
+		}
+		if len(s.Ports) > 0 || s.NetworkMode == "host" {
+			t.Errorf("%s is published on the host: ports %+v, network mode %q", name, s.Ports, s.NetworkMode)
+		}
+	}
+
+	// The override the file's comment documents publishes both on loopback only.
+	override := filepath.Join(t.TempDir(), "docker-compose.override.yml")
+	if err := os.WriteFile(override, []byte(documentedOverride(t)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err = loadCompose(env, override)
+	if err != nil {
+		t.Fatalf("the documented override does not load: %v", err)
+	}
+	for name, target := range map[string]uint32{"temporal": 7233, "temporal-ui": 8080} {
+		ports := p.Services[name].Ports
+		if len(ports) != 1 || ports[0].HostIP != "127.0.0.1" || ports[0].Target != target {
+			t.Errorf("with the override %s publishes %+v, want %d on 127.0.0.1 only", name, ports, target)
+		}
+	}
+}
+
+// documentedOverride extracts the override file quoted in the compose
+// file's header comment.
+func documentedOverride(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(composeFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	in := false
+	for _, line := range strings.Split(string(b), "\n") {
+		switch {
+		case strings.TrimSpace(line) == "#   # docker-compose.override.yml":
+			in = true
+		case in && strings.HasPrefix(line, "#   "):
+			out = append(out, strings.TrimPrefix(line, "#   "))
+		case in:
+			return strings.Join(out, "\n") + "\n"
+		}
+	}
+	t.Fatal("the compose file documents no override")
+	return ""
+}
