@@ -98,7 +98,7 @@ func TestNotifyEventPagesAndTallies(t *testing.T) {
 		t.Errorf("result = %+v, want %+v", res, want)
 	}
 	if fmt.Sprint(seen) != "[ u500 u1000]" || sends.Load() != 2 || finished != delivery.EventDelivered {
-		t.Errorf("pages %q, %d batches, finished %q", seen, sends, finished)
+		t.Errorf("pages %q, %d batches, finished %q", seen, sends.Load(), finished)
 	}
 	env.AssertExpectations(t)
 }
