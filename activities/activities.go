@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/heraldhq/herald/catalog"
@@ -108,7 +110,33 @@ func (a *Activities) loadEvent(ctx context.Context, q *dbq.Queries, eventID uuid
 	return ev, nil
 }
 
-// FinishEvent records an event's final status.
+// FinishEvent records an event's final status (runs before CloseEvent).
 func (a *Activities) FinishEvent(ctx context.Context, eventID uuid.UUID, status delivery.EventStatus) error {
 	return a.q().SetEventStatus(ctx, dbq.SetEventStatusParams{ID: eventID, Status: status})
+}
+
+// CloseInput records an event's outcome.
+type CloseInput struct {
+	EventID uuid.UUID            `json:"event_id"`
+	Status  delivery.EventStatus `json:"status"`
+	// RunID is the event's first run: the one the API answered with.
+	RunID string `json:"run_id"`
+}
+
+// CloseEvent records an event's final status and confirms its run, so a
+// repeated post is answered from the row.
+func (a *Activities) CloseEvent(ctx context.Context, in CloseInput) error {
+	return a.q().SetEventStatus(ctx, dbq.SetEventStatusParams{ID: in.EventID, Status: in.Status, RunID: in.RunID})
+}
+
+// warner is the part of a logger activities use.
+type warner interface{ Warn(string, ...any) }
+
+// logger is the activity's logger, or the default one when an activity
+// method is called directly (by tests, or by another activity).
+func logger(ctx context.Context) warner {
+	if activity.IsActivity(ctx) {
+		return activity.GetLogger(ctx)
+	}
+	return slog.Default()
 }

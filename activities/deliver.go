@@ -66,7 +66,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("event %s belongs to another tenant", in.EventID), ErrTypeWrongTenant, nil)
 	}
-	b := &batch{q: q, sender: sender, token: uuid.New(), log: activity.GetLogger(ctx)}
+	b := &batch{q: q, sender: sender, token: uuid.New(), log: logger(ctx)}
 	lease := leaseUntil(ctx, sender.Linger())
 	remaining := in.DeliveryIDs
 	claimedAll := true
@@ -137,7 +137,7 @@ type batch struct {
 	q      *dbq.Queries
 	sender Sender
 	token  uuid.UUID
-	log    interface{ Warn(string, ...any) }
+	log    warner
 
 	mu                         sync.Mutex
 	delivered, failed, skipped int
@@ -155,31 +155,96 @@ func (b *batch) send(ctx context.Context, ev *Event, rows []dbq.ClaimDeliveriesR
 		jobs[i] = Job{DeliveryID: r.ID, SlackUserID: r.SlackUserID,
 			Recipient: catalog.Recipient{ID: r.UserID, Name: r.Name, Email: r.Email}}
 	}
+	marks := make(chan accepted, 2*markBatch)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.markAccepted(context.WithoutCancel(ctx), marks)
+	}()
 	b.sender.Send(ctx, ev, jobs, func(i int, hash []byte, err error) {
-		b.record(ctx, jobs[i].DeliveryID, hash, err)
+		if err == nil {
+			marks <- accepted{id: jobs[i].DeliveryID, hash: hash}
+		} else {
+			b.record(ctx, jobs[i].DeliveryID, err)
+		}
 		if ctx.Err() == nil {
 			activity.RecordHeartbeat(ctx)
 		}
 	})
+	close(marks)
+	<-done
 }
 
-// record writes one outcome. It runs even when the attempt is being
-// cancelled: an accepted message that is not recorded would be sent again.
-func (b *batch) record(ctx context.Context, id uuid.UUID, hash []byte, sendErr error) {
+// accepted is a message the channel accepted, to be marked delivered.
+type accepted struct {
+	id   uuid.UUID
+	hash []byte
+}
+
+// Accepted messages are marked delivered in groups of up to markBatch, each
+// group written at most markWait after its first message was accepted: one
+// statement per message was the largest database cost of a fan-out.
+const (
+	markBatch = 64
+	markWait  = 20 * time.Millisecond
+)
+
+// markAccepted marks the accepted messages from in delivered until in is
+// closed. It runs on a context that is not cancelled with the attempt: an
+// accepted message that is not recorded would be sent again. A group the
+// database refuses even after retries is reported as unrecorded, for the
+// workflow to record.
+func (b *batch) markAccepted(ctx context.Context, in <-chan accepted) {
+	var group []accepted
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	flush := func() {
+		timer.Stop()
+		if len(group) == 0 {
+			return
+		}
+		p := dbq.MarkManyDeliveredParams{Ids: make([]uuid.UUID, len(group)), ContentHashes: make([][]byte, len(group))}
+		for i, m := range group {
+			p.Ids[i], p.ContentHashes[i] = m.id, m.hash
+		}
+		err := retryDB(ctx, func(c context.Context) error { return b.q.MarkManyDelivered(c, p) })
+		b.mu.Lock()
+		if err != nil {
+			b.log.Warn("accepted but not recorded; the workflow will record them", "deliveries", len(group), "error", err)
+			b.unrecorded = append(b.unrecorded, p.Ids...)
+		} else {
+			b.delivered += len(group)
+		}
+		b.mu.Unlock()
+		group = group[:0]
+	}
+	for {
+		select {
+		case m, ok := <-in:
+			if !ok {
+				flush()
+				return
+			}
+			group = append(group, m)
+			if len(group) == 1 {
+				timer.Reset(markWait)
+			}
+			if len(group) == markBatch {
+				flush()
+			}
+		case <-timer.C:
+			flush()
+		}
+	}
+}
+
+// record writes the outcome of a message the channel did not accept. It
+// runs even when the attempt is being cancelled, so claims are released.
+func (b *batch) record(ctx context.Context, id uuid.UUID, sendErr error) {
 	rctx := context.WithoutCancel(ctx)
 	var dbErr error
 	outcome := ""
 	switch {
-	case sendErr == nil:
-		dbErr = retryDB(rctx, func(c context.Context) error {
-			_, err := b.q.MarkOneDelivered(c, dbq.MarkOneDeliveredParams{ID: id, ContentHash: hash})
-			return err
-		})
-		outcome = "delivered"
-		if dbErr != nil {
-			b.log.Warn("accepted but not recorded; the workflow will record it", "delivery_id", id, "error", dbErr)
-			outcome, dbErr = "unrecorded", nil
-		}
 	case errors.Is(sendErr, ErrNoAddress):
 		dbErr = retryDB(rctx, func(c context.Context) error {
 			return b.q.MarkSkipped(c, dbq.MarkSkippedParams{ID: id, Reason: delivery.NoAddress})
@@ -212,10 +277,6 @@ func (b *batch) record(ctx context.Context, id uuid.UUID, hash []byte, sendErr e
 		return
 	}
 	switch outcome {
-	case "delivered":
-		b.delivered++
-	case "unrecorded":
-		b.unrecorded = append(b.unrecorded, id)
 	case "skipped":
 		b.skipped++
 	case "failed":

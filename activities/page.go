@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/heraldhq/herald/audience"
@@ -84,7 +83,7 @@ func (a *Activities) PreparePage(ctx context.Context, in PageInput) (PageResult,
 		return res, nil
 	}
 
-	rows, byID, ids := a.plan(ctx, ev, in, users)
+	rows, notices, ids := a.plan(ctx, ev, in, users)
 	err = pgx.BeginFunc(ctx, a.Pool, func(tx pgx.Tx) error {
 		qtx := q.WithTx(tx)
 		if err := qtx.InsertDeliveries(ctx, rows); err != nil {
@@ -94,7 +93,7 @@ func (a *Activities) PreparePage(ctx context.Context, in PageInput) (PageResult,
 		if err != nil {
 			return fmt.Errorf("reading deliveries back: %w", err)
 		}
-		return a.settleInApp(ctx, qtx, ev, in, deliveries, byID, &res)
+		return storeInbox(ctx, qtx, ev, in, deliveries, notices, &res)
 	})
 	if err != nil {
 		return PageResult{}, err
@@ -110,25 +109,27 @@ func (a *Activities) PreparePage(ctx context.Context, in PageInput) (PageResult,
 	return res, nil
 }
 
-// plan decides each recipient's delivery on each channel.
-func (a *Activities) plan(ctx context.Context, ev *Event, in PageInput, users []dbq.User) (dbq.InsertDeliveriesParams, map[string]dbq.User, []string) {
+// plan decides each recipient's delivery on each channel, and renders the
+// in-app notices, which are delivered with the page.
+func (a *Activities) plan(ctx context.Context, ev *Event, in PageInput, users []dbq.User) (dbq.InsertDeliveriesParams, map[string]catalog.Content, []string) {
 	rows := dbq.InsertDeliveriesParams{TenantID: in.TenantID, EventID: in.EventID}
-	byID := make(map[string]dbq.User, len(users))
+	notices := make(map[string]catalog.Content, len(users))
 	ids := make([]string, 0, len(users))
-	add := func(u dbq.User, ch channel.Channel, st delivery.Status, reason delivery.Reason, msg string) {
+	add := func(u dbq.User, ch channel.Channel, st delivery.Status, reason delivery.Reason, msg string, hash []byte) {
 		rows.UserIds = append(rows.UserIds, u.ID)
 		rows.Channels = append(rows.Channels, string(ch))
 		rows.Statuses = append(rows.Statuses, string(st))
 		rows.Reasons = append(rows.Reasons, string(reason))
 		rows.Errors = append(rows.Errors, msg)
+		rows.ContentHashes = append(rows.ContentHashes, hash)
 	}
+	log := logger(ctx)
 	urgent := ev.Type.Urgent || ev.Row.Urgent
 	for _, u := range users {
-		byID[u.ID] = u
 		ids = append(ids, u.ID)
 		userPrefs, perr := prefs.Parse(u.Preferences)
 		if perr != nil {
-			activity.GetLogger(ctx).Warn("unreadable preferences", "user_id", u.ID, "error", perr)
+			log.Warn("unreadable preferences", "user_id", u.ID, "error", perr)
 		}
 		for _, ch := range a.channels() {
 			if !ev.Type.Has(string(ch)) {
@@ -137,21 +138,31 @@ func (a *Activities) plan(ctx context.Context, ev *Event, in PageInput, users []
 			if perr != nil {
 				// Guessing could send what the user turned off: fail this
 				// recipient's deliveries with a reason, not the event.
-				add(u, ch, delivery.Failed, delivery.None, errUnreadablePrefs)
+				add(u, ch, delivery.Failed, delivery.None, errUnreadablePrefs, nil)
 				continue
 			}
 			d := prefs.Decide(userPrefs, ev.Defaults, prefs.Subject{
 				EventType: ev.Type.Key, Category: ev.Type.Category, Channel: string(ch),
 				Urgent: urgent, HasAddress: reachable(u, ch),
 			})
-			if d.Send {
-				add(u, ch, delivery.Pending, delivery.None, "")
-			} else {
-				add(u, ch, delivery.Skipped, d.Reason, "")
+			switch {
+			case !d.Send:
+				add(u, ch, delivery.Skipped, d.Reason, "", nil)
+			case ch == channel.InApp:
+				c, err := ev.Render.Notice(ev.Data, catalog.Recipient{ID: u.ID, Name: u.Name, Email: u.Email}, ev.Row.Link)
+				if err != nil {
+					log.Warn("rendering in-app item", "user_id", u.ID, "error", err)
+					add(u, ch, delivery.Failed, delivery.None, errRenderInApp, nil)
+					continue
+				}
+				notices[u.ID] = c
+				add(u, ch, delivery.Delivered, delivery.None, "", c.Hash())
+			default:
+				add(u, ch, delivery.Pending, delivery.None, "", nil)
 			}
 		}
 	}
-	return rows, byID, ids
+	return rows, notices, ids
 }
 
 // reachable reports whether the user has an address on ch at all.
@@ -165,40 +176,28 @@ func reachable(u dbq.User, ch channel.Channel) bool {
 	return true
 }
 
-// settleInApp stores the in-app items of the page's pending in-app
-// deliveries, tallies what is already settled, and gathers every other
+// storeInbox stores the inbox items of the page's in-app deliveries (again,
+// harmlessly, on a re-run), tallies the page, and gathers every other
 // channel's pending deliveries into batches.
-func (a *Activities) settleInApp(ctx context.Context, q *dbq.Queries, ev *Event, in PageInput,
-	deliveries []dbq.Delivery, byID map[string]dbq.User, res *PageResult) error {
+func storeInbox(ctx context.Context, q *dbq.Queries, ev *Event, in PageInput,
+	deliveries []dbq.Delivery, notices map[string]catalog.Content, res *PageResult) error {
 	var inbox dbq.InsertInboxItemsParams
-	var marks dbq.MarkDeliveredParams
 	pending := map[channel.Channel][]uuid.UUID{}
 	for _, d := range deliveries {
-		switch {
-		case d.Status == delivery.Skipped || d.Status == delivery.Cancelled:
+		switch d.Status {
+		case delivery.Skipped, delivery.Cancelled:
 			res.Skipped++
-		case d.Status == delivery.Delivered:
-			res.Delivered++
-		case d.Status == delivery.Failed:
+		case delivery.Failed:
 			res.Failed++
-		case d.Channel == channel.InApp:
-			u := byID[d.UserID]
-			c, err := ev.Render.Notice(ev.Data, catalog.Recipient{ID: u.ID, Name: u.Name, Email: u.Email}, ev.Row.Link)
-			if err != nil {
-				activity.GetLogger(ctx).Warn("rendering in-app item", "delivery_id", d.ID, "error", err)
-				if err := q.MarkPermanentFailure(ctx, dbq.MarkPermanentFailureParams{ID: d.ID, Error: errRenderInApp}); err != nil {
-					return err
-				}
-				res.Failed++
-				continue
+		case delivery.Delivered:
+			res.Delivered++
+			if c, ok := notices[d.UserID]; ok && d.Channel == channel.InApp {
+				inbox.UserIds = append(inbox.UserIds, d.UserID)
+				inbox.DeliveryIds = append(inbox.DeliveryIds, d.ID)
+				inbox.Titles = append(inbox.Titles, c.Subject)
+				inbox.Bodies = append(inbox.Bodies, c.Body)
 			}
-			inbox.UserIds = append(inbox.UserIds, d.UserID)
-			inbox.DeliveryIds = append(inbox.DeliveryIds, d.ID)
-			inbox.Titles = append(inbox.Titles, c.Subject)
-			inbox.Bodies = append(inbox.Bodies, c.Body)
-			marks.Ids = append(marks.Ids, d.ID)
-			marks.ContentHashes = append(marks.ContentHashes, c.Hash())
-		default:
+		case delivery.Pending:
 			pending[d.Channel] = append(pending[d.Channel], d.ID)
 		}
 	}
@@ -215,9 +214,5 @@ func (a *Activities) settleInApp(ctx context.Context, q *dbq.Queries, ev *Event,
 	if err := q.InsertInboxItems(ctx, inbox); err != nil {
 		return fmt.Errorf("storing in-app items: %w", err)
 	}
-	if err := q.MarkDelivered(ctx, marks); err != nil {
-		return fmt.Errorf("marking in-app items delivered: %w", err)
-	}
-	res.Delivered += len(marks.Ids)
 	return nil
 }

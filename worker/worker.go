@@ -17,8 +17,7 @@ var Options = sdkworker.Options{
 	MaxConcurrentActivityExecutionSize: 32,
 	// Local activities are the database steps and fast-path sends; the
 	// database pool bounds them in practice, this bounds their goroutines.
-	MaxConcurrentLocalActivityExecutionSize: 64,
-	MaxConcurrentWorkflowTaskExecutionSize:  64,
+	MaxConcurrentLocalActivityExecutionSize: 128,
 }
 
 // New returns a worker for taskQueue with every Herald workflow and activity

@@ -282,7 +282,8 @@ func (n *notify) finish(ctx workflow.Context, status delivery.EventStatus, cause
 	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrStatus.ValueSet(string(status))); err != nil {
 		return n.result, err
 	}
-	if err := workflow.ExecuteLocalActivity(n.lctx, a.FinishEvent, n.in.EventID, status).Get(ctx, nil); err != nil {
+	close := activities.CloseInput{EventID: n.in.EventID, Status: status, RunID: workflow.GetInfo(ctx).FirstRunID}
+	if err := workflow.ExecuteLocalActivity(n.lctx, a.CloseEvent, close).Get(ctx, nil); err != nil {
 		n.log.Error("recording the event's outcome", "status", status, "error", err)
 	}
 	return n.result, cause

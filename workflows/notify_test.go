@@ -56,6 +56,11 @@ func runOK(t *testing.T, env *testsuite.TestWorkflowEnvironment, in NotifyInput)
 	return res
 }
 
+// closing matches the CloseEvent input of an event closed with status.
+func closing(status delivery.EventStatus) any {
+	return mock.MatchedBy(func(in activities.CloseInput) bool { return in.Status == status })
+}
+
 var input = NotifyInput{TenantID: uuid.New(), EventID: uuid.New(), Type: "project.update"}
 
 func TestNotifyEventPagesAndTallies(t *testing.T) {
@@ -85,8 +90,14 @@ func TestNotifyEventPagesAndTallies(t *testing.T) {
 			return activities.DeliverResult{Delivered: len(in.DeliveryIDs)}, nil
 		})
 	var finished delivery.EventStatus
-	env.OnActivity(a.FinishEvent, mock.Anything, input.EventID, mock.Anything).Return(
-		func(_ context.Context, _ uuid.UUID, status delivery.EventStatus) error { finished = status; return nil })
+	env.OnActivity(a.CloseEvent, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CloseInput) error {
+			if in.EventID != input.EventID {
+				return fmt.Errorf("bad close input %+v", in)
+			}
+			finished = in.Status
+			return nil
+		})
 	env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(AttrTenant.ValueSet(input.TenantID.String()),
 		AttrEventType.ValueSet(input.Type), AttrStatus.ValueSet(string(delivery.EventPending))))
 	// Only the outcome is upserted: the API already set the rest at start.
@@ -120,7 +131,7 @@ func TestNotifyEventMarksExhaustedBatchesFailed(t *testing.T) {
 			failed, reason = ids, why
 			return activities.DeliverResult{Failed: 2, Delivered: 1}, nil
 		})
-	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, delivery.EventPartial).Return(nil).Once()
+	env.OnActivity(a.CloseEvent, mock.Anything, closing(delivery.EventPartial)).Return(nil).Once()
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 
 	res := runOK(t, env, input)
@@ -156,7 +167,7 @@ func TestNotifyEventRecordsUnrecordedAndRetriesTheRest(t *testing.T) {
 	var recorded []uuid.UUID
 	env.OnActivity(a.MarkAccepted, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, ids []uuid.UUID) error { recorded = ids; return nil }).Once()
-	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, delivery.EventDelivered).Return(nil).Once()
+	env.OnActivity(a.CloseEvent, mock.Anything, closing(delivery.EventDelivered)).Return(nil).Once()
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 
 	res := runOK(t, env, input)
@@ -176,7 +187,7 @@ func TestNotifyEventFailsWhenRecipientsCannotBeResolved(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(activities.PageResult{},
 		temporal.NewNonRetryableApplicationError("event gone", activities.ErrTypeNotFound, errors.New("no rows")))
-	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, delivery.EventFailed).Return(nil).Once()
+	env.OnActivity(a.CloseEvent, mock.Anything, closing(delivery.EventFailed)).Return(nil).Once()
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 	env.ExecuteWorkflow(NotifyEvent, input)
 	if env.GetWorkflowError() == nil {
@@ -188,12 +199,12 @@ func TestNotifyEventFailsWhenRecipientsCannotBeResolved(t *testing.T) {
 func TestNotifyEventBookkeepingFailureKeepsTheEventDelivered(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(activities.PageResult{Delivered: 2}, nil)
-	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, delivery.EventDelivered).Return(
+	env.OnActivity(a.CloseEvent, mock.Anything, closing(delivery.EventDelivered)).Return(
 		temporal.NewNonRetryableApplicationError("event row gone", activities.ErrTypeNotFound, nil))
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 	res := runOK(t, env, input)
 	if res.Status != delivery.EventDelivered || res.Delivered != 2 {
-		t.Errorf("result = %+v: a failed FinishEvent must not fail a delivered event", res)
+		t.Errorf("result = %+v: a failed CloseEvent must not fail a delivered event", res)
 	}
 }
 
@@ -209,7 +220,7 @@ func TestNotifyEventDatabaseStepsOutlastAnHourLongOutage(t *testing.T) {
 			}
 			return activities.PageResult{Delivered: 1}, nil
 		})
-	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, delivery.EventDelivered).Return(nil).Once()
+	env.OnActivity(a.CloseEvent, mock.Anything, closing(delivery.EventDelivered)).Return(nil).Once()
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 	res := runOK(t, env, input)
 	if res.Delivered != 1 {
@@ -237,7 +248,7 @@ func TestNotifyEventSmallEventSendsOnceOnTheFastPath(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(activities.PageResult{Delivered: 1, Batches: emails(1)}, nil)
 	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(activities.DeliverResult{Delivered: 1}, nil).Once()
-	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, delivery.EventDelivered).Return(nil).Once()
+	env.OnActivity(a.CloseEvent, mock.Anything, closing(delivery.EventDelivered)).Return(nil).Once()
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 	res := runOK(t, env, input)
 	if res != (NotifyResult{Status: delivery.EventDelivered, Delivered: 2}) {
@@ -249,7 +260,7 @@ func TestNotifyEventSmallEventSendsOnceOnTheFastPath(t *testing.T) {
 func TestNotifyEventStartedWithoutSearchAttributesSetsThem(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(activities.PageResult{Delivered: 1}, nil)
-	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, delivery.EventDelivered).Return(nil)
+	env.OnActivity(a.CloseEvent, mock.Anything, closing(delivery.EventDelivered)).Return(nil)
 	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(AttrTenant.ValueSet(input.TenantID.String()),
 		AttrEventType.ValueSet(input.Type), AttrStatus.ValueSet(string(delivery.EventPending)))).Return(nil).Once()
 	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(AttrStatus.ValueSet(string(delivery.EventDelivered)))).Return(nil).Once()
@@ -273,8 +284,8 @@ func TestNotifyEventSettlesSentPagesWhenALaterPageFails(t *testing.T) {
 			return activities.DeliverResult{Delivered: 500}, nil
 		}).Once()
 	sentBeforeFinish := false
-	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, delivery.EventFailed).Return(
-		func(context.Context, uuid.UUID, delivery.EventStatus) error { sentBeforeFinish = sent; return nil }).Once()
+	env.OnActivity(a.CloseEvent, mock.Anything, closing(delivery.EventFailed)).Return(
+		func(context.Context, activities.CloseInput) error { sentBeforeFinish = sent; return nil }).Once()
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 	env.ExecuteWorkflow(NotifyEvent, input)
 	if env.GetWorkflowError() == nil {
@@ -338,7 +349,7 @@ func TestNotifyEventStartedForBatchesSkipsTheVersionMarker(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(activities.PageResult{Delivered: 1, Batches: emails(1)}, nil)
 	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(activities.DeliverResult{Delivered: 1}, nil).Once()
-	env.OnActivity(a.FinishEvent, mock.Anything, mock.Anything, delivery.EventDelivered).Return(nil).Once()
+	env.OnActivity(a.CloseEvent, mock.Anything, closing(delivery.EventDelivered)).Return(nil).Once()
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 	env.OnGetVersion(versionBatches, workflow.DefaultVersion, 1).Return(func(string, workflow.Version, workflow.Version) workflow.Version {
 		t.Error("a run started for the batches engine asked for the version")

@@ -213,28 +213,35 @@ func (q *Queries) HeldDeliveries(ctx context.Context, arg HeldDeliveriesParams) 
 }
 
 const insertDeliveries = `-- name: InsertDeliveries :exec
-INSERT INTO deliveries (tenant_id, event_id, user_id, channel, status, reason, error, failed_at)
+INSERT INTO deliveries (tenant_id, event_id, user_id, channel, status, reason, error, content_hash,
+                        attempts, delivered_at, failed_at)
 SELECT $1::uuid, $2::uuid, r.user_id, r.channel, r.status, r.reason, r.error,
+       NULLIF(r.content_hash, ''::bytea),
+       CASE WHEN r.status IN ('delivered', 'failed') THEN 1 ELSE 0 END,
+       CASE WHEN r.status = 'delivered' THEN now() END,
        CASE WHEN r.status = 'failed' THEN now() END
 FROM (SELECT unnest($3::text[]) AS user_id, unnest($4::text[]) AS channel,
              unnest($5::text[]) AS status, unnest($6::text[]) AS reason,
-             unnest($7::text[]) AS error) r
+             unnest($7::text[]) AS error, unnest($8::bytea[]) AS content_hash) r
 WHERE EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = $1::uuid AND u.id = r.user_id FOR KEY SHARE)
 ON CONFLICT (event_id, user_id, channel) DO NOTHING
 `
 
 type InsertDeliveriesParams struct {
-	TenantID uuid.UUID
-	EventID  uuid.UUID
-	UserIds  []string
-	Channels []string
-	Statuses []string
-	Reasons  []string
-	Errors   []string
+	TenantID      uuid.UUID
+	EventID       uuid.UUID
+	UserIds       []string
+	Channels      []string
+	Statuses      []string
+	Reasons       []string
+	Errors        []string
+	ContentHashes [][]byte
 }
 
 // Conflicts are a retried page: the rows from the first attempt stand. A row
-// may be born failed (a recipient whose preferences cannot be read).
+// may be born failed (a recipient whose preferences cannot be read) or, for
+// in-app, delivered: its inbox item is written in the same transaction, so
+// marking it afterwards would only update every row again.
 // A user deleted since the page read them gets no row: the key-share lock
 // makes a concurrent delete wait for this transaction (and then cancel what
 // it wrote), or makes this insert skip a user whose delete committed first.
@@ -247,6 +254,7 @@ func (q *Queries) InsertDeliveries(ctx context.Context, arg InsertDeliveriesPara
 		arg.Statuses,
 		arg.Reasons,
 		arg.Errors,
+		arg.ContentHashes,
 	)
 	return err
 }
@@ -438,25 +446,6 @@ func (q *Queries) MarkAccepted(ctx context.Context, ids []uuid.UUID) error {
 	return err
 }
 
-const markDelivered = `-- name: MarkDelivered :exec
-UPDATE deliveries
-SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, error = '',
-    content_hash = ($1::bytea[])[array_position($2::uuid[], id)], updated_at = now()
-WHERE id = ANY($2::uuid[]) AND status = 'pending'
-`
-
-type MarkDeliveredParams struct {
-	ContentHashes [][]byte
-	Ids           []uuid.UUID
-}
-
-// Rows are found by primary key (= ANY), never by joining an unnested list,
-// which the planner may turn into a scan of the whole table.
-func (q *Queries) MarkDelivered(ctx context.Context, arg MarkDeliveredParams) error {
-	_, err := q.db.Exec(ctx, markDelivered, arg.ContentHashes, arg.Ids)
-	return err
-}
-
 const markFailed = `-- name: MarkFailed :exec
 UPDATE deliveries SET status = 'failed', failed_at = now(), claim_id = NULL, claimed_until = NULL, updated_at = now(),
     error = CASE WHEN error = '' THEN $1::text ELSE error END
@@ -473,24 +462,25 @@ func (q *Queries) MarkFailed(ctx context.Context, arg MarkFailedParams) error {
 	return err
 }
 
-const markOneDelivered = `-- name: MarkOneDelivered :execrows
+const markManyDelivered = `-- name: MarkManyDelivered :exec
 UPDATE deliveries
 SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, error = '',
-    content_hash = $1, claim_id = NULL, claimed_until = NULL, updated_at = now()
-WHERE id = $2 AND status = 'pending'
+    content_hash = ($1::bytea[])[array_position($2::uuid[], id)],
+    claim_id = NULL, claimed_until = NULL, updated_at = now()
+WHERE id = ANY($2::uuid[]) AND status = 'pending'
 `
 
-type MarkOneDeliveredParams struct {
-	ContentHash []byte
-	ID          uuid.UUID
+type MarkManyDeliveredParams struct {
+	ContentHashes [][]byte
+	Ids           []uuid.UUID
 }
 
-func (q *Queries) MarkOneDelivered(ctx context.Context, arg MarkOneDeliveredParams) (int64, error) {
-	result, err := q.db.Exec(ctx, markOneDelivered, arg.ContentHash, arg.ID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+// Accepted messages, recorded a few at a time. Rows are found by primary key
+// (= ANY), never by joining an unnested list, which the planner may turn
+// into a scan of the whole table.
+func (q *Queries) MarkManyDelivered(ctx context.Context, arg MarkManyDeliveredParams) error {
+	_, err := q.db.Exec(ctx, markManyDelivered, arg.ContentHashes, arg.Ids)
+	return err
 }
 
 const markPermanentFailure = `-- name: MarkPermanentFailure :exec

@@ -247,11 +247,14 @@ func (q *Queries) MarkEventStarted(ctx context.Context, arg MarkEventStartedPara
 }
 
 const setEventStatus = `-- name: SetEventStatus :exec
-UPDATE events SET status = $1, started_at = COALESCE(started_at, now()) WHERE id = $2
+UPDATE events SET status = $1, started_at = COALESCE(started_at, now()),
+    run_id = CASE WHEN $2::text = '' THEN run_id ELSE $2::text END
+WHERE id = $3
 `
 
 type SetEventStatusParams struct {
 	Status delivery.EventStatus
+	RunID  string
 	ID     uuid.UUID
 }
 
@@ -260,7 +263,7 @@ type SetEventStatusParams struct {
 // cost every event a second, non-HOT update (started_at is in the
 // reconciler's partial index).
 func (q *Queries) SetEventStatus(ctx context.Context, arg SetEventStatusParams) error {
-	_, err := q.db.Exec(ctx, setEventStatus, arg.Status, arg.ID)
+	_, err := q.db.Exec(ctx, setEventStatus, arg.Status, arg.RunID, arg.ID)
 	return err
 }
 

@@ -1,12 +1,18 @@
 -- name: InsertDeliveries :exec
 -- Conflicts are a retried page: the rows from the first attempt stand. A row
--- may be born failed (a recipient whose preferences cannot be read).
-INSERT INTO deliveries (tenant_id, event_id, user_id, channel, status, reason, error, failed_at)
+-- may be born failed (a recipient whose preferences cannot be read) or, for
+-- in-app, delivered: its inbox item is written in the same transaction, so
+-- marking it afterwards would only update every row again.
+INSERT INTO deliveries (tenant_id, event_id, user_id, channel, status, reason, error, content_hash,
+                        attempts, delivered_at, failed_at)
 SELECT @tenant_id::uuid, @event_id::uuid, r.user_id, r.channel, r.status, r.reason, r.error,
+       NULLIF(r.content_hash, ''::bytea),
+       CASE WHEN r.status IN ('delivered', 'failed') THEN 1 ELSE 0 END,
+       CASE WHEN r.status = 'delivered' THEN now() END,
        CASE WHEN r.status = 'failed' THEN now() END
 FROM (SELECT unnest(@user_ids::text[]) AS user_id, unnest(@channels::text[]) AS channel,
              unnest(@statuses::text[]) AS status, unnest(@reasons::text[]) AS reason,
-             unnest(@errors::text[]) AS error) r
+             unnest(@errors::text[]) AS error, unnest(@content_hashes::bytea[]) AS content_hash) r
 -- A user deleted since the page read them gets no row: the key-share lock
 -- makes a concurrent delete wait for this transaction (and then cancel what
 -- it wrote), or makes this insert skip a user whose delete committed first.
@@ -29,12 +35,14 @@ SELECT @tenant_id::uuid, @event_id::uuid, @type::text, @link::text,
        unnest(@user_ids::text[]), unnest(@delivery_ids::uuid[]), unnest(@titles::text[]), unnest(@bodies::text[])
 ON CONFLICT (delivery_id) DO NOTHING;
 
--- name: MarkDelivered :exec
--- Rows are found by primary key (= ANY), never by joining an unnested list,
--- which the planner may turn into a scan of the whole table.
+-- name: MarkManyDelivered :exec
+-- Accepted messages, recorded a few at a time. Rows are found by primary key
+-- (= ANY), never by joining an unnested list, which the planner may turn
+-- into a scan of the whole table.
 UPDATE deliveries
 SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, error = '',
-    content_hash = (@content_hashes::bytea[])[array_position(@ids::uuid[], id)], updated_at = now()
+    content_hash = (@content_hashes::bytea[])[array_position(@ids::uuid[], id)],
+    claim_id = NULL, claimed_until = NULL, updated_at = now()
 WHERE id = ANY(@ids::uuid[]) AND status = 'pending';
 
 -- name: ClaimDeliveries :many
@@ -59,12 +67,6 @@ SELECT id FROM deliveries
 WHERE id = ANY(@ids::uuid[]) AND status = 'pending' AND claimed_until >= now()
   AND claim_id IS DISTINCT FROM @claim_id::uuid
 ORDER BY id;
-
--- name: MarkOneDelivered :execrows
-UPDATE deliveries
-SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, error = '',
-    content_hash = @content_hash, claim_id = NULL, claimed_until = NULL, updated_at = now()
-WHERE id = @id AND status = 'pending';
 
 -- name: MarkAccepted :exec
 -- Deliveries the server accepted whose marking failed at the time: the

@@ -21,7 +21,9 @@ SELECT * FROM events WHERE tenant_id = @tenant_id AND id = @id;
 -- API does not write the row again after starting the workflow, which would
 -- cost every event a second, non-HOT update (started_at is in the
 -- reconciler's partial index).
-UPDATE events SET status = @status, started_at = COALESCE(started_at, now()) WHERE id = @id;
+UPDATE events SET status = @status, started_at = COALESCE(started_at, now()),
+    run_id = CASE WHEN @run_id::text = '' THEN run_id ELSE @run_id::text END
+WHERE id = @id;
 
 -- name: GetTenantEventTypes :many
 SELECT * FROM event_types WHERE tenant_id = @tenant_id ORDER BY key;
