@@ -189,6 +189,12 @@ func SeedUsers(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID, n in
 	_, err := pool.Exec(ctx, `INSERT INTO users (tenant_id, id, email, name)
 		SELECT $1, 'user-' || lpad(g::text, 6, '0'), 'user-' || g || '@fanout.test', 'User ' || g
 		FROM generate_series(1, $2::int) AS g`, tenantID, n)
+	if err != nil {
+		return err
+	}
+	// A bulk load is not in the planner's statistics until autovacuum gets
+	// to it; seeding is a bulk load, so it analyzes as an import would.
+	_, err = pool.Exec(ctx, `ANALYZE users`)
 	return err
 }
 
