@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,9 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/heraldhq/herald/internal/app"
 	"github.com/heraldhq/herald/internal/devstack"
@@ -388,5 +392,49 @@ func waitEventByKey(t *testing.T, tn *tenant, key string) string {
 			t.Fatalf("no event stored under %q: %v", key, err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// A repeat of a key whose run Temporal has since purged (as retention does)
+// answers the first event and never runs it again.
+func TestRepeatOfAPurgedEventNeverRunsAgain(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t)
+	tn.putUser("once", "once@example.com")
+	body := assignEvent("purged-1", "once")
+	acc := tn.must(202, tn.do("POST", "/v1/events", body))
+	id, wid := acc.str("event_id"), acc.str("workflow_id")
+	tn.waitSettled(id, time.Minute)
+	if n := len(mailFor(id)); n != 1 {
+		t.Fatalf("first run sent %d emails", n)
+	}
+	ctx := context.Background()
+	if _, err := env.temporal.WorkflowService().DeleteWorkflowExecution(ctx, &workflowservice.DeleteWorkflowExecutionRequest{
+		Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: wid},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The dev server deletes in the background, in about a minute.
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		_, err := env.temporal.DescribeWorkflowExecution(ctx, wid, "")
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("workflow %s still there after deletion: %v", wid, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	again := tn.must(202, tn.do("POST", "/v1/events", body))
+	if again.body["duplicate"] != true || again.str("event_id") != id || again.str("run_id") != acc.str("run_id") {
+		t.Fatalf("repeat = %s, want the first answer as a duplicate", again.raw)
+	}
+	if _, err := env.temporal.DescribeWorkflowExecution(ctx, wid, ""); err == nil {
+		t.Error("the repeat started the purged event's workflow again")
+	}
+	if n := len(mailFor(id)); n != 1 {
+		t.Errorf("%d emails after the repeat, want still 1", n)
 	}
 }
