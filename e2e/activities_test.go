@@ -17,8 +17,7 @@ func TestActivitiesAreIdempotent(t *testing.T) {
 	tn := newTenant(t)
 	tn.putUser("ivy", "ivy@example.com")
 	tn.putUser("jon", "jon@example.com")
-	acc := tn.must(202, tn.do("POST", "/v1/events", assignEvent("idem-activities", "ivy", "jon")))
-	id := acc.str("event_id")
+	id := tn.postEvent(assignEvent("idem-activities", "ivy", "jon")).EventID
 	tn.waitEvent(id)
 	rowsBefore := count(t, "SELECT count(*) FROM deliveries WHERE event_id = $1", id)
 	inboxBefore := count(t, "SELECT count(*) FROM notifications WHERE event_id = $1", id)

@@ -55,12 +55,12 @@ func TestDevSeedsDemoTenantAndKeepsItsKey(t *testing.T) {
 	}
 	key, base, stop := runDev(t, dir, vars)
 	demo := &tenant{t: t, key: key, base: base}
-	if r := demo.must(200, demo.do("GET", "/v1/users/demo-user", nil)); r.str("role") != "owner" {
-		t.Errorf("demo user = %s", r.raw)
+	if u := decodeAs[userView](t, demo.must(200, demo.do("GET", "/v1/users/demo-user", nil))); u.Role != "owner" {
+		t.Errorf("demo user = %+v", u)
 	}
-	acc := demo.must(202, demo.do("POST", "/v1/events", map[string]any{"type": "billing.notice", "data": map[string]any{"title": "Hi", "message": "there"}}))
-	demo.waitEvent(acc.str("event_id"))
-	if got := len(mailFor(acc.str("event_id"))); got != 1 {
+	acc := demo.postEvent(map[string]any{"type": "billing.notice", "data": map[string]any{"title": "Hi", "message": "there"}})
+	demo.waitEvent(acc.EventID)
+	if got := len(mailFor(acc.EventID)); got != 1 {
 		t.Errorf("demo event sent %d emails through the given SMTP server, want 1", got)
 	}
 	stop()

@@ -18,14 +18,14 @@ import (
 // connection, the head first and then the body in 16 KiB writes, all of it
 // before reading the answer, with Connection: close: what Python's urllib
 // does. With chunked set the body has no Content-Length.
-func writeThenRead(base, path, key string, size int, chunked bool) (int, []byte, error) {
+func writeThenRead(base, path, key string, size int, chunked bool) (response, error) {
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
-		return 0, nil, err
+		return response{}, err
 	}
 	defer conn.Close()
 	if err := conn.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
-		return 0, nil, err
+		return response{}, err
 	}
 	var head, body bytes.Buffer
 	fmt.Fprintf(&head, "POST %s HTTP/1.1\r\nHost: herald.test\r\nConnection: close\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n", path, key)
@@ -44,30 +44,22 @@ func writeThenRead(base, path, key string, size int, chunked bool) (int, []byte,
 		body.Write(payload)
 	}
 	if _, err := conn.Write(head.Bytes()); err != nil {
-		return 0, nil, fmt.Errorf("writing the head: %w", err)
+		return response{}, fmt.Errorf("writing the head: %w", err)
 	}
 	for b := body.Bytes(); len(b) > 0; {
 		n := min(len(b), 16<<10)
 		if _, err := conn.Write(b[:n]); err != nil {
-			return 0, nil, fmt.Errorf("writing the body: %w", err)
+			return response{}, fmt.Errorf("writing the body: %w", err)
 		}
 		b = b[n:]
 	}
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
-		return 0, nil, fmt.Errorf("reading the answer: %w", err)
+		return response{}, fmt.Errorf("reading the answer: %w", err)
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
-	return res.StatusCode, raw, err
-}
-
-type apiError struct {
-	Error struct {
-		Code    string         `json:"code"`
-		Message string         `json:"message"`
-		Details map[string]any `json:"details"`
-	} `json:"error"`
+	return response{status: res.StatusCode, raw: raw}, err
 }
 
 // TestEdgesOversizedBodyAnswers413: a body over 1 MiB, declared or chunked,
@@ -78,13 +70,12 @@ func TestEdgesOversizedBodyAnswers413(t *testing.T) {
 	tn := newTenant(t)
 	for _, chunked := range []bool{false, true} {
 		for i := range 5 {
-			status, raw, err := writeThenRead(tn.base, "/v1/events", tn.key, 2<<20, chunked)
+			r, err := writeThenRead(tn.base, "/v1/events", tn.key, 2<<20, chunked)
 			if err != nil {
 				t.Fatalf("chunked %v, try %d: %v", chunked, i+1, err)
 			}
-			var e apiError
-			if err := json.Unmarshal(raw, &e); err != nil || status != http.StatusRequestEntityTooLarge || e.Error.Code != "payload_too_large" {
-				t.Fatalf("chunked %v, try %d: %d %s, want 413 payload_too_large", chunked, i+1, status, raw)
+			if r.status != http.StatusRequestEntityTooLarge || r.errCode() != "payload_too_large" {
+				t.Fatalf("chunked %v, try %d: %d %s, want 413 payload_too_large", chunked, i+1, r.status, r.raw)
 			}
 		}
 	}
@@ -104,23 +95,22 @@ func TestEdgesNumbersKeepTheirValue(t *testing.T) {
 		return `{"type":"issue.assigned","recipients":{"users":["nia"]},"idempotency_key":"num-1",` +
 			`"data":{"issue_key":"N-1","title":"t","million":1000000,"big":` + big + `,"deep":[{"n":` + big + `}]}}`
 	}
-	acc := tn.must(202, tn.do("POST", "/v1/events", body("9007199254740993")))
-	ev := tn.waitEvent(acc.str("event_id"))
-	var got struct {
-		Data struct {
-			Million json.Number `json:"million"`
-			Big     json.Number `json:"big"`
-			Deep    []struct {
-				N json.Number `json:"n"`
-			} `json:"deep"`
-		} `json:"data"`
+	ev := tn.waitEvent(tn.postEvent(body("9007199254740993")).EventID)
+	// json.Number keeps a number's digits; UseNumber stops any float64 in
+	// between.
+	var d struct {
+		Million json.Number `json:"million"`
+		Big     json.Number `json:"big"`
+		Deep    []struct {
+			N json.Number `json:"n"`
+		} `json:"deep"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(ev.raw))
+	dec := json.NewDecoder(bytes.NewReader(ev.Data))
 	dec.UseNumber()
-	if err := dec.Decode(&got); err != nil {
-		t.Fatal(err)
+	if err := dec.Decode(&d); err != nil {
+		t.Fatalf("event data %s: %v", ev.Data, err)
 	}
-	if d := got.Data; d.Million != "1000000" || d.Big != "9007199254740993" || len(d.Deep) != 1 || d.Deep[0].N != "9007199254740993" {
+	if d.Million != "1000000" || d.Big != "9007199254740993" || len(d.Deep) != 1 || d.Deep[0].N != "9007199254740993" {
 		t.Errorf("event data came back as %+v, want 1000000 and 9007199254740993 exactly", d)
 	}
 	inbox := tn.must(200, tn.do("GET", "/v1/users/nia/notifications", nil))
@@ -133,9 +123,8 @@ func TestEdgesNumbersKeepTheirValue(t *testing.T) {
 	if r.status != http.StatusConflict || r.errCode() != "idempotency_conflict" {
 		t.Errorf("same key, data differing past 2^53: %d %s, want 409 idempotency_conflict", r.status, r.raw)
 	}
-	r = tn.must(202, tn.do("POST", "/v1/events", body("9007199254740993")))
-	if r.body["duplicate"] != true {
-		t.Errorf("exact repeat: %s, want duplicate", r.raw)
+	if again := tn.postEvent(body("9007199254740993")); !again.Duplicate {
+		t.Errorf("exact repeat: %+v, want duplicate", again)
 	}
 }
 
@@ -162,8 +151,7 @@ func TestEdgesNULIsBadInput(t *testing.T) {
 			body = tt.body
 		}
 		r := tn.do(tt.method, tt.path, body)
-		var e apiError
-		_ = json.Unmarshal(r.raw, &e)
+		e := r.errorBody()
 		if r.status != http.StatusBadRequest || e.Error.Code != "invalid_request" || !strings.Contains(e.Error.Message, "NUL") {
 			t.Errorf("%s %s %q: %d %s, want 400 invalid_request naming the NUL", tt.method, tt.path, tt.body, r.status, r.raw)
 		}
@@ -171,34 +159,9 @@ func TestEdgesNULIsBadInput(t *testing.T) {
 	if n := count(t, "SELECT count(*) FROM events WHERE tenant_id = $1", tn.id); n != 0 {
 		t.Errorf("NUL bodies stored %d events", n)
 	}
-	var user struct {
-		Name string `json:"name"`
+	if user := decodeAs[userView](t, tn.must(200, tn.do("GET", "/v1/users/nul", nil))); user.Name != "User nul" {
+		t.Errorf("user after a refused update: %+v", user)
 	}
-	if err := json.Unmarshal(tn.must(200, tn.do("GET", "/v1/users/nul", nil)).raw, &user); err != nil || user.Name != "User nul" {
-		t.Errorf("user after a refused update: %+v, %v", user, err)
-	}
-}
-
-type eventAnswer struct {
-	EventID    string `json:"event_id"`
-	Status     string `json:"status"`
-	Deliveries []struct {
-		ID      string `json:"id"`
-		UserID  string `json:"user_id"`
-		Channel string `json:"channel"`
-		Status  string `json:"status"`
-	} `json:"deliveries"`
-	Truncated *bool  `json:"deliveries_truncated"`
-	Next      string `json:"deliveries_next"`
-}
-
-type deliveryPage struct {
-	Data []struct {
-		ID      string `json:"id"`
-		EventID string `json:"event_id"`
-		Status  string `json:"status"`
-	} `json:"data"`
-	NextCursor *string `json:"next_cursor"`
 }
 
 // TestEdgesEventAnswerIsBounded: an event with 120 deliveries answers with
@@ -213,11 +176,7 @@ func TestEdgesEventAnswerIsBounded(t *testing.T) {
 		tn.putUser(id, id+"@example.com")
 		users = append(users, id)
 	}
-	acc := tn.must(202, tn.do("POST", "/v1/events", assignEvent("bounded-1", users...)))
-	var ev eventAnswer
-	if err := json.Unmarshal(tn.waitEvent(acc.str("event_id")).raw, &ev); err != nil {
-		t.Fatal(err)
-	}
+	ev := tn.waitEvent(tn.postEvent(assignEvent("bounded-1", users...)).EventID)
 	if len(ev.Deliveries) != 100 || ev.Truncated == nil || !*ev.Truncated || ev.Next != "/v1/deliveries?event_id="+ev.EventID {
 		t.Fatalf("event answer: %d deliveries, truncated %v, next %q; want 100, true, the delivery log", len(ev.Deliveries), ev.Truncated, ev.Next)
 	}
@@ -235,10 +194,7 @@ func TestEdgesEventAnswerIsBounded(t *testing.T) {
 		if pages > 5 {
 			t.Fatal("the delivery log does not end")
 		}
-		var page deliveryPage
-		if err := json.Unmarshal(tn.must(200, tn.do("GET", next, nil)).raw, &page); err != nil {
-			t.Fatal(err)
-		}
+		page := decodeAs[listPage[deliveryView]](t, tn.must(200, tn.do("GET", next, nil)))
 		for _, d := range page.Data {
 			if d.EventID != ev.EventID || seen[d.ID] {
 				t.Fatalf("delivery log page: %+v (seen before %v)", d, seen[d.ID])
@@ -255,18 +211,10 @@ func TestEdgesEventAnswerIsBounded(t *testing.T) {
 	}
 
 	// A small event has no truncation fields at all.
-	acc = tn.must(202, tn.do("POST", "/v1/events", assignEvent("bounded-2", "b00")))
-	r := tn.waitEvent(acc.str("event_id"))
-	if _, ok := r.body["deliveries_truncated"]; ok || len(r.body["deliveries"].([]any)) != 2 {
-		t.Errorf("small event: %s", r.raw)
+	small := tn.waitEvent(tn.postEvent(assignEvent("bounded-2", "b00")).EventID)
+	if small.Truncated != nil || small.Next != "" || len(small.Deliveries) != 2 {
+		t.Errorf("small event: %+v", small)
 	}
-}
-
-type inboxItem struct {
-	ID            string          `json:"id"`
-	EventID       string          `json:"event_id"`
-	Data          json.RawMessage `json:"data"`
-	DataTruncated *bool           `json:"data_truncated"`
 }
 
 // TestEdgesInboxListsLeaveOutLargeData: list items carry an event's data up
@@ -279,19 +227,17 @@ func TestEdgesInboxListsLeaveOutLargeData(t *testing.T) {
 	post := func(key string, blob int) string {
 		ev := assignEvent(key, "lia")
 		ev["data"].(map[string]any)["blob"] = strings.Repeat("x", blob)
-		acc := tn.must(202, tn.do("POST", "/v1/events", ev))
-		tn.waitEvent(acc.str("event_id"))
-		return acc.str("event_id")
+		id := tn.postEvent(ev).EventID
+		tn.waitEvent(id)
+		return id
 	}
 	small := post("small", 3000)
 	large := post("large", 5000)
 
-	var list struct {
-		Data []inboxItem `json:"data"`
-	}
 	r := tn.must(200, tn.do("GET", "/v1/users/lia/notifications", nil))
-	if err := json.Unmarshal(r.raw, &list); err != nil || len(list.Data) != 2 {
-		t.Fatalf("inbox: %s (%v)", r.raw, err)
+	list := decodeAs[listPage[inboxItem]](t, r)
+	if len(list.Data) != 2 {
+		t.Fatalf("inbox: %s", r.raw)
 	}
 	for _, it := range list.Data {
 		switch it.EventID {
@@ -303,9 +249,8 @@ func TestEdgesInboxListsLeaveOutLargeData(t *testing.T) {
 			if it.DataTruncated == nil || !*it.DataTruncated || string(it.Data) != "null" {
 				t.Errorf("item with 5 KB of data: truncated %v, data %.80s; want null and truncated", it.DataTruncated, it.Data)
 			}
-			var one inboxItem
 			r := tn.must(200, tn.do("PATCH", "/v1/users/lia/notifications/"+it.ID+"/read", nil))
-			if err := json.Unmarshal(r.raw, &one); err != nil || one.DataTruncated != nil || !bytes.Contains(one.Data, []byte(strings.Repeat("x", 5000))) {
+			if one := decodeAs[inboxItem](t, r); one.DataTruncated != nil || !bytes.Contains(one.Data, []byte(strings.Repeat("x", 5000))) {
 				t.Errorf("the single item lacks its full data: %.200s", r.raw)
 			}
 		default:
@@ -323,8 +268,8 @@ func TestEdgesFailedDeliveriesListed(t *testing.T) {
 	for _, u := range []string{"f1", "f2", "f3"} {
 		tn.putUser(u, u+"@example.com")
 	}
-	acc := tn.must(202, tn.do("POST", "/v1/events", assignEvent("failed-1", "f1", "f2", "f3")))
-	tn.waitEvent(acc.str("event_id"))
+	acc := tn.postEvent(assignEvent("failed-1", "f1", "f2", "f3"))
+	tn.waitEvent(acc.EventID)
 	// The delivery engine marks failures; here the rows are marked by hand so
 	// the listing is tested apart from it.
 	ctx := context.Background()
@@ -342,17 +287,7 @@ func TestEdgesFailedDeliveriesListed(t *testing.T) {
 		if pages > 3 {
 			t.Fatal("the failed list does not end")
 		}
-		var page struct {
-			Data []struct {
-				UserID  string `json:"user_id"`
-				Channel string `json:"channel"`
-				Status  string `json:"status"`
-			} `json:"data"`
-			NextCursor *string `json:"next_cursor"`
-		}
-		if err := json.Unmarshal(tn.must(200, tn.do("GET", next, nil)).raw, &page); err != nil {
-			t.Fatal(err)
-		}
+		page := decodeAs[listPage[deliveryView]](t, tn.must(200, tn.do("GET", next, nil)))
 		for _, d := range page.Data {
 			if d.Status != "failed" || d.Channel != "email" {
 				t.Errorf("listed as failed: %+v", d)
@@ -367,8 +302,7 @@ func TestEdgesFailedDeliveriesListed(t *testing.T) {
 	if strings.Join(users, ",") != "f2,f1" {
 		t.Errorf("failed deliveries listed for %v, want f2 then f1", users)
 	}
-	var page deliveryPage
-	if err := json.Unmarshal(tn.must(200, tn.do("GET", "/v1/deliveries?status=failed&event_id="+acc.str("event_id"), nil)).raw, &page); err != nil || len(page.Data) != 2 {
-		t.Errorf("failed deliveries of the event: %+v, %v", page, err)
+	if page := decodeAs[listPage[deliveryView]](t, tn.must(200, tn.do("GET", "/v1/deliveries?status=failed&event_id="+acc.EventID, nil))); len(page.Data) != 2 {
+		t.Errorf("failed deliveries of the event: %+v", page)
 	}
 }

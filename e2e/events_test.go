@@ -22,45 +22,42 @@ func TestEventReachesInAppAndEmail(t *testing.T) {
 	t.Parallel()
 	tn := newTenant(t)
 	tn.putUser("ada", "ada@example.com")
-	acc := tn.must(202, tn.do("POST", "/v1/events", assignEvent("evt-42", "ada")))
-	if acc.body["duplicate"] != false || acc.str("run_id") == "" || !strings.HasPrefix(acc.str("workflow_id"), "notify/") {
-		t.Fatalf("accepted = %s", acc.raw)
+	acc := tn.postEvent(assignEvent("evt-42", "ada"))
+	if acc.Duplicate || acc.RunID == "" || !strings.HasPrefix(acc.WorkflowID, "notify/") {
+		t.Fatalf("accepted = %+v", acc)
 	}
-	ev := tn.waitEvent(acc.str("event_id"))
-	recordHistory(t, acc.str("workflow_id"), "notify_single")
-	if ev.str("status") != "delivered" || ev.str("workflow_status") != "completed" {
-		t.Fatalf("event = %s", ev.raw)
+	ev := tn.waitEvent(acc.EventID)
+	recordHistory(t, acc.WorkflowID, "notify_single")
+	if ev.Status != "delivered" || ev.WorkflowStatus != "completed" {
+		t.Fatalf("event = %+v", ev)
 	}
-	deliveries := ev.body["deliveries"].([]any)
-	if len(deliveries) != 2 {
-		t.Fatalf("want an in_app and an email delivery, got %s", ev.raw)
+	if len(ev.Deliveries) != 2 {
+		t.Fatalf("want an in_app and an email delivery, got %+v", ev.Deliveries)
 	}
 	var emailDelivery string
-	for _, d := range deliveries {
-		d := d.(map[string]any)
-		if d["status"] != "delivered" || d["attempts"] != float64(1) || d["delivered_at"] == nil {
-			t.Errorf("delivery %v not delivered once", d)
+	for _, d := range ev.Deliveries {
+		if d.Status != "delivered" || d.Attempts != 1 || d.DeliveredAt == nil {
+			t.Errorf("delivery %+v not delivered once", d)
 		}
-		if d["channel"] == "email" {
-			emailDelivery = d["id"].(string)
+		if d.Channel == "email" {
+			emailDelivery = d.ID
 		}
 	}
 
-	inbox := tn.must(200, tn.do("GET", "/v1/users/ada/notifications", nil))
-	items := inbox.body["data"].([]any)
-	if len(items) != 1 {
-		t.Fatalf("inbox = %s", inbox.raw)
+	inbox := decodeAs[listPage[inboxItem]](t, tn.must(200, tn.do("GET", "/v1/users/ada/notifications", nil)))
+	if len(inbox.Data) != 1 {
+		t.Fatalf("inbox = %+v", inbox)
 	}
-	item := items[0].(map[string]any)
-	if item["title"] != "PROJ-123 was assigned to you: Fix login bug" || item["read"] != false ||
-		item["link"] != "https://app.example/issues/PROJ-123" {
-		t.Errorf("inbox item = %v", item)
+	item := inbox.Data[0]
+	if item.Title != "PROJ-123 was assigned to you: Fix login bug" || item.Read ||
+		item.Link != "https://app.example/issues/PROJ-123" {
+		t.Errorf("inbox item = %+v", item)
 	}
-	if data, _ := item["data"].(map[string]any); data["issue_key"] != "PROJ-123" {
-		t.Errorf("inbox item lacks the event's data: %v", item["data"])
+	if data := unmarshalAs[issueData](t, item.Data); data.IssueKey != "PROJ-123" {
+		t.Errorf("inbox item lacks the event's data: %s", item.Data)
 	}
 
-	mails := mailFor(acc.str("event_id"))
+	mails := mailFor(acc.EventID)
 	if len(mails) != 1 {
 		t.Fatalf("caught %d emails for the event, want 1", len(mails))
 	}
@@ -82,40 +79,39 @@ func TestInboxReadStateAndPaging(t *testing.T) {
 	tn.putUser("bob", "bob@example.com")
 	var last string
 	for i := 0; i < 3; i++ {
-		acc := tn.must(202, tn.do("POST", "/v1/events", assignEvent(fmt.Sprint("inbox-", i), "bob")))
-		tn.waitEvent(acc.str("event_id"))
-		last = acc.str("event_id")
+		acc := tn.postEvent(assignEvent(fmt.Sprint("inbox-", i), "bob"))
+		tn.waitEvent(acc.EventID)
+		last = acc.EventID
 	}
-	if n := tn.must(200, tn.do("GET", "/v1/users/bob/notifications/unread_count", nil)).body["count"]; n != float64(3) {
-		t.Fatalf("unread count = %v, want 3", n)
+	if n := decodeAs[countView](t, tn.must(200, tn.do("GET", "/v1/users/bob/notifications/unread_count", nil))).Count; n != 3 {
+		t.Fatalf("unread count = %d, want 3", n)
 	}
-	page1 := tn.must(200, tn.do("GET", "/v1/users/bob/notifications?limit=2", nil))
-	items := page1.body["data"].([]any)
-	if len(items) != 2 || page1.str("next_cursor") == "" {
-		t.Fatalf("page 1 = %s", page1.raw)
+	page1 := decodeAs[listPage[inboxItem]](t, tn.must(200, tn.do("GET", "/v1/users/bob/notifications?limit=2", nil)))
+	if len(page1.Data) != 2 || page1.NextCursor == nil || *page1.NextCursor == "" {
+		t.Fatalf("page 1 = %+v", page1)
 	}
-	if items[0].(map[string]any)["event_id"] != last {
+	if page1.Data[0].EventID != last {
 		t.Errorf("inbox is not newest first")
 	}
-	page2 := tn.must(200, tn.do("GET", "/v1/users/bob/notifications?limit=2&cursor="+page1.str("next_cursor"), nil))
-	if len(page2.body["data"].([]any)) != 1 || page2.body["next_cursor"] != nil {
-		t.Fatalf("page 2 = %s", page2.raw)
+	page2 := decodeAs[listPage[inboxItem]](t, tn.must(200, tn.do("GET", "/v1/users/bob/notifications?limit=2&cursor="+*page1.NextCursor, nil)))
+	if len(page2.Data) != 1 || page2.NextCursor != nil {
+		t.Fatalf("page 2 = %+v", page2)
 	}
 
-	first := items[0].(map[string]any)["id"].(string)
-	read := tn.must(200, tn.do("PATCH", "/v1/users/bob/notifications/"+first+"/read", nil))
-	if data, _ := read.body["data"].(map[string]any); read.body["read"] != true || data["issue_key"] != "PROJ-123" {
-		t.Errorf("marked item = %s", read.raw)
+	first := page1.Data[0].ID
+	read := decodeAs[inboxItem](t, tn.must(200, tn.do("PATCH", "/v1/users/bob/notifications/"+first+"/read", nil)))
+	if !read.Read || unmarshalAs[issueData](t, read.Data).IssueKey != "PROJ-123" {
+		t.Errorf("marked item = %+v (data %s)", read, read.Data)
 	}
-	unread := tn.must(200, tn.do("GET", "/v1/users/bob/notifications?unread=true", nil))
-	if len(unread.body["data"].([]any)) != 2 {
-		t.Errorf("unread list = %s", unread.raw)
+	unread := decodeAs[listPage[inboxItem]](t, tn.must(200, tn.do("GET", "/v1/users/bob/notifications?unread=true", nil)))
+	if len(unread.Data) != 2 {
+		t.Errorf("unread list = %+v", unread)
 	}
-	if r := tn.must(200, tn.do("POST", "/v1/users/bob/notifications/mark_all_read", nil)); r.body["marked"] != float64(2) {
+	if r := tn.must(200, tn.do("POST", "/v1/users/bob/notifications/mark_all_read", nil)); decodeAs[markedView](t, r).Marked != 2 {
 		t.Errorf("mark all read = %s", r.raw)
 	}
-	if n := tn.must(200, tn.do("GET", "/v1/users/bob/notifications/unread_count", nil)).body["count"]; n != float64(0) {
-		t.Errorf("unread count after mark all = %v", n)
+	if n := decodeAs[countView](t, tn.must(200, tn.do("GET", "/v1/users/bob/notifications/unread_count", nil))).Count; n != 0 {
+		t.Errorf("unread count after mark all = %d", n)
 	}
 	tn.must(404, tn.do("PATCH", "/v1/users/bob/notifications/00000000-0000-0000-0000-000000000000/read", nil))
 	tn.must(404, tn.do("GET", "/v1/users/nobody/notifications", nil))
@@ -149,21 +145,26 @@ func TestIdempotencyUnderConcurrency(t *testing.T) {
 	}
 	wg.Wait()
 	firsts := 0
-	for _, r := range results {
+	var first accepted
+	for i, r := range results {
 		if r.status != 202 {
 			t.Fatalf("status %d: %s", r.status, r.raw)
 		}
-		if r.str("event_id") != results[0].str("event_id") || r.str("run_id") != results[0].str("run_id") {
+		acc := decodeAs[accepted](t, r)
+		if i == 0 {
+			first = acc
+		}
+		if acc.EventID != first.EventID || acc.RunID != first.RunID {
 			t.Fatalf("posts disagree: %s vs %s", r.raw, results[0].raw)
 		}
-		if r.body["duplicate"] == false {
+		if !acc.Duplicate {
 			firsts++
 		}
 	}
 	if firsts != 1 {
 		t.Errorf("%d posts were reported as first, want exactly 1", firsts)
 	}
-	id := results[0].str("event_id")
+	id := first.EventID
 	tn.waitEvent(id)
 	if n := count(t, "SELECT count(*) FROM notifications WHERE event_id = $1", id); n != 1 {
 		t.Errorf("%d inbox items, want 1", n)
@@ -175,9 +176,9 @@ func TestIdempotencyUnderConcurrency(t *testing.T) {
 		t.Errorf("%d events stored, want 1", n)
 	}
 	// A repeat after completion is still the same event, not a second run.
-	again := tn.must(202, tn.do("POST", "/v1/events", assignEvent("same-key", "cy")))
-	if again.body["duplicate"] != true || again.str("run_id") != results[0].str("run_id") {
-		t.Errorf("repeat after completion = %s", again.raw)
+	again := tn.postEvent(assignEvent("same-key", "cy"))
+	if !again.Duplicate || again.RunID != first.RunID {
+		t.Errorf("repeat after completion = %+v", again)
 	}
 	if n := len(mailFor(id)); n != 1 {
 		t.Errorf("%d emails after a late repeat, want 1", n)
@@ -188,23 +189,23 @@ func TestChangedBodyWithSameKeyConflicts(t *testing.T) {
 	t.Parallel()
 	tn := newTenant(t)
 	tn.putUser("dee", "dee@example.com")
-	first := tn.must(202, tn.do("POST", "/v1/events", assignEvent("k-409", "dee")))
+	first := tn.postEvent(assignEvent("k-409", "dee"))
 	changed := assignEvent("k-409", "dee")
 	changed["data"] = map[string]any{"issue_key": "PROJ-999"}
 	r := tn.must(409, tn.do("POST", "/v1/events", changed))
 	if r.errCode() != "idempotency_conflict" {
 		t.Errorf("error = %s", r.raw)
 	}
-	tn.waitEvent(first.str("event_id"))
+	tn.waitEvent(first.EventID)
 	if n := count(t, "SELECT count(*) FROM events WHERE tenant_id = $1", tn.id); n != 1 {
 		t.Errorf("%d events stored, want 1", n)
 	}
 
 	// A retry gets the first answer even after its recipient is gone.
 	tn.must(204, tn.do("DELETE", "/v1/users/dee", nil))
-	again := tn.must(202, tn.do("POST", "/v1/events", assignEvent("k-409", "dee")))
-	if again.body["duplicate"] != true || again.str("event_id") != first.str("event_id") {
-		t.Errorf("retry after the user was deleted = %s", again.raw)
+	again := tn.postEvent(assignEvent("k-409", "dee"))
+	if !again.Duplicate || again.EventID != first.EventID {
+		t.Errorf("retry after the user was deleted = %+v", again)
 	}
 }
 
@@ -216,26 +217,25 @@ func TestRecipientsByRoleAndCategory(t *testing.T) {
 	tn.putUser("noemail", "")
 
 	// billing.payment_failed goes to owners by default.
-	acc := tn.must(202, tn.do("POST", "/v1/events", map[string]any{"type": "billing.payment_failed", "data": map[string]any{"amount": "$10"}}))
-	ev := tn.waitEvent(acc.str("event_id"))
-	for _, d := range ev.body["deliveries"].([]any) {
-		if d.(map[string]any)["user_id"] != "owner1" {
-			t.Errorf("owner-only event reached %v", d)
+	acc := tn.postEvent(map[string]any{"type": "billing.payment_failed", "data": map[string]any{"amount": "$10"}})
+	ev := tn.waitEvent(acc.EventID)
+	for _, d := range ev.Deliveries {
+		if d.UserID != "owner1" {
+			t.Errorf("owner-only event reached %+v", d)
 		}
 	}
-	if len(ev.body["deliveries"].([]any)) != 2 {
-		t.Errorf("deliveries = %s", ev.raw)
+	if len(ev.Deliveries) != 2 {
+		t.Errorf("deliveries = %+v", ev.Deliveries)
 	}
 
 	// system.notice goes to every subscriber; a user without an address gets
 	// in-app and a skipped email with the reason.
-	acc = tn.must(202, tn.do("POST", "/v1/events", map[string]any{"type": "system.notice", "data": map[string]any{"title": "Maintenance", "message": "Sunday"}}))
-	ev = tn.waitEvent(acc.str("event_id"))
-	recordHistory(t, acc.str("workflow_id"), "notify_subscribers")
+	acc = tn.postEvent(map[string]any{"type": "system.notice", "data": map[string]any{"title": "Maintenance", "message": "Sunday"}})
+	ev = tn.waitEvent(acc.EventID)
+	recordHistory(t, acc.WorkflowID, "notify_subscribers")
 	got := map[string]string{}
-	for _, d := range ev.body["deliveries"].([]any) {
-		d := d.(map[string]any)
-		got[d["user_id"].(string)+"/"+d["channel"].(string)] = d["status"].(string) + ":" + fmt.Sprint(d["reason"])
+	for _, d := range ev.Deliveries {
+		got[d.UserID+"/"+d.Channel] = d.Status + ":" + d.Reason
 	}
 	want := map[string]string{
 		"owner1/in_app": "delivered:", "owner1/email": "delivered:",
@@ -245,15 +245,15 @@ func TestRecipientsByRoleAndCategory(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("deliveries = %v, want %v", got, want)
 	}
-	if ev.str("status") != "delivered" {
-		t.Errorf("status = %s", ev.str("status"))
+	if ev.Status != "delivered" {
+		t.Errorf("status = %s", ev.Status)
 	}
 
 	// Explicit roles override the type's default.
-	acc = tn.must(202, tn.do("POST", "/v1/events", map[string]any{"type": "system.notice", "recipients": map[string]any{"roles": []string{"owner"}}, "data": map[string]any{"title": "Maintenance"}}))
-	ev = tn.waitEvent(acc.str("event_id"))
-	if len(ev.body["deliveries"].([]any)) != 2 {
-		t.Errorf("role-addressed deliveries = %s", ev.raw)
+	acc = tn.postEvent(map[string]any{"type": "system.notice", "recipients": map[string]any{"roles": []string{"owner"}}, "data": map[string]any{"title": "Maintenance"}})
+	ev = tn.waitEvent(acc.EventID)
+	if len(ev.Deliveries) != 2 {
+		t.Errorf("role-addressed deliveries = %+v", ev.Deliveries)
 	}
 }
 
@@ -280,22 +280,21 @@ func TestTenantEventTypeOverridesReachDelivery(t *testing.T) {
 		{map[string]any{"type": "deploy.finished", "recipients": map[string]any{"users": []string{"kim"}}, "data": map[string]any{"version": "1.2.3"}}, "Deployed 1.2.3"},
 		{assignEvent("override-1", "kim"), "Yours now: PROJ-123"},
 	} {
-		acc := tn.must(202, tn.do("POST", "/v1/events", tc.body))
-		ev := tn.waitEvent(acc.str("event_id"))
-		deliveries := ev.body["deliveries"].([]any)
-		if len(deliveries) != 1 || deliveries[0].(map[string]any)["channel"] != "in_app" {
-			t.Errorf("%s: deliveries = %s, want in-app only", tc.title, ev.raw)
+		acc := tn.postEvent(tc.body)
+		ev := tn.waitEvent(acc.EventID)
+		if len(ev.Deliveries) != 1 || ev.Deliveries[0].Channel != "in_app" {
+			t.Errorf("%s: deliveries = %+v, want in-app only", tc.title, ev.Deliveries)
 		}
-		if n := count(t, "SELECT count(*) FROM notifications WHERE event_id = $1 AND title = $2", acc.str("event_id"), tc.title); n != 1 {
+		if n := count(t, "SELECT count(*) FROM notifications WHERE event_id = $1 AND title = $2", acc.EventID, tc.title); n != 1 {
 			t.Errorf("no inbox item titled %q", tc.title)
 		}
 	}
 	// Other tenants still see the built-in type.
 	other := newTenant(t)
 	other.putUser("kim", "kim@example.com")
-	acc := other.must(202, other.do("POST", "/v1/events", assignEvent("override-2", "kim")))
-	if ev := other.waitEvent(acc.str("event_id")); len(ev.body["deliveries"].([]any)) != 2 {
-		t.Errorf("another tenant's override leaked: %s", ev.raw)
+	acc := other.postEvent(assignEvent("override-2", "kim"))
+	if ev := other.waitEvent(acc.EventID); len(ev.Deliveries) != 2 {
+		t.Errorf("another tenant's override leaked: %+v", ev.Deliveries)
 	}
 	other.must(422, other.do("POST", "/v1/events", map[string]any{"type": "deploy.finished", "recipients": map[string]any{"users": []string{"kim"}}}))
 }

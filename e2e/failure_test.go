@@ -75,31 +75,38 @@ func TestEmailRetriesAndPermanentFailures(t *testing.T) {
 	tn.putUser("perm", "perm-user@example.com")
 	tn.putUser("fine", "fine@example.com")
 
-	acc := tn.must(202, tn.do("POST", "/v1/events", assignEvent("flaky-1", "temp", "perm", "fine")))
-	ev := tn.waitEvent(acc.str("event_id"))
-	recordHistory(t, acc.str("workflow_id"), "notify_partial")
-	if ev.str("status") != "partial" {
-		t.Errorf("event status = %q, want partial (one failed, others delivered)", ev.str("status"))
+	acc := tn.postEvent(assignEvent("flaky-1", "temp", "perm", "fine"))
+	ev := tn.waitEvent(acc.EventID)
+	recordHistory(t, acc.WorkflowID, "notify_partial")
+	if ev.Status != "partial" {
+		t.Errorf("event status = %q, want partial (one failed, others delivered)", ev.Status)
 	}
-	for _, d := range ev.body["deliveries"].([]any) {
-		d := d.(map[string]any)
-		if d["channel"] != "email" {
+	if len(ev.Deliveries) != 6 {
+		t.Errorf("%d deliveries, want an in-app and an email one for each of 3 users: %+v", len(ev.Deliveries), ev.Deliveries)
+	}
+	emails := map[string]bool{}
+	for _, d := range ev.Deliveries {
+		if d.Channel != "email" {
 			continue
 		}
-		switch d["user_id"] {
+		emails[d.UserID] = true
+		switch d.UserID {
 		case "temp":
-			if d["status"] != "delivered" || d["attempts"] != float64(2) {
-				t.Errorf("temporarily refused email: %v, want delivered on attempt 2", d)
+			if d.Status != "delivered" || d.Attempts != 2 {
+				t.Errorf("temporarily refused email: %+v, want delivered on attempt 2", d)
 			}
 		case "perm":
-			if d["status"] != "failed" || d["attempts"] != float64(1) || !strings.Contains(d["error"].(string), "550") {
-				t.Errorf("permanently refused email: %v, want failed after 1 attempt with the 550", d)
+			if d.Status != "failed" || d.Attempts != 1 || !strings.Contains(d.Error, "550") {
+				t.Errorf("permanently refused email: %+v, want failed after 1 attempt with the 550", d)
 			}
 		case "fine":
-			if d["status"] != "delivered" || d["attempts"] != float64(1) {
-				t.Errorf("accepted email: %v", d)
+			if d.Status != "delivered" || d.Attempts != 1 {
+				t.Errorf("accepted email: %+v", d)
 			}
 		}
+	}
+	if len(emails) != 3 || !emails["temp"] || !emails["perm"] || !emails["fine"] {
+		t.Errorf("email deliveries for %v, want temp, perm and fine", emails)
 	}
 	backend.mu.Lock()
 	defer backend.mu.Unlock()
@@ -107,8 +114,8 @@ func TestEmailRetriesAndPermanentFailures(t *testing.T) {
 	if backend.accepted["fine@example.com"] != 1 || backend.accepted["temp-user@example.com"] != 1 || backend.accepted["perm-user@example.com"] != 0 {
 		t.Errorf("accepted = %v, want each deliverable email exactly once", backend.accepted)
 	}
-	r := tn.must(200, tn.do("GET", "/v1/deliveries?status=failed&event_id="+acc.str("event_id"), nil))
-	if n := len(r.body["data"].([]any)); n != 1 {
+	r := tn.must(200, tn.do("GET", "/v1/deliveries?status=failed&event_id="+acc.EventID, nil))
+	if n := len(decodeAs[listPage[deliveryView]](t, r).Data); n != 1 {
 		t.Errorf("failed deliveries listed: %d, want 1: %s", n, r.raw)
 	}
 }

@@ -22,15 +22,15 @@ func TestFanOutTenThousand(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	acc := tn.must(202, tn.do("POST", "/v1/events", map[string]any{
+	acc := tn.postEvent(map[string]any{
 		"type": "project.update", "data": map[string]any{"project": "Apollo", "message": "Launch moved to Friday"},
-	}))
-	ev := tn.waitEvent(acc.str("event_id"))
+	})
+	ev := tn.waitEvent(acc.EventID)
 	t.Logf("fan-out to %d recipients (in-app + email) took %s", n, time.Since(start).Round(time.Millisecond))
-	if ev.str("status") != "delivered" {
-		t.Fatalf("status = %s", ev.str("status"))
+	if ev.Status != "delivered" {
+		t.Fatalf("status = %s", ev.Status)
 	}
-	id := acc.str("event_id")
+	id := acc.EventID
 	if got := count(t, "SELECT count(*) FROM notifications WHERE event_id = $1", id); got != n {
 		t.Errorf("%d inbox items, want %d", got, n)
 	}
@@ -40,7 +40,7 @@ func TestFanOutTenThousand(t *testing.T) {
 	if got := len(mailFor(id)); got != n {
 		t.Errorf("%d emails caught, want %d", got, n)
 	}
-	desc, err := env.temporal.DescribeWorkflowExecution(context.Background(), ev.str("workflow_id"), "")
+	desc, err := env.temporal.DescribeWorkflowExecution(context.Background(), ev.WorkflowID, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		if r.status != tt.status || r.errCode() != tt.code {
 			t.Errorf("%s: %d %s, want %d %s", tt.name, r.status, r.raw, tt.status, tt.code)
 		}
-		if e, _ := r.body["error"].(map[string]any); e == nil || e["message"] == "" {
+		if r.errorBody().Error.Message == "" {
 			t.Errorf("%s: error lacks a message: %s", tt.name, r.raw)
 		}
 	}
@@ -79,17 +79,17 @@ func TestAuth(t *testing.T) {
 func TestUsers(t *testing.T) {
 	t.Parallel()
 	tn := newTenant(t)
-	r := tn.must(201, tn.do("PUT", "/v1/users/u-1", map[string]any{"email": "u1@example.com", "name": "Ada", "timezone": "Europe/Berlin", "role": "owner", "slack_user_id": "U123"}))
-	if r.str("role") != "owner" || r.str("timezone") != "Europe/Berlin" {
-		t.Errorf("created = %s", r.raw)
+	u := decodeAs[userView](t, tn.must(201, tn.do("PUT", "/v1/users/u-1", map[string]any{"email": "u1@example.com", "name": "Ada", "timezone": "Europe/Berlin", "role": "owner", "slack_user_id": "U123"})))
+	if u.Role != "owner" || u.Timezone != "Europe/Berlin" {
+		t.Errorf("created = %+v", u)
 	}
-	r = tn.must(200, tn.do("PUT", "/v1/users/u-1", map[string]any{"email": "new@example.com"}))
-	if r.str("email") != "new@example.com" || r.str("role") != "owner" || r.str("name") != "Ada" {
-		t.Errorf("partial update = %s, want other fields kept", r.raw)
+	u = decodeAs[userView](t, tn.must(200, tn.do("PUT", "/v1/users/u-1", map[string]any{"email": "new@example.com"})))
+	if u.Email != "new@example.com" || u.Role != "owner" || u.Name != "Ada" {
+		t.Errorf("partial update = %+v, want other fields kept", u)
 	}
-	r = tn.must(200, tn.do("PUT", "/v1/users/u-1", map[string]any{"slack_user_id": ""}))
-	if r.str("slack_user_id") != "" {
-		t.Errorf("empty string did not clear: %s", r.raw)
+	u = decodeAs[userView](t, tn.must(200, tn.do("PUT", "/v1/users/u-1", map[string]any{"slack_user_id": ""})))
+	if u.SlackUserID != "" {
+		t.Errorf("empty string did not clear: %+v", u)
 	}
 	tn.must(200, tn.do("GET", "/v1/users/u-1", nil))
 	// JSON answers are not HTML-escaped.
@@ -107,8 +107,8 @@ func TestUsers(t *testing.T) {
 			t.Errorf("%s: %d %s", name, r.status, r.raw)
 		}
 	}
-	if r := tn.must(200, tn.do("GET", "/v1/users/u-1", nil)); r.str("email") != "new@example.com" {
-		t.Errorf("bad input changed the user: %s", r.raw)
+	if u := decodeAs[userView](t, tn.must(200, tn.do("GET", "/v1/users/u-1", nil))); u.Email != "new@example.com" {
+		t.Errorf("bad input changed the user: %+v", u)
 	}
 	tn.must(400, tn.do("PUT", "/v1/users/has%20space", map[string]any{}))
 	tn.must(204, tn.do("DELETE", "/v1/users/u-1", nil))
@@ -119,10 +119,10 @@ func TestUsers(t *testing.T) {
 func TestCatalogHealthAndPendingRoutes(t *testing.T) {
 	t.Parallel()
 	tn := newTenant(t)
-	r := tn.must(200, tn.do("GET", "/v1/event-types?limit=200", nil))
+	all := decodeAs[listPage[eventTypeView]](t, tn.must(200, tn.do("GET", "/v1/event-types?limit=200", nil)))
 	keys := map[string]bool{}
-	for _, e := range r.body["data"].([]any) {
-		keys[e.(map[string]any)["key"].(string)] = true
+	for _, e := range all.Data {
+		keys[e.Key] = true
 	}
 	for _, k := range []string{"issue.assigned", "outreach.prospect_replied", "lead.scored", "approval.executive_alert", "usage.quota_reached"} {
 		if !keys[k] {
@@ -133,14 +133,14 @@ func TestCatalogHealthAndPendingRoutes(t *testing.T) {
 	seen := map[string]bool{}
 	cursor := ""
 	for pages := 0; ; pages++ {
-		r := tn.must(200, tn.do("GET", "/v1/event-types?limit=10&cursor="+cursor, nil))
-		for _, e := range r.body["data"].([]any) {
-			seen[e.(map[string]any)["key"].(string)] = true
+		page := decodeAs[listPage[eventTypeView]](t, tn.must(200, tn.do("GET", "/v1/event-types?limit=10&cursor="+cursor, nil)))
+		for _, e := range page.Data {
+			seen[e.Key] = true
 		}
-		if r.body["next_cursor"] == nil {
+		if page.NextCursor == nil {
 			break
 		}
-		cursor = r.str("next_cursor")
+		cursor = *page.NextCursor
 		if pages > 10 {
 			t.Fatal("paging does not end")
 		}
@@ -149,7 +149,7 @@ func TestCatalogHealthAndPendingRoutes(t *testing.T) {
 		t.Errorf("paging saw %d types, one page of all saw %d", len(seen), len(keys))
 	}
 	tn.must(200, tn.do("GET", "/healthz", nil))
-	if r := tn.must(200, tn.do("GET", "/readyz", nil)); r.str("status") != "ready" {
+	if r := tn.must(200, tn.do("GET", "/readyz", nil)); decodeAs[statusView](t, r).Status != "ready" {
 		t.Errorf("readyz = %s", r.raw)
 	}
 	if r := tn.do("POST", "/v1/approvals", map[string]any{}); r.status != 501 || r.errCode() != "not_implemented" {
@@ -158,7 +158,7 @@ func TestCatalogHealthAndPendingRoutes(t *testing.T) {
 	if r := tn.do("GET", "/v1/nothing-here", nil); r.status != 404 || r.errCode() != "not_found" {
 		t.Errorf("unknown route = %d %s", r.status, r.raw)
 	}
-	if r := tn.do("GET", "/openapi.json", nil); r.status != 200 || r.body["openapi"] == nil {
+	if r := tn.do("GET", "/openapi.json", nil); r.status != 200 || decodeAs[openAPIView](t, r).OpenAPI == "" {
 		t.Errorf("openapi = %d", r.status)
 	}
 }

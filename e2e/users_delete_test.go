@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 
 	"github.com/google/uuid"
@@ -10,28 +9,11 @@ import (
 	"github.com/heraldhq/herald/activities"
 )
 
-type inboxPage struct {
-	Data []struct {
-		ID      uuid.UUID `json:"id"`
-		EventID uuid.UUID `json:"event_id"`
-	} `json:"data"`
-	NextCursor *string `json:"next_cursor"`
-}
-
-type unreadCount struct {
-	Count int `json:"count"`
-}
-
-func (tn *tenant) inbox(user string) (inboxPage, unreadCount) {
+// inbox returns the first page of a user's inbox and their unread count.
+func (tn *tenant) inbox(user string) (listPage[inboxItem], countView) {
 	tn.t.Helper()
-	var page inboxPage
-	var unread unreadCount
-	if err := json.Unmarshal(tn.must(200, tn.do("GET", "/v1/users/"+user+"/notifications", nil)).raw, &page); err != nil {
-		tn.t.Fatal(err)
-	}
-	if err := json.Unmarshal(tn.must(200, tn.do("GET", "/v1/users/"+user+"/notifications/unread_count", nil)).raw, &unread); err != nil {
-		tn.t.Fatal(err)
-	}
+	page := decodeAs[listPage[inboxItem]](tn.t, tn.must(200, tn.do("GET", "/v1/users/"+user+"/notifications", nil)))
+	unread := decodeAs[countView](tn.t, tn.must(200, tn.do("GET", "/v1/users/"+user+"/notifications/unread_count", nil)))
 	return page, unread
 }
 
@@ -48,8 +30,8 @@ func TestDeletedUserLeavesNothingToTheirSuccessor(t *testing.T) {
 		x.putUser("zoe", "zoe@example.com")
 	}
 	tn.putUser("yan", "yan@example.com")
-	delivered := tn.must(202, tn.do("POST", "/v1/events", assignEvent("before-delete", "zoe"))).str("event_id")
-	otherEvent := other.must(202, other.do("POST", "/v1/events", assignEvent("other-zoe", "zoe"))).str("event_id")
+	delivered := tn.postEvent(assignEvent("before-delete", "zoe")).EventID
+	otherEvent := other.postEvent(assignEvent("other-zoe", "zoe")).EventID
 	tn.waitEvent(delivered)
 	other.waitEvent(otherEvent)
 	if page, unread := tn.inbox("zoe"); len(page.Data) != 1 || unread.Count != 1 {
@@ -105,10 +87,10 @@ func TestDeletedUserLeavesNothingToTheirSuccessor(t *testing.T) {
 		t.Errorf("another tenant's zoe has %d inbox items, unread %d; want 1 and 1", len(page.Data), unread.Count)
 	}
 
-	after := tn.must(202, tn.do("POST", "/v1/events", assignEvent("after-delete", "zoe"))).str("event_id")
+	after := tn.postEvent(assignEvent("after-delete", "zoe")).EventID
 	tn.waitEvent(after)
 	page, unread := tn.inbox("zoe")
-	if len(page.Data) != 1 || page.Data[0].EventID != mustUUID(t, after) || unread.Count != 1 {
+	if len(page.Data) != 1 || page.Data[0].EventID != after || unread.Count != 1 {
 		t.Errorf("new zoe's inbox after a new event: %+v, unread %d; want only that event", page.Data, unread.Count)
 	}
 }
