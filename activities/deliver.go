@@ -67,6 +67,9 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 			fmt.Sprintf("event %s belongs to another tenant", in.EventID), ErrTypeWrongTenant, nil)
 	}
 	b := &batch{q: q, sender: sender, token: uuid.New(), log: logger(ctx)}
+	if deadline, ok := ctx.Deadline(); ok {
+		b.answerBy = deadline.Add(-time.Second)
+	}
 	lease := leaseUntil(ctx, sender.Linger())
 	remaining := in.DeliveryIDs
 	claimedAll := true
@@ -84,42 +87,102 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		if len(rows) == len(remaining) {
 			break // every delivery was ours to send
 		}
-		held, err := q.HeldDeliveries(ctx, dbq.HeldDeliveriesParams{Ids: remaining, ClaimID: b.token})
+		// What another attempt holds is waited for; what it let go since
+		// (released, or its lease ran out) is claimed again. What this
+		// attempt released itself is left for the next attempt.
+		unsettled, err := q.UnsettledDeliveries(ctx, dbq.UnsettledDeliveriesParams{Ids: remaining, ClaimID: b.token})
 		if err != nil {
 			return DeliverResult{}, fmt.Errorf("checking claims: %w", err)
 		}
-		if len(held) == 0 {
+		var held bool
+		remaining, held = b.notMine(unsettled)
+		if len(remaining) == 0 {
 			break
 		}
-		// Another attempt still holds these. Wait for it to settle them, or
-		// for its lease to run out, rather than send a second copy.
-		activity.RecordHeartbeat(ctx)
-		select {
-		case <-ctx.Done():
-			if len(b.unrecorded) > 0 {
-				return b.result(), nil
+		if held {
+			// Wait for the other attempt to settle them, or for its lease to
+			// run out, rather than send a second copy.
+			if ctx.Err() == nil {
+				activity.RecordHeartbeat(ctx)
 			}
-			return DeliverResult{}, temporal.NewApplicationError(
-				fmt.Sprintf("%d deliveries are held by another attempt", len(held)), ErrTypeHeldElsewere)
-		case <-time.After(heldPoll):
+			select {
+			case <-ctx.Done():
+				b.retry = append(b.retry, remaining...)
+				return b.finish(ctx, a, in, true)
+			case <-time.After(heldPoll):
+			}
 		}
-		remaining = held
+	}
+	return b.finish(ctx, a, in, claimedAll)
+}
+
+// notMine returns the unsettled deliveries this attempt did not release
+// itself, and whether any of them is held under another attempt's lease.
+func (b *batch) notMine(rows []dbq.UnsettledDeliveriesRow) ([]uuid.UUID, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	released := make(map[uuid.UUID]bool, len(b.retry))
+	for _, id := range b.retry {
+		released[id] = true
+	}
+	var ids []uuid.UUID
+	held := false
+	for _, r := range rows {
+		if released[r.ID] {
+			continue
+		}
+		ids = append(ids, r.ID)
+		held = held || r.Held
+	}
+	return ids, held
+}
+
+// finish answers for the batch. Deliveries the channel accepted but that
+// could not be recorded are answered with (never as an error, which would
+// lose them), together with what to retry; otherwise deferrals and failed
+// writes fail the attempt, so Temporal retries it with backoff. The tally is
+// read back unless this attempt settled every delivery itself, and a batch
+// whose tally misses a delivery is never answered as settled.
+func (b *batch) finish(ctx context.Context, a *Activities, in DeliverInput, settledHere bool) (DeliverResult, error) {
+	b.mu.Lock()
+	unrecorded, retry, stuck := b.unrecorded, b.retry, b.stuck
+	local := DeliverResult{Delivered: b.delivered, Failed: b.failed, Skipped: b.skipped}
+	b.mu.Unlock()
+	if len(unrecorded) > 0 {
+		res, err := a.tally(context.WithoutCancel(ctx), b.q, in.DeliveryIDs)
+		if err != nil {
+			// The workflow needs the unrecorded IDs more than the tally;
+			// what this attempt settled is known.
+			res = local
+		}
+		res.Unrecorded, res.Retry = unrecorded, append(append([]uuid.UUID(nil), retry...), stuck...)
+		return res, nil
 	}
 	switch {
-	case len(b.unrecorded) > 0:
-		// A failed attempt could not report them: answer, and let the
-		// workflow record them and retry the rest.
-		return b.result(), nil
-	case b.dbErr != nil:
-		return DeliverResult{}, fmt.Errorf("recording outcomes: %w", b.dbErr)
-	case len(b.retry) > 0:
+	case len(stuck) > 0:
+		return DeliverResult{}, fmt.Errorf("recording %d outcomes: %w", len(stuck), b.dbErr)
+	case len(retry) > 0:
 		return DeliverResult{}, temporal.NewApplicationError(
-			fmt.Sprintf("%d of %d messages not accepted yet: %s", len(b.retry), len(in.DeliveryIDs), b.firstTemp), ErrTypeTemporary)
-	case claimedAll && activity.GetInfo(ctx).Attempt == 1:
-		// Every delivery was settled here: no need to read the tally back.
-		return b.result(), nil
+			fmt.Sprintf("%d of %d messages not sent yet: %s", len(retry), len(in.DeliveryIDs), b.firstTempOr("held by another attempt")), ErrTypeTemporary)
+	case settledHere && activity.GetInfo(ctx).Attempt == 1 && local.Delivered+local.Failed+local.Skipped == len(in.DeliveryIDs):
+		return local, nil
 	}
-	return a.tally(ctx, q, in.DeliveryIDs)
+	res, err := a.tally(ctx, b.q, in.DeliveryIDs)
+	if err != nil {
+		return DeliverResult{}, err
+	}
+	if n := res.Delivered + res.Failed + res.Skipped; n < len(in.DeliveryIDs) {
+		return DeliverResult{}, temporal.NewApplicationError(
+			fmt.Sprintf("%d of %d deliveries are not settled yet", len(in.DeliveryIDs)-n, len(in.DeliveryIDs)), ErrTypeHeldElsewere)
+	}
+	return res, nil
+}
+
+func (b *batch) firstTempOr(s string) string {
+	if b.firstTemp != "" {
+		return b.firstTemp
+	}
+	return s
 }
 
 // leaseUntil is how long a claim must hold: past the attempt's deadline by
@@ -129,7 +192,7 @@ func leaseUntil(ctx context.Context, linger time.Duration) time.Time {
 	if !ok {
 		deadline = time.Now().Add(10 * time.Minute)
 	}
-	return deadline.Add(linger + 10*time.Second)
+	return deadline.Add(linger + markWait + markRetryBudget + 10*time.Second)
 }
 
 // batch records the outcomes of one attempt's sends.
@@ -138,10 +201,15 @@ type batch struct {
 	sender Sender
 	token  uuid.UUID
 	log    warner
+	// answerBy is when retries of a write give up, so the attempt answers
+	// before its deadline; zero for none.
+	answerBy time.Time
+	// stopWatch ends the watch of the current send.
+	stopWatch context.CancelFunc
 
 	mu                         sync.Mutex
 	delivered, failed, skipped int
-	unrecorded, retry          []uuid.UUID
+	unrecorded, retry, stuck   []uuid.UUID
 	firstTemp                  string
 	dbErr                      error
 }
@@ -161,7 +229,8 @@ func (b *batch) send(ctx context.Context, ev *Event, rows []dbq.ClaimDeliveriesR
 		defer close(done)
 		b.markAccepted(context.WithoutCancel(ctx), marks)
 	}()
-	b.sender.Send(ctx, ev, jobs, func(i int, hash []byte, err error) {
+	sendCtx := b.watch(ctx)
+	b.sender.Send(sendCtx, ev, jobs, func(i int, hash []byte, err error) {
 		if err == nil {
 			marks <- accepted{id: jobs[i].DeliveryID, hash: hash}
 		} else {
@@ -173,7 +242,43 @@ func (b *batch) send(ctx context.Context, ev *Event, rows []dbq.ClaimDeliveriesR
 	})
 	close(marks)
 	<-done
+	if b.stopWatch != nil {
+		b.stopWatch()
+	}
 }
+
+// watch returns the context a regular activity's sends run on. It heartbeats
+// every few seconds, so a batch waiting for a pooled connection or a slow
+// relay is not taken for a dead one, and it ends when the worker is told to
+// stop: nothing more is started, what is in transmission finishes and is
+// recorded (the worker waits for that), and the rest is released at once.
+func (b *batch) watch(ctx context.Context) context.Context {
+	if !activity.IsActivity(ctx) || activity.GetInfo(ctx).IsLocalActivity {
+		return ctx
+	}
+	sendCtx, cancel := context.WithCancel(ctx)
+	stop := activity.GetWorkerStopChannel(ctx)
+	go func() {
+		defer cancel()
+		t := time.NewTicker(heartbeatEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-sendCtx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	b.stopWatch = cancel
+	return sendCtx
+}
+
+// heartbeatEvery is well inside the activities' one-minute heartbeat timeout.
+const heartbeatEvery = 10 * time.Second
 
 // accepted is a message the channel accepted, to be marked delivered.
 type accepted struct {
@@ -207,7 +312,7 @@ func (b *batch) markAccepted(ctx context.Context, in <-chan accepted) {
 		for i, m := range group {
 			p.Ids[i], p.ContentHashes[i] = m.id, m.hash
 		}
-		err := retryDB(ctx, func(c context.Context) error { return b.q.MarkManyDelivered(c, p) })
+		err := b.retryDB(ctx, func(c context.Context) error { return b.q.MarkManyDelivered(c, p) })
 		b.mu.Lock()
 		if err != nil {
 			b.log.Warn("accepted but not recorded; the workflow will record them", "deliveries", len(group), "error", err)
@@ -246,24 +351,24 @@ func (b *batch) record(ctx context.Context, id uuid.UUID, sendErr error) {
 	outcome := ""
 	switch {
 	case errors.Is(sendErr, ErrNoAddress):
-		dbErr = retryDB(rctx, func(c context.Context) error {
+		dbErr = b.retryDB(rctx, func(c context.Context) error {
 			return b.q.MarkSkipped(c, dbq.MarkSkippedParams{ID: id, Reason: delivery.NoAddress})
 		})
 		outcome = "skipped"
 	case notStarted(sendErr):
-		dbErr = retryDB(rctx, func(c context.Context) error {
+		dbErr = b.retryDB(rctx, func(c context.Context) error {
 			return b.q.ReleaseClaim(c, dbq.ReleaseClaimParams{ID: id, ClaimID: uuid.NullUUID{UUID: b.token, Valid: true}})
 		})
 		outcome = "retry"
 	case isPermanent(sendErr) || b.sender.Permanent(sendErr):
 		b.log.Warn("delivery refused for good", "delivery_id", id, "error", sendErr)
-		dbErr = retryDB(rctx, func(c context.Context) error {
+		dbErr = b.retryDB(rctx, func(c context.Context) error {
 			return b.q.MarkPermanentFailure(c, dbq.MarkPermanentFailureParams{ID: id, Error: b.sender.Describe(sendErr)})
 		})
 		outcome = "failed"
 	default:
 		b.log.Warn("delivery deferred", "delivery_id", id, "error", sendErr)
-		dbErr = retryDB(rctx, func(c context.Context) error {
+		dbErr = b.retryDB(rctx, func(c context.Context) error {
 			return b.q.RecordAttemptFailure(c, dbq.RecordAttemptFailureParams{ID: id, Error: b.sender.Describe(sendErr)})
 		})
 		outcome = "retry"
@@ -271,6 +376,10 @@ func (b *batch) record(ctx context.Context, id uuid.UUID, sendErr error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if dbErr != nil {
+		// Still claimed by this attempt: the next one claims it once the
+		// lease runs out.
+		b.log.Warn("recording a delivery's outcome", "delivery_id", id, "error", dbErr)
+		b.stuck = append(b.stuck, id)
 		if b.dbErr == nil {
 			b.dbErr = dbErr
 		}
@@ -289,32 +398,37 @@ func (b *batch) record(ctx context.Context, id uuid.UUID, sendErr error) {
 	}
 }
 
-func (b *batch) result() DeliverResult {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	r := DeliverResult{Delivered: b.delivered, Failed: b.failed, Skipped: b.skipped, Unrecorded: b.unrecorded}
-	if len(b.unrecorded) > 0 {
-		r.Retry = b.retry
-	}
-	return r
-}
-
 // notStarted reports a job the Sender never began because its context ended.
 func notStarted(err error) bool {
 	return err == context.Canceled || err == context.DeadlineExceeded
 }
 
-// retryDB runs a short write a few times over about two seconds: a brief
-// database blip must not cost an accepted message its record.
-func retryDB(ctx context.Context, f func(context.Context) error) error {
+// markRetryBudget bounds retryDB: six tries of at most 5 s, 6.2 s apart in
+// all. Claims are leased for it, so a write still being retried holds its
+// delivery.
+const markRetryBudget = 40 * time.Second
+
+// retryDB runs a short write a few times: a database blip must not cost an
+// accepted message its record. It stops retrying in time for the attempt to
+// answer before its deadline (a local activity has 5 s), so deliveries it
+// could not record reach the workflow as unrecorded rather than being lost
+// with a timed-out attempt.
+func (b *batch) retryDB(ctx context.Context, f func(context.Context) error) error {
 	var err error
 	wait := 200 * time.Millisecond
-	for try := 0; try < 4; try++ {
+	for try := 0; try < 6; try++ {
 		if try > 0 {
+			if !b.answerBy.IsZero() && time.Now().Add(wait).After(b.answerBy) {
+				return err
+			}
 			time.Sleep(wait)
 			wait *= 2
 		}
-		c, cancel := context.WithTimeout(ctx, 10*time.Second)
+		timeout := 5 * time.Second
+		if !b.answerBy.IsZero() {
+			timeout = min(timeout, max(time.Until(b.answerBy), 500*time.Millisecond))
+		}
+		c, cancel := context.WithTimeout(ctx, timeout)
 		err = f(c)
 		cancel()
 		if err == nil {

@@ -178,10 +178,10 @@ func installRefusals(t *testing.T, n int) {
 }
 
 // A message the server accepted must never be sent again, even when the
-// database refuses to record it, more often than the inline retries cover.
+// database refuses to record it, more often than the retries of the write cover.
 func TestAcceptedButUnrecordedIsNeverResent(t *testing.T) {
 	t.Parallel()
-	installRefusals(t, 6)
+	installRefusals(t, 8)
 	tn := newTenant(t)
 	tn.putUser("refuse-a", "refuse-a@example.com")
 	tn.putUser("fine-b", "fine-b@example.com")
@@ -196,7 +196,7 @@ func TestAcceptedButUnrecordedIsNeverResent(t *testing.T) {
 		t.Errorf("event %s, want delivered", ev.Status)
 	}
 	var refused int
-	if err := env.pool.QueryRow(context.Background(), `SELECT last_value FROM e2e_refusals`).Scan(&refused); err != nil || refused < 6 {
+	if err := env.pool.QueryRow(context.Background(), `SELECT last_value FROM e2e_refusals`).Scan(&refused); err != nil || refused < 8 {
 		t.Errorf("the database refused %d times (%v); the test did not exercise the failure", refused, err)
 	}
 }

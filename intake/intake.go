@@ -232,7 +232,9 @@ func (s *Service) Reconcile(ctx context.Context, olderThan time.Duration) (int, 
 		runID, err := s.startWorkflow(sctx, ev)
 		cancel()
 		if err != nil {
-			return n, fmt.Errorf("starting event %s: %w", ev.ID, err)
+			// One event that cannot start must not hold up the others.
+			s.log().Warn("starting an unconfirmed event", "event_id", ev.ID, "error", err)
+			continue
 		}
 		if err := dbq.New(s.Pool).MarkEventStarted(ctx, dbq.MarkEventStartedParams{ID: ev.ID, RunID: runID}); err != nil {
 			return n, fmt.Errorf("recording the start of event %s: %w", ev.ID, err)

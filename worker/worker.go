@@ -2,6 +2,8 @@
 package worker
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -12,6 +14,10 @@ import (
 // Options bound a worker process's concurrency. Any number of workers may
 // poll the same task queue; each bounds only itself.
 var Options = sdkworker.Options{
+	// On Stop, a batch starts nothing more, but what it is transmitting
+	// finishes and is recorded before the process lets go of the database:
+	// cut short, an accepted message would be sent again by another worker.
+	WorkerStopTimeout: 3 * time.Minute,
 	// Delivery batches hold pooled SMTP connections and database
 	// connections; more than this per process only queues at the servers.
 	MaxConcurrentActivityExecutionSize: 32,

@@ -248,18 +248,22 @@ func (n *notify) markFailed(ctx workflow.Context, ids []uuid.UUID, reason string
 	n.add(res.Delivered, res.Skipped, res.Failed)
 }
 
-// lastError is the message of the activity's last failure: Herald's own
-// sanitised sentence, without Temporal's wrapping.
+// lastError describes an activity's last failure for the delivery log. Only
+// Herald's own failures, whose messages are sanitised sentences, pass
+// through: anything else (a database error, say) may name hosts and users.
 func lastError(err error) string {
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
-		return app.Message()
+		switch app.Type() {
+		case activities.ErrTypeTemporary, activities.ErrTypeHeldElsewere:
+			return app.Message()
+		}
 	}
 	var timeout *temporal.TimeoutError
 	if errors.As(err, &timeout) {
 		return "the attempt timed out"
 	}
-	return "the delivery activity failed"
+	return "the delivery could not be attempted"
 }
 
 func (n *notify) continueAsNew(ctx workflow.Context, after string) (NotifyResult, error) {
@@ -279,12 +283,15 @@ func (n *notify) add(delivered, skipped, failed int) {
 // logged, never turned into a failed event.
 func (n *notify) finish(ctx workflow.Context, status delivery.EventStatus, cause error) (NotifyResult, error) {
 	n.result.Status = status
-	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrStatus.ValueSet(string(status))); err != nil {
-		return n.result, err
-	}
+	// The row is closed even if the search attribute cannot be set: it is
+	// what the API answers from.
+	saErr := workflow.UpsertTypedSearchAttributes(ctx, AttrStatus.ValueSet(string(status)))
 	close := activities.CloseInput{EventID: n.in.EventID, Status: status, RunID: workflow.GetInfo(ctx).FirstRunID}
 	if err := workflow.ExecuteLocalActivity(n.lctx, a.CloseEvent, close).Get(ctx, nil); err != nil {
 		n.log.Error("recording the event's outcome", "status", status, "error", err)
+	}
+	if cause == nil {
+		cause = saErr
 	}
 	return n.result, cause
 }

@@ -21,7 +21,7 @@ func (n *notify) runV1(ctx workflow.Context) (NotifyResult, error) {
 		var res activities.SendResult
 		if err := b.future.Get(ctx, &res); err != nil {
 			logger.Warn("email batch failed after retries", "error", err, "deliveries", len(b.ids))
-			if err := workflow.ExecuteLocalActivity(n.lctx, a.MarkFailed, b.ids, "retries exhausted: "+err.Error()).Get(ctx, &res); err != nil {
+			if err := workflow.ExecuteLocalActivity(n.lctx, a.MarkFailed, b.ids, "retries ran out: "+lastError(err)).Get(ctx, &res); err != nil {
 				logger.Error("marking deliveries failed", "error", err)
 				n.result.Failed += len(b.ids)
 				return

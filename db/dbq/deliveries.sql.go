@@ -179,39 +179,6 @@ func (q *Queries) EventDeliveries(ctx context.Context, arg EventDeliveriesParams
 	return items, nil
 }
 
-const heldDeliveries = `-- name: HeldDeliveries :many
-SELECT id FROM deliveries
-WHERE id = ANY($1::uuid[]) AND status = 'pending' AND claimed_until >= now()
-  AND claim_id IS DISTINCT FROM $2::uuid
-ORDER BY id
-`
-
-type HeldDeliveriesParams struct {
-	Ids     []uuid.UUID
-	ClaimID uuid.UUID
-}
-
-// The deliveries of ids still pending under another attempt's live lease.
-func (q *Queries) HeldDeliveries(ctx context.Context, arg HeldDeliveriesParams) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, heldDeliveries, arg.Ids, arg.ClaimID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []uuid.UUID{}
-	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		items = append(items, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const insertDeliveries = `-- name: InsertDeliveries :exec
 INSERT INTO deliveries (tenant_id, event_id, user_id, channel, status, reason, error, content_hash,
                         attempts, delivered_at, failed_at)
@@ -567,6 +534,45 @@ func (q *Queries) TallyDeliveries(ctx context.Context, ids []uuid.UUID) ([]Tally
 	for rows.Next() {
 		var i TallyDeliveriesRow
 		if err := rows.Scan(&i.Status, &i.N); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const unsettledDeliveries = `-- name: UnsettledDeliveries :many
+SELECT id, (claimed_until IS NOT NULL AND claimed_until >= now())::bool AS held FROM deliveries
+WHERE id = ANY($1::uuid[]) AND status = 'pending' AND claim_id IS DISTINCT FROM $2::uuid
+ORDER BY id
+`
+
+type UnsettledDeliveriesParams struct {
+	Ids     []uuid.UUID
+	ClaimID uuid.UUID
+}
+
+type UnsettledDeliveriesRow struct {
+	ID   uuid.UUID
+	Held bool
+}
+
+// The deliveries of ids still pending and not claimed by this attempt: held
+// by another attempt (a live lease), or free again (released, or a lease run
+// out) and to be claimed.
+func (q *Queries) UnsettledDeliveries(ctx context.Context, arg UnsettledDeliveriesParams) ([]UnsettledDeliveriesRow, error) {
+	rows, err := q.db.Query(ctx, unsettledDeliveries, arg.Ids, arg.ClaimID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UnsettledDeliveriesRow{}
+	for rows.Next() {
+		var i UnsettledDeliveriesRow
+		if err := rows.Scan(&i.ID, &i.Held); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

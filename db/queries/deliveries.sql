@@ -61,11 +61,12 @@ SELECT c.id, c.user_id, COALESCE(u.email, '')::text AS email, COALESCE(u.name, '
 FROM claimed c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id
 ORDER BY c.id;
 
--- name: HeldDeliveries :many
--- The deliveries of ids still pending under another attempt's live lease.
-SELECT id FROM deliveries
-WHERE id = ANY(@ids::uuid[]) AND status = 'pending' AND claimed_until >= now()
-  AND claim_id IS DISTINCT FROM @claim_id::uuid
+-- name: UnsettledDeliveries :many
+-- The deliveries of ids still pending and not claimed by this attempt: held
+-- by another attempt (a live lease), or free again (released, or a lease run
+-- out) and to be claimed.
+SELECT id, (claimed_until IS NOT NULL AND claimed_until >= now())::bool AS held FROM deliveries
+WHERE id = ANY(@ids::uuid[]) AND status = 'pending' AND claim_id IS DISTINCT FROM @claim_id::uuid
 ORDER BY id;
 
 -- name: MarkAccepted :exec

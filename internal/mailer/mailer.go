@@ -365,6 +365,11 @@ func (s *Sender) deliver(ctx context.Context, conn *smtp.Client, m *Message) (*s
 	if dialErr != nil {
 		return nil, err
 	}
+	if ctx.Err() != nil {
+		// The dial outlived the context: starting the send now could run
+		// past the time the caller leased this message for.
+		return fresh, ctx.Err()
+	}
 	conn, _, err = s.attempt(fresh, m)
 	return conn, err
 }
