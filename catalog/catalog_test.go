@@ -117,3 +117,15 @@ func TestRenderQuotesReplies(t *testing.T) {
 		t.Errorf("subject = %q", c.Subject)
 	}
 }
+
+func TestTemplatesSeeTheRecipientInLowerCase(t *testing.T) {
+	typ := EventType{Key: "x.y", Title: "X", Templates: Templates{Subject: "Hi {{.user.name}}", Text: "{{.user.id}} <{{.user.email}}>"}}
+	r, err := NewRenderer(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.Notice(nil, Recipient{ID: "u1", Name: "Ada", Email: "ada@example.com"}, "")
+	if err != nil || c.Subject != "Hi Ada" || c.Body != "u1 <ada@example.com>" {
+		t.Errorf("rendered %q / %q, %v", c.Subject, c.Body, err)
+	}
+}

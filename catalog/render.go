@@ -16,6 +16,12 @@ type Recipient struct {
 	Email string `json:"email"`
 }
 
+// vars is the recipient as templates see it: .user.id, .user.name and
+// .user.email, lower-case like the event's data.
+func (u Recipient) vars() map[string]any {
+	return map[string]any{"id": u.ID, "name": u.Name, "email": u.Email}
+}
+
 // Content is a rendered notification.
 type Content struct {
 	Subject string
@@ -82,7 +88,7 @@ func NewRenderer(t EventType) (*Renderer, error) {
 // Notice renders the short form a recipient reads in the inbox: the
 // subject as a title and the text as a body, without the email's framing.
 func (r *Renderer) Notice(data map[string]any, user Recipient, link string) (Content, error) {
-	vars := map[string]any{"data": exactNumbers(data), "user": user, "link": link, "type": r.typ.Key}
+	vars := map[string]any{"data": exactNumbers(data), "user": user.vars(), "link": link, "type": r.typ.Key}
 	var c Content
 	var err error
 	if c.Subject, err = execText(r.subject, vars); err != nil {
@@ -124,7 +130,7 @@ func (r *Renderer) Email(data map[string]any, user Recipient, link string) (Cont
 	c.Text += "\n\n-- \n" + r.footer()
 	var buf bytes.Buffer
 	if r.html != nil {
-		vars := map[string]any{"data": exactNumbers(data), "user": user, "link": link, "type": r.typ.Key}
+		vars := map[string]any{"data": exactNumbers(data), "user": user.vars(), "link": link, "type": r.typ.Key}
 		err = r.html.Execute(&buf, vars)
 		c.HTML = strings.ReplaceAll(buf.String(), noValue, "")
 	} else {
