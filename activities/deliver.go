@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
@@ -37,6 +38,9 @@ type DeliverResult struct {
 	// Retry were deferred by the channel in a batch that also has Unrecorded
 	// deliveries (which a failed attempt could not report): send them again.
 	Retry []uuid.UUID `json:"retry,omitempty"`
+	// HeldUntil (MarkFailed only) is when the last claim on a delivery it
+	// could not fail yet runs out.
+	HeldUntil *time.Time `json:"held_until,omitempty"`
 }
 
 // heldPoll is how often a batch looks again at deliveries another attempt
@@ -446,12 +450,28 @@ func (a *Activities) MarkAccepted(ctx context.Context, ids []uuid.UUID) error {
 
 // MarkFailed fails the deliveries of ids that are still pending, after their
 // activity ran out of retries, and tallies the batch.
+// Deliveries still claimed by an attempt that may be sending them are left
+// pending, and HeldUntil says when to try again.
 func (a *Activities) MarkFailed(ctx context.Context, ids []uuid.UUID, reason string) (DeliverResult, error) {
 	q := a.q()
 	if err := q.MarkFailed(ctx, dbq.MarkFailedParams{Ids: ids, Error: reason}); err != nil {
 		return DeliverResult{}, err
 	}
-	return a.tally(ctx, q, ids)
+	res, err := a.tally(ctx, q, ids)
+	if err != nil {
+		return res, err
+	}
+	if res.Delivered+res.Failed+res.Skipped < len(ids) {
+		until, err := q.LatestLiveClaim(ctx, ids)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return res, fmt.Errorf("checking claims: %w", err)
+		default:
+			res.HeldUntil = until
+		}
+	}
+	return res, nil
 }
 
 func (a *Activities) tally(ctx context.Context, q *dbq.Queries, ids []uuid.UUID) (DeliverResult, error) {

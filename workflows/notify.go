@@ -238,14 +238,26 @@ func (n *notify) settleAll(ctx workflow.Context) {
 	}
 }
 
+// markFailed fails a batch whose retries ran out. Deliveries an overrunning
+// attempt still holds are waited for (on a timer, until its lease runs out),
+// so a message it is still sending is not called failed.
 func (n *notify) markFailed(ctx workflow.Context, ids []uuid.UUID, reason string) {
-	var res activities.DeliverResult
-	if err := workflow.ExecuteLocalActivity(n.lctx, a.MarkFailed, ids, reason).Get(ctx, &res); err != nil {
-		n.log.Error("marking deliveries failed", "error", err)
-		n.result.Failed += len(ids)
-		return
+	for round := 0; ; round++ {
+		var res activities.DeliverResult
+		if err := workflow.ExecuteLocalActivity(n.lctx, a.MarkFailed, ids, reason).Get(ctx, &res); err != nil {
+			n.log.Error("marking deliveries failed", "error", err)
+			n.result.Failed += len(ids)
+			return
+		}
+		if res.HeldUntil == nil || round == maxRetryRounds {
+			n.add(res.Delivered, res.Skipped, res.Failed)
+			return
+		}
+		if err := workflow.Sleep(ctx, res.HeldUntil.Sub(workflow.Now(ctx))+time.Second); err != nil {
+			n.add(res.Delivered, res.Skipped, res.Failed)
+			return
+		}
 	}
-	n.add(res.Delivered, res.Skipped, res.Failed)
 }
 
 // lastError describes an activity's last failure for the delivery log. Only

@@ -362,3 +362,37 @@ func TestNotifyEventStartedForBatchesSkipsTheVersionMarker(t *testing.T) {
 		t.Errorf("result = %+v", res)
 	}
 }
+
+// A batch whose retries ran out while an overrunning attempt still holds
+// some of its deliveries waits for that attempt's lease before failing them,
+// so a message still being sent is not called failed.
+func TestNotifyEventWaitsOutLiveClaimsBeforeFailing(t *testing.T) {
+	env := newEnv(t)
+	batch := emails(2)
+	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(activities.PageResult{Batches: batch}, nil)
+	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(activities.DeliverResult{},
+		temporal.NewApplicationError("the mail server deferred the message (SMTP 451)", activities.ErrTypeTemporary))
+	start := env.Now()
+	held := start.Add(3 * time.Hour) // well after the retries give up
+	var calls []time.Time
+	env.OnActivity(a.MarkFailed, mock.Anything, mock.Anything, mock.Anything).Return(
+		func(context.Context, []uuid.UUID, string) (activities.DeliverResult, error) {
+			calls = append(calls, env.Now())
+			if len(calls) == 1 {
+				// One failed; the other is still claimed by a live attempt.
+				return activities.DeliverResult{Failed: 1, HeldUntil: &held}, nil
+			}
+			// The attempt recorded it delivered before its lease ran out.
+			return activities.DeliverResult{Failed: 1, Delivered: 1}, nil
+		})
+	env.OnActivity(a.CloseEvent, mock.Anything, closing(delivery.EventPartial)).Return(nil).Once()
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
+	res := runOK(t, env, input)
+	if len(calls) != 2 || calls[1].Before(held) {
+		t.Errorf("MarkFailed at %v; want a second call after the lease at %v", calls, held)
+	}
+	if res.Delivered != 1 || res.Failed != 1 {
+		t.Errorf("result = %+v, want the held delivery counted once, as delivered", res)
+	}
+	env.AssertExpectations(t)
+}

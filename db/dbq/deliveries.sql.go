@@ -258,6 +258,21 @@ func (q *Queries) InsertInboxItems(ctx context.Context, arg InsertInboxItemsPara
 	return err
 }
 
+const latestLiveClaim = `-- name: LatestLiveClaim :one
+SELECT claimed_until FROM deliveries
+WHERE id = ANY($1::uuid[]) AND status = 'pending' AND claimed_until >= now()
+ORDER BY claimed_until DESC
+LIMIT 1
+`
+
+// When the last live claim on ids runs out (no row for none).
+func (q *Queries) LatestLiveClaim(ctx context.Context, ids []uuid.UUID) (*time.Time, error) {
+	row := q.db.QueryRow(ctx, latestLiveClaim, ids)
+	var claimed_until *time.Time
+	err := row.Scan(&claimed_until)
+	return claimed_until, err
+}
+
 const listDeliveries = `-- name: ListDeliveries :many
 SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at FROM deliveries
 WHERE tenant_id = $1
@@ -416,7 +431,7 @@ func (q *Queries) MarkAccepted(ctx context.Context, ids []uuid.UUID) error {
 const markFailed = `-- name: MarkFailed :exec
 UPDATE deliveries SET status = 'failed', failed_at = now(), claim_id = NULL, claimed_until = NULL, updated_at = now(),
     error = CASE WHEN error = '' THEN $1::text ELSE error END
-WHERE id = ANY($2::uuid[]) AND status = 'pending'
+WHERE id = ANY($2::uuid[]) AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < now())
 `
 
 type MarkFailedParams struct {
@@ -424,6 +439,8 @@ type MarkFailedParams struct {
 	Ids   []uuid.UUID
 }
 
+// A delivery under a live claim is left alone: an attempt that overran its
+// timeout may still be sending it, and may yet record it delivered.
 func (q *Queries) MarkFailed(ctx context.Context, arg MarkFailedParams) error {
 	_, err := q.db.Exec(ctx, markFailed, arg.Error, arg.Ids)
 	return err

@@ -91,9 +91,18 @@ UPDATE deliveries SET claim_id = NULL, claimed_until = NULL
 WHERE id = @id AND status = 'pending' AND claim_id = @claim_id;
 
 -- name: MarkFailed :exec
+-- A delivery under a live claim is left alone: an attempt that overran its
+-- timeout may still be sending it, and may yet record it delivered.
 UPDATE deliveries SET status = 'failed', failed_at = now(), claim_id = NULL, claimed_until = NULL, updated_at = now(),
     error = CASE WHEN error = '' THEN @error::text ELSE error END
-WHERE id = ANY(@ids::uuid[]) AND status = 'pending';
+WHERE id = ANY(@ids::uuid[]) AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < now());
+
+-- name: LatestLiveClaim :one
+-- When the last live claim on ids runs out (no row for none).
+SELECT claimed_until FROM deliveries
+WHERE id = ANY(@ids::uuid[]) AND status = 'pending' AND claimed_until >= now()
+ORDER BY claimed_until DESC
+LIMIT 1;
 
 -- name: MarkPermanentFailure :exec
 UPDATE deliveries SET status = 'failed', failed_at = now(), attempts = attempts + 1, error = @error,
