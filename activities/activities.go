@@ -31,7 +31,7 @@ const (
 	ErrTypeNoSender     = "NoSender"
 	ErrTypeWrongTenant  = "WrongTenant"
 	ErrTypeTemporary    = "DeliveryTemporaryFailure"
-	ErrTypeHeldElsewere = "DeliveryHeldByAnotherAttempt"
+	ErrTypeHeldElsewhere = "DeliveryHeldByAnotherAttempt"
 )
 
 // Activities holds the dependencies of every activity.

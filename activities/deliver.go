@@ -177,7 +177,7 @@ func (b *batch) finish(ctx context.Context, a *Activities, in DeliverInput, sett
 	}
 	if n := res.Delivered + res.Failed + res.Skipped; n < len(in.DeliveryIDs) {
 		return DeliverResult{}, temporal.NewApplicationError(
-			fmt.Sprintf("%d of %d deliveries are not settled yet", len(in.DeliveryIDs)-n, len(in.DeliveryIDs)), ErrTypeHeldElsewere)
+			fmt.Sprintf("%d of %d deliveries are not settled yet", len(in.DeliveryIDs)-n, len(in.DeliveryIDs)), ErrTypeHeldElsewhere)
 	}
 	return res, nil
 }

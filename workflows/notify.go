@@ -267,7 +267,7 @@ func lastError(err error) string {
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
 		switch app.Type() {
-		case activities.ErrTypeTemporary, activities.ErrTypeHeldElsewere:
+		case activities.ErrTypeTemporary, activities.ErrTypeHeldElsewhere:
 			return app.Message()
 		}
 	}
