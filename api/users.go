@@ -14,6 +14,7 @@ import (
 
 	"github.com/heraldhq/herald/audience"
 	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/delivery"
 	"github.com/heraldhq/herald/intake"
 )
 
@@ -130,7 +131,7 @@ func (s *Server) deleteUser(c echo.Context) error {
 		if _, err := q.DeleteUserInbox(ctx, dbq.DeleteUserInboxParams{TenantID: tenantID, UserID: id}); err != nil {
 			return fmt.Errorf("deleting inbox: %w", err)
 		}
-		if _, err := q.CancelUserDeliveries(ctx, dbq.CancelUserDeliveriesParams{TenantID: tenantID, UserID: id}); err != nil {
+		if _, err := q.CancelUserDeliveries(ctx, dbq.CancelUserDeliveriesParams{TenantID: tenantID, UserID: id, Reason: delivery.UserDeleted}); err != nil {
 			return fmt.Errorf("cancelling deliveries: %w", err)
 		}
 		return nil

@@ -5,6 +5,7 @@ package prefs
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/delivery"
 	"time"
 )
@@ -41,12 +42,10 @@ type Document struct {
 	QuietHours *QuietHours                `json:"quiet_hours,omitempty"`
 }
 
-var channels = map[string]bool{"in_app": true, "email": true, "slack": true, "webhook": true}
-
 // Validate reports the first problem with d, naming the offending field.
 func (d Document) Validate() error {
 	for name, c := range d.Channels {
-		if !channels[name] {
+		if !channel.Channel(name).Valid() {
 			return fmt.Errorf("channels.%s: unknown channel", name)
 		}
 		switch c.Frequency {
@@ -54,14 +53,14 @@ func (d Document) Validate() error {
 		default:
 			return fmt.Errorf("channels.%s.frequency: want immediate, hourly, daily or weekly", name)
 		}
-		if c.Frequency != "" && name != "email" {
+		if c.Frequency != "" && name != string(channel.Email) {
 			return fmt.Errorf("channels.%s.frequency: only email has a frequency", name)
 		}
 	}
 	for scope, m := range map[string]map[string]map[string]bool{"categories": d.Categories, "events": d.Events} {
 		for key, byChannel := range m {
 			for ch := range byChannel {
-				if !channels[ch] {
+				if !channel.Channel(ch).Valid() {
 					return fmt.Errorf("%s.%s.%s: unknown channel", scope, key, ch)
 				}
 			}

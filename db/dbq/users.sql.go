@@ -11,15 +11,17 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/heraldhq/herald/audience"
+	"github.com/heraldhq/herald/delivery"
 )
 
 const cancelUserDeliveries = `-- name: CancelUserDeliveries :execrows
-UPDATE deliveries SET status = 'cancelled', reason = 'user_deleted', updated_at = now()
-WHERE tenant_id = $1 AND user_id = $2 AND status = 'pending'
+UPDATE deliveries SET status = 'cancelled', reason = $1, updated_at = now()
+WHERE tenant_id = $2 AND user_id = $3 AND status = 'pending'
   AND (claimed_until IS NULL OR claimed_until < now())
 `
 
 type CancelUserDeliveriesParams struct {
+	Reason   delivery.Reason
 	TenantID uuid.UUID
 	UserID   string
 }
@@ -29,7 +31,7 @@ type CancelUserDeliveriesParams struct {
 // still live is being sent right now; it is left for its sender to record.
 // deliveries_by_user makes this read only the user's own rows.
 func (q *Queries) CancelUserDeliveries(ctx context.Context, arg CancelUserDeliveriesParams) (int64, error) {
-	result, err := q.db.Exec(ctx, cancelUserDeliveries, arg.TenantID, arg.UserID)
+	result, err := q.db.Exec(ctx, cancelUserDeliveries, arg.Reason, arg.TenantID, arg.UserID)
 	if err != nil {
 		return 0, err
 	}

@@ -25,7 +25,7 @@ DELETE FROM users WHERE tenant_id = @tenant_id AND id = @id;
 -- failed and skipped rows stay, as the delivery log. A delivery whose claim is
 -- still live is being sent right now; it is left for its sender to record.
 -- deliveries_by_user makes this read only the user's own rows.
-UPDATE deliveries SET status = 'cancelled', reason = 'user_deleted', updated_at = now()
+UPDATE deliveries SET status = 'cancelled', reason = @reason, updated_at = now()
 WHERE tenant_id = @tenant_id AND user_id = @user_id AND status = 'pending'
   AND (claimed_until IS NULL OR claimed_until < now());
 
