@@ -25,12 +25,12 @@ import (
 
 // Error types of non-retryable failures: retrying cannot heal them.
 const (
-	ErrTypeNotFound     = "NotFound"
-	ErrTypeUndecodable  = "Undecodable"
-	ErrTypeTemplate     = "TemplateError"
-	ErrTypeNoSender     = "NoSender"
-	ErrTypeWrongTenant  = "WrongTenant"
-	ErrTypeTemporary    = "DeliveryTemporaryFailure"
+	ErrTypeNotFound      = "NotFound"
+	ErrTypeUndecodable   = "Undecodable"
+	ErrTypeTemplate      = "TemplateError"
+	ErrTypeNoSender      = "NoSender"
+	ErrTypeWrongTenant   = "WrongTenant"
+	ErrTypeTemporary     = "DeliveryTemporaryFailure"
 	ErrTypeHeldElsewhere = "DeliveryHeldByAnotherAttempt"
 )
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/heraldhq/herald/audience"
 	"github.com/heraldhq/herald/db/dbq"
 )
 
@@ -17,7 +18,7 @@ import (
 // Each audience kind has its own query, so a page costs about limit index
 // reads whatever the tenant's size: everyone walks the primary key, roles walk
 // users_by_role, and named users are looked up by primary key one by one.
-func recipientsPage(ctx context.Context, q *dbq.Queries, tenantID uuid.UUID, spec Recipients, after string, limit int) ([]dbq.User, error) {
+func recipientsPage(ctx context.Context, q *dbq.Queries, tenantID uuid.UUID, spec audience.Spec, after string, limit int) ([]dbq.User, error) {
 	if limit <= 0 || limit > math.MaxInt32 {
 		return nil, fmt.Errorf("recipient page size %d out of range", limit)
 	}

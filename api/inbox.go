@@ -9,10 +9,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/heraldhq/herald/audience"
 	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/db"
 	"github.com/heraldhq/herald/db/dbq"
-	"github.com/heraldhq/herald/intake"
 )
 
 // notificationResponse is an inbox item. DataTruncated is set in lists when
@@ -48,7 +48,7 @@ func toNotification(n dbq.Notification, data []byte) notificationResponse {
 // is a 404 rather than an empty inbox.
 func (s *Server) inboxUser(c echo.Context) (string, error) {
 	id := c.Param("id")
-	if !intake.ValidUserID(id) {
+	if !audience.ValidUserID(id) {
 		return "", notFound("user") // no user can have this ID
 	}
 	_, err := dbq.New(s.pool).GetUser(c.Request().Context(), dbq.GetUserParams{TenantID: tenantOf(c).ID, ID: id})

@@ -15,11 +15,10 @@ import (
 	"github.com/heraldhq/herald/audience"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/delivery"
-	"github.com/heraldhq/herald/intake"
 )
 
 func validID(field, id string) error {
-	if !intake.ValidUserID(id) {
+	if !audience.ValidUserID(id) {
 		return invalidField(field, "%s must be 1-128 characters of letters, digits and ._:@+-", field)
 	}
 	return nil

@@ -5,6 +5,7 @@ package audience
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 )
 
 // Role is a user's role in their tenant.
@@ -54,3 +55,10 @@ func Parse(raw []byte) (Spec, error) {
 	}
 	return s, nil
 }
+
+// userIDPattern bounds the IDs clients choose for users: printable, no
+// slashes or spaces, so they are safe in paths and logs.
+var userIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$`)
+
+// ValidUserID reports whether id is a user ID the API accepts.
+func ValidUserID(id string) bool { return userIDPattern.MatchString(id) }

@@ -18,7 +18,7 @@ import (
 
 // insertEvent stores an event to recipients without starting its workflow,
 // so a test can drive its pages itself.
-func insertEvent(t *testing.T, tenantID uuid.UUID, recipients activities.Recipients) uuid.UUID {
+func insertEvent(t *testing.T, tenantID uuid.UUID, recipients audience.Spec) uuid.UUID {
 	t.Helper()
 	spec, err := json.Marshal(recipients)
 	if err != nil {
@@ -67,19 +67,19 @@ func TestRecipientPagesCoverTheAudience(t *testing.T) {
 
 	cases := []struct {
 		name string
-		spec activities.Recipients
+		spec audience.Spec
 		want []string
 	}{
-		{"everyone", activities.Recipients{Subscribers: true}, ids(func(int) bool { return true })},
-		{"everyone, also named", activities.Recipients{Subscribers: true, Users: named}, ids(func(int) bool { return true })},
-		{"one role", activities.Recipients{Roles: []audience.Role{"owner"}}, ids(owner)},
-		{"a role twice", activities.Recipients{Roles: []audience.Role{"executive", "executive"}}, ids(executive)},
-		{"two roles", activities.Recipients{Roles: []audience.Role{"owner", "executive"}}, ids(func(i int) bool { return owner(i) || executive(i) })},
-		{"named, with a repeat and a missing user", activities.Recipients{Users: named},
+		{"everyone", audience.Spec{Subscribers: true}, ids(func(int) bool { return true })},
+		{"everyone, also named", audience.Spec{Subscribers: true, Users: named}, ids(func(int) bool { return true })},
+		{"one role", audience.Spec{Roles: []audience.Role{"owner"}}, ids(owner)},
+		{"a role twice", audience.Spec{Roles: []audience.Role{"executive", "executive"}}, ids(executive)},
+		{"two roles", audience.Spec{Roles: []audience.Role{"owner", "executive"}}, ids(func(i int) bool { return owner(i) || executive(i) })},
+		{"named, with a repeat and a missing user", audience.Spec{Users: named},
 			[]string{id(0), id(3), id(10), id(14), id(59)}},
-		{"named and a role they overlap", activities.Recipients{Users: named, Roles: []audience.Role{"executive"}},
+		{"named and a role they overlap", audience.Spec{Users: named, Roles: []audience.Role{"executive"}},
 			append(ids(executive), id(3), id(10), id(59))},
-		{"nobody", activities.Recipients{}, nil},
+		{"nobody", audience.Spec{}, nil},
 	}
 	acts := activities.New(env.pool)
 	const limit = 4

@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/heraldhq/herald/activities"
+	"github.com/heraldhq/herald/audience"
 )
 
 // inbox returns the first page of a user's inbox and their unread count.
@@ -40,7 +40,7 @@ func TestDeletedUserLeavesNothingToTheirSuccessor(t *testing.T) {
 
 	// An event still being delivered: pending rows for zoe and yan, and one of
 	// zoe's claimed by an attempt that is sending it right now.
-	inFlight := insertEvent(t, tn.id, activities.Recipients{Users: []string{"yan", "zoe"}})
+	inFlight := insertEvent(t, tn.id, audience.Spec{Users: []string{"yan", "zoe"}})
 	_, err := env.pool.Exec(ctx, `INSERT INTO deliveries (tenant_id, event_id, user_id, channel, status, claim_id, claimed_until)
 		VALUES ($1, $2, 'zoe', 'email', 'pending', NULL, NULL),
 		       ($1, $2, 'zoe', 'slack', 'pending', gen_random_uuid(), now() + interval '1 minute'),

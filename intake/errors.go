@@ -1,9 +1,6 @@
 package intake
 
-import (
-	"fmt"
-	"regexp"
-)
+import "fmt"
 
 // Kind classifies a refused request; the API maps each to a status.
 type Kind int
@@ -34,10 +31,3 @@ func invalid(field, format string, args ...any) *Error {
 func notImplemented(format string, args ...any) *Error {
 	return &Error{Kind: NotImplemented, Code: "not_implemented", Message: fmt.Sprintf(format, args...)}
 }
-
-// userIDPattern bounds the IDs clients choose for users: printable, no
-// slashes or spaces, so they are safe in paths and logs.
-var userIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$`)
-
-// ValidUserID reports whether id is a user ID the API accepts.
-func ValidUserID(id string) bool { return userIDPattern.MatchString(id) }

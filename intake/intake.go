@@ -312,7 +312,7 @@ func validateRecipients(ctx context.Context, q *dbq.Queries, tenantID uuid.UUID,
 		return invalid("recipients.users", "at most %d users; address larger audiences by role", MaxNamedRecipients)
 	}
 	for _, id := range r.Users {
-		if !ValidUserID(id) {
+		if !audience.ValidUserID(id) {
 			return invalid("recipients.users", "recipients.users must be 1-128 characters of letters, digits and ._:@+-")
 		}
 	}
