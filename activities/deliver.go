@@ -111,8 +111,10 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 			}
 			select {
 			case <-ctx.Done():
+				b.mu.Lock()
 				b.retry = append(b.retry, remaining...)
-				return b.finish(ctx, a, in, true)
+				b.mu.Unlock()
+				return b.finish(ctx, a, in, false)
 			case <-time.After(heldPoll):
 			}
 		}
