@@ -1,13 +1,18 @@
-// Package prefs resolves a user's notification preferences, over the tenant's
-// defaults, into a decision per channel. It does no I/O.
+// Package prefs holds the preference documents of users and tenants and
+// resolves them into a decision per delivery. It does no I/O: the API
+// validates documents with it and the activities decide with it.
 package prefs
 
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/heraldhq/herald/channel"
-	"github.com/heraldhq/herald/delivery"
+	"net/url"
+	"slices"
+	"sort"
 	"time"
+
+	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/quiet"
 )
 
 // Email frequencies.
@@ -25,16 +30,19 @@ type Channel struct {
 	URL       *string `json:"url,omitempty"`
 }
 
-// QuietHours is a daily window in which non-urgent email and Slack DMs wait.
+// QuietHours is a daily window, and optionally whole weekends, in which
+// non-urgent email and Slack DMs wait. An empty Timezone means the user's
+// own time zone, else the tenant's.
 type QuietHours struct {
 	Enabled  bool   `json:"enabled"`
-	Start    string `json:"start"`
-	End      string `json:"end"`
-	Timezone string `json:"timezone"`
-	Weekends bool   `json:"weekends"`
+	Start    string `json:"start,omitempty"`
+	End      string `json:"end,omitempty"`
+	Timezone string `json:"timezone,omitempty"`
+	Weekends bool   `json:"weekends,omitempty"`
 }
 
-// Document is the preference document of the API, for a user or a tenant default.
+// Document is the preference document of the API, for a user or as a
+// tenant's defaults.
 type Document struct {
 	Channels   map[string]Channel         `json:"channels,omitempty"`
 	Categories map[string]map[string]bool `json:"categories,omitempty"`
@@ -42,45 +50,162 @@ type Document struct {
 	QuietHours *QuietHours                `json:"quiet_hours,omitempty"`
 }
 
-// Validate reports the first problem with d, naming the offending field.
-func (d Document) Validate() error {
-	for name, c := range d.Channels {
+// Required marks event types and categories that users cannot turn off on
+// the listed channels.
+type Required struct {
+	Events     map[string][]channel.Channel `json:"events,omitempty"`
+	Categories map[string][]channel.Channel `json:"categories,omitempty"`
+}
+
+// Settings are a tenant's settings: the defaults under every user's
+// document, what is required, and the values rules read. The time zone is
+// the tenant's own (stored beside the settings) and the fallback of quiet
+// hours without one.
+type Settings struct {
+	Defaults      Document `json:"defaults"`
+	Required      Required `json:"required"`
+	Timezone      string   `json:"timezone"`
+	LeadThreshold int      `json:"lead_threshold"`
+}
+
+// DefaultLeadThreshold is the lead score that qualifies a lead unless the
+// tenant sets another.
+const DefaultLeadThreshold = 60
+
+// Known is what a document may name: the tenant's categories and event types.
+type Known struct {
+	Categories map[string]bool
+	EventTypes map[string]bool
+	// CategoryOf maps an event type to its category.
+	CategoryOf map[string]string
+}
+
+// FieldError is a problem with one field of a document, named as a dotted path.
+type FieldError struct {
+	Field, Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+func fieldErr(field, format string, args ...any) *FieldError {
+	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Validate reports the first problem with d, in a stable order, naming the
+// offending field.
+func (d Document) Validate(k Known) *FieldError {
+	for _, name := range sortedKeys(d.Channels) {
+		c := d.Channels[name]
+		f := "channels." + name
 		if !channel.Channel(name).Valid() {
-			return fmt.Errorf("channels.%s: unknown channel", name)
+			return fieldErr(f, "unknown channel; want in_app, email, slack or webhook")
 		}
 		switch c.Frequency {
 		case "", Immediate, Hourly, Daily, Weekly:
 		default:
-			return fmt.Errorf("channels.%s.frequency: want immediate, hourly, daily or weekly", name)
+			return fieldErr(f+".frequency", "want immediate, hourly, daily or weekly")
 		}
-		if c.Frequency != "" && name != string(channel.Email) {
-			return fmt.Errorf("channels.%s.frequency: only email has a frequency", name)
+		if c.Frequency != "" && name != string(channel.Email) && name != string(channel.Slack) {
+			return fieldErr(f+".frequency", "only email and slack have a frequency")
 		}
-	}
-	for scope, m := range map[string]map[string]map[string]bool{"categories": d.Categories, "events": d.Events} {
-		for key, byChannel := range m {
-			for ch := range byChannel {
-				if !channel.Channel(ch).Valid() {
-					return fmt.Errorf("%s.%s.%s: unknown channel", scope, key, ch)
-				}
+		if c.URL != nil {
+			if name != string(channel.Webhook) {
+				return fieldErr(f+".url", "only webhook has a url")
+			}
+			if e := validURL(*c.URL); e != "" {
+				return fieldErr(f+".url", "%s", e)
 			}
 		}
 	}
-	if q := d.QuietHours; q != nil && q.Enabled {
-		if _, err := time.Parse("15:04", q.Start); err != nil {
-			return fmt.Errorf("quiet_hours.start: want HH:MM")
+	if e := validFlags("categories", d.Categories, k.Categories, "category"); e != nil {
+		return e
+	}
+	if e := validFlags("events", d.Events, k.EventTypes, "event type"); e != nil {
+		return e
+	}
+	if q := d.QuietHours; q != nil {
+		if q.Enabled || q.Start != "" || q.End != "" {
+			if _, err := quiet.ParseClock(q.Start); err != nil {
+				return fieldErr("quiet_hours.start", "want HH:MM, such as 22:00")
+			}
+			if _, err := quiet.ParseClock(q.End); err != nil {
+				return fieldErr("quiet_hours.end", "want HH:MM, such as 08:00")
+			}
 		}
-		if _, err := time.Parse("15:04", q.End); err != nil {
-			return fmt.Errorf("quiet_hours.end: want HH:MM")
-		}
-		if _, err := time.LoadLocation(q.Timezone); err != nil || q.Timezone == "" {
-			return fmt.Errorf("quiet_hours.timezone: want an IANA time zone such as Europe/Berlin")
+		if q.Timezone != "" && !ValidZone(q.Timezone) {
+			return fieldErr("quiet_hours.timezone", "want an IANA time zone such as Europe/Berlin")
 		}
 	}
 	return nil
 }
 
-// Parse reads a stored document; an empty input is an empty document.
+func validFlags(scope string, m map[string]map[string]bool, known map[string]bool, what string) *FieldError {
+	for _, key := range sortedKeys(m) {
+		if !known[key] {
+			return fieldErr(scope+"."+key, "unknown %s", what)
+		}
+		for _, ch := range sortedKeys(m[key]) {
+			if !channel.Channel(ch).Valid() {
+				return fieldErr(scope+"."+key+"."+ch, "unknown channel; want in_app, email, slack or webhook")
+			}
+		}
+	}
+	return nil
+}
+
+func validURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "want an absolute http or https URL"
+	}
+	if len(s) > 2048 {
+		return "longer than 2048 characters"
+	}
+	return ""
+}
+
+// ValidZone reports whether name is an IANA time zone.
+func ValidZone(name string) bool {
+	if name == "" || name == "Local" {
+		return false
+	}
+	_, err := time.LoadLocation(name)
+	return err == nil
+}
+
+// Validate reports the first problem with the tenant's settings.
+func (s Settings) Validate(k Known) *FieldError {
+	if e := s.Defaults.Validate(k); e != nil {
+		e.Field = "defaults." + e.Field
+		return e
+	}
+	for _, scope := range []struct {
+		name  string
+		m     map[string][]channel.Channel
+		known map[string]bool
+		what  string
+	}{{"required.events", s.Required.Events, k.EventTypes, "event type"}, {"required.categories", s.Required.Categories, k.Categories, "category"}} {
+		for _, key := range sortedKeys(scope.m) {
+			if !scope.known[key] {
+				return fieldErr(scope.name+"."+key, "unknown %s", scope.what)
+			}
+			for _, ch := range scope.m[key] {
+				if !ch.Valid() {
+					return fieldErr(scope.name+"."+key, "unknown channel %q; want in_app, email, slack or webhook", ch)
+				}
+			}
+		}
+	}
+	if s.Timezone != "" && !ValidZone(s.Timezone) {
+		return fieldErr("timezone", "want an IANA time zone such as Europe/Berlin")
+	}
+	if s.LeadThreshold < 0 || s.LeadThreshold > 100 {
+		return fieldErr("lead_threshold", "want a score from 0 to 100")
+	}
+	return nil
+}
+
+// Parse reads a stored user document; an empty input is an empty document.
 func Parse(raw []byte) (Document, error) {
 	var d Document
 	if len(raw) == 0 {
@@ -90,63 +215,54 @@ func Parse(raw []byte) (Document, error) {
 	return d, err
 }
 
-// Subject is what a decision is about.
-type Subject struct {
-	EventType  string
-	Category   string
-	Channel    string
-	Urgent     bool
-	HasAddress bool // the user can be reached on the channel at all
-}
-
-// Decision says whether a channel delivers, and if not why.
-type Decision struct {
-	Send      bool
-	Reason    delivery.Reason // a skip reason when !Send
-	Frequency string          // email: immediate unless a digest frequency applies
-}
-
-// Decide resolves user preferences over tenant defaults for one channel.
-// The most specific setting wins: event type, then category, then channel;
-// each looked up in the user's document first, then the tenant's.
-func Decide(user, tenant Document, s Subject) Decision {
-	if v, ok := lookup(user, tenant, func(d Document) (bool, bool) { return flag(d.Events, s.EventType, s.Channel) }); ok && !v {
-		return Decision{Reason: delivery.PreferenceDisabled}
-	}
-	if v, ok := lookup(user, tenant, func(d Document) (bool, bool) { return flag(d.Categories, s.Category, s.Channel) }); ok && !v {
-		return Decision{Reason: delivery.CategoryUnsubscribed}
-	}
-	if v, ok := lookup(user, tenant, func(d Document) (bool, bool) {
-		c, ok := d.Channels[s.Channel]
-		if !ok || c.Enabled == nil {
-			return false, false
-		}
-		return *c.Enabled, true
-	}); ok && !v {
-		return Decision{Reason: delivery.PreferenceDisabled}
-	}
-	if !s.HasAddress {
-		return Decision{Reason: delivery.NoAddress}
-	}
-	freq := Immediate
-	if s.Channel == "email" && !s.Urgent {
-		if f := user.Channels["email"].Frequency; f != "" {
-			freq = f
-		} else if f := tenant.Channels["email"].Frequency; f != "" {
-			freq = f
+// ParseSettings reads a tenant's stored settings, with defaults filled in.
+func ParseSettings(raw []byte, timezone string) (Settings, error) {
+	var s Settings
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return s, err
 		}
 	}
-	return Decision{Send: true, Frequency: freq}
-}
-
-func lookup(user, tenant Document, get func(Document) (bool, bool)) (bool, bool) {
-	if v, ok := get(user); ok {
-		return v, true
+	s.Timezone = timezone
+	if s.LeadThreshold == 0 {
+		s.LeadThreshold = DefaultLeadThreshold
 	}
-	return get(tenant)
+	return s, nil
 }
 
-func flag(m map[string]map[string]bool, key, channel string) (bool, bool) {
-	v, ok := m[key][channel]
-	return v, ok
+// RequiredOn reports whether the tenant requires eventType (or its category)
+// on ch.
+func (r Required) RequiredOn(eventType, category string, ch channel.Channel) bool {
+	return slices.Contains(r.Events[eventType], ch) || slices.Contains(r.Categories[category], ch)
+}
+
+// TurnsOffRequired returns the field of d that turns off something the
+// tenant requires, or "" when there is none. A whole channel turned off is
+// not such a field: it stops what is optional, and required notifications
+// still arrive.
+func (d Document) TurnsOffRequired(r Required, k Known) string {
+	for _, key := range sortedKeys(d.Events) {
+		for _, ch := range sortedKeys(d.Events[key]) {
+			if !d.Events[key][ch] && r.RequiredOn(key, k.CategoryOf[key], channel.Channel(ch)) {
+				return "events." + key + "." + ch
+			}
+		}
+	}
+	for _, key := range sortedKeys(d.Categories) {
+		for _, ch := range sortedKeys(d.Categories[key]) {
+			if !d.Categories[key][ch] && slices.Contains(r.Categories[key], channel.Channel(ch)) {
+				return "categories." + key + "." + ch
+			}
+		}
+	}
+	return ""
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
