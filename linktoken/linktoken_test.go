@@ -1,0 +1,58 @@
+package linktoken
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+)
+
+const key = "0123456789abcdef0123456789abcdef-test"
+
+func TestUnsubscribeRoundTripHidesItsContent(t *testing.T) {
+	s, err := New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := Unsubscribe{TenantID: uuid.New(), UserID: "ada@example.com", Category: "outreach"}
+	tok := s.SealUnsubscribe(u)
+	got, err := s.OpenUnsubscribe(tok)
+	if err != nil || got != u {
+		t.Fatalf("OpenUnsubscribe = %+v, %v; want %+v", got, err, u)
+	}
+	for _, secret := range []string{"ada", "example", "outreach", u.TenantID.String()[:8]} {
+		if strings.Contains(strings.ToLower(tok), secret) {
+			t.Errorf("token %s shows %q", tok, secret)
+		}
+	}
+	if strings.ContainsAny(tok, "+/=?&#") {
+		t.Errorf("token %s is not URL-safe", tok)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	s, _ := New(key)
+	other, _ := New(key + "-rotated")
+	tok := s.SealUnsubscribe(Unsubscribe{TenantID: uuid.New(), UserID: "u1", Category: "billing"})
+	flip := []byte(tok)
+	flip[len(flip)/2] ^= 1
+	for name, bad := range map[string]string{
+		"tampered":          string(flip),
+		"truncated":         tok[:len(tok)-3],
+		"empty":             "",
+		"not base64":        "%%%",
+		"other key":         other.SealUnsubscribe(Unsubscribe{UserID: "u1"}),
+		"other purpose":     s.Seal("approval", []byte("x")),
+		"absurdly long":     strings.Repeat("A", 5000),
+		"wrong version":     "AA" + tok[2:],
+		"payload too short": s.Seal(purposeUnsubscribe, []byte("short")),
+	} {
+		if _, err := s.OpenUnsubscribe(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: OpenUnsubscribe err = %v, want ErrInvalid", name, err)
+		}
+	}
+	if _, err := New("too short"); err == nil {
+		t.Error("New accepted a short key")
+	}
+}
