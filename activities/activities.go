@@ -5,7 +5,6 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -69,7 +68,7 @@ type Event struct {
 	Row      dbq.Event
 	Type     catalog.EventType
 	Data     map[string]any
-	Defaults prefs.Document
+	Settings prefs.Settings
 	Render   *catalog.Renderer
 }
 
@@ -96,13 +95,9 @@ func (a *Activities) loadEvent(ctx context.Context, q *dbq.Queries, eventID uuid
 	if ev.Data, err = catalog.DecodeData(ev.Row.Data); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("event data", ErrTypeUndecodable, err)
 	}
-	var settings struct {
-		Preferences prefs.Document `json:"preferences"`
-	}
-	if err := json.Unmarshal(row.TenantSettings, &settings); err != nil {
+	if ev.Settings, err = prefs.ParseSettings(row.TenantSettings, row.TenantTimezone); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("tenant settings", ErrTypeUndecodable, err)
 	}
-	ev.Defaults = settings.Preferences
 	if ev.Render, err = catalog.NewRenderer(typ); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("templates of %s", typ.Key), ErrTypeTemplate, err)
 	}

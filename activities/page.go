@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -25,6 +26,10 @@ type PageInput struct {
 	// Batched asks for Batches. Runs from before batches were added read
 	// Emails instead; they leave it false.
 	Batched bool `json:"batched,omitempty"`
+	// AsOf is the workflow's time: deliveries that fall in their
+	// recipient's quiet hours then are deferred. Runs from before deferral
+	// leave it zero and defer nothing.
+	AsOf time.Time `json:"as_of,omitempty"`
 }
 
 // Batch is one channel's pending deliveries of a page.
@@ -43,6 +48,8 @@ type PageResult struct {
 	Batches []Batch `json:"batches,omitempty"`
 	// Emails is the email batch for runs from before Batches (see Batched).
 	Emails []uuid.UUID `json:"emails,omitempty"`
+	// Deferred counts the page's deliveries waiting out quiet hours.
+	Deferred int `json:"deferred,omitempty"`
 }
 
 // Errors recorded on deliveries that fail for one recipient alone.
@@ -115,7 +122,10 @@ func (a *Activities) plan(ctx context.Context, ev *Event, in PageInput, users []
 	rows := dbq.InsertDeliveriesParams{TenantID: in.TenantID, EventID: in.EventID}
 	notices := make(map[string]catalog.Content, len(users))
 	ids := make([]string, 0, len(users))
+	var notBefore time.Time // zero: now
 	add := func(u dbq.User, ch channel.Channel, st delivery.Status, reason delivery.Reason, msg string, hash []byte) {
+		rows.NotBefores = append(rows.NotBefores, notBefore)
+		notBefore = time.Time{}
 		rows.UserIds = append(rows.UserIds, u.ID)
 		rows.Channels = append(rows.Channels, string(ch))
 		rows.Statuses = append(rows.Statuses, string(st))
@@ -141,9 +151,9 @@ func (a *Activities) plan(ctx context.Context, ev *Event, in PageInput, users []
 				add(u, ch, delivery.Failed, delivery.None, errUnreadablePrefs, nil)
 				continue
 			}
-			d := prefs.Decide(userPrefs, ev.Defaults, prefs.Subject{
-				EventType: ev.Type.Key, Category: ev.Type.Category, Channel: string(ch),
-				Urgent: urgent, HasAddress: reachable(u, ch),
+			d := prefs.Decide(userPrefs, ev.Settings, prefs.Subject{
+				EventType: ev.Type.Key, Category: ev.Type.Category, Channel: ch,
+				Urgent: urgent, HasAddress: reachable(u, ch), UserTimezone: u.Timezone,
 			})
 			switch {
 			case !d.Send:
@@ -158,6 +168,11 @@ func (a *Activities) plan(ctx context.Context, ev *Event, in PageInput, users []
 				notices[u.ID] = c
 				add(u, ch, delivery.Delivered, delivery.None, "", c.Hash())
 			default:
+				if !in.AsOf.IsZero() {
+					if until, quiet := d.NotBefore(in.AsOf); quiet {
+						notBefore = until.UTC()
+					}
+				}
 				add(u, ch, delivery.Pending, delivery.None, "", nil)
 			}
 		}
@@ -198,6 +213,10 @@ func storeInbox(ctx context.Context, q *dbq.Queries, ev *Event, in PageInput,
 				inbox.Bodies = append(inbox.Bodies, c.Body)
 			}
 		case delivery.Pending:
+			if d.NotBefore != nil {
+				res.Deferred++ // its workflow releases it when its quiet hours end
+				continue
+			}
 			pending[d.Channel] = append(pending[d.Channel], d.ID)
 		}
 	}

@@ -205,7 +205,7 @@ func (s *Service) startWorkflow(ctx context.Context, ev dbq.Event) (string, erro
 			workflows.AttrEventType.ValueSet(ev.Type),
 			workflows.AttrStatus.ValueSet(string(delivery.EventPending)),
 		),
-	}, workflows.NotifyWorkflowName, workflows.NotifyInput{TenantID: ev.TenantID, EventID: ev.ID, Type: ev.Type, Engine: workflows.EngineBatches})
+	}, workflows.NotifyWorkflowName, workflows.NotifyInput{TenantID: ev.TenantID, EventID: ev.ID, Type: ev.Type, Engine: workflows.EngineCurrent})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case err == nil:

@@ -49,6 +49,9 @@ func NotifyEvent(ctx workflow.Context, in NotifyInput) (NotifyResult, error) {
 	if in.Engine < EngineBatches && workflow.GetVersion(ctx, versionBatches, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return n.runV1(ctx)
 	}
+	if in.Waiting {
+		return n.awaitDeferred(ctx)
+	}
 	return n.run(ctx)
 }
 
@@ -117,6 +120,7 @@ func (n *notify) run(ctx workflow.Context) (NotifyResult, error) {
 			return n.finish(ctx, delivery.EventFailed, fmt.Errorf("preparing recipients after %q: %w", after, err))
 		}
 		n.add(page.Delivered, page.Skipped, page.Failed)
+		n.result.Deferred += page.Deferred
 		batches := page.Batches
 		if after == "" && page.Next == "" {
 			batches = n.sendFast(ctx, batches)
@@ -134,6 +138,9 @@ func (n *notify) run(ctx workflow.Context) (NotifyResult, error) {
 		}
 	}
 	n.settleAll(ctx)
+	if n.result.Deferred > 0 {
+		return n.awaitDeferred(ctx)
+	}
 	return n.finish(ctx, delivery.Outcome(n.result.Delivered, n.result.Failed), nil)
 }
 
@@ -152,6 +159,9 @@ func (n *notify) tagSearchAttributes(ctx workflow.Context) error {
 func (n *notify) preparePage(ctx workflow.Context, after string) (activities.PageResult, error) {
 	var page activities.PageResult
 	in := activities.PageInput{TenantID: n.in.TenantID, EventID: n.in.EventID, After: after, Limit: PageSize, Batched: true}
+	if n.in.Engine >= EngineDeferral {
+		in.AsOf = workflow.Now(ctx)
+	}
 	err := workflow.ExecuteLocalActivity(n.lctx, a.PreparePage, in).Get(ctx, &page)
 	return page, err
 }

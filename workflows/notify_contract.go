@@ -36,6 +36,9 @@ type NotifyInput struct {
 	// handled and the tally so far.
 	After   string        `json:"after,omitempty"`
 	Carried *NotifyResult `json:"carried,omitempty"`
+	// Waiting continues a run that had planned every recipient and was
+	// waiting for deferred deliveries to come due.
+	Waiting bool `json:"waiting,omitempty"`
 }
 
 // NotifyResult tallies an event's deliveries.
@@ -44,10 +47,25 @@ type NotifyResult struct {
 	Delivered int                  `json:"delivered"`
 	Skipped   int                  `json:"skipped"`
 	Failed    int                  `json:"failed"`
+	// Deferred counts deliveries that waited out their recipient's quiet
+	// hours (each is also counted where it settled).
+	Deferred int `json:"deferred,omitempty"`
 }
 
-// EngineBatches is the channel-batches engine (see NotifyInput.Engine).
-const EngineBatches = 2
+// Delivery engines (see NotifyInput.Engine).
+const (
+	// EngineBatches delivers channel batches.
+	EngineBatches = 2
+	// EngineDeferral also defers deliveries in quiet hours on durable timers.
+	EngineDeferral = 3
+	// EngineCurrent is the engine new runs start with.
+	EngineCurrent = EngineDeferral
+)
+
+// SignalReschedule tells a waiting run that a recipient (the signal carries
+// their user ID) changed their preferences or time zone: it decides their
+// deferred deliveries again and re-reads when the next is due.
+const SignalReschedule = "reschedule"
 
 // PageSize is how many recipients one page activity handles. It bounds the
 // history: 10,000 recipients are 20 pages of a handful of events each.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/delivery"
 )
 
@@ -65,6 +66,73 @@ func (q *Queries) ClaimDeliveries(ctx context.Context, arg ClaimDeliveriesParams
 			&i.Email,
 			&i.Name,
 			&i.SlackUserID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const deferredDeliveries = `-- name: DeferredDeliveries :many
+SELECT d.id, d.user_id, d.channel, u.preferences, u.timezone,
+       (u.email <> '')::bool AS has_email, (u.slack_user_id <> '')::bool AS has_slack
+FROM deliveries d JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id
+WHERE d.event_id = $1 AND d.status = 'pending' AND d.not_before IS NOT NULL
+  AND d.not_before <= $2::timestamptz AND d.id > $3::uuid
+  AND ($4::text = '' OR d.user_id = $4::text)
+ORDER BY d.id
+LIMIT $5
+`
+
+type DeferredDeliveriesParams struct {
+	EventID  uuid.UUID
+	DueBy    time.Time
+	After    uuid.UUID
+	UserID   string
+	PageSize int32
+}
+
+type DeferredDeliveriesRow struct {
+	ID          uuid.UUID
+	UserID      string
+	Channel     channel.Channel
+	Preferences []byte
+	Timezone    string
+	HasEmail    bool
+	HasSlack    bool
+}
+
+// A page of an event's deferred deliveries due by due_by (of one user, unless
+// user_id is empty), with what deciding them again needs: the recipient's
+// current preferences and addresses. A deleted recipient's rows were
+// cancelled with them.
+func (q *Queries) DeferredDeliveries(ctx context.Context, arg DeferredDeliveriesParams) ([]DeferredDeliveriesRow, error) {
+	rows, err := q.db.Query(ctx, deferredDeliveries,
+		arg.EventID,
+		arg.DueBy,
+		arg.After,
+		arg.UserID,
+		arg.PageSize,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []DeferredDeliveriesRow{}
+	for rows.Next() {
+		var i DeferredDeliveriesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.Channel,
+			&i.Preferences,
+			&i.Timezone,
+			&i.HasEmail,
+			&i.HasSlack,
 		); err != nil {
 			return nil, err
 		}
@@ -179,17 +247,50 @@ func (q *Queries) EventDeliveries(ctx context.Context, arg EventDeliveriesParams
 	return items, nil
 }
 
+const eventsWaitingForUser = `-- name: EventsWaitingForUser :many
+SELECT DISTINCT event_id FROM deliveries
+WHERE tenant_id = $1 AND user_id = $2 AND status = 'pending' AND not_before IS NOT NULL
+`
+
+type EventsWaitingForUserParams struct {
+	TenantID uuid.UUID
+	UserID   string
+}
+
+// The events with deliveries waiting out a user's quiet hours: told when the
+// user changes their preferences, their workflows decide those again.
+func (q *Queries) EventsWaitingForUser(ctx context.Context, arg EventsWaitingForUserParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, eventsWaitingForUser, arg.TenantID, arg.UserID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var event_id uuid.UUID
+		if err := rows.Scan(&event_id); err != nil {
+			return nil, err
+		}
+		items = append(items, event_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const insertDeliveries = `-- name: InsertDeliveries :exec
 INSERT INTO deliveries (tenant_id, event_id, user_id, channel, status, reason, error, content_hash,
-                        attempts, delivered_at, failed_at)
+                        not_before, attempts, delivered_at, failed_at)
 SELECT $1::uuid, $2::uuid, r.user_id, r.channel, r.status, r.reason, r.error,
-       NULLIF(r.content_hash, ''::bytea),
+       NULLIF(r.content_hash, ''::bytea), NULLIF(r.not_before, '0001-01-01 00:00:00+00'::timestamptz),
        CASE WHEN r.status IN ('delivered', 'failed') THEN 1 ELSE 0 END,
        CASE WHEN r.status = 'delivered' THEN now() END,
        CASE WHEN r.status = 'failed' THEN now() END
 FROM (SELECT unnest($3::text[]) AS user_id, unnest($4::text[]) AS channel,
              unnest($5::text[]) AS status, unnest($6::text[]) AS reason,
-             unnest($7::text[]) AS error, unnest($8::bytea[]) AS content_hash) r
+             unnest($7::text[]) AS error, unnest($8::bytea[]) AS content_hash,
+             unnest($9::timestamptz[]) AS not_before) r
 WHERE EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = $1::uuid AND u.id = r.user_id FOR KEY SHARE)
 ON CONFLICT (event_id, user_id, channel) DO NOTHING
 `
@@ -203,12 +304,15 @@ type InsertDeliveriesParams struct {
 	Reasons       []string
 	Errors        []string
 	ContentHashes [][]byte
+	NotBefores    []time.Time
 }
 
 // Conflicts are a retried page: the rows from the first attempt stand. A row
 // may be born failed (a recipient whose preferences cannot be read) or, for
 // in-app, delivered: its inbox item is written in the same transaction, so
 // marking it afterwards would only update every row again.
+// A pending row waiting out quiet hours has not_before; the zero time stands
+// for none, as arrays of timestamps cannot carry NULLs from Go.
 // A user deleted since the page read them gets no row: the key-share lock
 // makes a concurrent delete wait for this transaction (and then cancel what
 // it wrote), or makes this insert skip a user whose delete committed first.
@@ -222,6 +326,7 @@ func (q *Queries) InsertDeliveries(ctx context.Context, arg InsertDeliveriesPara
 		arg.Reasons,
 		arg.Errors,
 		arg.ContentHashes,
+		arg.NotBefores,
 	)
 	return err
 }
@@ -498,6 +603,21 @@ func (q *Queries) MarkSkipped(ctx context.Context, arg MarkSkippedParams) error 
 	return err
 }
 
+const nextRelease = `-- name: NextRelease :one
+SELECT not_before::timestamptz FROM deliveries
+WHERE event_id = $1 AND status = 'pending' AND not_before IS NOT NULL
+ORDER BY not_before
+LIMIT 1
+`
+
+// When the first of an event's deferred deliveries is due (no row: none waits).
+func (q *Queries) NextRelease(ctx context.Context, eventID uuid.UUID) (time.Time, error) {
+	row := q.db.QueryRow(ctx, nextRelease, eventID)
+	var not_before time.Time
+	err := row.Scan(&not_before)
+	return not_before, err
+}
+
 const recordAttemptFailure = `-- name: RecordAttemptFailure :exec
 UPDATE deliveries SET attempts = attempts + 1, error = $1, claim_id = NULL, claimed_until = NULL,
     updated_at = now()
@@ -515,6 +635,23 @@ func (q *Queries) RecordAttemptFailure(ctx context.Context, arg RecordAttemptFai
 	return err
 }
 
+const redefer = `-- name: Redefer :exec
+UPDATE deliveries d SET not_before = r.not_before, updated_at = now()
+FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::timestamptz[]) AS not_before) r
+WHERE d.id = r.id AND d.status = 'pending'
+`
+
+type RedeferParams struct {
+	Ids        []uuid.UUID
+	NotBefores []time.Time
+}
+
+// Deliveries whose recipient's quiet hours still hold (or hold again) wait on.
+func (q *Queries) Redefer(ctx context.Context, arg RedeferParams) error {
+	_, err := q.db.Exec(ctx, redefer, arg.Ids, arg.NotBefores)
+	return err
+}
+
 const releaseClaim = `-- name: ReleaseClaim :exec
 UPDATE deliveries SET claim_id = NULL, claimed_until = NULL
 WHERE id = $1 AND status = 'pending' AND claim_id = $2
@@ -529,6 +666,22 @@ type ReleaseClaimParams struct {
 // of time): free it for the next attempt at once.
 func (q *Queries) ReleaseClaim(ctx context.Context, arg ReleaseClaimParams) error {
 	_, err := q.db.Exec(ctx, releaseClaim, arg.ID, arg.ClaimID)
+	return err
+}
+
+const skipMany = `-- name: SkipMany :exec
+UPDATE deliveries d SET status = 'skipped', reason = r.reason, claim_id = NULL, claimed_until = NULL, updated_at = now()
+FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS reason) r
+WHERE d.id = r.id AND d.status = 'pending'
+`
+
+type SkipManyParams struct {
+	Ids     []uuid.UUID
+	Reasons []string
+}
+
+func (q *Queries) SkipMany(ctx context.Context, arg SkipManyParams) error {
+	_, err := q.db.Exec(ctx, skipMany, arg.Ids, arg.Reasons)
 	return err
 }
 

@@ -190,7 +190,7 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (Event
 }
 
 const loadEventContext = `-- name: LoadEventContext :one
-SELECT e.id, e.tenant_id, e.type, e.idempotency_key, e.request_hash, e.recipients, e.data, e.urgent, e.link, e.send_at, e.workflow_id, e.status, e.created_at, e.run_id, e.started_at, t.name AS tenant_name, t.settings AS tenant_settings,
+SELECT e.id, e.tenant_id, e.type, e.idempotency_key, e.request_hash, e.recipients, e.data, e.urgent, e.link, e.send_at, e.workflow_id, e.status, e.created_at, e.run_id, e.started_at, t.name AS tenant_name, t.settings AS tenant_settings, t.timezone AS tenant_timezone,
        (SELECT et.definition FROM event_types et
         WHERE et.tenant_id = e.tenant_id AND et.key = e.type) AS type_definition
 FROM events e JOIN tenants t ON t.id = e.tenant_id
@@ -201,6 +201,7 @@ type LoadEventContextRow struct {
 	Event          Event
 	TenantName     string
 	TenantSettings []byte
+	TenantTimezone string
 	TypeDefinition []byte
 }
 
@@ -226,6 +227,7 @@ func (q *Queries) LoadEventContext(ctx context.Context, id uuid.UUID) (LoadEvent
 		&i.Event.StartedAt,
 		&i.TenantName,
 		&i.TenantSettings,
+		&i.TenantTimezone,
 		&i.TypeDefinition,
 	)
 	return i, err

@@ -167,6 +167,30 @@ func (q *Queries) RevokeAPIKeyByID(ctx context.Context, id uuid.UUID) (RevokeAPI
 	return i, err
 }
 
+const setTenantSettings = `-- name: SetTenantSettings :one
+UPDATE tenants SET settings = $1, timezone = $2 WHERE id = $3
+RETURNING id, name, timezone, settings, created_at
+`
+
+type SetTenantSettingsParams struct {
+	Settings []byte
+	Timezone string
+	ID       uuid.UUID
+}
+
+func (q *Queries) SetTenantSettings(ctx context.Context, arg SetTenantSettingsParams) (Tenant, error) {
+	row := q.db.QueryRow(ctx, setTenantSettings, arg.Settings, arg.Timezone, arg.ID)
+	var i Tenant
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Timezone,
+		&i.Settings,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const tenantByAPIKey = `-- name: TenantByAPIKey :one
 SELECT t.id, t.name, t.timezone, t.settings, t.created_at, k.id AS key_id,
        (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute')::bool AS record_use

@@ -240,6 +240,62 @@ func (q *Queries) RoleRecipientsPage(ctx context.Context, arg RoleRecipientsPage
 	return items, nil
 }
 
+const setUserCategoryEmail = `-- name: SetUserCategoryEmail :execrows
+UPDATE users SET preferences = jsonb_set(
+        CASE WHEN jsonb_typeof(preferences->'categories') = 'object' THEN preferences
+             ELSE jsonb_set(preferences, '{categories}', '{}') END,
+        ARRAY['categories', $1::text],
+        COALESCE(preferences->'categories'->@category::text, '{}') || jsonb_build_object('email', false)),
+    updated_at = now()
+WHERE tenant_id = $2 AND id = $3
+`
+
+type SetUserCategoryEmailParams struct {
+	Category string
+	TenantID uuid.UUID
+	ID       string
+}
+
+// One-click unsubscribe: turns one category's email off, keeping the rest of
+// the document. Repeating it changes nothing.
+func (q *Queries) SetUserCategoryEmail(ctx context.Context, arg SetUserCategoryEmailParams) (int64, error) {
+	result, err := q.db.Exec(ctx, setUserCategoryEmail, arg.Category, arg.TenantID, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const setUserPreferences = `-- name: SetUserPreferences :one
+UPDATE users SET preferences = $1, updated_at = now()
+WHERE tenant_id = $2 AND id = $3
+RETURNING tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at
+`
+
+type SetUserPreferencesParams struct {
+	Preferences []byte
+	TenantID    uuid.UUID
+	ID          string
+}
+
+func (q *Queries) SetUserPreferences(ctx context.Context, arg SetUserPreferencesParams) (User, error) {
+	row := q.db.QueryRow(ctx, setUserPreferences, arg.Preferences, arg.TenantID, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.TenantID,
+		&i.ID,
+		&i.Email,
+		&i.Name,
+		&i.Timezone,
+		&i.Role,
+		&i.SlackUserID,
+		&i.Preferences,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const tenantRecipientsPage = `-- name: TenantRecipientsPage :many
 
 SELECT tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at FROM users

@@ -3,16 +3,19 @@
 -- may be born failed (a recipient whose preferences cannot be read) or, for
 -- in-app, delivered: its inbox item is written in the same transaction, so
 -- marking it afterwards would only update every row again.
+-- A pending row waiting out quiet hours has not_before; the zero time stands
+-- for none, as arrays of timestamps cannot carry NULLs from Go.
 INSERT INTO deliveries (tenant_id, event_id, user_id, channel, status, reason, error, content_hash,
-                        attempts, delivered_at, failed_at)
+                        not_before, attempts, delivered_at, failed_at)
 SELECT @tenant_id::uuid, @event_id::uuid, r.user_id, r.channel, r.status, r.reason, r.error,
-       NULLIF(r.content_hash, ''::bytea),
+       NULLIF(r.content_hash, ''::bytea), NULLIF(r.not_before, '0001-01-01 00:00:00+00'::timestamptz),
        CASE WHEN r.status IN ('delivered', 'failed') THEN 1 ELSE 0 END,
        CASE WHEN r.status = 'delivered' THEN now() END,
        CASE WHEN r.status = 'failed' THEN now() END
 FROM (SELECT unnest(@user_ids::text[]) AS user_id, unnest(@channels::text[]) AS channel,
              unnest(@statuses::text[]) AS status, unnest(@reasons::text[]) AS reason,
-             unnest(@errors::text[]) AS error, unnest(@content_hashes::bytea[]) AS content_hash) r
+             unnest(@errors::text[]) AS error, unnest(@content_hashes::bytea[]) AS content_hash,
+             unnest(@not_befores::timestamptz[]) AS not_before) r
 -- A user deleted since the page read them gets no row: the key-share lock
 -- makes a concurrent delete wait for this transaction (and then cancel what
 -- it wrote), or makes this insert skip a user whose delete committed first.
@@ -142,3 +145,41 @@ WHERE tenant_id = @tenant_id AND failed_at IS NOT NULL AND status = 'failed'
   AND (NOT @has_cursor::bool OR (created_at, id) < (@cursor_time::timestamptz, @cursor_id::uuid))
 ORDER BY created_at DESC, id DESC
 LIMIT @page_size;
+
+-- name: NextRelease :one
+-- When the first of an event's deferred deliveries is due (no row: none waits).
+SELECT not_before::timestamptz FROM deliveries
+WHERE event_id = @event_id AND status = 'pending' AND not_before IS NOT NULL
+ORDER BY not_before
+LIMIT 1;
+
+-- name: DeferredDeliveries :many
+-- A page of an event's deferred deliveries due by due_by (of one user, unless
+-- user_id is empty), with what deciding them again needs: the recipient's
+-- current preferences and addresses. A deleted recipient's rows were
+-- cancelled with them.
+SELECT d.id, d.user_id, d.channel, u.preferences, u.timezone,
+       (u.email <> '')::bool AS has_email, (u.slack_user_id <> '')::bool AS has_slack
+FROM deliveries d JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id
+WHERE d.event_id = @event_id AND d.status = 'pending' AND d.not_before IS NOT NULL
+  AND d.not_before <= @due_by::timestamptz AND d.id > @after::uuid
+  AND (@user_id::text = '' OR d.user_id = @user_id::text)
+ORDER BY d.id
+LIMIT @page_size;
+
+-- name: Redefer :exec
+-- Deliveries whose recipient's quiet hours still hold (or hold again) wait on.
+UPDATE deliveries d SET not_before = r.not_before, updated_at = now()
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@not_befores::timestamptz[]) AS not_before) r
+WHERE d.id = r.id AND d.status = 'pending';
+
+-- name: SkipMany :exec
+UPDATE deliveries d SET status = 'skipped', reason = r.reason, claim_id = NULL, claimed_until = NULL, updated_at = now()
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@reasons::text[]) AS reason) r
+WHERE d.id = r.id AND d.status = 'pending';
+
+-- name: EventsWaitingForUser :many
+-- The events with deliveries waiting out a user's quiet hours: told when the
+-- user changes their preferences, their workflows decide those again.
+SELECT DISTINCT event_id FROM deliveries
+WHERE tenant_id = @tenant_id AND user_id = @user_id AND status = 'pending' AND not_before IS NOT NULL;

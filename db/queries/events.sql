@@ -30,7 +30,7 @@ SELECT * FROM event_types WHERE tenant_id = @tenant_id ORDER BY key;
 
 -- name: LoadEventContext :one
 -- Everything a delivery activity needs about an event in one round trip.
-SELECT sqlc.embed(e), t.name AS tenant_name, t.settings AS tenant_settings,
+SELECT sqlc.embed(e), t.name AS tenant_name, t.settings AS tenant_settings, t.timezone AS tenant_timezone,
        (SELECT et.definition FROM event_types et
         WHERE et.tenant_id = e.tenant_id AND et.key = e.type) AS type_definition
 FROM events e JOIN tenants t ON t.id = e.tenant_id

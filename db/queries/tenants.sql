@@ -38,3 +38,7 @@ RETURNING id, prefix;
 -- name: RevokeAPIKeyByID :one
 UPDATE api_keys SET revoked_at = now() WHERE id = @id AND revoked_at IS NULL
 RETURNING id, prefix;
+
+-- name: SetTenantSettings :one
+UPDATE tenants SET settings = @settings, timezone = @timezone WHERE id = @id
+RETURNING *;

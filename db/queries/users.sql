@@ -83,3 +83,19 @@ SELECT DISTINCT ON (id) * FROM (
 ) AS audience
 ORDER BY id
 LIMIT @page_size;
+
+-- name: SetUserPreferences :one
+UPDATE users SET preferences = @preferences, updated_at = now()
+WHERE tenant_id = @tenant_id AND id = @id
+RETURNING *;
+
+-- name: SetUserCategoryEmail :execrows
+-- One-click unsubscribe: turns one category's email off, keeping the rest of
+-- the document. Repeating it changes nothing.
+UPDATE users SET preferences = jsonb_set(
+        CASE WHEN jsonb_typeof(preferences->'categories') = 'object' THEN preferences
+             ELSE jsonb_set(preferences, '{categories}', '{}') END,
+        ARRAY['categories', @category::text],
+        COALESCE(preferences->'categories'->@category::text, '{}') || jsonb_build_object('email', false)),
+    updated_at = now()
+WHERE tenant_id = @tenant_id AND id = @id;
