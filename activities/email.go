@@ -9,8 +9,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/wneessen/go-mail"
 
+	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/internal/mailer"
+	"github.com/heraldhq/herald/linktoken"
 )
 
 // MessageID is the Message-ID of a delivery's email: the same on every retry,
@@ -24,6 +26,10 @@ type EmailSender struct {
 	Mail *mailer.Sender
 	// Domain is the right-hand side of Message-IDs.
 	Domain string
+	// Links seals one-click unsubscribe links under PublicURL. Without it
+	// emails carry no unsubscribe link (tests of other things).
+	Links     *linktoken.Sealer
+	PublicURL string
 }
 
 // Channel is email.
@@ -51,14 +57,21 @@ func (s *EmailSender) Send(ctx context.Context, ev *Event, jobs []Job, done func
 		}
 		index = append(index, i)
 		hashes = append(hashes, c.Hash())
+		headers := map[string]string{
+			"X-Herald-Event-ID":    ev.Row.ID.String(),
+			"X-Herald-Delivery-ID": j.DeliveryID.String(),
+			"X-Herald-Event-Type":  ev.Type.Key,
+		}
+		if link := s.unsubscribeLink(ev, j); link != "" {
+			// RFC 8058: mail providers offer their own unsubscribe button
+			// and POST to the link; the footer link is for everyone else.
+			headers["List-Unsubscribe"] = "<" + link + ">"
+			headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+			c = catalog.WithUnsubscribe(c, link, ev.Type.Category)
+		}
 		msgs = append(msgs, mailer.Message{
 			ID: MessageID(j.DeliveryID, s.Domain), To: j.Recipient.Email, ToName: j.Recipient.Name,
-			Subject: c.Subject, Text: c.Text, HTML: c.HTML,
-			Headers: map[string]string{
-				"X-Herald-Event-ID":    ev.Row.ID.String(),
-				"X-Herald-Delivery-ID": j.DeliveryID.String(),
-				"X-Herald-Event-Type":  ev.Type.Key,
-			},
+			Subject: c.Subject, Text: c.Text, HTML: c.HTML, Headers: headers,
 		})
 	}
 	s.Mail.SendAll(ctx, msgs, func(k int, err error) {
@@ -68,6 +81,17 @@ func (s *EmailSender) Send(ctx context.Context, ev *Event, jobs []Job, done func
 		}
 		done(index[k], hashes[k], nil)
 	})
+}
+
+// unsubscribeLink is the recipient's one-click link for the event's
+// category, or "" for email the tenant requires (it cannot be turned off).
+func (s *EmailSender) unsubscribeLink(ev *Event, j Job) string {
+	if s.Links == nil || ev.Type.Category == "" ||
+		ev.Settings.Required.RequiredOn(ev.Type.Key, ev.Type.Category, channel.Email) {
+		return ""
+	}
+	tok := s.Links.SealUnsubscribe(linktoken.Unsubscribe{TenantID: ev.Row.TenantID, UserID: j.Recipient.ID, Category: ev.Type.Category})
+	return s.PublicURL + "/unsubscribe/" + tok
 }
 
 // Permanent: a 5xx for the message or its recipient, or a message that can

@@ -16,9 +16,6 @@ func notImplemented(c echo.Context) error {
 // pendingRoutes are the contract routes still to build; each leaves this list
 // when its handler lands.
 var pendingRoutes = []struct{ method, path string }{
-	{http.MethodGet, "/v1/users/:id/preferences"},
-	{http.MethodPut, "/v1/users/:id/preferences"},
-	{http.MethodPut, "/v1/tenant/settings"},
 	{http.MethodPut, "/v1/integrations/slack"},
 	{http.MethodPut, "/v1/integrations/webhook"},
 	{http.MethodPut, "/v1/event-types/:key"},
@@ -39,8 +36,6 @@ var pendingRoutes = []struct{ method, path string }{
 	{http.MethodGet, "/inbox"},
 	{http.MethodGet, "/a/:token"},
 	{http.MethodPost, "/a/:token"},
-	{http.MethodGet, "/unsubscribe/:token"},
-	{http.MethodPost, "/unsubscribe/:token"},
 }
 
 func (s *Server) notImplementedRoutes(e *echo.Echo, v1 *echo.Group) {

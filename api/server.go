@@ -16,6 +16,7 @@ import (
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/intake"
 	"github.com/heraldhq/herald/internal/apikey"
+	"github.com/heraldhq/herald/linktoken"
 )
 
 // Server holds the API's dependencies.
@@ -23,6 +24,7 @@ type Server struct {
 	pool     *pgxpool.Pool
 	temporal client.Client
 	intake   *intake.Service
+	links    *linktoken.Sealer
 	log      *slog.Logger
 }
 
@@ -32,11 +34,13 @@ type Options struct {
 	Temporal  client.Client
 	TaskQueue string
 	Logger    *slog.Logger
+	// Links opens the tokens of unsubscribe links.
+	Links *linktoken.Sealer
 }
 
 // New builds the Echo instance serving the whole API.
 func New(opts Options) *echo.Echo {
-	s := &Server{pool: opts.Pool, temporal: opts.Temporal, log: opts.Logger}
+	s := &Server{pool: opts.Pool, temporal: opts.Temporal, links: opts.Links, log: opts.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -72,11 +76,17 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/openapi.json", s.openapi)
+	e.GET("/unsubscribe/:token", s.unsubscribePage)
+	e.POST("/unsubscribe/:token", s.unsubscribe)
 
 	v1 := e.Group("/v1", s.authenticate)
 	v1.PUT("/users/:id", s.putUser)
 	v1.GET("/users/:id", s.getUser)
 	v1.DELETE("/users/:id", s.deleteUser)
+	v1.GET("/users/:id/preferences", s.getPreferences)
+	v1.PUT("/users/:id/preferences", s.putPreferences)
+	v1.GET("/tenant/settings", s.getSettings)
+	v1.PUT("/tenant/settings", s.putSettings)
 	v1.GET("/event-types", s.listEventTypes)
 	v1.POST("/events", s.postEvent)
 	v1.GET("/events/:id", s.getEvent)

@@ -94,6 +94,14 @@ func (s *Server) putUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if req.Timezone != nil && !row.Created {
+		// Quiet hours without a zone of their own follow the user's.
+		waiting, err := dbq.New(s.pool).EventsWaitingForUser(c.Request().Context(), dbq.EventsWaitingForUserParams{TenantID: tenantOf(c).ID, UserID: id})
+		if err != nil {
+			return fmt.Errorf("finding deliveries waiting for %s: %w", id, err)
+		}
+		s.reschedule(c.Request().Context(), waiting, id)
+	}
 	status := http.StatusOK
 	if row.Created {
 		status = http.StatusCreated

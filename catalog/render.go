@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"crypto/sha256"
+	"html"
 	htmltemplate "html/template"
 	"strings"
 	"text/template"
@@ -211,3 +212,20 @@ var layout = htmltemplate.Must(htmltemplate.New("layout").Parse(`<!doctype html>
 </td></tr></table>
 </body></html>
 `))
+
+// WithUnsubscribe adds a visible unsubscribe link, naming the category it
+// stops, to an email's footer (text and HTML). The link is per recipient,
+// so it is added after the content hash, which identifies the notification.
+func WithUnsubscribe(c Content, link, category string) Content {
+	line := "Stop " + category + " emails: " + link
+	c.Text += "\n" + line
+	p := `<p style="font-size:12px;line-height:1.5;color:#6e6e73;margin:8px 0 0;text-align:center">` +
+		`<a href="` + html.EscapeString(link) + `" style="color:#6e6e73">Unsubscribe from ` +
+		html.EscapeString(category) + ` emails</a></p>` + "\n"
+	if i := strings.LastIndex(strings.ToLower(c.HTML), "</body>"); i >= 0 {
+		c.HTML = c.HTML[:i] + p + c.HTML[i:]
+	} else {
+		c.HTML += p
+	}
+	return c
+}

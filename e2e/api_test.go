@@ -44,6 +44,7 @@ type deliveryView struct {
 	Status      string     `json:"status"`
 	Reason      string     `json:"reason"`
 	Attempts    int        `json:"attempts"`
+	NotBefore   *time.Time `json:"not_before"`
 	DeliveredAt *time.Time `json:"delivered_at"`
 	Error       string     `json:"error"`
 }

@@ -79,7 +79,7 @@ var (
 
 var commands = []command{
 	{"serve", one("", "serve the REST API"), concat(dbVars, temporalVars, []string{"HERALD_HTTP_ADDR", "HERALD_PUBLIC_URL", "HERALD_SIGNING_KEY"}), cmdServe},
-	{"worker", one("", "run a Temporal worker (any number may share the task queue)"), concat(dbVars, temporalVars, mailVars, []string{"HERALD_PUBLIC_URL", "HERALD_SLACK_API_URL", "HERALD_WEBHOOK_ALLOW_PRIVATE"}), cmdWorker},
+	{"worker", one("", "run a Temporal worker (any number may share the task queue)"), concat(dbVars, temporalVars, mailVars, []string{"HERALD_PUBLIC_URL", "HERALD_SIGNING_KEY", "HERALD_SLACK_API_URL", "HERALD_WEBHOOK_ALLOW_PRIVATE"}), cmdWorker},
 	{"migrate", one("", "bring the database schema up to date"), dbVars, cmdMigrate},
 	{"tenant", tenantForms, dbVars, cmdTenant},
 	{"apikey", apikeyForms, dbVars, cmdAPIKey},
@@ -160,7 +160,7 @@ func capitalize(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 // check runs on the configuration before any connection is made.
 func connect(ctx context.Context, getenv func(string) string, log *slog.Logger, check func(config.Config) error) (
 	cfg config.Config, pool *pgxpool.Pool, tc client.Client, closeAll func(), err error) {
-	if cfg, err = config.Load(getenv, "HERALD_DATABASE_URL"); err != nil {
+	if cfg, err = config.Load(getenv, "HERALD_DATABASE_URL", "HERALD_SIGNING_KEY"); err != nil {
 		return
 	}
 	if check != nil {
@@ -184,7 +184,11 @@ func cmdServe(ctx context.Context, _ []string, getenv func(string) string, _ io.
 		return err
 	}
 	defer closeAll()
-	return app.Serve(ctx, cfg.HTTPAddr, app.NewHandler(cfg, pool, tc, log), func(addr string) {
+	handler, err := app.NewHandler(cfg, pool, tc, log)
+	if err != nil {
+		return err
+	}
+	return app.Serve(ctx, cfg.HTTPAddr, handler, func(addr string) {
 		log.Info("API listening", "addr", "http://"+addr)
 	})
 }

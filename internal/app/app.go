@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"github.com/heraldhq/herald/intake"
 	"github.com/heraldhq/herald/internal/config"
 	"github.com/heraldhq/herald/internal/mailer"
+	"github.com/heraldhq/herald/linktoken"
 	"github.com/heraldhq/herald/worker"
 )
 
@@ -109,7 +111,11 @@ func NewActivities(cfg config.Config, pool *pgxpool.Pool) (*activities.Activitie
 	if err != nil {
 		return nil, nil, fmt.Errorf("HERALD_SMTP_URL: %w", err)
 	}
-	email := &activities.EmailSender{Mail: sender, Domain: mailDomain(cfg.MailFrom)}
+	links, err := Links(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	email := &activities.EmailSender{Mail: sender, Domain: mailDomain(cfg.MailFrom), Links: links, PublicURL: cfg.PublicURL}
 	return activities.New(pool, email), sender, nil
 }
 
@@ -188,8 +194,25 @@ func (w *Worker) Stop() {
 }
 
 // NewHandler returns the REST API's HTTP handler.
-func NewHandler(cfg config.Config, pool *pgxpool.Pool, tc client.Client, logger *slog.Logger) http.Handler {
-	return api.New(api.Options{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Logger: logger})
+func NewHandler(cfg config.Config, pool *pgxpool.Pool, tc client.Client, logger *slog.Logger) (http.Handler, error) {
+	links, err := Links(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return api.New(api.Options{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Logger: logger, Links: links}), nil
+}
+
+// Links is the sealer of the tokens in links, keyed by HERALD_SIGNING_KEY:
+// the API opens what the worker's emails carry.
+func Links(cfg config.Config) (*linktoken.Sealer, error) {
+	if cfg.SigningKey == "" {
+		return nil, errors.New("HERALD_SIGNING_KEY is not set: it signs unsubscribe links and other tokens")
+	}
+	links, err := linktoken.New(cfg.SigningKey)
+	if err != nil {
+		return nil, fmt.Errorf("HERALD_SIGNING_KEY: %w", err)
+	}
+	return links, nil
 }
 
 // smtpMaxConns is HERALD_SMTP_MAX_CONNS: SMTP connections per worker process.

@@ -153,7 +153,11 @@ func Dev(ctx context.Context, getenv func(string) string, opts DevOptions) (err 
 	defer w.Stop()
 	log.Info("worker polling", "task_queue", cfg.TaskQueue)
 
-	return Serve(ctx, cfg.HTTPAddr, NewHandler(cfg, pool, tc, log), func(addr string) {
+	handler, err := NewHandler(cfg, pool, tc, log)
+	if err != nil {
+		return err
+	}
+	return Serve(ctx, cfg.HTTPAddr, handler, func(addr string) {
 		log.Info("API", "url", "http://"+addr)
 		fmt.Fprintf(opts.Out, "\nHerald is running. Demo tenant %q, API key:\n\n    %s\n\n"+
 			"Try: curl -H 'Authorization: Bearer %s' http://%s/v1/event-types\nCtrl-C stops everything.\n\n",

@@ -124,6 +124,9 @@ type HeraldOptions struct {
 	ReconcileEvery, ReconcileAfter time.Duration
 }
 
+// TestSigningKey signs the links of test Heralds.
+const TestSigningKey = "e2e-signing-key-0123456789abcdef0123456789"
+
 // StartHeraldWith starts an API and a worker as opts say.
 func (s *Servers) StartHeraldWith(ctx context.Context, opts HeraldOptions, logger *slog.Logger) (h *Herald, err error) {
 	smtpURL, taskQueue := opts.SMTPURL, opts.TaskQueue
@@ -137,9 +140,13 @@ func (s *Servers) StartHeraldWith(ctx context.Context, opts HeraldOptions, logge
 	vars := map[string]string{
 		"HERALD_DATABASE_URL": s.Postgres.URL, "HERALD_TEMPORAL_ADDRESS": temporalAddr,
 		"HERALD_TASK_QUEUE": taskQueue, "HERALD_SMTP_URL": smtpURL, "HERALD_MAIL_FROM": "Herald <herald@e2e.test>",
-		"HERALD_WEBHOOK_ALLOW_PRIVATE": "true",
+		"HERALD_WEBHOOK_ALLOW_PRIVATE": "true", "HERALD_SIGNING_KEY": TestSigningKey,
 	}
-	h = &Herald{}
+	// The API's address is known before it serves, so links in emails
+	// (PUBLIC_URL) point at it.
+	srv := httptest.NewUnstartedServer(nil)
+	vars["HERALD_PUBLIC_URL"] = "http://" + srv.Listener.Addr().String()
+	h = &Herald{API: srv}
 	defer func() {
 		if err != nil {
 			h.Stop()
@@ -163,7 +170,10 @@ func (s *Servers) StartHeraldWith(ctx context.Context, opts HeraldOptions, logge
 	if err := h.Worker.Start(); err != nil {
 		return nil, err
 	}
-	h.API = httptest.NewServer(app.NewHandler(h.Config, h.Pool, h.Temporal, logger))
+	if srv.Config.Handler, err = app.NewHandler(h.Config, h.Pool, h.Temporal, logger); err != nil {
+		return nil, err
+	}
+	srv.Start()
 	return h, nil
 }
 

@@ -1,0 +1,197 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/heraldhq/herald/catalog"
+	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/db"
+	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/prefs"
+	"github.com/heraldhq/herald/workflows"
+)
+
+// preferencesResponse is the stored document with, under effective, what
+// applies after the tenant's defaults and requirements.
+type preferencesResponse struct {
+	prefs.Document
+	Effective prefs.Effective `json:"effective"`
+}
+
+// known lists what a tenant's documents may name.
+func (s *Server) known(ctx context.Context, tenantID uuid.UUID) (prefs.Known, error) {
+	cat, err := catalog.TenantCatalog(ctx, db.Definitions{Q: dbq.New(s.pool)}, tenantID)
+	if err != nil {
+		return prefs.Known{}, fmt.Errorf("loading the catalog: %w", err)
+	}
+	k := prefs.Known{Categories: map[string]bool{}, EventTypes: map[string]bool{}, CategoryOf: map[string]string{}}
+	for _, t := range cat.All() {
+		k.EventTypes[t.Key] = true
+		k.CategoryOf[t.Key] = t.Category
+		if t.Category != "" {
+			k.Categories[t.Category] = true
+		}
+	}
+	return k, nil
+}
+
+func tenantSettings(t dbq.Tenant) (prefs.Settings, error) {
+	st, err := prefs.ParseSettings(t.Settings, t.Timezone)
+	if err != nil {
+		return st, fmt.Errorf("reading tenant settings: %w", err)
+	}
+	return st, nil
+}
+
+func fieldError(e *prefs.FieldError) *Error {
+	return invalidField(e.Field, "%s: %s", e.Field, e.Message)
+}
+
+func (s *Server) getPreferences(c echo.Context) error {
+	ctx, tenant := c.Request().Context(), tenantOf(c)
+	u, err := dbq.New(s.pool).GetUser(ctx, dbq.GetUserParams{TenantID: tenant.ID, ID: c.Param("id")})
+	if isNoRows(err) {
+		return notFound("user")
+	}
+	if err != nil {
+		return err
+	}
+	doc, err := prefs.Parse(u.Preferences)
+	if err != nil {
+		return fmt.Errorf("reading stored preferences of %s: %w", u.ID, err)
+	}
+	st, err := tenantSettings(tenant)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, preferencesResponse{Document: doc, Effective: prefs.Resolve(doc, st, u.Timezone)})
+}
+
+// putPreferences replaces a user's document. The workflows of events with
+// deliveries waiting out the user's quiet hours are told, so they decide
+// those again under the new document and re-arm their timers.
+func (s *Server) putPreferences(c echo.Context) error {
+	ctx, tenant, id := c.Request().Context(), tenantOf(c), c.Param("id")
+	var doc prefs.Document
+	if err := decode(c, &doc); err != nil {
+		return err
+	}
+	k, err := s.known(ctx, tenant.ID)
+	if err != nil {
+		return err
+	}
+	if e := doc.Validate(k); e != nil {
+		return fieldError(e)
+	}
+	st, err := tenantSettings(tenant)
+	if err != nil {
+		return err
+	}
+	if field := doc.TurnsOffRequired(st.Required, k); field != "" {
+		return newError(http.StatusUnprocessableEntity, "required_notification",
+			"%s is required by your organisation and cannot be turned off", field).with("field", field)
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	q := dbq.New(s.pool)
+	u, err := q.SetUserPreferences(ctx, dbq.SetUserPreferencesParams{TenantID: tenant.ID, ID: id, Preferences: raw})
+	if isNoRows(err) {
+		return notFound("user")
+	}
+	if err != nil {
+		return fmt.Errorf("storing preferences: %w", err)
+	}
+	waiting, err := q.EventsWaitingForUser(ctx, dbq.EventsWaitingForUserParams{TenantID: tenant.ID, UserID: id})
+	if err != nil {
+		return fmt.Errorf("finding deliveries waiting for %s: %w", id, err)
+	}
+	s.reschedule(ctx, waiting, id)
+	return c.JSON(http.StatusOK, preferencesResponse{Document: doc, Effective: prefs.Resolve(doc, st, u.Timezone)})
+}
+
+// reschedule tells the workflows of events waiting for a user that the user
+// changed their preferences. A signal that cannot be sent costs lateness,
+// never a wrong delivery: a waiting run decides each delivery again when its
+// timer fires.
+func (s *Server) reschedule(ctx context.Context, events []uuid.UUID, userID string) {
+	for _, id := range events {
+		err := s.temporal.SignalWorkflow(ctx, workflows.NotifyWorkflowID(id), "", workflows.SignalReschedule, userID)
+		if err != nil {
+			s.log.WarnContext(ctx, "telling a waiting event its deliveries moved", "event_id", id, "error", err)
+		}
+	}
+}
+
+// settingsDocument is the tenant settings document of the API. Rules and
+// scheduled summaries join it when they are built.
+type settingsDocument struct {
+	Defaults      prefs.Document `json:"defaults"`
+	Required      prefs.Required `json:"required"`
+	Timezone      string         `json:"timezone"`
+	LeadThreshold int            `json:"lead_threshold"`
+}
+
+func toSettingsDocument(st prefs.Settings) settingsDocument {
+	if st.Required.Events == nil {
+		st.Required.Events = map[string][]channel.Channel{}
+	}
+	if st.Required.Categories == nil {
+		st.Required.Categories = map[string][]channel.Channel{}
+	}
+	return settingsDocument{Defaults: st.Defaults, Required: st.Required, Timezone: st.Timezone, LeadThreshold: st.LeadThreshold}
+}
+
+func (s *Server) getSettings(c echo.Context) error {
+	st, err := tenantSettings(tenantOf(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toSettingsDocument(st))
+}
+
+// putSettings replaces the tenant's settings. Fields left out take their
+// defaults (UTC, a lead threshold of 60).
+func (s *Server) putSettings(c echo.Context) error {
+	ctx, tenant := c.Request().Context(), tenantOf(c)
+	var doc settingsDocument
+	if err := decode(c, &doc); err != nil {
+		return err
+	}
+	if doc.Timezone == "" {
+		doc.Timezone = "UTC"
+	}
+	if doc.LeadThreshold == 0 {
+		doc.LeadThreshold = prefs.DefaultLeadThreshold
+	}
+	st := prefs.Settings{Defaults: doc.Defaults, Required: doc.Required, Timezone: doc.Timezone, LeadThreshold: doc.LeadThreshold}
+	k, err := s.known(ctx, tenant.ID)
+	if err != nil {
+		return err
+	}
+	if e := st.Validate(k); e != nil {
+		return fieldError(e)
+	}
+	stored := st
+	stored.Timezone = "" // the column holds it
+	raw, err := json.Marshal(stored)
+	if err != nil {
+		return err
+	}
+	t, err := dbq.New(s.pool).SetTenantSettings(ctx, dbq.SetTenantSettingsParams{ID: tenant.ID, Settings: raw, Timezone: st.Timezone})
+	if err != nil {
+		return fmt.Errorf("storing tenant settings: %w", err)
+	}
+	saved, err := tenantSettings(t)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toSettingsDocument(saved))
+}

@@ -1,0 +1,116 @@
+package api
+
+import (
+	htmltemplate "html/template"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/linktoken"
+)
+
+// The one-click unsubscribe link of RFC 8058. The token is the credential:
+// no API key, no cookies. GET only shows a confirm button, because mail
+// scanners and link previews follow links; POST (what a mail provider sends,
+// and what the button sends) turns the category's email off.
+
+const oneClickField, oneClickValue = "List-Unsubscribe", "One-Click"
+
+type unsubscribeView struct {
+	Title, Message, Category string
+	Confirm                  bool
+}
+
+var unsubscribeTemplate = htmltemplate.Must(htmltemplate.New("unsubscribe").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex"><title>{{.Title}}</title>
+<style>body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;background:#f5f5f7;color:#1d1d1f;margin:0}
+main{max-width:480px;margin:64px auto;background:#fff;border-radius:8px;padding:32px}
+h1{font-size:20px;margin:0 0 12px}p{font-size:15px;line-height:1.5}
+button{background:#2f54eb;color:#fff;border:0;border-radius:6px;padding:10px 16px;font-size:15px;cursor:pointer}</style>
+</head><body><main><h1>{{.Title}}</h1><p>{{.Message}}</p>
+{{if .Confirm}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">
+<button type="submit">Unsubscribe from {{.Category}} emails</button></form>{{end}}
+</main></body></html>
+`))
+
+func unsubscribeReply(c echo.Context, status int, v unsubscribeView) error {
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	// The token is in the URL: no page it links to may see it.
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	var b strings.Builder
+	if err := unsubscribeTemplate.Execute(&b, v); err != nil {
+		return err
+	}
+	return c.HTML(status, b.String())
+}
+
+var invalidLink = unsubscribeView{
+	Title:   "This link is not valid",
+	Message: "The unsubscribe link is damaged or incomplete. Open it again from the email, or change your notification settings in the app.",
+}
+
+// openUnsubscribe reads the link's token and the user it names, answering
+// the page for a link that cannot be used.
+func (s *Server) openUnsubscribe(c echo.Context) (linktoken.Unsubscribe, bool, error) {
+	u, err := s.links.OpenUnsubscribe(c.Param("token"))
+	if err != nil {
+		return u, false, unsubscribeReply(c, http.StatusBadRequest, invalidLink)
+	}
+	t, err := dbq.New(s.pool).GetTenant(c.Request().Context(), u.TenantID)
+	if isNoRows(err) {
+		return u, false, unsubscribeReply(c, http.StatusNotFound, unsubscribeView{Title: "Nothing to unsubscribe from",
+			Message: "This subscription no longer exists."})
+	}
+	if err != nil {
+		return u, false, err
+	}
+	st, err := tenantSettings(t)
+	if err != nil {
+		return u, false, err
+	}
+	if slices.Contains(st.Required.Categories[u.Category], channel.Email) {
+		return u, false, unsubscribeReply(c, http.StatusConflict, unsubscribeView{Title: "These emails are required",
+			Message: "Your organisation requires " + u.Category + " emails, so they cannot be turned off."})
+	}
+	return u, true, nil
+}
+
+func (s *Server) unsubscribePage(c echo.Context) error {
+	u, ok, err := s.openUnsubscribe(c)
+	if !ok {
+		return err
+	}
+	return unsubscribeReply(c, http.StatusOK, unsubscribeView{Title: "Unsubscribe from " + u.Category + " emails?", Confirm: true, Category: u.Category,
+		Message: "You will stop receiving " + u.Category + " emails. Notifications in the app and on other channels continue."})
+}
+
+// unsubscribe turns the category's email off; repeating it changes nothing.
+func (s *Server) unsubscribe(c echo.Context) error {
+	if err := c.Request().ParseForm(); err != nil || c.Request().PostForm.Get(oneClickField) != oneClickValue {
+		return unsubscribeReply(c, http.StatusBadRequest, unsubscribeView{Title: "Nothing was changed",
+			Message: "An unsubscribe request must carry List-Unsubscribe=One-Click. Use the button on the unsubscribe page."})
+	}
+	u, ok, err := s.openUnsubscribe(c)
+	if !ok {
+		return err
+	}
+	n, err := dbq.New(s.pool).SetUserCategoryEmail(c.Request().Context(), dbq.SetUserCategoryEmailParams{
+		TenantID: u.TenantID, ID: u.UserID, Category: u.Category,
+	})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return unsubscribeReply(c, http.StatusNotFound, unsubscribeView{Title: "Nothing to unsubscribe from",
+			Message: "This subscription no longer exists."})
+	}
+	return unsubscribeReply(c, http.StatusOK, unsubscribeView{Title: "You are unsubscribed",
+		Message: "You will no longer receive " + u.Category + " emails. Notifications in the app and on other channels continue."})
+}
