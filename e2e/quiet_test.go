@@ -82,6 +82,7 @@ func TestQuietHoursWaitAndRearm(t *testing.T) {
 	if ev.Status != "delivered" {
 		t.Errorf("event status %s, want delivered", ev.Status)
 	}
+	recordHistory(t, acc.WorkflowID, "notify_quiet_rearm")
 }
 
 func waitFor(t *testing.T, within time.Duration, what string, ok func() bool) {
