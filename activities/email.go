@@ -12,7 +12,7 @@ import (
 	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/internal/mailer"
-	"github.com/heraldhq/herald/linktoken"
+	"github.com/heraldhq/herald/seal"
 )
 
 // MessageID is the Message-ID of a delivery's email: the same on every retry,
@@ -28,7 +28,7 @@ type EmailSender struct {
 	Domain string
 	// Links seals one-click unsubscribe links under PublicURL. Without it
 	// emails carry no unsubscribe link (tests of other things).
-	Links     *linktoken.Sealer
+	Links     *seal.Sealer
 	PublicURL string
 }
 
@@ -90,7 +90,7 @@ func (s *EmailSender) unsubscribeLink(ev *Event, j Job) string {
 		ev.Settings.Required.RequiredOn(ev.Type.Key, ev.Type.Category, channel.Email) {
 		return ""
 	}
-	tok := s.Links.SealUnsubscribe(linktoken.Unsubscribe{TenantID: ev.Row.TenantID, UserID: j.Recipient.ID, Category: ev.Type.Category})
+	tok := s.Links.SealUnsubscribe(seal.Unsubscribe{TenantID: ev.Row.TenantID, UserID: j.Recipient.ID, Category: ev.Type.Category})
 	return s.PublicURL + "/unsubscribe/" + tok
 }
 

@@ -16,7 +16,7 @@ import (
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/intake"
 	"github.com/heraldhq/herald/internal/apikey"
-	"github.com/heraldhq/herald/linktoken"
+	"github.com/heraldhq/herald/seal"
 )
 
 // Server holds the API's dependencies.
@@ -24,7 +24,7 @@ type Server struct {
 	pool     *pgxpool.Pool
 	temporal client.Client
 	intake   *intake.Service
-	links    *linktoken.Sealer
+	links    *seal.Sealer
 	log      *slog.Logger
 }
 
@@ -35,7 +35,7 @@ type Options struct {
 	TaskQueue string
 	Logger    *slog.Logger
 	// Links opens the tokens of unsubscribe links.
-	Links *linktoken.Sealer
+	Links *seal.Sealer
 }
 
 // New builds the Echo instance serving the whole API.

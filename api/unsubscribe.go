@@ -10,7 +10,7 @@ import (
 
 	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/db/dbq"
-	"github.com/heraldhq/herald/linktoken"
+	"github.com/heraldhq/herald/seal"
 )
 
 // The one-click unsubscribe link of RFC 8058. The token is the credential:
@@ -58,7 +58,7 @@ var invalidLink = unsubscribeView{
 
 // openUnsubscribe reads the link's token and the user it names, answering
 // the page for a link that cannot be used.
-func (s *Server) openUnsubscribe(c echo.Context) (linktoken.Unsubscribe, bool, error) {
+func (s *Server) openUnsubscribe(c echo.Context) (seal.Unsubscribe, bool, error) {
 	u, err := s.links.OpenUnsubscribe(c.Param("token"))
 	if err != nil {
 		return u, false, unsubscribeReply(c, http.StatusBadRequest, invalidLink)

@@ -153,10 +153,10 @@ func TestPreferencesRefusals(t *testing.T) {
 	}
 	settingsBefore := tn.do("GET", "/v1/tenant/settings", nil).raw
 	for body, field := range map[string]string{
-		`{"timezone":"Mars/Olympus"}`:                          "timezone",
-		`{"required":{"events":{"nope.never":["email"]}}}`:     "required.events.nope.never",
+		`{"timezone":"Mars/Olympus"}`:                           "timezone",
+		`{"required":{"events":{"nope.never":["email"]}}}`:      "required.events.nope.never",
 		`{"defaults":{"categories":{"outreach":{"fax":true}}}}`: "defaults.categories.outreach.fax",
-		`{"lead_threshold":500}`:                               "lead_threshold",
+		`{"lead_threshold":500}`:                                "lead_threshold",
 	} {
 		r := tn.do("PUT", "/v1/tenant/settings", body)
 		if r.status != 400 || r.errorBody().Error.Details["field"] != field {

@@ -24,7 +24,7 @@ import (
 	"github.com/heraldhq/herald/intake"
 	"github.com/heraldhq/herald/internal/config"
 	"github.com/heraldhq/herald/internal/mailer"
-	"github.com/heraldhq/herald/linktoken"
+	"github.com/heraldhq/herald/seal"
 	"github.com/heraldhq/herald/worker"
 )
 
@@ -204,11 +204,11 @@ func NewHandler(cfg config.Config, pool *pgxpool.Pool, tc client.Client, logger 
 
 // Links is the sealer of the tokens in links, keyed by HERALD_SIGNING_KEY:
 // the API opens what the worker's emails carry.
-func Links(cfg config.Config) (*linktoken.Sealer, error) {
+func Links(cfg config.Config) (*seal.Sealer, error) {
 	if cfg.SigningKey == "" {
 		return nil, errors.New("HERALD_SIGNING_KEY is not set: it signs unsubscribe links and other tokens")
 	}
-	links, err := linktoken.New(cfg.SigningKey)
+	links, err := seal.New(cfg.SigningKey)
 	if err != nil {
 		return nil, fmt.Errorf("HERALD_SIGNING_KEY: %w", err)
 	}

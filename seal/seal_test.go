@@ -1,4 +1,4 @@
-package linktoken
+package seal
 
 import (
 	"errors"

@@ -1,12 +1,13 @@
-// Package linktoken seals the credentials Herald puts in links (one-click
-// unsubscribe now; approval and inbox links later) with HERALD_SIGNING_KEY.
+// Package seal encrypts and authenticates (AES-256-GCM) what Herald must
+// keep from readers under a key derived from HERALD_SIGNING_KEY: the tokens
+// in links (one-click unsubscribe now; approval and inbox links later) and
+// integration secrets at rest.
 //
-// A token is encrypted as well as authenticated (AES-256-GCM): links travel
-// in emails, mail logs and browser histories, so they must carry no readable
-// personal data, and a tampered or forged token must be refused. Each token
-// is bound to its purpose, so one kind of link can never be replayed as
+// Links travel in emails, mail logs and browser histories, so they carry no
+// readable personal data, and a tampered or forged token is refused. Each
+// sealed value is bound to its purpose, so one kind can never be opened as
 // another.
-package linktoken
+package seal
 
 import (
 	"crypto/aes"
@@ -41,7 +42,7 @@ func New(signingKey string) (*Sealer, error) {
 	// A derived key, so the signing key itself never keys a cipher and other
 	// uses of it (HMACs) stay independent of this one.
 	mac := hmac.New(sha256.New, []byte(signingKey))
-	mac.Write([]byte("herald link tokens v1"))
+	mac.Write([]byte("herald link tokens v1")) // the derivation label predates secrets; kept so tokens in sent emails still open
 	block, err := aes.NewCipher(mac.Sum(nil))
 	if err != nil {
 		return nil, err
@@ -57,7 +58,7 @@ func New(signingKey string) (*Sealer, error) {
 func (s *Sealer) Seal(purpose string, payload []byte) string {
 	nonce := make([]byte, s.aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
-		panic("linktoken: no randomness: " + err.Error())
+		panic("seal: no randomness: " + err.Error())
 	}
 	out := append([]byte{version}, nonce...)
 	out = s.aead.Seal(out, nonce, payload, []byte(purpose))
