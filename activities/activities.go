@@ -5,6 +5,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,7 +20,9 @@ import (
 	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/delivery"
+	"github.com/heraldhq/herald/integrations"
 	"github.com/heraldhq/herald/prefs"
+	"github.com/heraldhq/herald/seal"
 )
 
 // Error types of non-retryable failures: retrying cannot heal them.
@@ -37,6 +40,8 @@ const (
 type Activities struct {
 	Pool    *pgxpool.Pool
 	senders map[channel.Channel]Sender
+	// Seal opens integration secrets; without it no integration sends.
+	Seal *seal.Sealer
 }
 
 // New returns Activities over a database pool, delivering through senders
@@ -70,6 +75,37 @@ type Event struct {
 	Data     map[string]any
 	Settings prefs.Settings
 	Render   *catalog.Renderer
+	// The tenant's integrations (nil: none), without their secrets.
+	Slack   *integrations.Slack
+	Webhook *integrations.Webhook
+
+	a *Activities
+}
+
+// secrets opens the sealed secrets of one of the event's tenant's
+// integrations into v. Only sending opens them, just before it sends.
+func (ev *Event) secrets(ctx context.Context, kind string, v any) error {
+	if ev.a == nil || ev.a.Seal == nil {
+		return errors.New("this worker cannot open integration secrets (no HERALD_SIGNING_KEY)")
+	}
+	row, err := ev.a.q().GetIntegration(ctx, dbq.GetIntegrationParams{TenantID: ev.Row.TenantID, Kind: kind})
+	if err != nil {
+		return fmt.Errorf("loading the %s integration: %w", kind, err)
+	}
+	if row.Secrets == "" {
+		return Permanent(fmt.Errorf("the %s integration has no secrets", kind))
+	}
+	raw, err := ev.a.Seal.Open(SealPurpose(ev.Row.TenantID, kind), row.Secrets)
+	if err != nil {
+		return Permanent(fmt.Errorf("the %s integration's secrets cannot be opened (was HERALD_SIGNING_KEY changed?)", kind))
+	}
+	return json.Unmarshal(raw, v)
+}
+
+// SealPurpose binds an integration's sealed secrets to its tenant and kind:
+// one tenant's ciphertext cannot be opened as another's.
+func SealPurpose(tenantID uuid.UUID, kind string) string {
+	return "integration:" + kind + ":" + tenantID.String()
 }
 
 // loadEvent reads an event with its type and tenant defaults. Errors that a
@@ -83,7 +119,7 @@ func (a *Activities) loadEvent(ctx context.Context, q *dbq.Queries, eventID uuid
 	if err != nil {
 		return nil, fmt.Errorf("loading event %s: %w", eventID, err)
 	}
-	ev := &Event{Row: row.Event}
+	ev := &Event{Row: row.Event, a: a}
 	typ, ok, err := catalog.BuiltIn().Resolve(ev.Row.Type, row.TypeDefinition)
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("event type definition", ErrTypeUndecodable, err)
@@ -97,6 +133,12 @@ func (a *Activities) loadEvent(ctx context.Context, q *dbq.Queries, eventID uuid
 	}
 	if ev.Settings, err = prefs.ParseSettings(row.TenantSettings, row.TenantTimezone); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("tenant settings", ErrTypeUndecodable, err)
+	}
+	if ev.Slack, err = integrations.Parse[integrations.Slack](row.SlackConfig); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("slack integration", ErrTypeUndecodable, err)
+	}
+	if ev.Webhook, err = integrations.Parse[integrations.Webhook](row.WebhookConfig); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("webhook integration", ErrTypeUndecodable, err)
 	}
 	if ev.Render, err = catalog.NewRenderer(typ); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("templates of %s", typ.Key), ErrTypeTemplate, err)

@@ -226,7 +226,7 @@ func (b *batch) send(ctx context.Context, ev *Event, rows []dbq.ClaimDeliveriesR
 	}
 	jobs := make([]Job, len(rows))
 	for i, r := range rows {
-		jobs[i] = Job{DeliveryID: r.ID, SlackUserID: r.SlackUserID,
+		jobs[i] = Job{DeliveryID: r.ID, SlackUserID: r.SlackUserID, WebhookURL: r.WebhookUrl,
 			Recipient: catalog.Recipient{ID: r.UserID, Name: r.Name, Email: r.Email}}
 	}
 	marks := make(chan accepted, 2*markBatch)

@@ -14,6 +14,7 @@ import (
 	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/delivery"
+	"github.com/heraldhq/herald/integrations"
 	"github.com/heraldhq/herald/prefs"
 )
 
@@ -91,10 +92,20 @@ func (a *Activities) PreparePage(ctx context.Context, in PageInput) (PageResult,
 	}
 
 	rows, notices, ids := a.plan(ctx, ev, in, users)
+	var targets dbq.InsertEventTargetsParams
+	if in.After == "" && in.Batched {
+		targets = eventTargets(ev)
+		ids = append(ids, targets.Targets...)
+	}
 	err = pgx.BeginFunc(ctx, a.Pool, func(tx pgx.Tx) error {
 		qtx := q.WithTx(tx)
 		if err := qtx.InsertDeliveries(ctx, rows); err != nil {
 			return fmt.Errorf("recording deliveries: %w", err)
+		}
+		if len(targets.Targets) > 0 {
+			if err := qtx.InsertEventTargets(ctx, targets); err != nil {
+				return fmt.Errorf("recording the event's Slack posts and webhook: %w", err)
+			}
 		}
 		deliveries, err := qtx.DeliveriesForUsers(ctx, dbq.DeliveriesForUsersParams{EventID: in.EventID, UserIds: ids})
 		if err != nil {
@@ -142,7 +153,7 @@ func (a *Activities) plan(ctx context.Context, ev *Event, in PageInput, users []
 			log.Warn("unreadable preferences", "user_id", u.ID, "error", perr)
 		}
 		for _, ch := range a.channels() {
-			if !ev.Type.Has(string(ch)) {
+			if !a.plans(ev, u, ch) {
 				continue
 			}
 			if perr != nil {
@@ -178,6 +189,54 @@ func (a *Activities) plan(ctx context.Context, ev *Event, in PageInput, users []
 		}
 	}
 	return rows, notices, ids
+}
+
+// plans reports whether a user gets a delivery row on ch for this event: on
+// the type's channels, Slack DMs only where the tenant has a bot token, and
+// the user's own webhook (for every event) only where they set a URL and
+// the tenant has a signing secret for it. A tenant without Slack gets no
+// Slack rows at all, rather than a skipped row per recipient.
+func (a *Activities) plans(ev *Event, u dbq.User, ch channel.Channel) bool {
+	switch ch {
+	case channel.Webhook:
+		return ev.Webhook != nil && userWebhookURL(u) != ""
+	case channel.Slack:
+		return ev.Type.Has(string(ch)) && ev.Slack != nil && ev.Slack.BotTokenSet
+	}
+	return ev.Type.Has(string(ch))
+}
+
+func userWebhookURL(u dbq.User) string {
+	doc, err := prefs.Parse(u.Preferences)
+	if err != nil {
+		return ""
+	}
+	if c, ok := doc.Channels[string(channel.Webhook)]; ok && c.URL != nil {
+		return *c.URL
+	}
+	return ""
+}
+
+// eventTargets are the event's event-level sends: a post per routed Slack
+// channel and the tenant webhook, planned once, with the first page.
+func eventTargets(ev *Event) dbq.InsertEventTargetsParams {
+	p := dbq.InsertEventTargetsParams{TenantID: ev.Row.TenantID, EventID: ev.Row.ID}
+	if !ev.Type.Notifies() {
+		return p
+	}
+	t := integrations.Plan(ev.Slack, ev.Webhook, ev.Type.Key, ev.Type.Category)
+	if ev.Type.Key == catalog.TestNotification {
+		t = integrations.PlanAll(ev.Slack, ev.Webhook)
+	}
+	for _, ch := range t.SlackChannels {
+		p.Targets = append(p.Targets, integrations.TargetSlack(ch))
+		p.Channels = append(p.Channels, string(channel.Slack))
+	}
+	if t.Webhook {
+		p.Targets = append(p.Targets, integrations.TargetWebhook)
+		p.Channels = append(p.Channels, string(channel.Webhook))
+	}
+	return p
 }
 
 // reachable reports whether the user has an address on ch at all.

@@ -38,6 +38,8 @@ type Job struct {
 	Recipient  catalog.Recipient
 	// SlackUserID addresses Slack DMs.
 	SlackUserID string
+	// WebhookURL is the recipient's own webhook endpoint.
+	WebhookURL string
 }
 
 // ErrNoAddress is what a Sender reports for a recipient it cannot reach at

@@ -14,12 +14,16 @@ import (
 	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/delivery"
+	"github.com/heraldhq/herald/integrations"
 )
 
 type deliveryResponse struct {
-	ID          uuid.UUID       `json:"id"`
-	EventID     uuid.UUID       `json:"event_id"`
-	UserID      string          `json:"user_id"`
+	ID      uuid.UUID `json:"id"`
+	EventID uuid.UUID `json:"event_id"`
+	UserID  string    `json:"user_id"`
+	// Target names an event-level send ("slack:#sales", "webhook"), whose
+	// user_id is empty.
+	Target      string          `json:"target,omitempty"`
 	Channel     channel.Channel `json:"channel"`
 	Status      delivery.Status `json:"status"`
 	Reason      delivery.Reason `json:"reason"`
@@ -32,9 +36,13 @@ type deliveryResponse struct {
 }
 
 func toDelivery(d dbq.Delivery) deliveryResponse {
-	return deliveryResponse{ID: d.ID, EventID: d.EventID, UserID: d.UserID, Channel: d.Channel, Status: d.Status,
+	r := deliveryResponse{ID: d.ID, EventID: d.EventID, UserID: d.UserID, Channel: d.Channel, Status: d.Status,
 		Reason: d.Reason, Attempts: d.Attempts, NotBefore: d.NotBefore, DeliveredAt: d.DeliveredAt, Error: d.Error,
 		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+	if integrations.EventLevel(d.UserID) {
+		r.UserID, r.Target = "", integrations.Describe(d.UserID)
+	}
+	return r
 }
 
 type eventResponse struct {

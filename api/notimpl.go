@@ -16,8 +16,6 @@ func notImplemented(c echo.Context) error {
 // pendingRoutes are the contract routes still to build; each leaves this list
 // when its handler lands.
 var pendingRoutes = []struct{ method, path string }{
-	{http.MethodPut, "/v1/integrations/slack"},
-	{http.MethodPut, "/v1/integrations/webhook"},
 	{http.MethodPut, "/v1/event-types/:key"},
 	{http.MethodDelete, "/v1/events/:id"},
 	{http.MethodPost, "/v1/deliveries/:id/retry"},
@@ -30,7 +28,6 @@ var pendingRoutes = []struct{ method, path string }{
 	{http.MethodPost, "/v1/experiments/:id/conclude"},
 	{http.MethodPost, "/v1/batches"},
 	{http.MethodPost, "/v1/batches/:id/jobs/:job/complete"},
-	{http.MethodPost, "/v1/test-notification"},
 	{http.MethodGet, "/v1/users/:id/notifications/stream"},
 	{http.MethodPost, "/v1/users/:id/inbox-token"},
 	{http.MethodGet, "/inbox"},

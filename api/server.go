@@ -16,6 +16,7 @@ import (
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/intake"
 	"github.com/heraldhq/herald/internal/apikey"
+	"github.com/heraldhq/herald/internal/netguard"
 	"github.com/heraldhq/herald/seal"
 )
 
@@ -25,6 +26,7 @@ type Server struct {
 	temporal client.Client
 	intake   *intake.Service
 	links    *seal.Sealer
+	guard    netguard.Guard
 	log      *slog.Logger
 }
 
@@ -34,13 +36,15 @@ type Options struct {
 	Temporal  client.Client
 	TaskQueue string
 	Logger    *slog.Logger
-	// Links opens the tokens of unsubscribe links.
+	// Links opens the tokens of unsubscribe links and seals integration secrets.
 	Links *seal.Sealer
+	// Guard checks webhook and Slack URLs when they are configured.
+	Guard netguard.Guard
 }
 
 // New builds the Echo instance serving the whole API.
 func New(opts Options) *echo.Echo {
-	s := &Server{pool: opts.Pool, temporal: opts.Temporal, links: opts.Links, log: opts.Logger}
+	s := &Server{pool: opts.Pool, temporal: opts.Temporal, links: opts.Links, guard: opts.Guard, log: opts.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -54,14 +58,19 @@ func New(opts Options) *echo.Echo {
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogMethod: true, LogURIPath: true, LogLatency: true, LogRequestID: true,
 		HandleError: true,
-		// The path only: query strings will carry inbox tokens.
+		// The path only: query strings will carry inbox tokens, and token
+		// routes log their pattern.
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			path := v.URIPath
+			if strings.Contains(c.Path(), ":token") {
+				path = c.Path() // the token in the path is a credential
+			}
 			level := slog.LevelInfo
 			if v.Status >= 500 {
 				level = slog.LevelError
 			}
 			s.log.LogAttrs(c.Request().Context(), level, "request",
-				slog.String("method", v.Method), slog.String("path", v.URIPath), slog.Int("status", v.Status),
+				slog.String("method", v.Method), slog.String("path", path), slog.Int("status", v.Status),
 				slog.Duration("latency", v.Latency), slog.String("request_id", v.RequestID))
 			return nil
 		},
@@ -76,8 +85,8 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/openapi.json", s.openapi)
-	e.GET("/unsubscribe/:token", s.unsubscribePage)
-	e.POST("/unsubscribe/:token", s.unsubscribe)
+	e.GET("/unsubscribe/:token", htmlErrors(s.unsubscribePage))
+	e.POST("/unsubscribe/:token", htmlErrors(s.unsubscribe))
 
 	v1 := e.Group("/v1", s.authenticate)
 	v1.PUT("/users/:id", s.putUser)
@@ -87,6 +96,11 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.PUT("/users/:id/preferences", s.putPreferences)
 	v1.GET("/tenant/settings", s.getSettings)
 	v1.PUT("/tenant/settings", s.putSettings)
+	v1.GET("/integrations/slack", s.getSlack)
+	v1.PUT("/integrations/slack", s.putSlack)
+	v1.GET("/integrations/webhook", s.getWebhook)
+	v1.PUT("/integrations/webhook", s.putWebhook)
+	v1.POST("/test-notification", s.testNotification)
 	v1.GET("/event-types", s.listEventTypes)
 	v1.POST("/events", s.postEvent)
 	v1.GET("/events/:id", s.getEvent)

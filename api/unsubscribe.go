@@ -75,11 +75,34 @@ func (s *Server) openUnsubscribe(c echo.Context) (seal.Unsubscribe, bool, error)
 	if err != nil {
 		return u, false, err
 	}
+	if _, err := dbq.New(s.pool).GetUser(c.Request().Context(), dbq.GetUserParams{TenantID: u.TenantID, ID: u.UserID}); isNoRows(err) {
+		return u, false, unsubscribeReply(c, http.StatusNotFound, unsubscribeView{Title: "Nothing to unsubscribe from",
+			Message: "This subscription no longer exists."})
+	} else if err != nil {
+		return u, false, err
+	}
 	if slices.Contains(st.Required.Categories[u.Category], channel.Email) {
 		return u, false, unsubscribeReply(c, http.StatusConflict, unsubscribeView{Title: "These emails are required",
 			Message: "Your organisation requires " + u.Category + " emails, so they cannot be turned off."})
 	}
 	return u, true, nil
+}
+
+// htmlErrors answers a page's own failures (the database is down) as a page,
+// not as the API's JSON: a person is reading.
+func htmlErrors(h echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := h(c)
+		if err == nil || c.Response().Committed {
+			return err
+		}
+		c.Logger().Error(err)
+		if rerr := unsubscribeReply(c, http.StatusInternalServerError, unsubscribeView{Title: "Something went wrong",
+			Message: "Nothing was changed. Please try the link again in a few minutes."}); rerr != nil {
+			return err
+		}
+		return nil
+	}
 }
 
 func (s *Server) unsubscribePage(c echo.Context) error {

@@ -123,6 +123,12 @@ var builtIns = []EventType{
 	notice("system.notice", "system", "System notice", RecipientsSubscribers, inAppEmail,
 		needs("title"),
 		"{{.data.title}}", "{{or .data.message .data.title}}"),
+	// What POST /v1/test-notification sends: it reaches every configured
+	// channel, Slack routes and the tenant webhook whatever they filter.
+	notice(TestNotification, "system", "Test notification", RecipientsNamed, inAppEmailSlack,
+		nil,
+		"Test notification from Herald",
+		"This is a test notification. If you can read it, this channel works."),
 	notice("billing.notice", "billing", "Billing notice", RecipientsOwner, inAppEmail,
 		needs("title"),
 		"{{.data.title}}", "{{or .data.message .data.title}}"),

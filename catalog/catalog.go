@@ -18,6 +18,9 @@ const (
 	ChannelWebhook = "webhook"
 )
 
+// TestNotification is the built-in type of POST /v1/test-notification.
+const TestNotification = "system.test"
+
 // Default recipient kinds of an event type, used when an event names none.
 const (
 	RecipientsNamed       = "named"       // the users the event names

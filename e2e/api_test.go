@@ -40,6 +40,7 @@ type deliveryView struct {
 	ID          string     `json:"id"`
 	EventID     string     `json:"event_id"`
 	UserID      string     `json:"user_id"`
+	Target      string     `json:"target,omitempty"`
 	Channel     string     `json:"channel"`
 	Status      string     `json:"status"`
 	Reason      string     `json:"reason"`

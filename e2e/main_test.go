@@ -18,9 +18,11 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/slack-go/slack/slacktest"
 	"go.temporal.io/sdk/client"
 
 	"github.com/heraldhq/herald/internal/app"
+	"github.com/heraldhq/herald/internal/config"
 	"github.com/heraldhq/herald/internal/localstack"
 	"github.com/heraldhq/herald/internal/mailcatch"
 )
@@ -33,6 +35,8 @@ var env struct {
 	temporal client.Client
 	mail     *mailcatch.Server
 	api      *httptest.Server
+	slack    *slacktest.Server
+	cfg      config.Config
 }
 
 var logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -58,12 +62,17 @@ func setup(m *testing.M) (int, error) {
 		return 0, fmt.Errorf("%w\n%s", err, logs.String())
 	}
 	defer servers.Stop()
-	h, err := servers.StartHerald(ctx, "", "herald-e2e", logger)
+	// One Slack Web API stand-in for every test; tests tell their posts
+	// apart by channel and Slack user ID.
+	sl := slacktest.NewTestServer(slackRecorder.bind)
+	sl.Start()
+	defer sl.Stop()
+	h, err := servers.StartHeraldWith(ctx, localstack.HeraldOptions{TaskQueue: "herald-e2e", SlackAPIURL: sl.GetAPIURL()}, logger)
 	if err != nil {
 		return 0, err
 	}
 	defer h.Stop()
-	env.servers, env.pool, env.temporal, env.mail, env.api = servers, h.Pool, h.Temporal, servers.Mail, h.API
+	env.servers, env.pool, env.temporal, env.mail, env.api, env.slack, env.cfg = servers, h.Pool, h.Temporal, servers.Mail, h.API, sl, h.Config
 	return m.Run(), nil
 }
 

@@ -16,7 +16,7 @@ import (
 
 	"github.com/heraldhq/herald/internal/localstack"
 	"github.com/heraldhq/herald/internal/mailcatch"
-	"github.com/heraldhq/herald/linktoken"
+	"github.com/heraldhq/herald/seal"
 )
 
 // oneClickBody is what RFC 8058 has a mail provider POST to the link.
@@ -241,11 +241,11 @@ func TestUnsubscribeRefusals(t *testing.T) {
 	payload := append([]byte(nil), tn.id[:]...)
 	payload = binary.AppendUvarint(payload, uint64(len(user)))
 	payload = append(payload, user+"issues"...)
-	ours, err := linktoken.New(localstack.TestSigningKey)
+	ours, err := seal.New(localstack.TestSigningKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	theirs, err := linktoken.New(localstack.TestSigningKey + "-someone-else")
+	theirs, err := seal.New(localstack.TestSigningKey + "-someone-else")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestUnsubscribeRefusals(t *testing.T) {
 		"tampered":      string(flipped),
 		"truncated":     token[:len(token)-4],
 		"other purpose": ours.Seal("approval", payload),
-		"other key":     theirs.SealUnsubscribe(linktoken.Unsubscribe{TenantID: tn.id, UserID: user, Category: "issues"}),
+		"other key":     theirs.SealUnsubscribe(seal.Unsubscribe{TenantID: tn.id, UserID: user, Category: "issues"}),
 		"garbage":       "not-a-token",
 		"overlong":      strings.Repeat("A", 5000),
 	} {
@@ -333,11 +333,11 @@ func TestUnsubscribeDeletedUser(t *testing.T) {
 		t.Errorf("unsubscribing a deleted user left %d users", n)
 	}
 	// So is the link of a tenant that is gone.
-	sealer, err := linktoken.New(localstack.TestSigningKey)
+	sealer, err := seal.New(localstack.TestSigningKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gone := env.api.URL + "/unsubscribe/" + sealer.SealUnsubscribe(linktoken.Unsubscribe{TenantID: uuid.New(), UserID: user, Category: "issues"})
+	gone := env.api.URL + "/unsubscribe/" + sealer.SealUnsubscribe(seal.Unsubscribe{TenantID: uuid.New(), UserID: user, Category: "issues"})
 	if page := oneClick(t, gone); page.status != 404 || !page.isHTML() {
 		t.Errorf("one-click POST for a missing tenant: %d %s, want a 404 page\n%s", page.status, page.contentType, page.body)
 	}

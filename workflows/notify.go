@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -10,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/heraldhq/herald/activities"
+	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/delivery"
 )
 
@@ -63,10 +65,28 @@ type notify struct {
 		Warn(string, ...any)
 		Error(string, ...any)
 	}
-	// lctx runs database steps, actx deliveries, fastctx the one-shot fast path.
-	lctx, actx, fastctx workflow.Context
-	inFlight            []inFlight
+	// lctx runs database steps, actx deliveries, fastctx the one-shot fast
+	// path, hookctx webhook deliveries (one try each; the workflow paces
+	// their retries).
+	lctx, actx, fastctx, hookctx workflow.Context
+	inFlight                     []inFlight
+	// parked are webhook batches waiting for their next try.
+	parked []parked
 }
+
+// parked is a batch due to be tried again at a given time.
+type parked struct {
+	batch activities.Batch
+	round int
+	at    time.Time
+}
+
+// webhookSchedule is when each try of a webhook is made, after the one
+// before it: a schedule like Svix's, so a receiver that is down for most of
+// a day still gets the message. A try answered with 408, 429 or 5xx (or
+// not at all) waits for the next.
+var webhookSchedule = []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute,
+	2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
 
 // inFlight is a batch being delivered by a regular activity.
 type inFlight struct {
@@ -99,6 +119,11 @@ func newNotify(ctx workflow.Context, in NotifyInput) *notify {
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 2 * time.Minute,
 		},
+	})
+	n.hookctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
 	// One attempt, bounded well inside the workflow task timeout.
 	n.fastctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
@@ -197,7 +222,11 @@ func (n *notify) dispatch(ctx workflow.Context, b activities.Batch, round int) {
 		n.inFlight = n.inFlight[1:]
 		n.settle(ctx, oldest)
 	}
-	f := workflow.ExecuteActivity(n.actx, a.Deliver, n.deliverInput(b))
+	actx := n.actx
+	if b.Channel == channel.Webhook {
+		actx = n.hookctx
+	}
+	f := workflow.ExecuteActivity(actx, a.Deliver, n.deliverInput(b))
 	n.inFlight = append(n.inFlight, inFlight{batch: b, round: round, future: f})
 }
 
@@ -210,12 +239,20 @@ func (n *notify) deliverInput(b activities.Batch) activities.DeliverInput {
 func (n *notify) settle(ctx workflow.Context, f inFlight) {
 	var res activities.DeliverResult
 	if err := f.future.Get(ctx, &res); err != nil {
+		if f.batch.Channel == channel.Webhook {
+			n.retryLater(ctx, f.batch, f.round, lastError(err))
+			return
+		}
 		n.log.Warn("batch failed after retries", "channel", f.batch.Channel, "deliveries", len(f.batch.DeliveryIDs), "error", err)
 		n.markFailed(ctx, f.batch.DeliveryIDs, "retries ran out: "+lastError(err))
 		return
 	}
 	retry := n.settled(ctx, res)
 	if len(retry) == 0 {
+		return
+	}
+	if f.batch.Channel == channel.Webhook {
+		n.retryLater(ctx, activities.Batch{Channel: f.batch.Channel, DeliveryIDs: retry}, f.round, "retries ran out")
 		return
 	}
 	if f.round+1 >= maxRetryRounds {
@@ -240,11 +277,34 @@ func (n *notify) settled(ctx workflow.Context, res activities.DeliverResult) []u
 	return res.Retry
 }
 
+// retryLater parks a webhook batch for its next try on the schedule, or
+// fails what is left of it when the schedule is spent.
+func (n *notify) retryLater(ctx workflow.Context, b activities.Batch, round int, reason string) {
+	if round+1 >= len(webhookSchedule) {
+		n.markFailed(ctx, b.DeliveryIDs, "retries ran out: "+reason)
+		return
+	}
+	n.parked = append(n.parked, parked{batch: b, round: round + 1, at: workflow.Now(ctx).Add(webhookSchedule[round+1])})
+}
+
+// settleAll waits for every batch in flight and every parked batch's tries.
 func (n *notify) settleAll(ctx workflow.Context) {
-	for len(n.inFlight) > 0 {
-		f := n.inFlight[0]
-		n.inFlight = n.inFlight[1:]
-		n.settle(ctx, f)
+	for len(n.inFlight) > 0 || len(n.parked) > 0 {
+		for len(n.inFlight) > 0 {
+			f := n.inFlight[0]
+			n.inFlight = n.inFlight[1:]
+			n.settle(ctx, f)
+		}
+		if len(n.parked) == 0 {
+			return
+		}
+		slices.SortStableFunc(n.parked, func(x, y parked) int { return x.at.Compare(y.at) })
+		p := n.parked[0]
+		n.parked = n.parked[1:]
+		if wait := p.at.Sub(workflow.Now(ctx)); wait > 0 {
+			_ = workflow.Sleep(ctx, wait)
+		}
+		n.dispatch(ctx, p.batch, p.round)
 	}
 }
 

@@ -22,7 +22,8 @@ WITH claimed AS (
     RETURNING d.id, d.tenant_id, d.user_id
 )
 SELECT c.id, c.user_id, COALESCE(u.email, '')::text AS email, COALESCE(u.name, '')::text AS name,
-       COALESCE(u.slack_user_id, '')::text AS slack_user_id
+       COALESCE(u.slack_user_id, '')::text AS slack_user_id,
+       COALESCE(u.preferences->'channels'->'webhook'->>'url', '')::text AS webhook_url
 FROM claimed c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id
 ORDER BY c.id
 `
@@ -40,6 +41,7 @@ type ClaimDeliveriesRow struct {
 	Email       string
 	Name        string
 	SlackUserID string
+	WebhookUrl  string
 }
 
 // Claims the still-pending deliveries of ids on channel for one attempt, so
@@ -66,6 +68,7 @@ func (q *Queries) ClaimDeliveries(ctx context.Context, arg ClaimDeliveriesParams
 			&i.Email,
 			&i.Name,
 			&i.SlackUserID,
+			&i.WebhookUrl,
 		); err != nil {
 			return nil, err
 		}
@@ -327,6 +330,31 @@ func (q *Queries) InsertDeliveries(ctx context.Context, arg InsertDeliveriesPara
 		arg.Errors,
 		arg.ContentHashes,
 		arg.NotBefores,
+	)
+	return err
+}
+
+const insertEventTargets = `-- name: InsertEventTargets :exec
+INSERT INTO deliveries (tenant_id, event_id, user_id, channel)
+SELECT $1::uuid, $2::uuid, unnest($3::text[]), unnest($4::text[])
+ON CONFLICT (event_id, user_id, channel) DO NOTHING
+`
+
+type InsertEventTargetsParams struct {
+	TenantID uuid.UUID
+	EventID  uuid.UUID
+	Targets  []string
+	Channels []string
+}
+
+// An event's event-level sends (a Slack channel post, the tenant webhook):
+// one row per target, keyed like a recipient by a name no user ID can have.
+func (q *Queries) InsertEventTargets(ctx context.Context, arg InsertEventTargetsParams) error {
+	_, err := q.db.Exec(ctx, insertEventTargets,
+		arg.TenantID,
+		arg.EventID,
+		arg.Targets,
+		arg.Channels,
 	)
 	return err
 }

@@ -192,7 +192,13 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (Event
 const loadEventContext = `-- name: LoadEventContext :one
 SELECT e.id, e.tenant_id, e.type, e.idempotency_key, e.request_hash, e.recipients, e.data, e.urgent, e.link, e.send_at, e.workflow_id, e.status, e.created_at, e.run_id, e.started_at, t.name AS tenant_name, t.settings AS tenant_settings, t.timezone AS tenant_timezone,
        (SELECT et.definition FROM event_types et
-        WHERE et.tenant_id = e.tenant_id AND et.key = e.type) AS type_definition
+        WHERE et.tenant_id = e.tenant_id AND et.key = e.type) AS type_definition,
+       -- The integrations' plain config, NULL when none: planning needs to
+       -- know where to post, never the secrets.
+       (SELECT i.config FROM integrations i
+        WHERE i.tenant_id = e.tenant_id AND i.kind = 'slack') AS slack_config,
+       (SELECT (i.config || jsonb_build_object('disabled', i.disabled_at IS NOT NULL))::jsonb FROM integrations i
+        WHERE i.tenant_id = e.tenant_id AND i.kind = 'webhook') AS webhook_config
 FROM events e JOIN tenants t ON t.id = e.tenant_id
 WHERE e.id = $1
 `
@@ -203,6 +209,8 @@ type LoadEventContextRow struct {
 	TenantSettings []byte
 	TenantTimezone string
 	TypeDefinition []byte
+	SlackConfig    []byte
+	WebhookConfig  []byte
 }
 
 // Everything a delivery activity needs about an event in one round trip.
@@ -229,6 +237,8 @@ func (q *Queries) LoadEventContext(ctx context.Context, id uuid.UUID) (LoadEvent
 		&i.TenantSettings,
 		&i.TenantTimezone,
 		&i.TypeDefinition,
+		&i.SlackConfig,
+		&i.WebhookConfig,
 	)
 	return i, err
 }

@@ -68,6 +68,17 @@ type EventType struct {
 	UpdatedAt  time.Time
 }
 
+type Integration struct {
+	TenantID       uuid.UUID
+	Kind           string
+	Config         []byte
+	Secrets        string
+	DisabledAt     *time.Time
+	DisabledReason string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
 type Notification struct {
 	ID         uuid.UUID
 	TenantID   uuid.UUID

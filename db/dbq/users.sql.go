@@ -84,6 +84,18 @@ func (q *Queries) ExistingUserIDs(ctx context.Context, arg ExistingUserIDsParams
 	return items, nil
 }
 
+const firstOwner = `-- name: FirstOwner :one
+SELECT id FROM users WHERE tenant_id = $1 AND role = 'owner' ORDER BY id LIMIT 1
+`
+
+// Where a test notification goes when no user is named.
+func (q *Queries) FirstOwner(ctx context.Context, tenantID uuid.UUID) (string, error) {
+	row := q.db.QueryRow(ctx, firstOwner, tenantID)
+	var id string
+	err := row.Scan(&id)
+	return id, err
+}
+
 const getUser = `-- name: GetUser :one
 SELECT tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at FROM users WHERE tenant_id = $1 AND id = $2
 `
@@ -245,7 +257,7 @@ UPDATE users SET preferences = jsonb_set(
         CASE WHEN jsonb_typeof(preferences->'categories') = 'object' THEN preferences
              ELSE jsonb_set(preferences, '{categories}', '{}') END,
         ARRAY['categories', $1::text],
-        COALESCE(preferences->'categories'->@category::text, '{}') || jsonb_build_object('email', false)),
+        COALESCE(preferences->'categories'->$1::text, '{}') || jsonb_build_object('email', false)),
     updated_at = now()
 WHERE tenant_id = $2 AND id = $3
 `

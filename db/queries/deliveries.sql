@@ -60,7 +60,8 @@ WITH claimed AS (
     RETURNING d.id, d.tenant_id, d.user_id
 )
 SELECT c.id, c.user_id, COALESCE(u.email, '')::text AS email, COALESCE(u.name, '')::text AS name,
-       COALESCE(u.slack_user_id, '')::text AS slack_user_id
+       COALESCE(u.slack_user_id, '')::text AS slack_user_id,
+       COALESCE(u.preferences->'channels'->'webhook'->>'url', '')::text AS webhook_url
 FROM claimed c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id
 ORDER BY c.id;
 
@@ -183,3 +184,10 @@ WHERE d.id = r.id AND d.status = 'pending';
 -- user changes their preferences, their workflows decide those again.
 SELECT DISTINCT event_id FROM deliveries
 WHERE tenant_id = @tenant_id AND user_id = @user_id AND status = 'pending' AND not_before IS NOT NULL;
+
+-- name: InsertEventTargets :exec
+-- An event's event-level sends (a Slack channel post, the tenant webhook):
+-- one row per target, keyed like a recipient by a name no user ID can have.
+INSERT INTO deliveries (tenant_id, event_id, user_id, channel)
+SELECT @tenant_id::uuid, @event_id::uuid, unnest(@targets::text[]), unnest(@channels::text[])
+ON CONFLICT (event_id, user_id, channel) DO NOTHING;

@@ -32,7 +32,13 @@ SELECT * FROM event_types WHERE tenant_id = @tenant_id ORDER BY key;
 -- Everything a delivery activity needs about an event in one round trip.
 SELECT sqlc.embed(e), t.name AS tenant_name, t.settings AS tenant_settings, t.timezone AS tenant_timezone,
        (SELECT et.definition FROM event_types et
-        WHERE et.tenant_id = e.tenant_id AND et.key = e.type) AS type_definition
+        WHERE et.tenant_id = e.tenant_id AND et.key = e.type) AS type_definition,
+       -- The integrations' plain config, NULL when none: planning needs to
+       -- know where to post, never the secrets.
+       (SELECT i.config FROM integrations i
+        WHERE i.tenant_id = e.tenant_id AND i.kind = 'slack') AS slack_config,
+       (SELECT (i.config || jsonb_build_object('disabled', i.disabled_at IS NOT NULL))::jsonb FROM integrations i
+        WHERE i.tenant_id = e.tenant_id AND i.kind = 'webhook') AS webhook_config
 FROM events e JOIN tenants t ON t.id = e.tenant_id
 WHERE e.id = @id;
 

@@ -95,7 +95,11 @@ RETURNING *;
 UPDATE users SET preferences = jsonb_set(
         CASE WHEN jsonb_typeof(preferences->'categories') = 'object' THEN preferences
              ELSE jsonb_set(preferences, '{categories}', '{}') END,
-        ARRAY['categories', @category::text],
-        COALESCE(preferences->'categories'->@category::text, '{}') || jsonb_build_object('email', false)),
+        ARRAY['categories', sqlc.arg(category)::text],
+        COALESCE(preferences->'categories'->sqlc.arg(category)::text, '{}') || jsonb_build_object('email', false)),
     updated_at = now()
 WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: FirstOwner :one
+-- Where a test notification goes when no user is named.
+SELECT id FROM users WHERE tenant_id = @tenant_id AND role = 'owner' ORDER BY id LIMIT 1;

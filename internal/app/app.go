@@ -24,6 +24,7 @@ import (
 	"github.com/heraldhq/herald/intake"
 	"github.com/heraldhq/herald/internal/config"
 	"github.com/heraldhq/herald/internal/mailer"
+	"github.com/heraldhq/herald/internal/netguard"
 	"github.com/heraldhq/herald/seal"
 	"github.com/heraldhq/herald/worker"
 )
@@ -104,6 +105,13 @@ func (f levelFilter) WithGroup(name string) slog.Handler {
 	return levelFilter{f.Handler.WithGroup(name), f.min}
 }
 
+// outboundTimeout bounds one Slack or webhook request: a server that
+// accepts and never answers is a failed attempt, retried later.
+const outboundTimeout = 10 * time.Second
+
+// webhooksPerHost bounds concurrent webhook requests to one host.
+const webhooksPerHost = 4
+
 // NewActivities builds the activities from configuration, with one SMTP
 // connection pool for the whole process.
 func NewActivities(cfg config.Config, pool *pgxpool.Pool) (*activities.Activities, *mailer.Sender, error) {
@@ -116,7 +124,14 @@ func NewActivities(cfg config.Config, pool *pgxpool.Pool) (*activities.Activitie
 		return nil, nil, err
 	}
 	email := &activities.EmailSender{Mail: sender, Domain: mailDomain(cfg.MailFrom), Links: links, PublicURL: cfg.PublicURL}
-	return activities.New(pool, email), sender, nil
+	// Endpoints that tenants and users configure are dialled through the
+	// SSRF guard; Slack's own API (or its test override) is the operator's.
+	guard := netguard.Guard{AllowPrivate: cfg.WebhookAllowPrivate}
+	slackSender := &activities.SlackSender{APIURL: cfg.SlackAPIURL, API: &http.Client{Timeout: outboundTimeout}, Hooks: guard.Client(outboundTimeout)}
+	webhooks := &activities.WebhookSender{HTTP: guard.Client(outboundTimeout), PerHost: webhooksPerHost}
+	acts := activities.New(pool, email, slackSender, webhooks)
+	acts.Seal = links
+	return acts, sender, nil
 }
 
 func mailDomain(from string) string {
@@ -199,7 +214,8 @@ func NewHandler(cfg config.Config, pool *pgxpool.Pool, tc client.Client, logger 
 	if err != nil {
 		return nil, err
 	}
-	return api.New(api.Options{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Logger: logger, Links: links}), nil
+	return api.New(api.Options{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Logger: logger, Links: links,
+		Guard: netguard.Guard{AllowPrivate: cfg.WebhookAllowPrivate}}), nil
 }
 
 // Links is the sealer of the tokens in links, keyed by HERALD_SIGNING_KEY:

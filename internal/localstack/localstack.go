@@ -122,6 +122,8 @@ type HeraldOptions struct {
 	TemporalAddress string
 	// ReconcileEvery and ReconcileAfter override the worker's reconciler pace.
 	ReconcileEvery, ReconcileAfter time.Duration
+	// SlackAPIURL points the worker's Slack client at a test server.
+	SlackAPIURL string
 }
 
 // TestSigningKey signs the links of test Heralds.
@@ -141,6 +143,7 @@ func (s *Servers) StartHeraldWith(ctx context.Context, opts HeraldOptions, logge
 		"HERALD_DATABASE_URL": s.Postgres.URL, "HERALD_TEMPORAL_ADDRESS": temporalAddr,
 		"HERALD_TASK_QUEUE": taskQueue, "HERALD_SMTP_URL": smtpURL, "HERALD_MAIL_FROM": "Herald <herald@e2e.test>",
 		"HERALD_WEBHOOK_ALLOW_PRIVATE": "true", "HERALD_SIGNING_KEY": TestSigningKey,
+		"HERALD_SLACK_API_URL": opts.SlackAPIURL,
 	}
 	// The API's address is known before it serves, so links in emails
 	// (PUBLIC_URL) point at it.

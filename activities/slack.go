@@ -1,0 +1,173 @@
+package activities
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/integrations"
+	"github.com/heraldhq/herald/internal/netguard"
+	"github.com/heraldhq/herald/slackmsg"
+)
+
+// SlackSender posts to Slack: DMs to recipients with a Slack user ID (bot
+// token, chat.postMessage to the user), and an event's posts to its routed
+// channels (chat.postMessage with the bot token, or the tenant's incoming
+// webhook when it has no bot token).
+type SlackSender struct {
+	// APIURL overrides Slack's Web API base URL (tests: slacktest).
+	APIURL string
+	// API calls Slack's Web API; Hooks posts to incoming-webhook URLs,
+	// which tenants configure, so it must be SSRF-guarded.
+	API, Hooks *http.Client
+}
+
+// Channel is slack.
+func (s *SlackSender) Channel() channel.Channel { return channel.Slack }
+
+// Linger: a post is one bounded HTTP request.
+func (s *SlackSender) Linger() time.Duration { return 15 * time.Second }
+
+// maxRateLimitWait bounds how long one attempt honours a 429's Retry-After
+// before it leaves the post to the next attempt.
+const maxRateLimitWait = 30 * time.Second
+
+// Send posts each job's message, one at a time: Slack rate-limits per
+// workspace and channel, so parallel posts would only meet 429s sooner.
+func (s *SlackSender) Send(ctx context.Context, ev *Event, jobs []Job, done func(int, []byte, error)) {
+	msg, err := slackmsg.Build(ev.Type, ev.Render, ev.Data, ev.Row.Link, ev.Render.Tenant)
+	if err != nil {
+		for i := range jobs {
+			done(i, nil, Permanent(fmt.Errorf("building the Slack message: %w", err)))
+		}
+		return
+	}
+	hash := slackHash(msg)
+	var secrets integrations.SlackSecrets
+	if err := ev.secrets(ctx, integrations.KindSlack, &secrets); err != nil {
+		for i := range jobs {
+			done(i, nil, err)
+		}
+		return
+	}
+	for i, j := range jobs {
+		if ctx.Err() != nil {
+			done(i, nil, ctx.Err())
+			continue
+		}
+		done(i, hash, s.post(ctx, secrets, j, msg))
+	}
+}
+
+// post sends one job's message, waiting out a rate limit if the attempt
+// has the time.
+func (s *SlackSender) post(ctx context.Context, secrets integrations.SlackSecrets, j Job, msg slackmsg.Message) error {
+	for {
+		err := s.postOnce(ctx, secrets, j, msg)
+		var rl *slack.RateLimitedError
+		if !errors.As(err, &rl) || rl.RetryAfter > maxRateLimitWait {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(rl.RetryAfter):
+		}
+	}
+}
+
+func (s *SlackSender) postOnce(ctx context.Context, secrets integrations.SlackSecrets, j Job, msg slackmsg.Message) error {
+	target := j.SlackUserID // a DM: chat.postMessage to the user opens it
+	if integrations.EventLevel(j.Recipient.ID) {
+		ch, ok := integrations.SlackChannelOf(j.Recipient.ID)
+		if !ok {
+			return Permanent(fmt.Errorf("%s is not a Slack target", j.Recipient.ID))
+		}
+		if ch == integrations.WebhookChannel {
+			if secrets.WebhookURL == "" {
+				return errNoSlack
+			}
+			return slack.PostWebhookCustomHTTPContext(ctx, secrets.WebhookURL, s.Hooks,
+				&slack.WebhookMessage{Text: msg.Text, Blocks: &slack.Blocks{BlockSet: msg.Blocks}})
+		}
+		target = ch
+	}
+	if target == "" {
+		return ErrNoAddress
+	}
+	if secrets.BotToken == "" {
+		return errNoSlack
+	}
+	opts := []slack.Option{slack.OptionHTTPClient(s.API)}
+	if s.APIURL != "" {
+		opts = append(opts, slack.OptionAPIURL(s.APIURL))
+	}
+	_, _, err := slack.New(secrets.BotToken, opts...).PostMessageContext(ctx, target,
+		slack.MsgOptionText(msg.Text, false), slack.MsgOptionBlocks(msg.Blocks...))
+	return err
+}
+
+// errNoSlack: the integration changed since the post was planned.
+var errNoSlack = Permanent(errors.New("the tenant's Slack integration no longer has the token or URL this post needs"))
+
+func slackHash(m slackmsg.Message) []byte {
+	b, _ := json.Marshal(m)
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
+// permanentSlackErrors are Slack's answers no retry can change.
+var permanentSlackErrors = map[string]bool{
+	"invalid_auth": true, "not_authed": true, "account_inactive": true, "token_revoked": true, "token_expired": true,
+	"channel_not_found": true, "not_in_channel": true, "is_archived": true, "user_not_found": true,
+	"cannot_dm_bot": true, "missing_scope": true, "invalid_blocks": true, "invalid_blocks_format": true,
+	"msg_too_long": true, "no_text": true, "restricted_action": true, "ekm_access_denied": true,
+}
+
+// Permanent: Slack's permanent error codes, and an incoming webhook's 4xx
+// other than 429 (the URL was revoked, or the channel archived).
+func (s *SlackSender) Permanent(err error) bool {
+	var se slack.SlackErrorResponse
+	var sc slack.StatusCodeError
+	switch {
+	case isPermanent(err), errors.Is(err, netguard.ErrForbidden):
+		return true
+	case errors.As(err, &se):
+		return permanentSlackErrors[se.Err]
+	case errors.As(err, &sc):
+		return sc.Code >= 400 && sc.Code < 500 && sc.Code != http.StatusTooManyRequests && sc.Code != http.StatusRequestTimeout
+	}
+	return false
+}
+
+// Describe keeps Slack's error code, which tells an operator what to fix,
+// and drops URLs and tokens.
+func (s *SlackSender) Describe(err error) string {
+	var se slack.SlackErrorResponse
+	var sc slack.StatusCodeError
+	var rl *slack.RateLimitedError
+	switch {
+	case errors.Is(err, netguard.ErrForbidden):
+		return "the Slack webhook URL's address is private or reserved, and refused"
+	case errors.Is(err, errNoSlack):
+		return "the tenant's Slack integration no longer has the token or URL this post needs"
+	case isPermanent(err):
+		return "the Slack message could not be built or the integration cannot be read"
+	case errors.As(err, &se):
+		return "Slack refused the message (" + se.Err + ")"
+	case errors.As(err, &rl):
+		return fmt.Sprintf("Slack rate-limited the message (retry after %v)", rl.RetryAfter)
+	case errors.As(err, &sc):
+		return fmt.Sprintf("Slack answered HTTP %d", sc.Code)
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		return "the attempt ended before the message was posted"
+	}
+	return "could not reach Slack"
+}

@@ -1,0 +1,215 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/integrations"
+	"github.com/heraldhq/herald/internal/netguard"
+	"github.com/heraldhq/herald/stdwebhooks"
+)
+
+// WebhookSender posts signed events (Standard Webhooks) to the tenant's
+// endpoint and to users' own endpoints.
+type WebhookSender struct {
+	// HTTP must be SSRF-guarded (endpoints are tenant and user input),
+	// follow no redirects, and time out: a server that accepts and never
+	// answers is an attempt that failed.
+	HTTP *http.Client
+	// PerHost bounds concurrent requests to one host, so one event to many
+	// users of the same service does not flood it.
+	PerHost int
+}
+
+// Channel is webhook.
+func (s *WebhookSender) Channel() channel.Channel { return channel.Webhook }
+
+// Linger: one bounded HTTP request.
+func (s *WebhookSender) Linger() time.Duration { return 15 * time.Second }
+
+// maxInFlight bounds one batch's concurrent requests across hosts.
+const maxInFlight = 16
+
+// responseLimit is how much of a response is read: receivers' bodies mean
+// nothing to Herald, but reading a little lets the connection be reused.
+const responseLimit = 4 << 10
+
+// Payload is the JSON body of an outbound webhook.
+type Payload struct {
+	EventID   string          `json:"event_id"`
+	EventType string          `json:"event_type"`
+	Timestamp time.Time       `json:"timestamp"`
+	UserID    string          `json:"user_id,omitempty"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// StatusError is an endpoint's answer other than 2xx.
+type StatusError struct{ Code int }
+
+func (e *StatusError) Error() string { return fmt.Sprintf("the endpoint answered HTTP %d", e.Code) }
+
+// errGone marks the tenant endpoint's 410: Herald stops sending to it.
+var errGone = errors.New("the endpoint answered 410 Gone and is disabled")
+
+// Send posts each job, concurrently up to PerHost per host.
+func (s *WebhookSender) Send(ctx context.Context, ev *Event, jobs []Job, done func(int, []byte, error)) {
+	var secrets integrations.WebhookSecrets
+	if err := ev.secrets(ctx, integrations.KindWebhook, &secrets); err != nil {
+		for i := range jobs {
+			done(i, nil, err)
+		}
+		return
+	}
+	signWith := []string{secrets.Secret}
+	if secrets.Previous != "" && time.Now().Before(time.Unix(secrets.PreviousUntil, 0)) {
+		signWith = append(signWith, secrets.Previous)
+	}
+	perHost := max(s.PerHost, 1)
+	var mu sync.Mutex
+	hosts := map[string]chan struct{}{}
+	slots := make(chan struct{}, maxInFlight)
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		target, userID := j.WebhookURL, j.Recipient.ID
+		if integrations.EventLevel(j.Recipient.ID) {
+			if ev.Webhook == nil || ev.Webhook.URL == "" || ev.Webhook.Disabled {
+				done(i, nil, Permanent(errors.New("the tenant's webhook endpoint was removed or disabled since the event was planned")))
+				continue
+			}
+			target, userID = ev.Webhook.URL, ""
+		}
+		if target == "" {
+			done(i, nil, ErrNoAddress)
+			continue
+		}
+		u, err := url.Parse(target)
+		if err != nil {
+			done(i, nil, Permanent(fmt.Errorf("the endpoint URL is invalid")))
+			continue
+		}
+		mu.Lock()
+		host := hosts[u.Host]
+		if host == nil {
+			host = make(chan struct{}, perHost)
+			hosts[u.Host] = host
+		}
+		mu.Unlock()
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			done(i, nil, ctx.Err())
+			continue
+		}
+		select {
+		case host <- struct{}{}:
+		case <-ctx.Done():
+			<-slots
+			done(i, nil, ctx.Err())
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-host; <-slots }()
+			hash, err := s.post(ctx, ev, j, target, userID, signWith)
+			if errors.Is(err, errGone) && integrations.EventLevel(j.Recipient.ID) {
+				s.disable(ev)
+			}
+			done(i, hash, err)
+		}()
+	}
+	wg.Wait()
+}
+
+func (s *WebhookSender) post(ctx context.Context, ev *Event, j Job, target, userID string, secrets []string) ([]byte, error) {
+	body, err := json.Marshal(Payload{EventID: ev.Row.ID.String(), EventType: ev.Type.Key, Timestamp: ev.Row.CreatedAt.UTC(),
+		UserID: userID, Data: json.RawMessage(ev.Row.Data)})
+	if err != nil {
+		return nil, Permanent(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return nil, Permanent(errors.New("the endpoint URL is invalid"))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Herald-Webhooks/1")
+	// The same webhook-id on every attempt of one delivery, so receivers
+	// can drop a message they already processed.
+	if err := stdwebhooks.Headers(req.Header, secrets, "msg_"+j.DeliveryID.String(), time.Now(), body); err != nil {
+		return nil, Permanent(err)
+	}
+	res, err := s.HTTP.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, responseLimit))
+	res.Body.Close()
+	switch {
+	case res.StatusCode >= 200 && res.StatusCode < 300:
+		h := sha256.Sum256(body)
+		return h[:], nil
+	case res.StatusCode == http.StatusGone:
+		return nil, fmt.Errorf("%w: %w", errGone, &StatusError{res.StatusCode})
+	}
+	return nil, &StatusError{res.StatusCode}
+}
+
+// disable stops sending to a tenant endpoint that answered 410 Gone, until
+// the tenant sets it again. Failing to record it only costs more 410s.
+func (s *WebhookSender) disable(ev *Event) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = ev.a.q().DisableIntegration(ctx, dbq.DisableIntegrationParams{TenantID: ev.Row.TenantID, Kind: integrations.KindWebhook,
+		Reason: "the endpoint answered 410 Gone"})
+}
+
+// Permanent: only 408, 429 and 5xx (and network failures) are worth
+// retrying; any other answer, redirects included (they are not followed),
+// fails at once.
+func (s *WebhookSender) Permanent(err error) bool {
+	var se *StatusError
+	if isPermanent(err) || errors.Is(err, netguard.ErrForbidden) {
+		return true
+	}
+	if errors.As(err, &se) {
+		return se.Code != http.StatusRequestTimeout && se.Code != http.StatusTooManyRequests && se.Code < 500
+	}
+	return false
+}
+
+// Describe names the status an endpoint answered, never its URL.
+func (s *WebhookSender) Describe(err error) string {
+	var se *StatusError
+	switch {
+	case errors.Is(err, errGone):
+		return "the endpoint answered 410 Gone; it is disabled until the webhook is set again"
+	case errors.Is(err, netguard.ErrForbidden):
+		return "the endpoint's address is private or reserved, and refused"
+	case isPermanent(err):
+		return "the webhook could not be built or its endpoint is not configured"
+	case errors.As(err, &se) && se.Code >= 300 && se.Code < 400:
+		return fmt.Sprintf("the endpoint answered a redirect (HTTP %d), which is not followed", se.Code)
+	case errors.As(err, &se):
+		return fmt.Sprintf("the endpoint answered HTTP %d", se.Code)
+	case errors.Is(err, context.DeadlineExceeded):
+		return "the endpoint did not answer in time"
+	case errors.Is(err, context.Canceled):
+		return "the attempt ended before the webhook was sent"
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Timeout() {
+		return "the endpoint did not answer in time"
+	}
+	return "could not reach the endpoint"
+}

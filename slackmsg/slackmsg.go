@@ -1,0 +1,211 @@
+// Package slackmsg builds the Block Kit messages Herald posts to Slack: a
+// header with the notification's title, its text, the event's fields, a
+// context line and a button linking back, with a plain-text fallback for
+// notifications and clients without blocks. It does no I/O.
+package slackmsg
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/heraldhq/herald/catalog"
+)
+
+// Message is what one Slack post carries.
+type Message struct {
+	Text   string        `json:"text"`
+	Blocks []slack.Block `json:"blocks"`
+}
+
+// Slack's limits: longer values are cut with an ellipsis, not refused.
+const (
+	maxHeader   = 150
+	maxSection  = 3000
+	maxField    = 2000
+	maxFields   = 10
+	maxButton   = 75
+	maxURL      = 3000
+	maxFallback = 3000
+)
+
+// field is one labelled value of an event's data shown beside the text.
+type field struct{ label, key string }
+
+// fields are the data each built-in type shows as labelled fields. Types
+// not listed (tenant-defined ones too) show their text alone.
+var fields = map[string][]field{
+	"outreach.prospect_replied":     {{"Prospect", "prospect_name"}, {"Sentiment", "sentiment"}, {"Campaign", "campaign_id"}},
+	"outreach.drafts_ready":         {{"Drafts", "drafts"}, {"Batch", "batch_id"}},
+	"outreach.bounce_rate_alert":    {{"Campaign", "campaign_id"}, {"Sent", "sent"}, {"Bounced", "bounced"}, {"Bounce rate", "bounce_rate"}},
+	"outreach.campaign_completed":   {{"Campaign", "name"}, {"Sent", "sent"}, {"Replies", "replies"}, {"Bounced", "bounced"}},
+	"outreach.experiment_ready":     {{"Experiment", "experiment_id"}, {"Name", "name"}},
+	"outreach.connection_degraded":  {{"Connection", "connection_id"}, {"Kind", "kind"}},
+	"outreach.connection_recovered": {{"Connection", "connection_id"}, {"Kind", "kind"}},
+	"lead.qualified":                {{"Persona", "persona"}, {"Company", "company"}, {"Score", "score"}},
+	"issue.assigned":                {{"Issue", "issue_key"}, {"Title", "title"}},
+	"issue.status_changed":          {{"Issue", "issue_key"}, {"Status", "status"}},
+	"issue.commented":               {{"Issue", "issue_key"}, {"Author", "author"}},
+	"issue.mentioned":               {{"Issue", "issue_key"}, {"By", "author"}},
+	"project.update":                {{"Project", "project"}},
+	"project.milestone_deadline":    {{"Milestone", "milestone"}, {"Due", "due"}, {"Project", "project"}},
+	"project.sprint_started":        {{"Sprint", "sprint"}, {"Project", "project"}},
+	"project.sprint_completed":      {{"Sprint", "sprint"}, {"Project", "project"}},
+	"system.build_failed":           {{"Pipeline", "pipeline"}, {"Build", "build_id"}, {"Branch", "branch"}, {"Commit", "commit"}},
+	"ai.risk_alert":                 {{"Risk", "risk"}, {"Severity", "severity"}},
+	"approval.requested":            {{"Request", "title"}, {"Requester", "requester"}},
+	"approval.reminder":             {{"Request", "title"}, {"Requester", "requester"}},
+	"approval.escalated":            {{"Request", "title"}, {"Level", "level"}},
+	"approval.executive_alert":      {{"Request", "title"}, {"Level", "level"}},
+}
+
+// Build renders the message of one event for Slack.
+func Build(t catalog.EventType, r *catalog.Renderer, data map[string]any, link, tenant string) (Message, error) {
+	c, err := r.Notice(data, catalog.Recipient{}, link)
+	if err != nil {
+		return Message{}, err
+	}
+	title := cut(strings.TrimSpace(c.Subject), maxHeader)
+	if title == "" {
+		title = cut(t.Title, maxHeader)
+	}
+	m := Message{Text: cut(strings.TrimSpace(title+" — "+strings.TrimSpace(c.Body)), maxFallback)}
+	m.Blocks = append(m.Blocks, slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, title, true, false)))
+	if body := strings.TrimSpace(c.Body); body != "" {
+		m.Blocks = append(m.Blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, cut(escape(body), maxSection), false, false), nil, nil))
+	}
+	var fs []*slack.TextBlockObject
+	for _, f := range fields[t.Key] {
+		if v, ok := value(data[f.key]); ok {
+			fs = append(fs, slack.NewTextBlockObject(slack.MarkdownType, cut("*"+f.label+"*\n"+escape(v), maxField), false, false))
+		}
+	}
+	if t.Key == "lead.qualified" {
+		// The brief's qualification fields, each its own field.
+		if q, ok := data["fields"].(map[string]any); ok {
+			for _, k := range sortedKeys(q) {
+				if v, ok := value(q[k]); ok {
+					fs = append(fs, slack.NewTextBlockObject(slack.MarkdownType, cut("*"+escape(k)+"*\n"+escape(v), maxField), false, false))
+				}
+			}
+		}
+	}
+	if len(fs) > maxFields {
+		fs = fs[:maxFields]
+	}
+	if len(fs) > 0 {
+		m.Blocks = append(m.Blocks, slack.NewSectionBlock(nil, fs, nil))
+	}
+	if t.Key == "lead.qualified" {
+		if s, ok := value(data["summary"]); ok {
+			m.Blocks = append(m.Blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, cut("*Summary*\n"+escape(s), maxSection), false, false), nil, nil))
+		}
+	}
+	ctx := []string{}
+	if tenant != "" {
+		ctx = append(ctx, escape(tenant))
+	}
+	if t.Category != "" {
+		ctx = append(ctx, escape(t.Category))
+	}
+	if t.Urgent {
+		ctx = append(ctx, ":rotating_light: urgent")
+	}
+	if len(ctx) > 0 {
+		m.Blocks = append(m.Blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, strings.Join(ctx, " · "), false, false)))
+	}
+	var buttons []slack.BlockElement
+	if webLink(link) {
+		action := t.Templates.Action
+		if action == "" {
+			action = "View details"
+		}
+		buttons = append(buttons, button("open", action, link))
+	}
+	if t.Key == "lead.qualified" {
+		if u, ok := data["transcript_url"].(string); ok && webLink(u) {
+			buttons = append(buttons, button("transcript", "Transcript", u))
+		}
+	}
+	if len(buttons) > 0 {
+		m.Blocks = append(m.Blocks, slack.NewActionBlock("", buttons...))
+	}
+	return m, nil
+}
+
+func button(id, text, url string) *slack.ButtonBlockElement {
+	b := slack.NewButtonBlockElement(id, "", slack.NewTextBlockObject(slack.PlainTextType, cut(text, maxButton), false, false))
+	b.URL = url
+	return b
+}
+
+func webLink(s string) bool {
+	return len(s) <= maxURL && (strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://"))
+}
+
+// value shows a data value as text; numbers keep their exact digits, with
+// thousands separators for whole numbers, as the email templates show them.
+func value(v any) (string, bool) {
+	switch x := v.(type) {
+	case nil:
+		return "", false
+	case string:
+		return x, strings.TrimSpace(x) != ""
+	case bool:
+		return strconv.FormatBool(x), true
+	case fmt.Stringer: // json.Number
+		return grouped(x.String()), true
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
+			return grouped(strconv.FormatInt(int64(x), 10)), true
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64), true
+	case int:
+		return grouped(strconv.Itoa(x)), true
+	}
+	return "", false
+}
+
+// grouped puts thousands separators in a whole number; anything else is
+// returned as is.
+func grouped(s string) string {
+	neg := strings.HasPrefix(s, "-")
+	digits := strings.TrimPrefix(s, "-")
+	if digits == "" || strings.Trim(digits, "0123456789") != "" || len(digits) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	for i, r := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// escape makes text safe in Slack mrkdwn: &, < and > are control characters
+// (links, mentions).
+func escape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// cut shortens s to at most n characters, ending with an ellipsis.
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
