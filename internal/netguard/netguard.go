@@ -25,7 +25,7 @@ var ErrForbidden = errors.New("the address is not on the public internet")
 // unless AllowPrivate (tests and `herald dev`).
 type Guard struct {
 	AllowPrivate bool
-	// Resolver resolves hosts for CheckURL; nil is net.DefaultResolver.
+	// Resolver resolves hosts for CheckURL and Client; nil is the system's.
 	Resolver *net.Resolver
 }
 
@@ -81,7 +81,7 @@ func (g Guard) control(_, address string, _ syscall.RawConn) error {
 // answer), no proxy from the environment is used, and the whole request is
 // bounded by timeout.
 func (g Guard) Client(timeout time.Duration) *http.Client {
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Control: g.control}
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Control: g.control, Resolver: g.Resolver}
 	return &http.Client{
 		Timeout: timeout,
 		Transport: &http.Transport{

@@ -1,0 +1,125 @@
+package slackmsg
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/heraldhq/herald/catalog"
+)
+
+func build(t *testing.T, key string, data map[string]any, link string) (Message, string) {
+	t.Helper()
+	typ, ok := catalog.BuiltIn().Lookup(key)
+	if !ok {
+		t.Fatalf("no type %s", key)
+	}
+	r, err := catalog.NewRenderer(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Build(typ, r, data, link, "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // read the blocks as Slack does
+	if err := enc.Encode(m.Blocks); err != nil {
+		t.Fatal(err)
+	}
+	return m, b.String()
+}
+
+func TestBuildShowsWhatSlackUsersRead(t *testing.T) {
+	m, blocks := build(t, "outreach.campaign_completed",
+		map[string]any{"campaign_id": "c1", "name": "Spring <launch> & co", "sent": json.Number("1200000"), "replies": 34, "bounced": 2},
+		"https://app.example/campaigns/c1")
+	for _, want := range []string{
+		`"type":"header"`, `"type":"actions"`, `"url":"https://app.example/campaigns/c1"`,
+		`*Sent*\n1,200,000`, `*Replies*\n34`, `*Campaign*\nSpring &lt;launch&gt; &amp; co`, `Acme · outreach`,
+	} {
+		if !strings.Contains(blocks, want) {
+			t.Errorf("blocks lack %s:\n%s", want, blocks)
+		}
+	}
+	if strings.Contains(blocks, `"mrkdwn","text":"Campaign Spring <launch>`) || strings.Contains(blocks, `*Campaign*\nSpring <`) {
+		t.Errorf("data reached Slack's markup unescaped: %s", blocks)
+	}
+	if m.Text == "" || !strings.Contains(m.Text, "Spring") {
+		t.Errorf("fallback text %q", m.Text)
+	}
+}
+
+func TestBuildOmitsMissingDataAndBadLinks(t *testing.T) {
+	_, blocks := build(t, "issue.assigned", map[string]any{"issue_key": "P-1"}, "javascript:alert(1)")
+	if strings.Contains(blocks, "Title") || strings.Contains(blocks, "no value") || strings.Contains(blocks, "null") {
+		t.Errorf("missing data shows: %s", blocks)
+	}
+	if strings.Contains(blocks, `"type":"actions"`) {
+		t.Errorf("a non-web link became a button: %s", blocks)
+	}
+}
+
+func TestBuildCutsToSlackLimits(t *testing.T) {
+	long := strings.Repeat("x", 5000)
+	m, blocks := build(t, "system.notice", map[string]any{"title": long, "message": long}, "")
+	var raw []map[string]any
+	_ = json.Unmarshal([]byte(blocks), &raw)
+	header := raw[0]["text"].(map[string]any)["text"].(string)
+	section := raw[1]["text"].(map[string]any)["text"].(string)
+	if n := len([]rune(header)); n > 150 || !strings.HasSuffix(header, "…") {
+		t.Errorf("header of %d characters", n)
+	}
+	if n := len([]rune(section)); n > 3000 {
+		t.Errorf("section of %d characters", n)
+	}
+	if len([]rune(m.Text)) > 3000 {
+		t.Errorf("fallback of %d characters", len([]rune(m.Text)))
+	}
+}
+
+func TestLeadBrief(t *testing.T) {
+	_, blocks := build(t, "lead.qualified", map[string]any{
+		"lead_id": "l1", "score": 82, "persona": "CTO", "company": "Initech",
+		"fields": map[string]any{"budget": "50k", "timeline": "Q3"}, "summary": "Wants SSO.",
+		"transcript_url": "https://calls.example/t/1",
+	}, "https://app.example/leads/l1")
+	for _, want := range []string{`*Persona*\nCTO`, `*Company*\nInitech`, `*Score*\n82`, `*budget*\n50k`, `*timeline*\nQ3`, `*Summary*\nWants SSO.`, `"url":"https://calls.example/t/1"`, `Transcript`} {
+		if !strings.Contains(blocks, want) {
+			t.Errorf("the lead brief lacks %s:\n%s", want, blocks)
+		}
+	}
+}
+
+func TestEveryBuiltInSlackTypeBuilds(t *testing.T) {
+	for _, typ := range catalog.BuiltIn().All() {
+		if !typ.Has("slack") {
+			continue
+		}
+		data := map[string]any{}
+		for _, k := range typ.Required {
+			data[k] = "sample-" + k
+		}
+		m, blocks := build(t, typ.Key, data, "https://app.example/x")
+		if m.Text == "" || !strings.Contains(blocks, `"type":"header"`) {
+			t.Errorf("%s: %q %s", typ.Key, m.Text, blocks)
+		}
+	}
+}
+
+func TestTenantTypeGetsTheGenericLayout(t *testing.T) {
+	typ := catalog.EventType{Key: "acme.deploy", Category: "ops", Title: "Deploy", Templates: catalog.Templates{Subject: "Deployed {{.data.v}}", Text: "Version {{.data.v}} is live."}}
+	r, err := catalog.NewRenderer(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Build(typ, r, map[string]any{"v": "1.2"}, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(m.Blocks)
+	if !strings.Contains(string(b), "Deployed 1.2") || !strings.Contains(string(b), "Version 1.2 is live.") || strings.Contains(string(b), `"fields"`) {
+		t.Errorf("tenant type blocks: %s", b)
+	}
+}
