@@ -95,17 +95,11 @@ func (ev *Event) secrets(ctx context.Context, kind string, v any) error {
 	if row.Secrets == "" {
 		return Permanent(fmt.Errorf("the %s integration has no secrets", kind))
 	}
-	raw, err := ev.a.Seal.Open(SealPurpose(ev.Row.TenantID, kind), row.Secrets)
+	raw, err := ev.a.Seal.Open(integrations.SealPurpose(ev.Row.TenantID, kind), row.Secrets)
 	if err != nil {
 		return Permanent(fmt.Errorf("the %s integration's secrets cannot be opened (was HERALD_SIGNING_KEY changed?)", kind))
 	}
 	return json.Unmarshal(raw, v)
-}
-
-// SealPurpose binds an integration's sealed secrets to its tenant and kind:
-// one tenant's ciphertext cannot be opened as another's.
-func SealPurpose(tenantID uuid.UUID, kind string) string {
-	return "integration:" + kind + ":" + tenantID.String()
 }
 
 // loadEvent reads an event with its type and tenant defaults. Errors that a

@@ -47,6 +47,10 @@ type PageResult struct {
 	Failed    int    `json:"failed,omitempty"`
 	// Batches hold the pending deliveries per channel, in channel order.
 	Batches []Batch `json:"batches,omitempty"`
+	// EventSends are the event's event-level sends (Slack channel posts,
+	// the tenant webhook), per channel: planned with the first page and
+	// sent as their own step, never mixed with recipients' batches.
+	EventSends []Batch `json:"event_sends,omitempty"`
 	// Emails is the email batch for runs from before Batches (see Batched).
 	Emails []uuid.UUID `json:"emails,omitempty"`
 	// Deferred counts the page's deliveries waiting out quiet hours.
@@ -257,6 +261,7 @@ func storeInbox(ctx context.Context, q *dbq.Queries, ev *Event, in PageInput,
 	deliveries []dbq.Delivery, notices map[string]catalog.Content, res *PageResult) error {
 	var inbox dbq.InsertInboxItemsParams
 	pending := map[channel.Channel][]uuid.UUID{}
+	eventLevel := map[channel.Channel][]uuid.UUID{}
 	for _, d := range deliveries {
 		switch d.Status {
 		case delivery.Skipped, delivery.Cancelled:
@@ -272,17 +277,23 @@ func storeInbox(ctx context.Context, q *dbq.Queries, ev *Event, in PageInput,
 				inbox.Bodies = append(inbox.Bodies, c.Body)
 			}
 		case delivery.Pending:
-			if d.NotBefore != nil {
+			switch {
+			case d.NotBefore != nil:
 				res.Deferred++ // its workflow releases it when its quiet hours end
-				continue
+			case integrations.EventLevel(d.UserID):
+				eventLevel[d.Channel] = append(eventLevel[d.Channel], d.ID)
+			default:
+				pending[d.Channel] = append(pending[d.Channel], d.ID)
 			}
-			pending[d.Channel] = append(pending[d.Channel], d.ID)
 		}
 	}
 	// Batches in channel order: the workflow must see the same order on replay.
 	for _, ch := range channel.All {
 		if ids := pending[ch]; len(ids) > 0 {
 			res.Batches = append(res.Batches, Batch{Channel: ch, DeliveryIDs: ids})
+		}
+		if ids := eventLevel[ch]; len(ids) > 0 {
+			res.EventSends = append(res.EventSends, Batch{Channel: ch, DeliveryIDs: ids})
 		}
 	}
 	if len(inbox.DeliveryIds) == 0 {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/heraldhq/herald/activities"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/integrations"
 	"github.com/heraldhq/herald/stdwebhooks"
@@ -71,7 +70,7 @@ func openSecrets[T any](s *Server, c echo.Context, row *dbq.Integration, kind st
 	if row == nil || row.Secrets == "" {
 		return v, nil
 	}
-	raw, err := s.links.Open(activities.SealPurpose(tenantOf(c).ID, kind), row.Secrets)
+	raw, err := s.links.Open(integrations.SealPurpose(tenantOf(c).ID, kind), row.Secrets)
 	if err != nil {
 		return v, fmt.Errorf("opening the %s integration's secrets (was HERALD_SIGNING_KEY changed?): %w", kind, err)
 	}
@@ -173,7 +172,7 @@ func (s *Server) storeIntegration(c echo.Context, kind string, cfg, secrets any)
 		return nil, err
 	}
 	row, err := dbq.New(s.pool).PutIntegration(c.Request().Context(), dbq.PutIntegrationParams{
-		TenantID: tenant.ID, Kind: kind, Config: plain, Secrets: s.links.Seal(activities.SealPurpose(tenant.ID, kind), secret),
+		TenantID: tenant.ID, Kind: kind, Config: plain, Secrets: s.links.Seal(integrations.SealPurpose(tenant.ID, kind), secret),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storing the %s integration: %w", kind, err)

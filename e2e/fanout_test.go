@@ -8,9 +8,10 @@ import (
 	"github.com/heraldhq/herald/internal/localstack"
 )
 
-// TestFanOutTenThousand posts one event to a tenant of 10,000 subscribers
-// and checks every one gets an inbox item and an email, within a bounded
-// workflow history.
+// TestFanOutTenThousand posts one event to a tenant of 10,000 subscribers,
+// with a tenant webhook and two Slack routes, and checks every one gets an
+// inbox item and an email, the event-level sends are exactly three calls,
+// and the workflow history stays bounded.
 func TestFanOutTenThousand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fan-out to 10,000 recipients takes several seconds")
@@ -21,6 +22,11 @@ func TestFanOutTenThousand(t *testing.T) {
 	if err := localstack.SeedUsers(context.Background(), env.pool, tn.id, n); err != nil {
 		t.Fatal(err)
 	}
+	hook := newHookServer(t)
+	tn.must(200, tn.do("PUT", "/v1/integrations/webhook", map[string]any{"url": hook.URL}))
+	suffix := tn.id.String()[:8]
+	tn.must(200, tn.do("PUT", "/v1/integrations/slack", map[string]any{"bot_token": "xoxb-e2e",
+		"routes": []map[string]any{{"channel": "#fan-a-" + suffix}, {"channel": "#fan-b-" + suffix, "purposes": []string{"projects"}}}}))
 	start := time.Now()
 	acc := tn.postEvent(map[string]any{
 		"type": "project.update", "data": map[string]any{"project": "Apollo", "message": "Launch moved to Friday"},
@@ -34,8 +40,11 @@ func TestFanOutTenThousand(t *testing.T) {
 	if got := count(t, "SELECT count(*) FROM notifications WHERE event_id = $1", id); got != n {
 		t.Errorf("%d inbox items, want %d", got, n)
 	}
-	if got := count(t, "SELECT count(*) FROM deliveries WHERE event_id = $1 AND status = 'delivered'", id); got != 2*n {
-		t.Errorf("%d delivered rows, want %d", got, 2*n)
+	if got := count(t, "SELECT count(*) FROM deliveries WHERE event_id = $1 AND status = 'delivered'", id); got != 2*n+3 {
+		t.Errorf("%d delivered rows, want %d (in-app and email per recipient, and 3 event-level)", got, 2*n+3)
+	}
+	if a, b, w := len(slackPosts("#fan-a-"+suffix)), len(slackPosts("#fan-b-"+suffix)), len(hook.calls()); a != 1 || b != 1 || w != 1 {
+		t.Errorf("event-level calls: %d + %d Slack posts and %d webhook calls, want exactly one each", a, b, w)
 	}
 	if got := len(mailFor(id)); got != n {
 		t.Errorf("%d emails caught, want %d", got, n)

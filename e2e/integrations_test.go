@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -424,5 +426,80 @@ func TestSlackAnswersAndIncomingWebhook(t *testing.T) {
 		if d.Channel == "slack" && d.UserID != "" {
 			t.Errorf("a DM was planned without a bot token: %+v", d)
 		}
+	}
+}
+
+// TestWebhookThatNeverAnswersIsRetried: a receiver that accepts and hangs is
+// a failed try after 10 s, tried again on the schedule.
+func TestWebhookThatNeverAnswersIsRetried(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t)
+	var mu sync.Mutex
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		first := calls == 1
+		mu.Unlock()
+		if first {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(30 * time.Second):
+			}
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	tn.must(200, tn.do("PUT", "/v1/integrations/webhook", map[string]any{"url": srv.URL}))
+	tn.putUser("h1", "h1@example.com")
+	acc := tn.postEvent(map[string]any{"type": "issue.assigned", "recipients": map[string]any{"users": []string{"h1"}}, "data": map[string]any{"issue_key": "HANG-1"}})
+	ev := tn.waitSettled(acc.EventID, time.Minute)
+	for _, d := range ev.Deliveries {
+		if d.Target == "webhook" && (d.Status != "delivered" || d.Attempts != 2) {
+			t.Errorf("webhook delivery %+v, want delivered on the second try", d)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != 2 {
+		t.Errorf("%d calls, want 2", calls)
+	}
+}
+
+// TestUserWebhooksPerHostBound: many users' endpoints on one host get at most
+// 4 requests at a time.
+func TestUserWebhooksPerHostBound(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t)
+	var inFlight, most, total atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+		inFlight.Add(-1)
+		total.Add(1)
+	}))
+	defer srv.Close()
+	tn.must(200, tn.do("PUT", "/v1/integrations/webhook", map[string]any{"url": ""}))
+	var users []string
+	for i := range 12 {
+		u := "hb" + strconv.Itoa(i)
+		users = append(users, u)
+		tn.putUser(u, u+"@example.com")
+		tn.must(200, tn.do("PUT", "/v1/users/"+u+"/preferences", map[string]any{"channels": map[string]any{"webhook": map[string]any{"url": srv.URL + "/" + u}}}))
+	}
+	acc := tn.postEvent(map[string]any{"type": "issue.assigned", "recipients": map[string]any{"users": users}, "data": map[string]any{"issue_key": "HB-1"}})
+	ev := tn.waitSettled(acc.EventID, time.Minute)
+	if ev.Status != "delivered" || total.Load() != 12 {
+		t.Fatalf("event %s with %d webhook calls, want delivered with 12", ev.Status, total.Load())
+	}
+	if m := most.Load(); m > 4 || m < 2 {
+		t.Errorf("at most %d requests at once to one host, want between 2 and 4", m)
 	}
 }

@@ -149,6 +149,12 @@ func (r Route) Matches(eventType, category string) bool {
 	return false
 }
 
+// SealPurpose binds an integration's sealed secrets to its tenant and kind:
+// one tenant's ciphertext cannot be opened as another's.
+func SealPurpose(tenantID fmt.Stringer, kind string) string {
+	return "integration:" + kind + ":" + tenantID.String()
+}
+
 // Parse reads plain config JSON; nil or empty input is nil.
 func Parse[T any](raw []byte) (*T, error) {
 	if len(raw) == 0 || string(raw) == "null" {

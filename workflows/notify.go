@@ -146,6 +146,7 @@ func (n *notify) run(ctx workflow.Context) (NotifyResult, error) {
 		}
 		n.add(page.Delivered, page.Skipped, page.Failed)
 		n.result.Deferred += page.Deferred
+		n.sendEventLevel(ctx, page.EventSends)
 		batches := page.Batches
 		if after == "" && page.Next == "" {
 			batches = n.sendFast(ctx, batches)
@@ -189,6 +190,15 @@ func (n *notify) preparePage(ctx workflow.Context, after string) (activities.Pag
 	}
 	err := workflow.ExecuteLocalActivity(n.lctx, a.PreparePage, in).Get(ctx, &page)
 	return page, err
+}
+
+// sendEventLevel starts the event's own sends (a post per routed Slack
+// channel, the tenant webhook): one call each, however many recipients the
+// event has, through the regular activity with its retries.
+func (n *notify) sendEventLevel(ctx workflow.Context, sends []activities.Batch) {
+	for _, b := range sends {
+		n.dispatch(ctx, b, 0)
+	}
 }
 
 // sendFast tries the small batches of a single-page event once inside the
