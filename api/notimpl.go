@@ -18,7 +18,6 @@ func notImplemented(c echo.Context) error {
 var pendingRoutes = []struct{ method, path string }{
 	{http.MethodPut, "/v1/event-types/:key"},
 	{http.MethodDelete, "/v1/events/:id"},
-	{http.MethodPost, "/v1/deliveries/:id/retry"},
 	{http.MethodGet, "/v1/audit/verify"},
 	{http.MethodPost, "/v1/approvals"},
 	{http.MethodGet, "/v1/approvals/:id"},

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -33,20 +34,37 @@ func parsePage(c echo.Context) (page, error) {
 		p.limit = n
 	}
 	if s := c.QueryParam("cursor"); s != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(s)
-		ts, id, ok := strings.Cut(string(raw), "|")
-		if err != nil || !ok {
-			return p, invalidField("cursor", "cursor is not one this API returned")
-		}
-		if p.time, err = time.Parse(time.RFC3339Nano, ts); err != nil {
-			return p, invalidField("cursor", "cursor is not one this API returned")
-		}
-		if p.id, err = uuid.Parse(id); err != nil {
+		var err error
+		if p.time, p.id, err = decodeCursor(s); err != nil {
 			return p, invalidField("cursor", "cursor is not one this API returned")
 		}
 		p.hasCursor = true
 	}
 	return p, nil
+}
+
+var errCursor = errors.New("cursor is not one this API returned")
+
+// decodeCursor reads a keyset position written by encodeCursor.
+func decodeCursor(s string) (time.Time, uuid.UUID, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	ts, rawID, ok := strings.Cut(string(raw), "|")
+	if err != nil || !ok {
+		return time.Time{}, uuid.Nil, errCursor
+	}
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return time.Time{}, uuid.Nil, errCursor
+	}
+	id, err := uuid.Parse(rawID)
+	if err != nil {
+		return time.Time{}, uuid.Nil, errCursor
+	}
+	return t, id, nil
+}
+
+func encodeCursor(t time.Time, id uuid.UUID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(t.UTC().Format(time.RFC3339Nano) + "|" + id.String()))
 }
 
 // nextCursor is the cursor after a page of n rows ending at (t, id), or nil
@@ -55,6 +73,6 @@ func (p page) nextCursor(n int, t time.Time, id uuid.UUID) *string {
 	if n < p.limit {
 		return nil
 	}
-	c := base64.RawURLEncoding.EncodeToString([]byte(t.UTC().Format(time.RFC3339Nano) + "|" + id.String()))
+	c := encodeCursor(t, id)
 	return &c
 }

@@ -167,16 +167,31 @@ func (tn *tenant) putUser(id, email string, extra ...string) {
 	}
 }
 
-// waitEvent waits for an event's workflow to finish and returns the event.
+// waitEvent waits for an event's workflow to finish, or, for an event with
+// failed deliveries, to settle and wait for a retry signal, and returns the
+// event.
 func (tn *tenant) waitEvent(eventID string) eventView {
 	tn.t.Helper()
 	wid := tn.event(eventID).WorkflowID
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := env.temporal.GetWorkflow(ctx, wid, "").Get(ctx, nil); err != nil {
-		tn.t.Fatalf("workflow %s: %v", wid, err)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := env.temporal.GetWorkflow(ctx, wid, "").Get(ctx, nil)
+		timedOut := ctx.Err() != nil
+		cancel()
+		if err == nil {
+			return tn.event(eventID)
+		}
+		if !timedOut {
+			tn.t.Fatalf("workflow %s: %v", wid, err)
+		}
+		if ev := tn.event(eventID); ev.Status == "failed" || ev.Status == "partial" {
+			return ev // the run stays open, waiting for a retry
+		}
+		if time.Now().After(deadline) {
+			tn.t.Fatalf("workflow %s still running after 2 minutes", wid)
+		}
 	}
-	return tn.event(eventID)
 }
 
 // count runs a counting query with args.

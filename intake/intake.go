@@ -398,3 +398,29 @@ func sorted(s []string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// Retry asks an event's workflow to send failed deliveries again (ids; none
+// means every failed one): the running run gets the retry signal, and an
+// event whose run has completed gets a repair run started with it. Either
+// way each delivery goes through the same claim-and-send path, never twice.
+func (s *Service) Retry(ctx context.Context, tenantID, eventID uuid.UUID, eventType string, ids []uuid.UUID) (string, error) {
+	if ids == nil {
+		ids = []uuid.UUID{}
+	}
+	run, err := s.Temporal.SignalWithStartWorkflow(ctx, workflows.NotifyWorkflowID(eventID), workflows.SignalRetry, ids,
+		client.StartWorkflowOptions{
+			TaskQueue: s.TaskQueue,
+			// The event's own run has completed: a repair run takes its ID.
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+			TypedSearchAttributes: temporal.NewSearchAttributes(
+				workflows.AttrTenant.ValueSet(tenantID.String()),
+				workflows.AttrEventType.ValueSet(eventType),
+				workflows.AttrStatus.ValueSet(string(delivery.EventPending)),
+			),
+		}, workflows.NotifyWorkflowName,
+		workflows.NotifyInput{TenantID: tenantID, EventID: eventID, Type: eventType, Engine: workflows.EngineCurrent, Repair: true})
+	if err != nil {
+		return "", fmt.Errorf("asking event %s's workflow to retry: %w", eventID, err)
+	}
+	return run.GetRunID(), nil
+}

@@ -51,10 +51,22 @@ func NotifyEvent(ctx workflow.Context, in NotifyInput) (NotifyResult, error) {
 	if in.Engine < EngineBatches && workflow.GetVersion(ctx, versionBatches, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return n.runV1(ctx)
 	}
-	if in.Waiting {
-		return n.awaitDeferred(ctx)
+	if in.Repair {
+		return n.awaitRetry(ctx)
 	}
-	return n.run(ctx)
+	var res NotifyResult
+	var err error
+	if in.Waiting {
+		res, err = n.awaitDeferred(ctx)
+	} else {
+		res, err = n.run(ctx)
+	}
+	// A run that failed deliveries waits for an operator's retry; one that
+	// continues as new or failed outright does not.
+	if err == nil && in.Engine >= EngineRepair && n.result.Failed > 0 {
+		return n.awaitRetry(ctx)
+	}
+	return res, err
 }
 
 type notify struct {

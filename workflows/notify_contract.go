@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"time"
+
 	"github.com/google/uuid"
 
 	"github.com/heraldhq/herald/delivery"
@@ -39,6 +41,10 @@ type NotifyInput struct {
 	// Waiting continues a run that had planned every recipient and was
 	// waiting for deferred deliveries to come due.
 	Waiting bool `json:"waiting,omitempty"`
+	// Repair runs wait for retry signals only: a repair run is started
+	// (with its signal) for an event whose first run has completed, and a
+	// run that waited long continues as one.
+	Repair bool `json:"repair,omitempty"`
 }
 
 // NotifyResult tallies an event's deliveries.
@@ -58,9 +64,20 @@ const (
 	EngineBatches = 2
 	// EngineDeferral also defers deliveries in quiet hours on durable timers.
 	EngineDeferral = 3
+	// EngineRepair also waits, after failures, for retry signals.
+	EngineRepair = 4
 	// EngineCurrent is the engine new runs start with.
-	EngineCurrent = EngineDeferral
+	EngineCurrent = EngineRepair
 )
+
+// SignalRetry asks a run to send failed deliveries again. Its input is a
+// list of delivery IDs, or empty (or null) for every failed delivery of the
+// event; from the Temporal UI: [] or ["<delivery id>", …].
+const SignalRetry = "retry"
+
+// RetryWindow is how long a run with failed deliveries waits for a retry
+// signal before it completes; a retry after that starts a repair run.
+const RetryWindow = 7 * 24 * time.Hour
 
 // SignalReschedule tells a waiting run that a recipient (the signal carries
 // their user ID) changed their preferences or time zone: it decides their

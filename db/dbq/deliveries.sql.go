@@ -282,6 +282,119 @@ func (q *Queries) EventsWaitingForUser(ctx context.Context, arg EventsWaitingFor
 	return items, nil
 }
 
+const failedToRetry = `-- name: FailedToRetry :many
+SELECT d.id, d.event_id, d.created_at, e.type AS event_type FROM deliveries d JOIN events e ON e.id = d.event_id
+WHERE d.tenant_id = $1 AND d.failed_at IS NOT NULL AND d.status = 'failed' AND d.channel <> 'in_app'
+  AND (NOT $2::bool OR d.event_id = $3::uuid)
+  AND (NOT $4::bool OR d.channel = $5::text)
+  AND (NOT $6::bool OR d.created_at >= $7::timestamptz)
+  AND (NOT $8::bool OR (d.created_at, d.id) > ($9::timestamptz, $10::uuid))
+ORDER BY d.created_at, d.id
+LIMIT $11
+`
+
+type FailedToRetryParams struct {
+	TenantID   uuid.UUID
+	ByEvent    bool
+	EventID    uuid.UUID
+	ByChannel  bool
+	Channel    string
+	BySince    bool
+	Since      time.Time
+	HasCursor  bool
+	CursorTime time.Time
+	CursorID   uuid.UUID
+	PageSize   int32
+}
+
+type FailedToRetryRow struct {
+	ID        uuid.UUID
+	EventID   uuid.UUID
+	CreatedAt time.Time
+	EventType string
+}
+
+// A page of the failed deliveries a bulk retry matches, oldest first, served
+// by deliveries_failed. In-app rows are left out: they failed while being
+// planned, and sending again cannot help them.
+func (q *Queries) FailedToRetry(ctx context.Context, arg FailedToRetryParams) ([]FailedToRetryRow, error) {
+	rows, err := q.db.Query(ctx, failedToRetry,
+		arg.TenantID,
+		arg.ByEvent,
+		arg.EventID,
+		arg.ByChannel,
+		arg.Channel,
+		arg.BySince,
+		arg.Since,
+		arg.HasCursor,
+		arg.CursorTime,
+		arg.CursorID,
+		arg.PageSize,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []FailedToRetryRow{}
+	for rows.Next() {
+		var i FailedToRetryRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.EventID,
+			&i.CreatedAt,
+			&i.EventType,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const getDeliveryWithType = `-- name: GetDeliveryWithType :one
+SELECT d.id, d.tenant_id, d.event_id, d.user_id, d.channel, d.status, d.reason, d.attempts, d.not_before, d.delivered_at, d.error, d.content_hash, d.created_at, d.updated_at, d.claim_id, d.claimed_until, d.failed_at, e.type AS event_type FROM deliveries d JOIN events e ON e.id = d.event_id
+WHERE d.tenant_id = $1 AND d.id = $2
+`
+
+type GetDeliveryWithTypeParams struct {
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+type GetDeliveryWithTypeRow struct {
+	Delivery  Delivery
+	EventType string
+}
+
+func (q *Queries) GetDeliveryWithType(ctx context.Context, arg GetDeliveryWithTypeParams) (GetDeliveryWithTypeRow, error) {
+	row := q.db.QueryRow(ctx, getDeliveryWithType, arg.TenantID, arg.ID)
+	var i GetDeliveryWithTypeRow
+	err := row.Scan(
+		&i.Delivery.ID,
+		&i.Delivery.TenantID,
+		&i.Delivery.EventID,
+		&i.Delivery.UserID,
+		&i.Delivery.Channel,
+		&i.Delivery.Status,
+		&i.Delivery.Reason,
+		&i.Delivery.Attempts,
+		&i.Delivery.NotBefore,
+		&i.Delivery.DeliveredAt,
+		&i.Delivery.Error,
+		&i.Delivery.ContentHash,
+		&i.Delivery.CreatedAt,
+		&i.Delivery.UpdatedAt,
+		&i.Delivery.ClaimID,
+		&i.Delivery.ClaimedUntil,
+		&i.Delivery.FailedAt,
+		&i.EventType,
+	)
+	return i, err
+}
+
 const insertDeliveries = `-- name: InsertDeliveries :exec
 INSERT INTO deliveries (tenant_id, event_id, user_id, channel, status, reason, error, content_hash,
                         not_before, attempts, delivered_at, failed_at)
@@ -697,6 +810,49 @@ func (q *Queries) ReleaseClaim(ctx context.Context, arg ReleaseClaimParams) erro
 	return err
 }
 
+const requeueFailed = `-- name: RequeueFailed :many
+UPDATE deliveries SET status = 'pending', error = '', failed_at = NULL, claim_id = NULL, claimed_until = NULL,
+    updated_at = now()
+WHERE event_id = $1 AND status = 'failed' AND channel <> 'in_app'
+  AND (cardinality($2::uuid[]) = 0 OR id = ANY($2::uuid[]))
+RETURNING id, user_id, channel
+`
+
+type RequeueFailedParams struct {
+	EventID uuid.UUID
+	Ids     []uuid.UUID
+}
+
+type RequeueFailedRow struct {
+	ID      uuid.UUID
+	UserID  string
+	Channel channel.Channel
+}
+
+// An operator's retry: failed deliveries (all of the event's, or those
+// named) are pending again and go through the same claim-and-send path.
+// In-app rows failed while being planned (their notice could not be
+// rendered); sending again cannot change that, so they stay failed.
+func (q *Queries) RequeueFailed(ctx context.Context, arg RequeueFailedParams) ([]RequeueFailedRow, error) {
+	rows, err := q.db.Query(ctx, requeueFailed, arg.EventID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RequeueFailedRow{}
+	for rows.Next() {
+		var i RequeueFailedRow
+		if err := rows.Scan(&i.ID, &i.UserID, &i.Channel); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const skipMany = `-- name: SkipMany :exec
 UPDATE deliveries d SET status = 'skipped', reason = r.reason, claim_id = NULL, claimed_until = NULL, updated_at = now()
 FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS reason) r
@@ -740,6 +896,33 @@ func (q *Queries) TallyDeliveries(ctx context.Context, ids []uuid.UUID) ([]Tally
 		return nil, err
 	}
 	return items, nil
+}
+
+const tallyEvent = `-- name: TallyEvent :one
+SELECT count(*) FILTER (WHERE status = 'delivered')::int AS delivered,
+       count(*) FILTER (WHERE status = 'failed')::int AS failed,
+       count(*) FILTER (WHERE status IN ('skipped', 'cancelled'))::int AS skipped,
+       count(*) FILTER (WHERE status = 'pending')::int AS pending
+FROM deliveries WHERE event_id = $1
+`
+
+type TallyEventRow struct {
+	Delivered int32
+	Failed    int32
+	Skipped   int32
+	Pending   int32
+}
+
+func (q *Queries) TallyEvent(ctx context.Context, eventID uuid.UUID) (TallyEventRow, error) {
+	row := q.db.QueryRow(ctx, tallyEvent, eventID)
+	var i TallyEventRow
+	err := row.Scan(
+		&i.Delivered,
+		&i.Failed,
+		&i.Skipped,
+		&i.Pending,
+	)
+	return i, err
 }
 
 const unsettledDeliveries = `-- name: UnsettledDeliveries :many

@@ -191,3 +191,38 @@ WHERE tenant_id = @tenant_id AND user_id = @user_id AND status = 'pending' AND n
 INSERT INTO deliveries (tenant_id, event_id, user_id, channel)
 SELECT @tenant_id::uuid, @event_id::uuid, unnest(@targets::text[]), unnest(@channels::text[])
 ON CONFLICT (event_id, user_id, channel) DO NOTHING;
+
+-- name: RequeueFailed :many
+-- An operator's retry: failed deliveries (all of the event's, or those
+-- named) are pending again and go through the same claim-and-send path.
+-- In-app rows failed while being planned (their notice could not be
+-- rendered); sending again cannot change that, so they stay failed.
+UPDATE deliveries SET status = 'pending', error = '', failed_at = NULL, claim_id = NULL, claimed_until = NULL,
+    updated_at = now()
+WHERE event_id = @event_id AND status = 'failed' AND channel <> 'in_app'
+  AND (cardinality(@ids::uuid[]) = 0 OR id = ANY(@ids::uuid[]))
+RETURNING id, user_id, channel;
+
+-- name: TallyEvent :one
+SELECT count(*) FILTER (WHERE status = 'delivered')::int AS delivered,
+       count(*) FILTER (WHERE status = 'failed')::int AS failed,
+       count(*) FILTER (WHERE status IN ('skipped', 'cancelled'))::int AS skipped,
+       count(*) FILTER (WHERE status = 'pending')::int AS pending
+FROM deliveries WHERE event_id = @event_id;
+
+-- name: GetDeliveryWithType :one
+SELECT sqlc.embed(d), e.type AS event_type FROM deliveries d JOIN events e ON e.id = d.event_id
+WHERE d.tenant_id = @tenant_id AND d.id = @id;
+
+-- name: FailedToRetry :many
+-- A page of the failed deliveries a bulk retry matches, oldest first, served
+-- by deliveries_failed. In-app rows are left out: they failed while being
+-- planned, and sending again cannot help them.
+SELECT d.id, d.event_id, d.created_at, e.type AS event_type FROM deliveries d JOIN events e ON e.id = d.event_id
+WHERE d.tenant_id = @tenant_id AND d.failed_at IS NOT NULL AND d.status = 'failed' AND d.channel <> 'in_app'
+  AND (NOT @by_event::bool OR d.event_id = @event_id::uuid)
+  AND (NOT @by_channel::bool OR d.channel = @channel::text)
+  AND (NOT @by_since::bool OR d.created_at >= @since::timestamptz)
+  AND (NOT @has_cursor::bool OR (d.created_at, d.id) > (@cursor_time::timestamptz, @cursor_id::uuid))
+ORDER BY d.created_at, d.id
+LIMIT @page_size;
