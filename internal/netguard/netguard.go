@@ -1,139 +1,177 @@
-// Package netguard keeps outbound requests to tenant- and user-configured
-// URLs (webhooks, Slack incoming webhooks, later approval callbacks) off the
-// service's own network: loopback, private, link-local (cloud metadata) and
-// other non-public addresses are refused when the connection is dialled, so
-// a DNS answer that changes between a check and the request cannot bypass
-// it.
+// Package netguard keeps outbound calls to tenant- and user-configured URLs (webhooks,
+// Slack incoming webhooks) on the public internet, so that a configured URL cannot be
+// used to reach Herald's own network (server-side request forgery).
+//
+// Two checks cooperate: CheckURL refuses a bad URL when it is configured, with a message
+// fit for the API client; Client refuses every connection at dial time, after DNS
+// resolution, because a name that resolved to a public address yesterday (or a moment
+// ago, in CheckURL) may resolve to a private one now.
 package netguard
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
 
-// ErrForbidden is wrapped by every refusal of an address.
-var ErrForbidden = errors.New("the address is not on the public internet")
-
-// Guard refuses connections to addresses outside the public internet
-// unless AllowPrivate (tests and `herald dev`).
+// Guard refuses connections to addresses outside the public internet unless AllowPrivate.
 type Guard struct {
-	AllowPrivate bool
-	// Resolver resolves hosts for CheckURL and Client; nil is the system's.
-	Resolver *net.Resolver
+	AllowPrivate bool          // HERALD_WEBHOOK_ALLOW_PRIVATE: tests and `herald dev`
+	Resolver     *net.Resolver // nil: net.DefaultResolver; tests inject one
 }
 
-// nonPublic are the ranges no outbound request may reach: besides
-// loopback, private, link-local, multicast and unspecified addresses (see
-// Public), the shared, reserved and documentation ranges, and the IPv6
-// prefixes that embed an IPv4 address.
-var nonPublic = func() []netip.Prefix {
-	var out []netip.Prefix
-	for _, s := range []string{
-		"0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15",
-		"198.51.100.0/24", "203.0.113.0/24", "240.0.0.0/4", "255.255.255.255/32",
-		"64:ff9b::/96", "64:ff9b:1::/48", "2001::/32", "2001:db8::/32", "2002::/16", "100::/64", "fc00::/7",
-	} {
-		out = append(out, netip.MustParsePrefix(s))
-	}
-	return out
-}()
+// ErrForbidden is wrapped by every refusal of an address (errors.Is).
+var ErrForbidden = errors.New("destination is not a public internet address")
 
-// Public reports whether ip is a public unicast address.
-func Public(ip netip.Addr) bool {
-	ip = ip.Unmap() // ::ffff:127.0.0.1 is 127.0.0.1
-	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
-		return false
+// maxURLLength bounds what a tenant can store; real endpoints are far shorter.
+const maxURLLength = 2048
+
+// Each phase has its own bound so that a caller passing a long (or no) overall timeout
+// still gives up early on an endpoint that accepts connections and then stalls; webhook
+// receivers are expected to acknowledge quickly and do their work afterwards.
+const (
+	dialTimeout           = 10 * time.Second
+	tlsHandshakeTimeout   = 10 * time.Second
+	responseHeaderTimeout = 15 * time.Second
+)
+
+// Client returns an http.Client for outbound calls: every connection is checked at dial
+// time, redirects are never followed (the 3xx response is returned as is), no proxy is
+// taken from the environment, and the whole call is bounded by timeout.
+func (g Guard) Client(timeout time.Duration) *http.Client {
+	d := &net.Dialer{
+		Timeout:   dialTimeout,
+		KeepAlive: 30 * time.Second,
+		Resolver:  g.Resolver,
 	}
-	for _, p := range nonPublic {
-		if p.Contains(ip) {
-			return false
-		}
+	if !g.AllowPrivate {
+		// Control runs after resolution with the very address about to be connected,
+		// so DNS rebinding between CheckURL and the call cannot slip past it.
+		d.Control = refusePrivate
 	}
-	return true
+	return &http.Client{
+		Timeout: timeout,
+		Transport: &http.Transport{
+			// Proxy is left nil on purpose: a proxy would make the connection for us,
+			// to an address Control never sees, and HTTP_PROXY in the environment
+			// must not change where tenant data goes.
+			DialContext:           d.DialContext,
+			ForceAttemptHTTP2:     true, // a custom DialContext turns HTTP/2 off otherwise
+			TLSHandshakeTimeout:   tlsHandshakeTimeout,
+			ResponseHeaderTimeout: responseHeaderTimeout,
+			ExpectContinueTimeout: time.Second,
+			IdleConnTimeout:       90 * time.Second,
+			MaxIdleConns:          100,
+		},
+		// The endpoint is the URL that was configured and checked: a redirect would send
+		// the request (and, for 307 and 308, its signed body) to a URL nobody checked.
+		// Control would still vet its address, but the 3xx is the endpoint's answer.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
-// control refuses a connection to a non-public address; it runs after
-// resolution, on the address actually dialled.
-func (g Guard) control(_, address string, _ syscall.RawConn) error {
-	if g.AllowPrivate {
-		return nil
-	}
+func refusePrivate(_, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return fmt.Errorf("%w: unreadable address", ErrForbidden)
-	}
-	if !Public(ap.Addr()) {
+	if err != nil || !Public(ap.Addr()) {
+		// net.OpError around this already names the address.
 		return ErrForbidden
 	}
 	return nil
 }
 
-// Client returns an HTTP client for outbound calls: every connection is
-// checked as it is dialled, redirects are never followed (the 3xx is the
-// answer), no proxy from the environment is used, and the whole request is
-// bounded by timeout.
-func (g Guard) Client(timeout time.Duration) *http.Client {
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Control: g.control, Resolver: g.Resolver}
-	return &http.Client{
-		Timeout: timeout,
-		Transport: &http.Transport{
-			Proxy:                 nil,
-			DialContext:           dialer.DialContext,
-			TLSHandshakeTimeout:   5 * time.Second,
-			ResponseHeaderTimeout: timeout,
-			MaxIdleConnsPerHost:   4,
-			IdleConnTimeout:       90 * time.Second,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+// urlError is a refusal of a URL whose message is written for the API client: it never
+// contains the URL (a Slack webhook URL carries its secret in the path) nor a resolved
+// address (which would map the internal network for whoever configures URLs).
+type urlError struct {
+	msg   string
+	cause error
 }
 
-// CheckURL validates an outbound URL when it is configured: absolute http or
-// https with a host, no credentials, at most 2,048 characters, and (unless
-// AllowPrivate) a host that resolves to public addresses only. Its errors
-// are sentences safe to show an API client: they never name the addresses.
+func (e *urlError) Error() string { return e.msg }
+func (e *urlError) Unwrap() error { return e.cause }
+
+func invalid(msg string) error { return &urlError{msg: msg} }
+
+// CheckURL validates a URL at configuration time: absolute http or https, a host, no
+// userinfo, at most 2048 bytes; then it resolves the host and refuses the URL,
+// wrapping ErrForbidden, if any address is not Public (unless AllowPrivate). Its errors
+// are sentences safe to show an API client.
 func (g Guard) CheckURL(ctx context.Context, raw string) error {
-	u, err := url.Parse(raw)
-	switch {
-	case len(raw) > 2048:
-		return errors.New("the URL is longer than 2048 characters")
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
-		return errors.New("want an absolute http or https URL")
-	case u.User != nil:
-		return errors.New("the URL must not carry a user name or password")
+	if len(raw) > maxURLLength {
+		return invalid("the URL is longer than " + strconv.Itoa(maxURLLength) + " characters")
 	}
-	if g.AllowPrivate {
-		return nil
+	u, err := url.Parse(raw)
+	if err != nil {
+		return invalid("the URL is not valid")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return invalid("the URL must be absolute and start with http:// or https://")
+	}
+	if u.User != nil {
+		return invalid("the URL must not contain a user name or password")
 	}
 	host := u.Hostname()
+	if host == "" {
+		return invalid("the URL must have a host")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return invalid("the URL's port is not valid")
+		}
+	}
+
 	if ip, err := netip.ParseAddr(host); err == nil {
-		if !Public(ip) {
-			return fmt.Errorf("%w: the URL's host is a private or reserved address", ErrForbidden)
+		if !g.AllowPrivate && !Public(ip) {
+			return &urlError{msg: "the URL's host is a private address", cause: ErrForbidden}
 		}
 		return nil
 	}
-	r := g.Resolver
-	if r == nil {
-		r = net.DefaultResolver
+	if endsInNumber(host) {
+		// Browsers and curl read such hosts (2130706433, 0x7f.1, 127.1) as IPv4
+		// addresses while Go resolves them through DNS; no real domain name has a
+		// numeric last label, so refuse rather than guess which reading applies.
+		return invalid("the URL's host is neither a domain name nor a valid IP address")
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	addrs, err := r.LookupNetIP(ctx, "ip", host)
-	if err != nil || len(addrs) == 0 {
-		return errors.New("the URL's host cannot be resolved")
+
+	ips, err := g.resolver().LookupNetIP(ctx, "ip", host)
+	if err != nil || len(ips) == 0 {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &urlError{msg: "the URL's host cannot be resolved", cause: err}
 	}
-	for _, a := range addrs {
-		if !Public(a) {
-			return fmt.Errorf("%w: the URL's host resolves to a private or reserved address", ErrForbidden)
+	if !g.AllowPrivate {
+		for _, ip := range ips {
+			if !Public(ip) {
+				// One private answer is enough: the dial may pick any of them.
+				return &urlError{msg: "the URL's host resolves to a private address", cause: ErrForbidden}
+			}
 		}
 	}
 	return nil
+}
+
+func (g Guard) resolver() *net.Resolver {
+	if g.Resolver != nil {
+		return g.Resolver
+	}
+	return net.DefaultResolver
+}
+
+// endsInNumber reports whether the WHATWG URL standard would parse host as IPv4: its
+// last label (ignoring one trailing dot) is decimal, or hex with a 0x prefix.
+func endsInNumber(host string) bool {
+	host = strings.TrimSuffix(host, ".")
+	last := host[strings.LastIndexByte(host, '.')+1:]
+	if h, ok := strings.CutPrefix(strings.ToLower(last), "0x"); ok {
+		return strings.Trim(h, "0123456789abcdef") == ""
+	}
+	return last != "" && strings.Trim(last, "0123456789") == ""
 }
