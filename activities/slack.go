@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -94,8 +95,9 @@ func (s *SlackSender) postOnce(ctx context.Context, secrets integrations.SlackSe
 			if secrets.WebhookURL == "" {
 				return errNoSlack
 			}
-			return slack.PostWebhookCustomHTTPContext(ctx, secrets.WebhookURL, s.Hooks,
-				&slack.WebhookMessage{Text: msg.Text, Blocks: &slack.Blocks{BlockSet: msg.Blocks}})
+			// The URL is a credential: errors must not carry it to the log.
+			return redactURL(slack.PostWebhookCustomHTTPContext(ctx, secrets.WebhookURL, s.Hooks,
+				&slack.WebhookMessage{Text: msg.Text, Blocks: &slack.Blocks{BlockSet: msg.Blocks}}), "the Slack incoming webhook")
 		}
 		target = ch
 	}
@@ -111,6 +113,17 @@ func (s *SlackSender) postOnce(ctx context.Context, secrets integrations.SlackSe
 	}
 	_, _, err := slack.New(secrets.BotToken, opts...).PostMessageContext(ctx, target,
 		slack.MsgOptionText(msg.Text, false), slack.MsgOptionBlocks(msg.Blocks...))
+	return err
+}
+
+// redactURL replaces the URL in a transport error (and drops wrapping text
+// that repeats it): endpoint URLs may carry credentials, and raw errors are
+// logged.
+func redactURL(err error, name string) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return &url.Error{Op: ue.Op, URL: "(" + name + ")", Err: ue.Err}
+	}
 	return err
 }
 

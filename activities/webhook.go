@@ -151,7 +151,7 @@ func (s *WebhookSender) post(ctx context.Context, ev *Event, j Job, target, user
 	}
 	res, err := s.HTTP.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, redactURL(err, "the webhook endpoint")
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, responseLimit))
 	res.Body.Close()
