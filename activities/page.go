@@ -55,6 +55,9 @@ type PageResult struct {
 	Emails []uuid.UUID `json:"emails,omitempty"`
 	// Deferred counts the page's deliveries waiting out quiet hours.
 	Deferred int `json:"deferred,omitempty"`
+	// Cancelled: the event was cancelled; the page wrote nothing and no
+	// further page should be planned.
+	Cancelled bool `json:"cancelled,omitempty"`
 }
 
 // Errors recorded on deliveries that fail for one recipient alone.
@@ -103,6 +106,14 @@ func (a *Activities) PreparePage(ctx context.Context, in PageInput) (PageResult,
 	}
 	err = pgx.BeginFunc(ctx, a.Pool, func(tx pgx.Tx) error {
 		qtx := q.WithTx(tx)
+		status, err := qtx.EventStatusForPage(ctx, in.EventID)
+		if err != nil {
+			return fmt.Errorf("reading the event's status: %w", err)
+		}
+		if status == delivery.EventCancelled {
+			res.Cancelled = true
+			return nil
+		}
 		if err := qtx.InsertDeliveries(ctx, rows); err != nil {
 			return fmt.Errorf("recording deliveries: %w", err)
 		}
@@ -119,6 +130,9 @@ func (a *Activities) PreparePage(ctx context.Context, in PageInput) (PageResult,
 	})
 	if err != nil {
 		return PageResult{}, err
+	}
+	if res.Cancelled {
+		return PageResult{Cancelled: true}, nil
 	}
 	if !in.Batched {
 		for _, b := range res.Batches {

@@ -52,6 +52,7 @@ type eventResponse struct {
 	WorkflowID     string               `json:"workflow_id"`
 	WorkflowStatus string               `json:"workflow_status"`
 	Urgent         bool                 `json:"urgent"`
+	SendAt         *time.Time           `json:"send_at"`
 	Link           string               `json:"link"`
 	Data           any                  `json:"data"`
 	CreatedAt      time.Time            `json:"created_at"`
@@ -85,7 +86,7 @@ func (s *Server) getEvent(c echo.Context) error {
 		return err
 	}
 	resp := eventResponse{EventID: ev.ID, Type: ev.Type, Status: ev.Status, WorkflowID: ev.WorkflowID,
-		WorkflowStatus: "unknown", Urgent: ev.Urgent, Link: ev.Link, Data: rawJSON(ev.Data), CreatedAt: ev.CreatedAt,
+		WorkflowStatus: "unknown", Urgent: ev.Urgent, SendAt: ev.SendAt, Link: ev.Link, Data: rawJSON(ev.Data), CreatedAt: ev.CreatedAt,
 		Deliveries: make([]deliveryResponse, 0, min(len(rows), maxEventDeliveries))}
 	if len(rows) > maxEventDeliveries {
 		rows = rows[:maxEventDeliveries]

@@ -104,6 +104,7 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.GET("/event-types", s.listEventTypes)
 	v1.POST("/events", s.postEvent)
 	v1.GET("/events/:id", s.getEvent)
+	v1.DELETE("/events/:id", s.cancelEvent)
 	v1.GET("/deliveries", s.listDeliveries)
 	v1.POST("/deliveries/:id/retry", s.retryDelivery)
 	v1.POST("/deliveries/retry", s.retryDeliveries)

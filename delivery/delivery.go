@@ -41,6 +41,8 @@ const (
 	Duplicate            Reason = "duplicate"
 	// UserDeleted cancels what was still pending for a deleted user.
 	UserDeleted Reason = "user_deleted"
+	// CancelledWithEvent cancels what was still pending of a cancelled event.
+	CancelledWithEvent Reason = "event_cancelled"
 )
 
 // EventStatus is an event's overall outcome, on its row and in the

@@ -205,7 +205,8 @@ func (s *Service) startWorkflow(ctx context.Context, ev dbq.Event) (string, erro
 			workflows.AttrEventType.ValueSet(ev.Type),
 			workflows.AttrStatus.ValueSet(string(delivery.EventPending)),
 		),
-	}, workflows.NotifyWorkflowName, workflows.NotifyInput{TenantID: ev.TenantID, EventID: ev.ID, Type: ev.Type, Engine: workflows.EngineCurrent})
+	}, workflows.NotifyWorkflowName, workflows.NotifyInput{TenantID: ev.TenantID, EventID: ev.ID, Type: ev.Type,
+		Engine: workflows.EngineCurrent, SendAt: ev.SendAt})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case err == nil:
@@ -278,8 +279,8 @@ func (s *Service) validate(ctx context.Context, q *dbq.Queries, tenantID uuid.UU
 	if !typ.Notifies() {
 		return typ, notImplemented("%s is an input type that feeds rules, and rules are not built yet", typ.Key)
 	}
-	if req.SendAt != nil {
-		return typ, notImplemented("scheduled sends (send_at) are not built yet")
+	if req.SendAt != nil && req.SendAt.After(time.Now().Add(maxSendAhead)) {
+		return typ, invalid("send_at", "send_at is more than a year ahead")
 	}
 	if req.Link != "" {
 		u, err := url.Parse(req.Link)
@@ -398,6 +399,9 @@ func sorted(s []string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// maxSendAhead bounds send_at: a scheduled send is a reminder, not an archive.
+const maxSendAhead = 365 * 24 * time.Hour
 
 // Retry asks an event's workflow to send failed deliveries again (ids; none
 // means every failed one): the running run gets the retry signal, and an

@@ -31,6 +31,9 @@ func (n *notify) awaitDeferred(ctx workflow.Context) (NotifyResult, error) {
 		moved = receiveAll(signals, moved)
 		slices.Sort(moved)
 		for _, user := range slices.Compact(moved) {
+			if user == "" || n.cancelled() {
+				continue // a cancel ended the wait, not a user's change
+			}
 			if err := n.release(ctx, user); err != nil {
 				return n.finish(ctx, delivery.EventFailed, err)
 			}
@@ -39,6 +42,11 @@ func (n *notify) awaitDeferred(ctx workflow.Context) (NotifyResult, error) {
 		var next *time.Time
 		if err := workflow.ExecuteLocalActivity(n.lctx, a.NextRelease, n.in.EventID).Get(ctx, &next); err != nil {
 			return n.finish(ctx, delivery.EventFailed, err)
+		}
+		if n.cancelled() {
+			// The API cancelled what waited; what is left pending is held
+			// by a send in progress, which settles on its own.
+			return n.finish(ctx, delivery.EventCancelled, nil)
 		}
 		if next == nil {
 			return n.finish(ctx, delivery.Outcome(n.result.Delivered, n.result.Failed), nil)
@@ -76,6 +84,11 @@ func (n *notify) sleep(ctx workflow.Context, d time.Duration, signals workflow.R
 			var user string
 			c.Receive(ctx, &user)
 			moved = append(moved, user)
+		}).
+		AddReceive(n.cancels, func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(ctx, nil)
+			n.cancelSeen = true
+			moved = append(moved, "") // end the wait; the loop sees the cancel
 		}).
 		Select(ctx)
 	return moved

@@ -63,7 +63,7 @@ func NotifyEvent(ctx workflow.Context, in NotifyInput) (NotifyResult, error) {
 	}
 	// A run that failed deliveries waits for an operator's retry; one that
 	// continues as new or failed outright does not.
-	if err == nil && in.Engine >= EngineRepair && n.result.Failed > 0 {
+	if err == nil && in.Engine >= EngineRepair && n.result.Failed > 0 && n.result.Status != delivery.EventCancelled {
 		return n.awaitRetry(ctx)
 	}
 	return res, err
@@ -84,6 +84,9 @@ type notify struct {
 	inFlight                     []inFlight
 	// parked are webhook batches waiting for their next try.
 	parked []parked
+	// cancels receives SignalCancel; cancelSeen records that one came.
+	cancels    workflow.ReceiveChannel
+	cancelSeen bool
 }
 
 // parked is a batch due to be tried again at a given time.
@@ -108,7 +111,7 @@ type inFlight struct {
 }
 
 func newNotify(ctx workflow.Context, in NotifyInput) *notify {
-	n := &notify{in: in, log: workflow.GetLogger(ctx)}
+	n := &notify{in: in, log: workflow.GetLogger(ctx), cancels: workflow.GetSignalChannel(ctx, SignalCancel)}
 	if in.Carried != nil {
 		n.result = *in.Carried
 	}
@@ -149,12 +152,27 @@ func newNotify(ctx workflow.Context, in NotifyInput) *notify {
 // hands every other channel's batch to its sender, then records the outcome.
 func (n *notify) run(ctx workflow.Context) (NotifyResult, error) {
 	after := n.in.After
+	if at := n.in.SendAt; at != nil && after == "" && n.in.Carried == nil {
+		if wait := at.Sub(workflow.Now(ctx)); wait > 0 && n.sleepUnlessCancelled(ctx, wait) {
+			return n.finish(ctx, delivery.EventCancelled, nil)
+		}
+	}
 	for pages := 1; ; pages++ {
+		if n.cancelled() {
+			n.settleAll(ctx)
+			return n.finish(ctx, delivery.EventCancelled, nil)
+		}
 		page, err := n.preparePage(ctx, after)
 		if err != nil {
 			// Earlier pages' batches still settle before the event closes.
 			n.settleAll(ctx)
 			return n.finish(ctx, delivery.EventFailed, fmt.Errorf("preparing recipients after %q: %w", after, err))
+		}
+		if page.Cancelled {
+			// Cancelled while earlier pages were sent: what they started
+			// settles, nothing more is planned.
+			n.settleAll(ctx)
+			return n.finish(ctx, delivery.EventCancelled, nil)
 		}
 		n.add(page.Delivered, page.Skipped, page.Failed)
 		n.result.Deferred += page.Deferred
@@ -202,6 +220,26 @@ func (n *notify) preparePage(ctx workflow.Context, after string) (activities.Pag
 	}
 	err := workflow.ExecuteLocalActivity(n.lctx, a.PreparePage, in).Get(ctx, &page)
 	return page, err
+}
+
+// sleepUnlessCancelled waits for d on a durable timer and reports whether
+// a cancel signal ended the wait.
+func (n *notify) sleepUnlessCancelled(ctx workflow.Context, d time.Duration) bool {
+	tctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	workflow.NewSelector(ctx).
+		AddFuture(workflow.NewTimer(tctx, d), func(workflow.Future) {}).
+		AddReceive(n.cancels, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); n.cancelSeen = true }).
+		Select(ctx)
+	return n.cancelSeen
+}
+
+// cancelled reports whether the event was cancelled (a signal came).
+func (n *notify) cancelled() bool {
+	if !n.cancelSeen && n.cancels.ReceiveAsync(nil) {
+		n.cancelSeen = true
+	}
+	return n.cancelSeen
 }
 
 // sendEventLevel starts the event's own sends (a post per routed Slack

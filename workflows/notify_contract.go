@@ -41,6 +41,9 @@ type NotifyInput struct {
 	// Waiting continues a run that had planned every recipient and was
 	// waiting for deferred deliveries to come due.
 	Waiting bool `json:"waiting,omitempty"`
+	// SendAt defers the whole event (every delivery) to that instant; past
+	// or nil sends at once.
+	SendAt *time.Time `json:"send_at,omitempty"`
 	// Repair runs wait for retry signals only: a repair run is started
 	// (with its signal) for an event whose first run has completed, and a
 	// run that waited long continues as one.
@@ -74,6 +77,12 @@ const (
 // list of delivery IDs, or empty (or null) for every failed delivery of the
 // event; from the Temporal UI: [] or ["<delivery id>", …].
 const SignalRetry = "retry"
+
+// SignalCancel tells a run its event was cancelled (DELETE /v1/events/{id}
+// has already cancelled the pending deliveries): it stops waiting for
+// send_at or for deferred deliveries, plans no more recipients, and records
+// the event cancelled.
+const SignalCancel = "cancel"
 
 // RetryWindow is how long a run with failed deliveries waits for a retry
 // signal before it completes; a retry after that starts a repair run.

@@ -14,6 +14,26 @@ import (
 	"github.com/heraldhq/herald/delivery"
 )
 
+const cancelEventDeliveries = `-- name: CancelEventDeliveries :execrows
+UPDATE deliveries SET status = 'cancelled', reason = $1, updated_at = now()
+WHERE event_id = $2 AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < now())
+`
+
+type CancelEventDeliveriesParams struct {
+	Reason  delivery.Reason
+	EventID uuid.UUID
+}
+
+// Cancelling an event: what has not been made never will be. A delivery
+// whose claim is live is being sent right now; it is left for its sender.
+func (q *Queries) CancelEventDeliveries(ctx context.Context, arg CancelEventDeliveriesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, cancelEventDeliveries, arg.Reason, arg.EventID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const claimDeliveries = `-- name: ClaimDeliveries :many
 WITH claimed AS (
     UPDATE deliveries d SET claim_id = $1::uuid, claimed_until = $2::timestamptz

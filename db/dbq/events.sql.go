@@ -13,6 +13,20 @@ import (
 	"github.com/heraldhq/herald/delivery"
 )
 
+const eventStatusForPage = `-- name: EventStatusForPage :one
+SELECT status FROM events WHERE id = $1 FOR SHARE
+`
+
+// A page reads its event's status in its own transaction, sharing the row
+// lock a cancel takes: a cancel either sees the page's rows (and cancels
+// them) or the page sees the cancel (and writes none).
+func (q *Queries) EventStatusForPage(ctx context.Context, id uuid.UUID) (delivery.EventStatus, error) {
+	row := q.db.QueryRow(ctx, eventStatusForPage, id)
+	var status delivery.EventStatus
+	err := row.Scan(&status)
+	return status, err
+}
+
 const getEvent = `-- name: GetEvent :one
 SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at FROM events WHERE tenant_id = $1 AND id = $2
 `
@@ -243,6 +257,47 @@ func (q *Queries) LoadEventContext(ctx context.Context, id uuid.UUID) (LoadEvent
 	return i, err
 }
 
+const lockEventForCancel = `-- name: LockEventForCancel :one
+SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at FROM events WHERE tenant_id = $1 AND id = $2 FOR UPDATE
+`
+
+type LockEventForCancelParams struct {
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) LockEventForCancel(ctx context.Context, arg LockEventForCancelParams) (Event, error) {
+	row := q.db.QueryRow(ctx, lockEventForCancel, arg.TenantID, arg.ID)
+	var i Event
+	err := row.Scan(
+		&i.ID,
+		&i.TenantID,
+		&i.Type,
+		&i.IdempotencyKey,
+		&i.RequestHash,
+		&i.Recipients,
+		&i.Data,
+		&i.Urgent,
+		&i.Link,
+		&i.SendAt,
+		&i.WorkflowID,
+		&i.Status,
+		&i.CreatedAt,
+		&i.RunID,
+		&i.StartedAt,
+	)
+	return i, err
+}
+
+const markEventCancelled = `-- name: MarkEventCancelled :exec
+UPDATE events SET status = 'cancelled' WHERE id = $1
+`
+
+func (q *Queries) MarkEventCancelled(ctx context.Context, id uuid.UUID) error {
+	_, err := q.db.Exec(ctx, markEventCancelled, id)
+	return err
+}
+
 const markEventStarted = `-- name: MarkEventStarted :exec
 UPDATE events SET run_id = $1, started_at = COALESCE(started_at, now()) WHERE id = $2
 `
@@ -259,7 +314,8 @@ func (q *Queries) MarkEventStarted(ctx context.Context, arg MarkEventStartedPara
 }
 
 const setEventStatus = `-- name: SetEventStatus :exec
-UPDATE events SET status = $1, started_at = COALESCE(started_at, now()),
+UPDATE events SET status = CASE WHEN status = 'cancelled' THEN status ELSE $1 END,
+    started_at = COALESCE(started_at, now()),
     run_id = CASE WHEN $2::text = '' THEN run_id ELSE $2::text END
 WHERE id = $3
 `
@@ -274,6 +330,8 @@ type SetEventStatusParams struct {
 // API does not write the row again after starting the workflow, which would
 // cost every event a second, non-HOT update (started_at is in the
 // reconciler's partial index).
+// A cancelled event stays cancelled: its run, finishing what was already
+// on its way, must not write it back.
 func (q *Queries) SetEventStatus(ctx context.Context, arg SetEventStatusParams) error {
 	_, err := q.db.Exec(ctx, setEventStatus, arg.Status, arg.RunID, arg.ID)
 	return err

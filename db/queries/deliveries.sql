@@ -226,3 +226,9 @@ WHERE d.tenant_id = @tenant_id AND d.failed_at IS NOT NULL AND d.status = 'faile
   AND (NOT @has_cursor::bool OR (d.created_at, d.id) > (@cursor_time::timestamptz, @cursor_id::uuid))
 ORDER BY d.created_at, d.id
 LIMIT @page_size;
+
+-- name: CancelEventDeliveries :execrows
+-- Cancelling an event: what has not been made never will be. A delivery
+-- whose claim is live is being sent right now; it is left for its sender.
+UPDATE deliveries SET status = 'cancelled', reason = @reason, updated_at = now()
+WHERE event_id = @event_id AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < now());

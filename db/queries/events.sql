@@ -21,7 +21,10 @@ SELECT * FROM events WHERE tenant_id = @tenant_id AND id = @id;
 -- API does not write the row again after starting the workflow, which would
 -- cost every event a second, non-HOT update (started_at is in the
 -- reconciler's partial index).
-UPDATE events SET status = @status, started_at = COALESCE(started_at, now()),
+-- A cancelled event stays cancelled: its run, finishing what was already
+-- on its way, must not write it back.
+UPDATE events SET status = CASE WHEN status = 'cancelled' THEN status ELSE @status END,
+    started_at = COALESCE(started_at, now()),
     run_id = CASE WHEN @run_id::text = '' THEN run_id ELSE @run_id::text END
 WHERE id = @id;
 
@@ -56,3 +59,15 @@ SELECT * FROM events
 WHERE started_at IS NULL AND status = 'pending' AND created_at < @older_than::timestamptz
 ORDER BY created_at
 LIMIT @max_rows;
+
+-- name: LockEventForCancel :one
+SELECT * FROM events WHERE tenant_id = @tenant_id AND id = @id FOR UPDATE;
+
+-- name: MarkEventCancelled :exec
+UPDATE events SET status = 'cancelled' WHERE id = @id;
+
+-- name: EventStatusForPage :one
+-- A page reads its event's status in its own transaction, sharing the row
+-- lock a cancel takes: a cancel either sees the page's rows (and cancels
+-- them) or the page sees the cancel (and writes none).
+SELECT status FROM events WHERE id = @id FOR SHARE;
