@@ -108,6 +108,8 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.GET("/deliveries", s.listDeliveries)
 	v1.POST("/deliveries/:id/retry", s.retryDelivery)
 	v1.POST("/deliveries/retry", s.retryDeliveries)
+	v1.GET("/audit/verify", s.verifyAudit)
+	v1.GET("/audit", s.listAudit)
 	v1.GET("/users/:id/notifications", s.listNotifications)
 	v1.PATCH("/users/:id/notifications/:nid/read", s.markRead)
 	v1.POST("/users/:id/notifications/mark_all_read", s.markAllRead)

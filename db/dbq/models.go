@@ -23,6 +23,28 @@ type ApiKey struct {
 	LastUsedAt *time.Time
 }
 
+type AuditHead struct {
+	TenantID uuid.UUID
+	Seq      int64
+	Hash     []byte
+}
+
+type AuditLog struct {
+	ID          int64
+	TenantID    uuid.UUID
+	Seq         int64
+	DeliveryID  uuid.UUID
+	EventID     uuid.UUID
+	Recipient   string
+	Channel     string
+	Status      string
+	Reason      string
+	ContentHash []byte
+	At          time.Time
+	PrevHash    []byte
+	Hash        []byte
+}
+
 type Delivery struct {
 	ID           uuid.UUID
 	TenantID     uuid.UUID
