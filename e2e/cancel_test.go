@@ -16,9 +16,8 @@ type cancelView struct {
 }
 
 type scheduledView struct {
-	Status  string     `json:"status"`
-	SendAt  *time.Time `json:"send_at"`
-	Workflo string     `json:"workflow_status"`
+	Status string     `json:"status"`
+	SendAt *time.Time `json:"send_at"`
 }
 
 // workflowDone waits for the event's run to complete.

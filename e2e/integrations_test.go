@@ -451,6 +451,7 @@ func TestWebhookThatNeverAnswersIsRetried(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer srv.Close()
+	defer srv.CloseClientConnections() // the hung first request, if still open
 	tn.must(200, tn.do("PUT", "/v1/integrations/webhook", map[string]any{"url": srv.URL}))
 	tn.putUser("h1", "h1@example.com")
 	acc := tn.postEvent(map[string]any{"type": "issue.assigned", "recipients": map[string]any{"users": []string{"h1"}}, "data": map[string]any{"issue_key": "HANG-1"}})
