@@ -4,7 +4,9 @@ package api
 import (
 	"context"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +29,7 @@ type Server struct {
 	intake   *intake.Service
 	links    *seal.Sealer
 	guard    netguard.Guard
+	limits   *limiter
 	log      *slog.Logger
 }
 
@@ -40,11 +43,15 @@ type Options struct {
 	Links *seal.Sealer
 	// Guard checks webhook and Slack URLs when they are configured.
 	Guard netguard.Guard
+	// RateLimit (requests per second per API key, 0: none) and RateBurst
+	// bound each key in this process.
+	RateLimit float64
+	RateBurst int
 }
 
 // New builds the Echo instance serving the whole API.
 func New(opts Options) *echo.Echo {
-	s := &Server{pool: opts.Pool, temporal: opts.Temporal, links: opts.Links, guard: opts.Guard, log: opts.Logger}
+	s := &Server{pool: opts.Pool, temporal: opts.Temporal, links: opts.Links, guard: opts.Guard, limits: newLimiter(opts.RateLimit, opts.RateBurst), log: opts.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -52,6 +59,9 @@ func New(opts Options) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
+	// Behind a proxy on a private network, the client is the first address
+	// in X-Forwarded-For, not the proxy.
+	e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	e.JSONSerializer = jsonSerializer{}
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
 	e.Use(middleware.RequestID())
@@ -125,6 +135,14 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		key, ok := strings.CutPrefix(auth, "Bearer ")
 		if !ok || !apikey.Plausible(strings.TrimSpace(key)) {
 			return newError(http.StatusUnauthorized, "unauthorized", "send Authorization: Bearer <API key>")
+		}
+		// Before the key is looked up, so a flood costs the database nothing;
+		// keyed by the key's hash, never the key.
+		if s.limits != nil {
+			if d := s.limits.wait(string(apikey.Hash(strings.TrimSpace(key))), time.Now()); d > 0 {
+				c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+				return rateLimited(d)
+			}
 		}
 		ctx := c.Request().Context()
 		q := dbq.New(s.pool)

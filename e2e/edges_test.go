@@ -9,9 +9,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heraldhq/herald/internal/app"
 )
 
 // writeThenRead sends a POST with a body of size bytes on a fresh
@@ -304,5 +307,41 @@ func TestEdgesFailedDeliveriesListed(t *testing.T) {
 	}
 	if page := decodeAs[listPage[deliveryView]](t, tn.must(200, tn.do("GET", "/v1/deliveries?status=failed&event_id="+acc.EventID, nil))); len(page.Data) != 2 {
 		t.Errorf("failed deliveries of the event: %+v", page)
+	}
+}
+
+// TestRateLimitPerKey runs an API with HERALD_RATE_LIMIT=2/s:3: the fourth
+// request at once is 429 in the error shape with Retry-After, and another
+// key is not affected.
+func TestRateLimitPerKey(t *testing.T) {
+	t.Parallel()
+	cfg := env.cfg
+	cfg.RateLimit, cfg.RateBurst = 2, 3
+	handler, err := app.NewHandler(cfg, env.pool, env.temporal, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
+	tn, other := newTenantOn(t, srv.URL), newTenantOn(t, srv.URL)
+	var last response
+	for range 4 {
+		last = tn.do("GET", "/v1/event-types?limit=1", nil)
+	}
+	if last.status != 429 || last.errCode() != "rate_limited" || last.errorBody().Error.Details["retry_after_seconds"] == nil {
+		t.Errorf("4th request in a burst of 3: %d %s", last.status, last.raw)
+	}
+	if r := other.do("GET", "/v1/event-types?limit=1", nil); r.status != 200 {
+		t.Errorf("another key: %d", r.status)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/v1/event-types", nil)
+	req.Header.Set("Authorization", "Bearer "+tn.key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 429 || res.Header.Get("Retry-After") == "" {
+		t.Errorf("limited request: %d, Retry-After %q", res.StatusCode, res.Header.Get("Retry-After"))
 	}
 }

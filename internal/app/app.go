@@ -215,7 +215,7 @@ func NewHandler(cfg config.Config, pool *pgxpool.Pool, tc client.Client, logger 
 		return nil, err
 	}
 	return api.New(api.Options{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Logger: logger, Links: links,
-		Guard: netguard.Guard{AllowPrivate: cfg.WebhookAllowPrivate}}), nil
+		Guard: netguard.Guard{AllowPrivate: cfg.WebhookAllowPrivate}, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst}), nil
 }
 
 // Links is the sealer of the tokens in links, keyed by HERALD_SIGNING_KEY:

@@ -23,6 +23,10 @@ type Config struct {
 	SlackAPIURL         string
 	SigningKey          string
 	WebhookAllowPrivate bool
+	// RateLimit is requests per second per API key (0: no limit), with a
+	// burst of RateBurst.
+	RateLimit float64
+	RateBurst int
 }
 
 // maxSMTPConns catches a mistyped HERALD_SMTP_MAX_CONNS (an extra digit) before a
@@ -46,6 +50,7 @@ var Vars = []Var{
 	{"HERALD_SLACK_API_URL", "", "Slack Web API base URL override (tests)"},
 	{"HERALD_SIGNING_KEY", "", "secret that signs links and tokens (at least 32 characters)"},
 	{"HERALD_WEBHOOK_ALLOW_PRIVATE", "false", "allow webhook and Slack URLs on private addresses (tests and dev only)"},
+	{"HERALD_RATE_LIMIT", "", "requests per API key and API process, e.g. 100/s or 6000/m, optionally :BURST (100/s:200); unset: no limit"},
 }
 
 // Load reads the configuration through getenv. need lists the variables that
@@ -105,6 +110,9 @@ func Load(getenv func(string) string, need ...string) (Config, error) {
 	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
 		return Config{}, fmt.Errorf("HERALD_MAIL_FROM: want an address such as \"Herald <herald@example.com>\"")
 	}
+	if c.RateLimit, c.RateBurst, err = parseRate(get("HERALD_RATE_LIMIT")); err != nil {
+		return Config{}, fmt.Errorf("HERALD_RATE_LIMIT: %w", err)
+	}
 	if c.SigningKey != "" && len(c.SigningKey) < 32 {
 		return Config{}, fmt.Errorf("HERALD_SIGNING_KEY: want at least 32 characters")
 	}
@@ -123,6 +131,35 @@ func checkURL(raw string, schemes ...string) error {
 		}
 	}
 	return fmt.Errorf("scheme %q not supported, want %s", u.Scheme, strings.Join(schemes, " or "))
+}
+
+// parseRate reads N/s or N/m with an optional :BURST; the burst defaults to
+// twice the per-second rate (at least 1).
+func parseRate(s string) (float64, int, error) {
+	if s == "" {
+		return 0, 0, nil
+	}
+	bad := fmt.Errorf("want N/s or N/m, optionally :BURST (e.g. 100/s:200), got %q", s)
+	spec, burstText, hasBurst := strings.Cut(s, ":")
+	n, per, ok := strings.Cut(spec, "/")
+	count, err := strconv.ParseFloat(n, 64)
+	if !ok || err != nil || count <= 0 {
+		return 0, 0, bad
+	}
+	switch per {
+	case "s":
+	case "m":
+		count /= 60
+	default:
+		return 0, 0, bad
+	}
+	burst := max(int(2*count), 1)
+	if hasBurst {
+		if burst, err = strconv.Atoi(burstText); err != nil || burst < 1 {
+			return 0, 0, bad
+		}
+	}
+	return count, burst, nil
 }
 
 func parseBool(s string) (bool, error) {

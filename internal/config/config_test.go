@@ -60,3 +60,27 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestRateLimit(t *testing.T) {
+	for in, want := range map[string][2]float64{"": {0, 0}, "100/s": {100, 200}, "100/s:50": {100, 50}, "60/m": {1, 2}, "1/m": {1.0 / 60, 1}} {
+		c, err := Load(func(k string) string {
+			if k == "HERALD_RATE_LIMIT" {
+				return in
+			}
+			return ""
+		})
+		if err != nil || c.RateLimit != want[0] || float64(c.RateBurst) != want[1] {
+			t.Errorf("HERALD_RATE_LIMIT=%q: %v %v %v, want %v", in, c.RateLimit, c.RateBurst, err, want)
+		}
+	}
+	for _, bad := range []string{"fast", "100", "100/h", "0/s", "-1/s", "100/s:0", "100/s:x"} {
+		if _, err := Load(func(k string) string {
+			if k == "HERALD_RATE_LIMIT" {
+				return bad
+			}
+			return ""
+		}); err == nil || !strings.Contains(err.Error(), "HERALD_RATE_LIMIT") {
+			t.Errorf("HERALD_RATE_LIMIT=%q accepted (%v)", bad, err)
+		}
+	}
+}
