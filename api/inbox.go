@@ -27,8 +27,13 @@ type notificationResponse struct {
 	Link          string     `json:"link"`
 	Data          any        `json:"data"`
 	DataTruncated bool       `json:"data_truncated,omitempty"`
+	Seen          bool       `json:"seen"`
+	SeenAt        *time.Time `json:"seen_at"`
 	Read          bool       `json:"read"`
 	ReadAt        *time.Time `json:"read_at"`
+	Archived      bool       `json:"archived"`
+	ArchivedAt    *time.Time `json:"archived_at"`
+	SnoozedUntil  *time.Time `json:"snoozed_until"`
 	CreatedAt     time.Time  `json:"created_at"`
 }
 
@@ -41,7 +46,8 @@ const listDataBytes = 4 << 10
 // once per event rather than copied to every recipient's item.
 func toNotification(n dbq.Notification, data []byte) notificationResponse {
 	return notificationResponse{ID: n.ID, EventID: n.EventID, Type: n.Type, Title: n.Title, Body: n.Body,
-		Link: n.Link, Data: rawJSON(data), Read: n.ReadAt != nil, ReadAt: n.ReadAt, CreatedAt: n.CreatedAt}
+		Link: n.Link, Data: rawJSON(data), Seen: n.SeenAt != nil, SeenAt: n.SeenAt, Read: n.ReadAt != nil, ReadAt: n.ReadAt,
+		Archived: n.ArchivedAt != nil, ArchivedAt: n.ArchivedAt, SnoozedUntil: n.SnoozedUntil, CreatedAt: n.CreatedAt}
 }
 
 // inboxUser checks the path's user exists in the caller's tenant, so a typo
@@ -67,16 +73,28 @@ func (s *Server) listNotifications(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	unread := false
+	params := dbq.ListNotificationsParams{}
 	switch c.QueryParam("unread") {
 	case "", "false":
 	case "true":
-		unread = true
+		params.UnreadOnly = true
 	default:
 		return invalidField("unread", "unread must be true or false")
 	}
+	switch c.QueryParam("status") {
+	case "":
+	case "unread":
+		params.UnreadOnly = true
+	case "unseen":
+		params.UnseenOnly = true
+	case "archived":
+		params.Archived = true
+	default:
+		return invalidField("status", "status must be unread, unseen or archived")
+	}
 	rows, err := dbq.New(s.pool).ListNotifications(c.Request().Context(), dbq.ListNotificationsParams{
-		TenantID: tenantOf(c).ID, UserID: user, UnreadOnly: unread, HasCursor: p.hasCursor,
+		TenantID: tenantOf(c).ID, UserID: user, UnreadOnly: params.UnreadOnly, UnseenOnly: params.UnseenOnly,
+		Archived: params.Archived, HasCursor: p.hasCursor,
 		CursorTime: p.time, CursorID: p.id, PageSize: int32(p.limit), MaxDataBytes: listDataBytes,
 	})
 	if err != nil {
@@ -145,7 +163,118 @@ func (s *Server) unreadCount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]int64{"count": n})
+	return c.JSON(http.StatusOK, map[string]int64{"count": n.Unread, "unseen": n.Unseen})
+}
+
+// stateRequest sets an item's states; a field left out is left as it is.
+type stateRequest struct {
+	Seen     *bool `json:"seen"`
+	Read     *bool `json:"read"`
+	Archived *bool `json:"archived"`
+}
+
+// patchNotification sets an item seen, read or archived (or back).
+func (s *Server) patchNotification(c echo.Context) error {
+	user, id, err := s.inboxItem(c)
+	if err != nil {
+		return err
+	}
+	var req stateRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if req.Seen == nil && req.Read == nil && req.Archived == nil {
+		return badRequest("set at least one of seen, read and archived")
+	}
+	p := dbq.SetNotificationStateParams{TenantID: tenantOf(c).ID, UserID: user, ID: id}
+	if req.Seen != nil {
+		p.SetSeen, p.Seen = true, *req.Seen
+	}
+	if req.Read != nil {
+		p.SetRead, p.Read = true, *req.Read
+	}
+	if req.Archived != nil {
+		p.SetArchived, p.Archived = true, *req.Archived
+	}
+	n, err := dbq.New(s.pool).SetNotificationState(c.Request().Context(), p)
+	if err != nil {
+		return err
+	}
+	return s.answerItem(c, user, id, n)
+}
+
+type snoozeRequest struct {
+	Until *time.Time `json:"until"`
+}
+
+// snoozeNotification hides an item until a time; it then comes back unread.
+func (s *Server) snoozeNotification(c echo.Context) error {
+	user, id, err := s.inboxItem(c)
+	if err != nil {
+		return err
+	}
+	var req snoozeRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if req.Until == nil || !req.Until.After(time.Now()) || req.Until.After(time.Now().AddDate(1, 0, 0)) {
+		return invalidField("until", "until must be a time in the next year, such as 2026-12-01T09:00:00Z")
+	}
+	n, err := dbq.New(s.pool).SnoozeNotification(c.Request().Context(), dbq.SnoozeNotificationParams{
+		TenantID: tenantOf(c).ID, UserID: user, ID: id, Until: *req.Until,
+	})
+	if err != nil {
+		return err
+	}
+	return s.answerItem(c, user, id, n)
+}
+
+func (s *Server) inboxItem(c echo.Context) (string, uuid.UUID, error) {
+	user, err := s.inboxUser(c)
+	if err != nil {
+		return "", uuid.Nil, err
+	}
+	id, err := uuid.Parse(c.Param("nid"))
+	if err != nil {
+		return "", uuid.Nil, notFound("notification")
+	}
+	return user, id, nil
+}
+
+// answerItem answers the item after a change of n rows (0: no such item).
+func (s *Server) answerItem(c echo.Context, user string, id uuid.UUID, n int64) error {
+	if n == 0 {
+		return notFound("notification")
+	}
+	item, err := dbq.New(s.pool).GetNotification(c.Request().Context(), dbq.GetNotificationParams{TenantID: tenantOf(c).ID, UserID: user, ID: id})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toNotification(item.Notification, item.EventData))
+}
+
+func (s *Server) markAllSeen(c echo.Context) error {
+	user, err := s.inboxUser(c)
+	if err != nil {
+		return err
+	}
+	n, err := dbq.New(s.pool).MarkAllNotificationsSeen(c.Request().Context(), dbq.MarkAllNotificationsSeenParams{TenantID: tenantOf(c).ID, UserID: user})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]int64{"marked": n})
+}
+
+func (s *Server) archiveAllRead(c echo.Context) error {
+	user, err := s.inboxUser(c)
+	if err != nil {
+		return err
+	}
+	n, err := dbq.New(s.pool).ArchiveAllRead(c.Request().Context(), dbq.ArchiveAllReadParams{TenantID: tenantOf(c).ID, UserID: user})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]int64{"archived": n})
 }
 
 // listEventTypes pages the catalog in key order; the cursor is the last key.

@@ -124,6 +124,10 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.PATCH("/users/:id/notifications/:nid/read", s.markRead)
 	v1.POST("/users/:id/notifications/mark_all_read", s.markAllRead)
 	v1.GET("/users/:id/notifications/unread_count", s.unreadCount)
+	v1.PATCH("/users/:id/notifications/:nid", s.patchNotification)
+	v1.POST("/users/:id/notifications/mark_all_seen", s.markAllSeen)
+	v1.POST("/users/:id/notifications/archive_all_read", s.archiveAllRead)
+	v1.POST("/users/:id/notifications/:nid/snooze", s.snoozeNotification)
 
 	s.notImplementedRoutes(e, v1)
 }

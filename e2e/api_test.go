@@ -60,6 +60,9 @@ type inboxItem struct {
 	Data          json.RawMessage `json:"data"`
 	DataTruncated *bool           `json:"data_truncated,omitempty"`
 	Read          bool            `json:"read"`
+	Seen          bool            `json:"seen"`
+	Archived      bool            `json:"archived"`
+	SnoozedUntil  *time.Time      `json:"snoozed_until"`
 }
 
 // issueData is the data of the events assignEvent builds.
@@ -90,7 +93,8 @@ type listPage[T any] struct {
 
 // countView is the unread count's answer, markedView mark_all_read's.
 type countView struct {
-	Count int `json:"count"`
+	Count  int `json:"count"`
+	Unseen int `json:"unseen"`
 }
 
 type markedView struct {

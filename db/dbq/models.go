@@ -112,9 +112,12 @@ type Notification struct {
 	Body       string
 	Link       string
 	// unused: inbox items read events.data; to be dropped
-	Data      []byte
-	ReadAt    *time.Time
-	CreatedAt time.Time
+	Data         []byte
+	ReadAt       *time.Time
+	CreatedAt    time.Time
+	SeenAt       *time.Time
+	ArchivedAt   *time.Time
+	SnoozedUntil *time.Time
 }
 
 type Tenant struct {

@@ -12,6 +12,24 @@ import (
 	"github.com/google/uuid"
 )
 
+const archiveAllRead = `-- name: ArchiveAllRead :execrows
+UPDATE notifications SET archived_at = now()
+WHERE tenant_id = $1 AND user_id = $2 AND read_at IS NOT NULL AND archived_at IS NULL
+`
+
+type ArchiveAllReadParams struct {
+	TenantID uuid.UUID
+	UserID   string
+}
+
+func (q *Queries) ArchiveAllRead(ctx context.Context, arg ArchiveAllReadParams) (int64, error) {
+	result, err := q.db.Exec(ctx, archiveAllRead, arg.TenantID, arg.UserID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const deleteUserInbox = `-- name: DeleteUserInbox :execrows
 DELETE FROM notifications WHERE tenant_id = $1 AND user_id = $2
 `
@@ -32,7 +50,7 @@ func (q *Queries) DeleteUserInbox(ctx context.Context, arg DeleteUserInboxParams
 }
 
 const getNotification = `-- name: GetNotification :one
-SELECT n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.data, n.read_at, n.created_at, e.data AS event_data FROM notifications n JOIN events e ON e.id = n.event_id
+SELECT n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.data, n.read_at, n.created_at, n.seen_at, n.archived_at, n.snoozed_until, e.data AS event_data FROM notifications n JOIN events e ON e.id = n.event_id
 WHERE n.tenant_id = $1 AND n.user_id = $2 AND n.id = $3
 `
 
@@ -63,30 +81,40 @@ func (q *Queries) GetNotification(ctx context.Context, arg GetNotificationParams
 		&i.Notification.Data,
 		&i.Notification.ReadAt,
 		&i.Notification.CreatedAt,
+		&i.Notification.SeenAt,
+		&i.Notification.ArchivedAt,
+		&i.Notification.SnoozedUntil,
 		&i.EventData,
 	)
 	return i, err
 }
 
 const listNotifications = `-- name: ListNotifications :many
-SELECT n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.data, n.read_at, n.created_at,
+SELECT n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.data, n.read_at, n.created_at, n.seen_at, n.archived_at, n.snoozed_until,
        (CASE WHEN size.data_bytes <= $1::int THEN e.data END)::jsonb AS event_data,
        size.data_bytes > $1::int AS data_truncated
 FROM notifications n
 JOIN events e ON e.id = n.event_id
 CROSS JOIN LATERAL (SELECT octet_length(e.data::text) AS data_bytes) size
 WHERE n.tenant_id = $2 AND n.user_id = $3
-  AND (NOT $4::bool OR n.read_at IS NULL)
-  AND (NOT $5::bool OR (n.created_at, n.id) < ($6::timestamptz, $7::uuid))
+  -- The inbox shows neither archived nor snoozed items; ?status=archived
+  -- shows the archive.
+  AND (CASE WHEN $4::bool THEN n.archived_at IS NOT NULL
+            ELSE n.archived_at IS NULL AND (n.snoozed_until IS NULL OR n.snoozed_until <= now()) END)
+  AND (NOT $5::bool OR n.read_at IS NULL)
+  AND (NOT $6::bool OR n.seen_at IS NULL)
+  AND (NOT $7::bool OR (n.created_at, n.id) < ($8::timestamptz, $9::uuid))
 ORDER BY n.created_at DESC, n.id DESC
-LIMIT $8
+LIMIT $10
 `
 
 type ListNotificationsParams struct {
 	MaxDataBytes int32
 	TenantID     uuid.UUID
 	UserID       string
+	Archived     bool
 	UnreadOnly   bool
+	UnseenOnly   bool
 	HasCursor    bool
 	CursorTime   time.Time
 	CursorID     uuid.UUID
@@ -107,7 +135,9 @@ func (q *Queries) ListNotifications(ctx context.Context, arg ListNotificationsPa
 		arg.MaxDataBytes,
 		arg.TenantID,
 		arg.UserID,
+		arg.Archived,
 		arg.UnreadOnly,
+		arg.UnseenOnly,
 		arg.HasCursor,
 		arg.CursorTime,
 		arg.CursorID,
@@ -133,6 +163,9 @@ func (q *Queries) ListNotifications(ctx context.Context, arg ListNotificationsPa
 			&i.Notification.Data,
 			&i.Notification.ReadAt,
 			&i.Notification.CreatedAt,
+			&i.Notification.SeenAt,
+			&i.Notification.ArchivedAt,
+			&i.Notification.SnoozedUntil,
 			&i.EventData,
 			&i.DataTruncated,
 		); err != nil {
@@ -147,8 +180,9 @@ func (q *Queries) ListNotifications(ctx context.Context, arg ListNotificationsPa
 }
 
 const markAllNotificationsRead = `-- name: MarkAllNotificationsRead :execrows
-UPDATE notifications SET read_at = now()
+UPDATE notifications SET read_at = now(), seen_at = COALESCE(seen_at, now())
 WHERE tenant_id = $1 AND user_id = $2 AND read_at IS NULL
+  AND (snoozed_until IS NULL OR snoozed_until <= now())
 `
 
 type MarkAllNotificationsReadParams struct {
@@ -164,8 +198,27 @@ func (q *Queries) MarkAllNotificationsRead(ctx context.Context, arg MarkAllNotif
 	return result.RowsAffected(), nil
 }
 
+const markAllNotificationsSeen = `-- name: MarkAllNotificationsSeen :execrows
+UPDATE notifications SET seen_at = now()
+WHERE tenant_id = $1 AND user_id = $2 AND seen_at IS NULL
+  AND (snoozed_until IS NULL OR snoozed_until <= now())
+`
+
+type MarkAllNotificationsSeenParams struct {
+	TenantID uuid.UUID
+	UserID   string
+}
+
+func (q *Queries) MarkAllNotificationsSeen(ctx context.Context, arg MarkAllNotificationsSeenParams) (int64, error) {
+	result, err := q.db.Exec(ctx, markAllNotificationsSeen, arg.TenantID, arg.UserID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const markNotificationRead = `-- name: MarkNotificationRead :execrows
-UPDATE notifications SET read_at = COALESCE(read_at, now())
+UPDATE notifications SET read_at = COALESCE(read_at, now()), seen_at = COALESCE(seen_at, now())
 WHERE tenant_id = $1 AND user_id = $2 AND id = $3
 `
 
@@ -175,6 +228,7 @@ type MarkNotificationReadParams struct {
 	ID       uuid.UUID
 }
 
+// Read implies seen.
 func (q *Queries) MarkNotificationRead(ctx context.Context, arg MarkNotificationReadParams) (int64, error) {
 	result, err := q.db.Exec(ctx, markNotificationRead, arg.TenantID, arg.UserID, arg.ID)
 	if err != nil {
@@ -183,9 +237,88 @@ func (q *Queries) MarkNotificationRead(ctx context.Context, arg MarkNotification
 	return result.RowsAffected(), nil
 }
 
+const setNotificationState = `-- name: SetNotificationState :execrows
+UPDATE notifications SET
+    seen_at = CASE
+        WHEN $1::bool AND $2::bool THEN COALESCE(seen_at, now())
+        WHEN $3::bool AND $4::bool THEN COALESCE(seen_at, now())
+        WHEN $3::bool THEN NULL
+        ELSE seen_at END,
+    read_at = CASE
+        WHEN $1::bool AND $2::bool THEN COALESCE(read_at, now())
+        WHEN $1::bool THEN NULL
+        WHEN $3::bool AND NOT $4::bool THEN NULL
+        ELSE read_at END,
+    archived_at = CASE
+        WHEN $5::bool AND $6::bool THEN COALESCE(archived_at, now())
+        WHEN $5::bool THEN NULL
+        ELSE archived_at END
+WHERE tenant_id = $7 AND user_id = $8 AND id = $9
+`
+
+type SetNotificationStateParams struct {
+	SetRead     bool
+	Read        bool
+	SetSeen     bool
+	Seen        bool
+	SetArchived bool
+	Archived    bool
+	TenantID    uuid.UUID
+	UserID      string
+	ID          uuid.UUID
+}
+
+// Each of seen, read and archived is set when its set_ flag is, and left
+// alone otherwise. Read implies seen; unseen implies unread.
+func (q *Queries) SetNotificationState(ctx context.Context, arg SetNotificationStateParams) (int64, error) {
+	result, err := q.db.Exec(ctx, setNotificationState,
+		arg.SetRead,
+		arg.Read,
+		arg.SetSeen,
+		arg.Seen,
+		arg.SetArchived,
+		arg.Archived,
+		arg.TenantID,
+		arg.UserID,
+		arg.ID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const snoozeNotification = `-- name: SnoozeNotification :execrows
+UPDATE notifications SET snoozed_until = $1::timestamptz, read_at = NULL, seen_at = NULL, archived_at = NULL
+WHERE tenant_id = $2 AND user_id = $3 AND id = $4
+`
+
+type SnoozeNotificationParams struct {
+	Until    time.Time
+	TenantID uuid.UUID
+	UserID   string
+	ID       uuid.UUID
+}
+
+// Hidden until then, and back as unread (and unseen) when it returns.
+func (q *Queries) SnoozeNotification(ctx context.Context, arg SnoozeNotificationParams) (int64, error) {
+	result, err := q.db.Exec(ctx, snoozeNotification,
+		arg.Until,
+		arg.TenantID,
+		arg.UserID,
+		arg.ID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const unreadCount = `-- name: UnreadCount :one
-SELECT count(*) FROM notifications
-WHERE tenant_id = $1 AND user_id = $2 AND read_at IS NULL
+SELECT count(*) FILTER (WHERE read_at IS NULL) AS unread, count(*) FILTER (WHERE seen_at IS NULL) AS unseen
+FROM notifications
+WHERE tenant_id = $1 AND user_id = $2 AND (read_at IS NULL OR seen_at IS NULL)
+  AND archived_at IS NULL AND (snoozed_until IS NULL OR snoozed_until <= now())
 `
 
 type UnreadCountParams struct {
@@ -193,9 +326,15 @@ type UnreadCountParams struct {
 	UserID   string
 }
 
-func (q *Queries) UnreadCount(ctx context.Context, arg UnreadCountParams) (int64, error) {
+type UnreadCountRow struct {
+	Unread int64
+	Unseen int64
+}
+
+// What the badge counts: items in the inbox (not archived, not snoozed).
+func (q *Queries) UnreadCount(ctx context.Context, arg UnreadCountParams) (UnreadCountRow, error) {
 	row := q.db.QueryRow(ctx, unreadCount, arg.TenantID, arg.UserID)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
+	var i UnreadCountRow
+	err := row.Scan(&i.Unread, &i.Unseen)
+	return i, err
 }

@@ -9,26 +9,70 @@ FROM notifications n
 JOIN events e ON e.id = n.event_id
 CROSS JOIN LATERAL (SELECT octet_length(e.data::text) AS data_bytes) size
 WHERE n.tenant_id = @tenant_id AND n.user_id = @user_id
+  -- The inbox shows neither archived nor snoozed items; ?status=archived
+  -- shows the archive.
+  AND (CASE WHEN @archived::bool THEN n.archived_at IS NOT NULL
+            ELSE n.archived_at IS NULL AND (n.snoozed_until IS NULL OR n.snoozed_until <= now()) END)
   AND (NOT @unread_only::bool OR n.read_at IS NULL)
+  AND (NOT @unseen_only::bool OR n.seen_at IS NULL)
   AND (NOT @has_cursor::bool OR (n.created_at, n.id) < (@cursor_time::timestamptz, @cursor_id::uuid))
 ORDER BY n.created_at DESC, n.id DESC
 LIMIT @page_size;
 
 -- name: MarkNotificationRead :execrows
-UPDATE notifications SET read_at = COALESCE(read_at, now())
+-- Read implies seen.
+UPDATE notifications SET read_at = COALESCE(read_at, now()), seen_at = COALESCE(seen_at, now())
 WHERE tenant_id = @tenant_id AND user_id = @user_id AND id = @id;
+
+-- name: SetNotificationState :execrows
+-- Each of seen, read and archived is set when its set_ flag is, and left
+-- alone otherwise. Read implies seen; unseen implies unread.
+UPDATE notifications SET
+    seen_at = CASE
+        WHEN @set_read::bool AND @read::bool THEN COALESCE(seen_at, now())
+        WHEN @set_seen::bool AND @seen::bool THEN COALESCE(seen_at, now())
+        WHEN @set_seen::bool THEN NULL
+        ELSE seen_at END,
+    read_at = CASE
+        WHEN @set_read::bool AND @read::bool THEN COALESCE(read_at, now())
+        WHEN @set_read::bool THEN NULL
+        WHEN @set_seen::bool AND NOT @seen::bool THEN NULL
+        ELSE read_at END,
+    archived_at = CASE
+        WHEN @set_archived::bool AND @archived::bool THEN COALESCE(archived_at, now())
+        WHEN @set_archived::bool THEN NULL
+        ELSE archived_at END
+WHERE tenant_id = @tenant_id AND user_id = @user_id AND id = @id;
+
+-- name: SnoozeNotification :execrows
+-- Hidden until then, and back as unread (and unseen) when it returns.
+UPDATE notifications SET snoozed_until = @until::timestamptz, read_at = NULL, seen_at = NULL, archived_at = NULL
+WHERE tenant_id = @tenant_id AND user_id = @user_id AND id = @id;
+
+-- name: MarkAllNotificationsSeen :execrows
+UPDATE notifications SET seen_at = now()
+WHERE tenant_id = @tenant_id AND user_id = @user_id AND seen_at IS NULL
+  AND (snoozed_until IS NULL OR snoozed_until <= now());
+
+-- name: ArchiveAllRead :execrows
+UPDATE notifications SET archived_at = now()
+WHERE tenant_id = @tenant_id AND user_id = @user_id AND read_at IS NOT NULL AND archived_at IS NULL;
 
 -- name: GetNotification :one
 SELECT sqlc.embed(n), e.data AS event_data FROM notifications n JOIN events e ON e.id = n.event_id
 WHERE n.tenant_id = @tenant_id AND n.user_id = @user_id AND n.id = @id;
 
 -- name: MarkAllNotificationsRead :execrows
-UPDATE notifications SET read_at = now()
-WHERE tenant_id = @tenant_id AND user_id = @user_id AND read_at IS NULL;
+UPDATE notifications SET read_at = now(), seen_at = COALESCE(seen_at, now())
+WHERE tenant_id = @tenant_id AND user_id = @user_id AND read_at IS NULL
+  AND (snoozed_until IS NULL OR snoozed_until <= now());
 
 -- name: UnreadCount :one
-SELECT count(*) FROM notifications
-WHERE tenant_id = @tenant_id AND user_id = @user_id AND read_at IS NULL;
+-- What the badge counts: items in the inbox (not archived, not snoozed).
+SELECT count(*) FILTER (WHERE read_at IS NULL) AS unread, count(*) FILTER (WHERE seen_at IS NULL) AS unseen
+FROM notifications
+WHERE tenant_id = @tenant_id AND user_id = @user_id AND (read_at IS NULL OR seen_at IS NULL)
+  AND archived_at IS NULL AND (snoozed_until IS NULL OR snoozed_until <= now());
 
 -- name: DeleteUserInbox :execrows
 -- Part of deleting a user: a user created later with the same ID starts with
