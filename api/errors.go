@@ -31,6 +31,17 @@ func (e *Error) with(key string, value any) *Error {
 	return e
 }
 
+// withCopy is with on a copy: handlers may return shared errors.
+func (e *Error) withCopy(key string, value any) *Error {
+	c := *e
+	c.Details = make(map[string]any, len(e.Details)+1)
+	for k, v := range e.Details {
+		c.Details[k] = v
+	}
+	c.Details[key] = value
+	return &c
+}
+
 func badRequest(format string, args ...any) *Error {
 	return newError(http.StatusBadRequest, "invalid_request", format, args...)
 }
@@ -61,6 +72,11 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	default:
 		s.log.Error("request failed", "method", c.Request().Method, "path", c.Path(), "error", err)
 		apiErr = newError(http.StatusInternalServerError, "internal_error", "something went wrong on our side; the request may be retried")
+	}
+	// The request's ID (X-Request-ID, the client's or a fresh one) ties an
+	// error a client reports to the server's log line.
+	if id := c.Response().Header().Get(echo.HeaderXRequestID); id != "" {
+		apiErr = apiErr.withCopy("request_id", id)
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(apiErr.Status)

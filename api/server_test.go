@@ -53,3 +53,29 @@ func TestReadyzReportsUnreachableDependencies(t *testing.T) {
 		t.Errorf("healthz = %d", rec.Code)
 	}
 }
+
+// TestErrorsCarryTheRequestID: the client's X-Request-ID (or a fresh one)
+// is echoed in the response header and in the error body.
+func TestErrorsCarryTheRequestID(t *testing.T) {
+	e := New(Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	for _, given := range []string{"req-from-client-42", ""} {
+		req := httptest.NewRequest(http.MethodGet, "/v1/events/x", nil) // no API key: 401
+		if given != "" {
+			req.Header.Set("X-Request-ID", given)
+		}
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		var body struct {
+			Error struct {
+				Details map[string]any `json:"details"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatal(err)
+		}
+		id := rec.Header().Get("X-Request-ID")
+		if id == "" || body.Error.Details["request_id"] != id || (given != "" && id != given) {
+			t.Errorf("X-Request-ID %q: header %q, body %s", given, id, rec.Body)
+		}
+	}
+}

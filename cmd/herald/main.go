@@ -147,7 +147,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			commandUsage(stdout, c)
 			return nil
 		}
-		logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		logger, err := newLogger(getenv("HERALD_LOG_FORMAT"), stderr)
+		if err != nil {
+			return err
+		}
 		return c.run(ctx, rest, getenv, stdout, logger)
 	}
 	fmt.Fprintf(stderr, "herald: unknown command %q\n\n", args[0])
@@ -356,4 +359,17 @@ func cmdDev(ctx context.Context, _ []string, getenv func(string) string, out io.
 		return errors.New("bin/temporal is missing: run `make dev`, which builds it, or set HERALD_TEMPORAL_ADDRESS")
 	}
 	return app.Dev(ctx, getenv, app.DevOptions{DataDir: ".data", TemporalBin: bin, Log: log, Out: out})
+}
+
+// newLogger is text for people (the default, and `herald dev`) or JSON for a
+// log pipeline (HERALD_LOG_FORMAT=json).
+func newLogger(format string, w io.Writer) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	switch format {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("HERALD_LOG_FORMAT: want json or text, got %q", format)
 }

@@ -38,20 +38,24 @@ CREATE FUNCTION audit_field(t text) RETURNS bytea LANGUAGE sql IMMUTABLE AS
 $$ SELECT int4send(octet_length(convert_to(t, 'UTF8'))) || convert_to(t, 'UTF8') $$;
 
 -- audit_append chains rows (ordered by tenant, then id) onto their tenants'
--- heads.
+-- heads. The hashes are sequential, so they are computed in a loop, but the
+-- rows of each tenant are inserted with one statement.
 CREATE FUNCTION audit_append(rows deliveries[]) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     r deliveries;
     cur uuid;
     s bigint;
     h bytea;
-    canon bytea;
-    ts text;
+    seqs bigint[] := '{}';
+    prevs bytea[] := '{}';
+    hashes bytea[] := '{}';
+    batch deliveries[] := '{}';
 BEGIN
     FOREACH r IN ARRAY rows LOOP
         IF cur IS DISTINCT FROM r.tenant_id THEN
             IF cur IS NOT NULL THEN
-                UPDATE audit_heads SET seq = s, hash = h WHERE tenant_id = cur;
+                PERFORM audit_store(cur, s, h, batch, seqs, prevs, hashes);
+                seqs := '{}'; prevs := '{}'; hashes := '{}'; batch := '{}';
             END IF;
             cur := r.tenant_id;
             INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (cur, 0, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
@@ -59,21 +63,32 @@ BEGIN
             SELECT ah.seq, ah.hash INTO s, h FROM audit_heads ah WHERE ah.tenant_id = cur FOR UPDATE;
         END IF;
         s := s + 1;
-        ts := to_char(r.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
-        canon := audit_field(s::text) || audit_field(r.tenant_id::text) || audit_field(r.id::text)
+        prevs := prevs || h;
+        h := sha256(h
+              || audit_field(s::text) || audit_field(r.tenant_id::text) || audit_field(r.id::text)
               || audit_field(r.event_id::text) || audit_field(r.user_id) || audit_field(r.channel)
               || audit_field(r.status) || audit_field(r.reason)
-              || audit_field(encode(coalesce(r.content_hash, ''::bytea), 'hex')) || audit_field(ts);
-        INSERT INTO audit_log (tenant_id, seq, delivery_id, event_id, recipient, channel, status, reason,
-                               content_hash, at, prev_hash, hash)
-        VALUES (cur, s, r.id, r.event_id, r.user_id, r.channel, r.status, r.reason, r.content_hash,
-                r.updated_at, h, sha256(h || canon));
-        h := sha256(h || canon);
+              || audit_field(encode(coalesce(r.content_hash, ''::bytea), 'hex'))
+              || audit_field(to_char(r.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')));
+        seqs := seqs || s;
+        hashes := hashes || h;
+        batch := batch || r;
     END LOOP;
     IF cur IS NOT NULL THEN
-        UPDATE audit_heads SET seq = s, hash = h WHERE tenant_id = cur;
+        PERFORM audit_store(cur, s, h, batch, seqs, prevs, hashes);
     END IF;
 END
+$$;
+
+-- audit_store inserts one tenant's chained rows and moves its head.
+CREATE FUNCTION audit_store(tenant uuid, last_seq bigint, last_hash bytea, rows deliveries[],
+                            seqs bigint[], prevs bytea[], hashes bytea[]) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO audit_log (tenant_id, seq, delivery_id, event_id, recipient, channel, status, reason,
+                           content_hash, at, prev_hash, hash)
+    SELECT tenant, seqs[d.ordinality], d.id, d.event_id, d.user_id, d.channel, d.status, d.reason,
+           d.content_hash, d.updated_at, prevs[d.ordinality], hashes[d.ordinality]
+    FROM unnest(rows) WITH ORDINALITY AS d;
+    UPDATE audit_heads SET seq = last_seq, hash = last_hash WHERE tenant_id = tenant;
 $$;
 
 CREATE FUNCTION audit_delivery_inserts() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -122,4 +137,5 @@ DROP FUNCTION audit_refuse();
 DROP FUNCTION audit_delivery_updates();
 DROP FUNCTION audit_delivery_inserts();
 DROP FUNCTION audit_append(deliveries[]);
+DROP FUNCTION audit_store(uuid, bigint, bytea, deliveries[], bigint[], bytea[], bytea[]);
 DROP FUNCTION audit_field(text);

@@ -50,6 +50,7 @@ var Vars = []Var{
 	{"HERALD_SLACK_API_URL", "", "Slack Web API base URL override (tests)"},
 	{"HERALD_SIGNING_KEY", "", "secret that signs links and tokens (at least 32 characters)"},
 	{"HERALD_WEBHOOK_ALLOW_PRIVATE", "false", "allow webhook and Slack URLs on private addresses (tests and dev only)"},
+	{"HERALD_LOG_FORMAT", "text", "log format: text (for people) or json (for a log pipeline)"},
 	{"HERALD_RATE_LIMIT", "", "requests per API key and API process, e.g. 100/s or 6000/m, optionally :BURST (100/s:200); unset: no limit"},
 }
 
