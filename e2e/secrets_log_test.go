@@ -116,7 +116,7 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 		"SMTP password": smtpPassword, "Slack bot token": botToken, "Slack webhook URL": hookSecretPath,
 		"webhook secret": strings.TrimPrefix(created.Secret, "whsec_"), "webhook URL query": "query-secret-do-not-log",
 		"API key": tn.key, "other API key": hookOnly.key, "bad API key": bad.key, "signing key": localstack.TestSigningKey, "unsubscribe token": token,
-		"signing key (base64)": base64.StdEncoding.EncodeToString([]byte(localstack.TestSigningKey)),
+		"signing key (base64)":        base64.StdEncoding.EncodeToString([]byte(localstack.TestSigningKey)),
 		"SMTP password (URL-escaped)": url.QueryEscape(smtpPassword),
 	} {
 		if secret != "" && strings.Contains(out, secret) {
