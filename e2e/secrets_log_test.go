@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"io"
@@ -9,31 +8,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/heraldhq/herald/internal/localstack"
 	"github.com/heraldhq/herald/internal/mailcatch"
 )
-
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestLogsCarryNoSecrets runs a Herald whose every log line (API and worker,
 // debug level) is captured through a full run with secrets in play: an SMTP
@@ -49,7 +29,7 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	}
 	defer mc.Close()
 	const smtpPassword = "smtp-pa55word-do-not-log"
-	var logs syncBuffer
+	var logs localstack.LogBuffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st, err := env.servers.StartHeraldWith(ctx, localstack.HeraldOptions{
 		SMTPURL:     "smtp://herald:" + smtpPassword + "@" + mc.SMTPAddr() + "?tls=none",

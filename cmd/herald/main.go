@@ -233,11 +233,7 @@ func cmdTenant(ctx context.Context, args []string, getenv func(string) string, o
 	if len(args) != 2 || args[0] != "create" {
 		return usageError("tenant", tenantForms, "")
 	}
-	cfg, err := config.Load(getenv, "HERALD_DATABASE_URL")
-	if err != nil {
-		return err
-	}
-	pool, err := app.OpenDB(ctx, cfg)
+	pool, err := openDB(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -272,11 +268,7 @@ func cmdAPIKey(ctx context.Context, args []string, getenv func(string) string, o
 	default:
 		return usageError("apikey", apikeyForms, "")
 	}
-	cfg, err := config.Load(getenv, "HERALD_DATABASE_URL")
-	if err != nil {
-		return err
-	}
-	pool, err := app.OpenDB(ctx, cfg)
+	pool, err := openDB(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -334,11 +326,7 @@ func cmdAudit(ctx context.Context, args []string, getenv func(string) string, ou
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
 		return usageError("audit", auditForms, "verify")
 	}
-	cfg, err := config.Load(getenv, "HERALD_DATABASE_URL")
-	if err != nil {
-		return err
-	}
-	pool, err := app.OpenDB(ctx, cfg)
+	pool, err := openDB(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -372,4 +360,13 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("HERALD_LOG_FORMAT: want json or text, got %q", format)
+}
+
+// openDB opens the database of HERALD_DATABASE_URL for the admin commands.
+func openDB(ctx context.Context, getenv func(string) string) (*pgxpool.Pool, error) {
+	cfg, err := config.Load(getenv, "HERALD_DATABASE_URL")
+	if err != nil {
+		return nil, err
+	}
+	return app.OpenDB(ctx, cfg)
 }
