@@ -16,6 +16,7 @@ import (
 	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/delivery"
+	"github.com/heraldhq/herald/internal/metrics"
 )
 
 // DeliverInput names one channel's pending deliveries of one page.
@@ -70,7 +71,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("event %s belongs to another tenant", in.EventID), ErrTypeWrongTenant, nil)
 	}
-	b := &batch{q: q, sender: sender, token: uuid.New(), log: logger(ctx)}
+	b := &batch{q: q, sender: sender, token: uuid.New(), log: logger(ctx), accepted: ev.Row.CreatedAt}
 	if deadline, ok := ctx.Deadline(); ok {
 		b.answerBy = deadline.Add(-time.Second)
 	}
@@ -218,6 +219,8 @@ type batch struct {
 	unrecorded, retry, stuck   []uuid.UUID
 	firstTemp                  string
 	dbErr                      error
+	// accepted is when the event was accepted: delivery latency runs from it.
+	accepted time.Time
 }
 
 func (b *batch) send(ctx context.Context, ev *Event, rows []dbq.ClaimDeliveriesRow) {
@@ -325,6 +328,13 @@ func (b *batch) markAccepted(ctx context.Context, in <-chan accepted) {
 			b.unrecorded = append(b.unrecorded, p.Ids...)
 		} else {
 			b.delivered += len(group)
+			ch := string(b.sender.Channel())
+			metrics.Deliveries.WithLabelValues(ch, string(delivery.Delivered), "").Add(float64(len(group)))
+			if !b.accepted.IsZero() {
+				for range group {
+					metrics.DeliveryLatency.WithLabelValues(ch).Observe(time.Since(b.accepted).Seconds())
+				}
+			}
 		}
 		b.mu.Unlock()
 		group = group[:0]
@@ -394,8 +404,10 @@ func (b *batch) record(ctx context.Context, id uuid.UUID, sendErr error) {
 	switch outcome {
 	case "skipped":
 		b.skipped++
+		metrics.Deliveries.WithLabelValues(string(b.sender.Channel()), string(delivery.Skipped), string(delivery.NoAddress)).Inc()
 	case "failed":
 		b.failed++
+		metrics.Deliveries.WithLabelValues(string(b.sender.Channel()), string(delivery.Failed), "").Inc()
 	case "retry":
 		b.retry = append(b.retry, id)
 		if b.firstTemp == "" {

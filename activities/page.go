@@ -15,6 +15,7 @@ import (
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/delivery"
 	"github.com/heraldhq/herald/integrations"
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/prefs"
 )
 
@@ -134,6 +135,7 @@ func (a *Activities) PreparePage(ctx context.Context, in PageInput) (PageResult,
 	if res.Cancelled {
 		return PageResult{Cancelled: true}, nil
 	}
+	countPlanned(rows, ev.Row.CreatedAt)
 	if !in.Batched {
 		for _, b := range res.Batches {
 			if b.Channel == channel.Email {
@@ -207,6 +209,23 @@ func (a *Activities) plan(ctx context.Context, ev *Event, in PageInput, users []
 		}
 	}
 	return rows, notices, ids
+}
+
+// countPlanned counts the outcomes a page decided itself: in-app items
+// delivered, skips by reason, recipients' failures, and deferrals.
+func countPlanned(rows dbq.InsertDeliveriesParams, accepted time.Time) {
+	for i, st := range rows.Statuses {
+		ch := rows.Channels[i]
+		switch {
+		case st == string(delivery.Delivered):
+			metrics.Deliveries.WithLabelValues(ch, st, "").Inc()
+			metrics.DeliveryLatency.WithLabelValues(ch).Observe(time.Since(accepted).Seconds())
+		case st == string(delivery.Skipped), st == string(delivery.Failed):
+			metrics.Deliveries.WithLabelValues(ch, st, rows.Reasons[i]).Inc()
+		case !rows.NotBefores[i].IsZero():
+			metrics.Deliveries.WithLabelValues(ch, "deferred", "").Inc()
+		}
+	}
 }
 
 // plans reports whether a user gets a delivery row on ch for this event: on

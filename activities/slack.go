@@ -14,6 +14,7 @@ import (
 
 	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/integrations"
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/netguard"
 	"github.com/heraldhq/herald/slackmsg"
 )
@@ -84,7 +85,10 @@ func (s *SlackSender) post(ctx context.Context, secrets integrations.SlackSecret
 	}
 }
 
-func (s *SlackSender) postOnce(ctx context.Context, secrets integrations.SlackSecrets, j Job, msg slackmsg.Message) error {
+func (s *SlackSender) postOnce(ctx context.Context, secrets integrations.SlackSecrets, j Job, msg slackmsg.Message) (err error) {
+	defer func(start time.Time) {
+		metrics.Outbound.WithLabelValues("slack", metrics.Result(err)).Observe(time.Since(start).Seconds())
+	}(time.Now())
 	target := j.SlackUserID // a DM: chat.postMessage to the user opens it
 	if integrations.EventLevel(j.Recipient.ID) {
 		ch, ok := integrations.SlackChannelOf(j.Recipient.ID)
@@ -111,7 +115,7 @@ func (s *SlackSender) postOnce(ctx context.Context, secrets integrations.SlackSe
 	if s.APIURL != "" {
 		opts = append(opts, slack.OptionAPIURL(s.APIURL))
 	}
-	_, _, err := slack.New(secrets.BotToken, opts...).PostMessageContext(ctx, target,
+	_, _, err = slack.New(secrets.BotToken, opts...).PostMessageContext(ctx, target,
 		slack.MsgOptionText(msg.Text, false), slack.MsgOptionBlocks(msg.Blocks...))
 	return err
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/integrations"
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/netguard"
 	"github.com/heraldhq/herald/stdwebhooks"
 )
@@ -149,7 +150,10 @@ func (s *WebhookSender) post(ctx context.Context, ev *Event, j Job, target, user
 	if err := stdwebhooks.Headers(req.Header, secrets, "msg_"+j.DeliveryID.String(), time.Now(), body); err != nil {
 		return nil, Permanent(err)
 	}
+	start := time.Now()
 	res, err := s.HTTP.Do(req)
+	ok := err == nil && res.StatusCode >= 200 && res.StatusCode < 300
+	metrics.Outbound.WithLabelValues("webhook", map[bool]string{true: "ok", false: "error"}[ok]).Observe(time.Since(start).Seconds())
 	if err != nil {
 		return nil, redactURL(err, "the webhook endpoint")
 	}

@@ -3,6 +3,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/intake"
 	"github.com/heraldhq/herald/internal/apikey"
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/netguard"
 	"github.com/heraldhq/herald/seal"
 )
@@ -85,6 +87,7 @@ func New(opts Options) *echo.Echo {
 			return nil
 		},
 	}))
+	e.Use(measure)
 	// After the logger, so refused bodies and URLs are logged too.
 	e.Use(limitBody, refuseNUL)
 	s.routes(e)
@@ -95,6 +98,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/openapi.json", s.openapi)
+	e.GET("/metrics", echo.WrapHandler(metrics.Handler()))
 	e.GET("/unsubscribe/:token", htmlErrors(s.unsubscribePage))
 	e.POST("/unsubscribe/:token", htmlErrors(s.unsubscribe))
 
@@ -195,4 +199,33 @@ func (s *Server) readyz(c echo.Context) error {
 		return (&Error{Status: http.StatusServiceUnavailable, Code: "not_ready", Message: "a dependency is unreachable"}).with("checks", checks)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": checks})
+}
+
+// measure counts requests and their latency by route pattern (never the raw
+// path, which carries IDs) and status.
+func measure(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		status := c.Response().Status
+		if err != nil {
+			var he *echo.HTTPError
+			var ae *Error
+			switch {
+			case errors.As(err, &ae):
+				status = ae.Status
+			case errors.As(err, &he):
+				status = he.Code
+			default:
+				status = http.StatusInternalServerError
+			}
+		}
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		metrics.HTTPRequests.WithLabelValues(route, c.Request().Method, strconv.Itoa(status)).Inc()
+		metrics.HTTPDuration.WithLabelValues(route, c.Request().Method).Observe(time.Since(start).Seconds())
+		return err
+	}
 }

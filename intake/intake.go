@@ -30,6 +30,7 @@ import (
 	"github.com/heraldhq/herald/db"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/delivery"
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/workflows"
 )
 
@@ -146,6 +147,11 @@ func (s *Service) Submit(ctx context.Context, tenantID uuid.UUID, req Request) (
 	if err != nil {
 		return Accepted{}, err
 	}
+	label := ev.Type
+	if _, builtIn := catalog.BuiltIn().Lookup(ev.Type); !builtIn {
+		label = "custom" // tenants' own types would make the label unbounded
+	}
+	metrics.EventsAccepted.WithLabelValues(label).Inc()
 	return s.start(ctx, ev, false), nil
 }
 

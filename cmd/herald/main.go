@@ -79,8 +79,8 @@ var (
 )
 
 var commands = []command{
-	{"serve", one("", "serve the REST API"), concat(dbVars, temporalVars, []string{"HERALD_HTTP_ADDR", "HERALD_PUBLIC_URL", "HERALD_SIGNING_KEY"}), cmdServe},
-	{"worker", one("", "run a Temporal worker (any number may share the task queue)"), concat(dbVars, temporalVars, mailVars, []string{"HERALD_PUBLIC_URL", "HERALD_SIGNING_KEY", "HERALD_SLACK_API_URL", "HERALD_WEBHOOK_ALLOW_PRIVATE"}), cmdWorker},
+	{"serve", one("", "serve the REST API"), concat(dbVars, temporalVars, []string{"HERALD_HTTP_ADDR", "HERALD_PUBLIC_URL", "HERALD_SIGNING_KEY", "HERALD_RATE_LIMIT", "HERALD_LOG_FORMAT"}), cmdServe},
+	{"worker", one("", "run a Temporal worker (any number may share the task queue)"), concat(dbVars, temporalVars, mailVars, []string{"HERALD_PUBLIC_URL", "HERALD_SIGNING_KEY", "HERALD_SLACK_API_URL", "HERALD_WEBHOOK_ALLOW_PRIVATE", "HERALD_METRICS_ADDR", "HERALD_LOG_FORMAT"}), cmdWorker},
 	{"migrate", one("", "bring the database schema up to date"), dbVars, cmdMigrate},
 	{"tenant", tenantForms, dbVars, cmdTenant},
 	{"apikey", apikeyForms, dbVars, cmdAPIKey},

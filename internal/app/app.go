@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/mail"
 	"os"
@@ -24,6 +25,7 @@ import (
 	"github.com/heraldhq/herald/intake"
 	"github.com/heraldhq/herald/internal/config"
 	"github.com/heraldhq/herald/internal/mailer"
+	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/netguard"
 	"github.com/heraldhq/herald/seal"
 	"github.com/heraldhq/herald/worker"
@@ -162,9 +164,11 @@ type Worker struct {
 
 	intake *intake.Service
 	mail   *mailer.Sender
-	stop   context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
+	// metrics serves /metrics when HERALD_METRICS_ADDR is set.
+	metrics *http.Server
+	stop    context.CancelFunc
+	done    chan struct{}
+	once    sync.Once
 }
 
 // NewWorker returns a worker on the configured task queue, ready to start.
@@ -173,16 +177,29 @@ func NewWorker(cfg config.Config, pool *pgxpool.Pool, tc client.Client, logger *
 	if err != nil {
 		return nil, err
 	}
-	return &Worker{
+	w := &Worker{
 		Temporal:       worker.New(tc, cfg.TaskQueue, acts),
 		ReconcileEvery: 30 * time.Second, ReconcileAfter: time.Minute,
 		intake: &intake.Service{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: logger},
 		mail:   sender,
-	}, nil
+	}
+	if cfg.MetricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", metrics.Handler())
+		w.metrics = &http.Server{Addr: cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	}
+	return w, nil
 }
 
-// Start starts polling and the reconciler.
+// Start starts polling, the reconciler and, if configured, /metrics.
 func (w *Worker) Start() error {
+	if w.metrics != nil {
+		ln, err := net.Listen("tcp", w.metrics.Addr)
+		if err != nil {
+			return fmt.Errorf("HERALD_METRICS_ADDR: %w", err)
+		}
+		go func() { _ = w.metrics.Serve(ln) }()
+	}
 	if err := w.Temporal.Start(); err != nil {
 		return err
 	}
@@ -205,6 +222,9 @@ func (w *Worker) Stop() {
 		}
 		w.Temporal.Stop()
 		w.mail.Close()
+		if w.metrics != nil {
+			_ = w.metrics.Close()
+		}
 	})
 }
 

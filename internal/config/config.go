@@ -27,6 +27,8 @@ type Config struct {
 	// burst of RateBurst.
 	RateLimit float64
 	RateBurst int
+	// MetricsAddr is where a worker serves /metrics; "" serves none.
+	MetricsAddr string
 }
 
 // maxSMTPConns catches a mistyped HERALD_SMTP_MAX_CONNS (an extra digit) before a
@@ -50,6 +52,7 @@ var Vars = []Var{
 	{"HERALD_SLACK_API_URL", "", "Slack Web API base URL override (tests)"},
 	{"HERALD_SIGNING_KEY", "", "secret that signs links and tokens (at least 32 characters)"},
 	{"HERALD_WEBHOOK_ALLOW_PRIVATE", "false", "allow webhook and Slack URLs on private addresses (tests and dev only)"},
+	{"HERALD_METRICS_ADDR", "", "address a worker serves Prometheus /metrics on, e.g. 0.0.0.0:9090 (the API serves /metrics on its own address)"},
 	{"HERALD_LOG_FORMAT", "text", "log format: text (for people) or json (for a log pipeline)"},
 	{"HERALD_RATE_LIMIT", "", "requests per API key and API process, e.g. 100/s or 6000/m, optionally :BURST (100/s:200); unset: no limit"},
 }
@@ -84,6 +87,7 @@ func Load(getenv func(string) string, need ...string) (Config, error) {
 		MailFrom:          get("HERALD_MAIL_FROM"),
 		SlackAPIURL:       get("HERALD_SLACK_API_URL"),
 		SigningKey:        get("HERALD_SIGNING_KEY"),
+		MetricsAddr:       get("HERALD_METRICS_ADDR"),
 	}
 	var err error
 	if c.SMTPMaxConns, err = strconv.Atoi(get("HERALD_SMTP_MAX_CONNS")); err != nil || c.SMTPMaxConns < 1 || c.SMTPMaxConns > maxSMTPConns {

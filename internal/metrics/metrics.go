@@ -1,0 +1,66 @@
+// Package metrics holds Herald's Prometheus metrics, on one registry that the
+// API serves at /metrics (and a worker at HERALD_METRICS_ADDR). Label values
+// are bounded: routes are patterns, event types are catalog keys or
+// "custom", and no user, event or tenant ID is ever a label.
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Registry holds every Herald metric and the Go runtime's.
+var Registry = prometheus.NewRegistry()
+
+var with = promauto.With(Registry)
+
+var (
+	// HTTPRequests counts API requests by route pattern, method and status.
+	HTTPRequests = with.NewCounterVec(prometheus.CounterOpts{
+		Name: "herald_http_requests_total", Help: "API requests by route pattern, method and status.",
+	}, []string{"route", "method", "status"})
+	// HTTPDuration is API request latency by route pattern and method.
+	HTTPDuration = with.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "herald_http_request_duration_seconds", Help: "API request latency.", Buckets: prometheus.DefBuckets,
+	}, []string{"route", "method"})
+	// EventsAccepted counts events accepted (not repeats) by type.
+	EventsAccepted = with.NewCounterVec(prometheus.CounterOpts{
+		Name: "herald_events_accepted_total", Help: "Events accepted, by type (tenant-defined types count as custom).",
+	}, []string{"type"})
+	// Deliveries counts delivery outcomes by channel, outcome (delivered,
+	// failed, skipped, deferred) and skip reason.
+	Deliveries = with.NewCounterVec(prometheus.CounterOpts{
+		Name: "herald_deliveries_total", Help: "Delivery outcomes by channel, outcome and skip reason.",
+	}, []string{"channel", "outcome", "reason"})
+	// DeliveryLatency is the time from an event's acceptance to a delivery
+	// of it being recorded delivered, by channel.
+	DeliveryLatency = with.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "herald_delivery_latency_seconds", Help: "From event accepted to delivered, by channel.",
+		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 6 * 3600, 24 * 3600},
+	}, []string{"channel"})
+	// Outbound is the latency of calls to Slack and webhook endpoints by
+	// kind and result (ok or error).
+	Outbound = with.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "herald_outbound_call_duration_seconds", Help: "Slack and webhook calls, by kind and result.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"kind", "result"})
+)
+
+func init() {
+	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+}
+
+// Handler serves the registry in the Prometheus text format.
+func Handler() http.Handler { return promhttp.HandlerFor(Registry, promhttp.HandlerOpts{}) }
+
+// Result is an outbound call's result label.
+func Result(err error) string {
+	if err != nil {
+		return "error"
+	}
+	return "ok"
+}
