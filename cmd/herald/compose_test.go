@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -123,4 +124,23 @@ func documentedOverride(t *testing.T) string {
 	}
 	t.Fatal("the compose file documents no override")
 	return ""
+}
+
+// Workers serve /metrics inside the compose network, where Prometheus
+// scrapes them; production logs are JSON.
+func TestComposeWorkersServeMetrics(t *testing.T) {
+	t.Parallel()
+	p, err := loadCompose(map[string]string{"HERALD_SIGNING_KEY": testSigningKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := p.Services["herald-worker"]
+	if v := w.Environment["HERALD_METRICS_ADDR"]; v == nil || !strings.HasSuffix(*v, ":9090") || !slices.Contains(w.Expose, "9090") {
+		t.Errorf("herald-worker: HERALD_METRICS_ADDR %v, expose %v; want :9090 exposed", v, w.Expose)
+	}
+	for _, name := range []string{"herald-api", "herald-worker"} {
+		if v := p.Services[name].Environment["HERALD_LOG_FORMAT"]; v == nil || *v != "json" {
+			t.Errorf("%s logs %v, want json", name, v)
+		}
+	}
 }
