@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/activity"
+	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/heraldhq/herald/catalog"
@@ -164,10 +165,17 @@ func (a *Activities) CloseEvent(ctx context.Context, in CloseInput) error {
 type warner interface{ Warn(string, ...any) }
 
 // logger is the activity's logger, or the default one when an activity
-// method is called directly (by tests, or by another activity).
-func logger(ctx context.Context) warner {
+// method is called directly (by tests, or by another activity), with
+// keyvals on every line.
+func logger(ctx context.Context, keyvals ...any) warner {
 	if activity.IsActivity(ctx) {
-		return activity.GetLogger(ctx)
+		return sdklog.With(activity.GetLogger(ctx), keyvals...)
 	}
-	return slog.Default()
+	return slog.Default().With(keyvals...)
+}
+
+// eventLogger logs every line about an event with its tenant and ID (the
+// SDK adds the workflow's).
+func eventLogger(ctx context.Context, ev *Event, keyvals ...any) warner {
+	return logger(ctx, append([]any{"tenant", ev.Row.TenantID.String(), "event_id", ev.Row.ID.String()}, keyvals...)...)
 }

@@ -71,7 +71,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("event %s belongs to another tenant", in.EventID), ErrTypeWrongTenant, nil)
 	}
-	b := &batch{q: q, sender: sender, token: uuid.New(), log: logger(ctx), accepted: ev.Row.CreatedAt}
+	b := &batch{q: q, sender: sender, token: uuid.New(), log: eventLogger(ctx, ev, "channel", string(in.Channel)), accepted: ev.Row.CreatedAt}
 	if deadline, ok := ctx.Deadline(); ok {
 		b.answerBy = deadline.Add(-time.Second)
 	}

@@ -164,7 +164,7 @@ func (a *Activities) plan(ctx context.Context, ev *Event, in PageInput, users []
 		rows.Errors = append(rows.Errors, msg)
 		rows.ContentHashes = append(rows.ContentHashes, hash)
 	}
-	log := logger(ctx)
+	log := eventLogger(ctx, ev)
 	urgent := ev.Type.Urgent || ev.Row.Urgent
 	for _, u := range users {
 		ids = append(ids, u.ID)

@@ -92,6 +92,19 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	if !strings.Contains(out, acc.EventID) && !strings.Contains(out, "notify/") {
 		t.Fatalf("the captured logs do not cover the run (%d bytes)", len(out))
 	}
+	// Lines about an event say which (grep by event ID), and a delivery's
+	// which delivery and channel.
+	found := false
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, `"msg":"delivery deferred"`) && strings.Contains(line, `"event_id":"`+acc.EventID+`"`) &&
+			strings.Contains(line, `"tenant":"`+tn.id.String()+`"`) && strings.Contains(line, `"channel":"webhook"`) &&
+			strings.Contains(line, `"delivery_id":"`) && strings.Contains(line, `"WorkflowID":"`) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no log line of the webhook's failed try carries the tenant, event, workflow, delivery and channel")
+	}
 	for name, secret := range map[string]string{
 		"SMTP password": smtpPassword, "Slack bot token": botToken, "Slack webhook URL": hookSecretPath,
 		"webhook secret": strings.TrimPrefix(created.Secret, "whsec_"), "webhook URL query": "query-secret-do-not-log",

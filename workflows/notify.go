@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -111,7 +112,10 @@ type inFlight struct {
 }
 
 func newNotify(ctx workflow.Context, in NotifyInput) *notify {
-	n := &notify{in: in, log: workflow.GetLogger(ctx), cancels: workflow.GetSignalChannel(ctx, SignalCancel)}
+	// Every line about the event carries its tenant and ID; the SDK adds
+	// the workflow's.
+	n := &notify{in: in, log: sdklog.With(workflow.GetLogger(ctx), "tenant", in.TenantID.String(), "event_id", in.EventID.String()),
+		cancels: workflow.GetSignalChannel(ctx, SignalCancel)}
 	if in.Carried != nil {
 		n.result = *in.Carried
 	}
