@@ -56,7 +56,7 @@ func (n *notify) awaitDeferred(ctx workflow.Context) (NotifyResult, error) {
 			// reads every waiting delivery's time again, and a recipient's
 			// change is decided at release in any case.
 			cont := n.in
-			cont.Waiting, cont.After, cont.Carried = true, "", &n.result
+			cont.Waiting, cont.After, cont.Carried, cont.Parked = true, "", &n.result, n.parked
 			return n.result, workflow.NewContinueAsNewError(ctx, NotifyEvent, cont)
 		}
 		if wait := next.Sub(workflow.Now(ctx)); wait > 0 {

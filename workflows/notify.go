@@ -84,17 +84,10 @@ type notify struct {
 	lctx, actx, fastctx, hookctx workflow.Context
 	inFlight                     []inFlight
 	// parked are webhook batches waiting for their next try.
-	parked []parked
+	parked []ParkedBatch
 	// cancels receives SignalCancel; cancelSeen records that one came.
 	cancels    workflow.ReceiveChannel
 	cancelSeen bool
-}
-
-// parked is a batch due to be tried again at a given time.
-type parked struct {
-	batch activities.Batch
-	round int
-	at    time.Time
 }
 
 // webhookSchedule is when each try of a webhook is made, after the one
@@ -119,6 +112,7 @@ func newNotify(ctx workflow.Context, in NotifyInput) *notify {
 	if in.Carried != nil {
 		n.result = *in.Carried
 	}
+	n.parked = in.Parked
 	// Database steps are short and idempotent: local activities keep them
 	// off the server's critical path. They retry with capped backoff for two
 	// hours, so an event outlives a long database outage.
@@ -193,7 +187,9 @@ func (n *notify) run(ctx workflow.Context) (NotifyResult, error) {
 		}
 		after = page.Next
 		if pages >= maxPagesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			n.settleAll(ctx)
+			// Batches in flight settle here; parked webhook retries go
+			// with the next run rather than hold the fan-out for hours.
+			n.settleInFlight(ctx)
 			return n.continueAsNew(ctx, after)
 		}
 	}
@@ -348,27 +344,32 @@ func (n *notify) retryLater(ctx workflow.Context, b activities.Batch, round int,
 		n.markFailed(ctx, b.DeliveryIDs, "retries ran out: "+reason)
 		return
 	}
-	n.parked = append(n.parked, parked{batch: b, round: round + 1, at: workflow.Now(ctx).Add(webhookSchedule[round+1])})
+	n.parked = append(n.parked, ParkedBatch{Batch: b, Round: round + 1, At: workflow.Now(ctx).Add(webhookSchedule[round+1])})
 }
 
 // settleAll waits for every batch in flight and every parked batch's tries.
 func (n *notify) settleAll(ctx workflow.Context) {
 	for len(n.inFlight) > 0 || len(n.parked) > 0 {
-		for len(n.inFlight) > 0 {
-			f := n.inFlight[0]
-			n.inFlight = n.inFlight[1:]
-			n.settle(ctx, f)
-		}
+		n.settleInFlight(ctx)
 		if len(n.parked) == 0 {
 			return
 		}
-		slices.SortStableFunc(n.parked, func(x, y parked) int { return x.at.Compare(y.at) })
+		slices.SortStableFunc(n.parked, func(x, y ParkedBatch) int { return x.At.Compare(y.At) })
 		p := n.parked[0]
 		n.parked = n.parked[1:]
-		if wait := p.at.Sub(workflow.Now(ctx)); wait > 0 {
+		if wait := p.At.Sub(workflow.Now(ctx)); wait > 0 {
 			_ = workflow.Sleep(ctx, wait)
 		}
-		n.dispatch(ctx, p.batch, p.round)
+		n.dispatch(ctx, p.Batch, p.Round)
+	}
+}
+
+// settleInFlight waits for the batches in flight (not the parked ones).
+func (n *notify) settleInFlight(ctx workflow.Context) {
+	for len(n.inFlight) > 0 {
+		f := n.inFlight[0]
+		n.inFlight = n.inFlight[1:]
+		n.settle(ctx, f)
 	}
 }
 
@@ -414,7 +415,7 @@ func lastError(err error) string {
 
 func (n *notify) continueAsNew(ctx workflow.Context, after string) (NotifyResult, error) {
 	next := n.in
-	next.After, next.Carried = after, &n.result
+	next.After, next.Carried, next.Parked = after, &n.result, n.parked
 	return n.result, workflow.NewContinueAsNewError(ctx, NotifyEvent, next)
 }
 

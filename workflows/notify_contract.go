@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/heraldhq/herald/activities"
 	"github.com/heraldhq/herald/delivery"
 )
 
@@ -41,6 +42,9 @@ type NotifyInput struct {
 	// Waiting continues a run that had planned every recipient and was
 	// waiting for deferred deliveries to come due.
 	Waiting bool `json:"waiting,omitempty"`
+	// Parked are webhook batches waiting for their next try, carried into
+	// a continued run so the fan-out need not wait for them.
+	Parked []ParkedBatch `json:"parked,omitempty"`
 	// SendAt defers the whole event (every delivery) to that instant; past
 	// or nil sends at once.
 	SendAt *time.Time `json:"send_at,omitempty"`
@@ -48,6 +52,13 @@ type NotifyInput struct {
 	// (with its signal) for an event whose first run has completed, and a
 	// run that waited long continues as one.
 	Repair bool `json:"repair,omitempty"`
+}
+
+// ParkedBatch is a batch due to be tried again at At (its Round-th try).
+type ParkedBatch struct {
+	Batch activities.Batch `json:"batch"`
+	Round int              `json:"round"`
+	At    time.Time        `json:"at"`
 }
 
 // NotifyResult tallies an event's deliveries.

@@ -396,3 +396,55 @@ func TestNotifyEventWaitsOutLiveClaimsBeforeFailing(t *testing.T) {
 	}
 	env.AssertExpectations(t)
 }
+
+// A webhook batch waiting for its next try does not hold a large fan-out
+// at a continue-as-new: it goes with the next run.
+func TestParkedWebhookRetriesGoWithTheNextRun(t *testing.T) {
+	env := newEnv(t)
+	env.SetContinueAsNewSuggested(true)
+	hook := activities.Batch{Channel: channel.Webhook, DeliveryIDs: ids(1)}
+	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(
+		activities.PageResult{Next: "u1", Delivered: 1, EventSends: []activities.Batch{hook}}, nil).Once()
+	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(activities.DeliverResult{},
+		temporal.NewApplicationError("the endpoint answered HTTP 503", activities.ErrTypeTemporary)).Once()
+	env.ExecuteWorkflow(NotifyEvent, input)
+	var cont *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &cont) {
+		t.Fatalf("workflow ended with %v, want continue-as-new", err)
+	}
+	var next NotifyInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(cont.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if len(next.Parked) != 1 || next.Parked[0].Round != 1 || next.Parked[0].Batch.DeliveryIDs[0] != hook.DeliveryIDs[0] {
+		t.Fatalf("continued with parked %+v, want the webhook batch's second try", next.Parked)
+	}
+	if wait := next.Parked[0].At.Sub(env.Now()); wait <= 0 || wait > webhookSchedule[1] {
+		t.Errorf("the second try is due in %v, want within %v", wait, webhookSchedule[1])
+	}
+}
+
+func TestContinuedRunTriesItsParkedWebhooks(t *testing.T) {
+	env := newEnv(t)
+	hook := activities.Batch{Channel: channel.Webhook, DeliveryIDs: ids(1)}
+	in := input
+	in.After, in.Carried = "u500", &NotifyResult{Delivered: 500}
+	due := env.Now().Add(5 * time.Minute)
+	in.Parked = []ParkedBatch{{Batch: hook, Round: 2, At: due}}
+	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(activities.PageResult{Delivered: 3}, nil).Once()
+	var triedAt time.Time
+	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, d activities.DeliverInput) (activities.DeliverResult, error) {
+			triedAt = env.Now()
+			if d.Channel != channel.Webhook || d.DeliveryIDs[0] != hook.DeliveryIDs[0] {
+				return activities.DeliverResult{}, fmt.Errorf("unexpected batch %+v", d)
+			}
+			return activities.DeliverResult{Delivered: 1}, nil
+		}).Once()
+	env.OnActivity(a.CloseEvent, mock.Anything, closing(delivery.EventDelivered)).Return(nil).Once()
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
+	res := runOK(t, env, in)
+	if res.Delivered != 504 || triedAt.Before(due) {
+		t.Errorf("result %+v, tried at %v (due %v)", res, triedAt, due)
+	}
+}

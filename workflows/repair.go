@@ -54,7 +54,7 @@ func (n *notify) awaitRetry(ctx workflow.Context) (NotifyResult, error) {
 		}
 		if round+1 >= maxRepairRounds || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			cont := n.in
-			cont.Repair, cont.Waiting, cont.After, cont.Carried = true, false, "", &n.result
+			cont.Repair, cont.Waiting, cont.After, cont.Carried, cont.Parked = true, false, "", &n.result, n.parked
 			return n.result, workflow.NewContinueAsNewError(ctx, NotifyEvent, cont)
 		}
 	}
