@@ -13,6 +13,7 @@ import (
 	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/db"
 	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/seal"
 )
 
 // notificationResponse is an inbox item. DataTruncated is set in lists when
@@ -313,4 +314,24 @@ func (s *Server) listEventTypes(c echo.Context) error {
 		out = append(out, t)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"data": out, "next_cursor": next})
+}
+
+// inboxTokenTTL bounds an inbox token: browsers hold it, so a leaked one
+// opens one inbox for an hour at most.
+const inboxTokenTTL = time.Hour
+
+// createInboxToken gives a browser a short-lived token to one user's inbox
+// (the inbox routes accept it as a bearer or as ?token=). Only an API key
+// can ask for one: the route is outside the token's scope.
+func (s *Server) createInboxToken(c echo.Context) error {
+	user, err := s.inboxUser(c)
+	if err != nil {
+		return err
+	}
+	if s.links == nil {
+		return newError(http.StatusServiceUnavailable, "unavailable", "this server has no signing key for tokens")
+	}
+	expires := time.Now().Add(inboxTokenTTL).Truncate(time.Second)
+	tok := s.links.SealInbox(seal.Inbox{TenantID: tenantOf(c).ID, UserID: user, Expires: expires})
+	return c.JSON(http.StatusCreated, map[string]any{"token": tok, "expires_at": expires.UTC()})
 }

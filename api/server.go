@@ -132,6 +132,7 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.POST("/users/:id/notifications/mark_all_seen", s.markAllSeen)
 	v1.POST("/users/:id/notifications/archive_all_read", s.archiveAllRead)
 	v1.POST("/users/:id/notifications/:nid/snooze", s.snoozeNotification)
+	v1.POST("/users/:id/inbox-token", s.createInboxToken)
 
 	s.notImplementedRoutes(e, v1)
 }
@@ -141,6 +142,9 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		auth := c.Request().Header.Get(echo.HeaderAuthorization)
 		key, ok := strings.CutPrefix(auth, "Bearer ")
+		if tok := inboxToken(c, key); tok != "" {
+			return s.inboxAuth(c, tok, next)
+		}
 		if !ok || !apikey.Plausible(strings.TrimSpace(key)) {
 			return newError(http.StatusUnauthorized, "unauthorized", "send Authorization: Bearer <API key>")
 		}
@@ -228,4 +232,45 @@ func measure(next echo.HandlerFunc) echo.HandlerFunc {
 		metrics.HTTPDuration.WithLabelValues(route, c.Request().Method).Observe(time.Since(start).Seconds())
 		return err
 	}
+}
+
+// inboxScope is the routes an inbox token opens: one user's inbox.
+const inboxScope = "/v1/users/:id/notifications"
+
+// inboxToken is the inbox token of a request to the inbox routes: ?token=
+// (EventSource sends no headers) or a bearer that is not an API key.
+func inboxToken(c echo.Context, bearer string) string {
+	if !strings.HasPrefix(c.Path(), inboxScope) {
+		return ""
+	}
+	if t := c.QueryParam("token"); t != "" {
+		return t
+	}
+	if b := strings.TrimSpace(bearer); b != "" && !strings.HasPrefix(b, apikey.Prefix) {
+		return b
+	}
+	return ""
+}
+
+// inboxAuth lets an inbox token into its own user's inbox, and nowhere else.
+func (s *Server) inboxAuth(c echo.Context, token string, next echo.HandlerFunc) error {
+	if s.links == nil {
+		return newError(http.StatusUnauthorized, "unauthorized", "inbox tokens are not accepted by this server")
+	}
+	in, err := s.links.OpenInbox(token, time.Now())
+	if err != nil {
+		return newError(http.StatusUnauthorized, "unauthorized", "the inbox token is invalid or has expired; ask for a new one")
+	}
+	if in.UserID != c.Param("id") {
+		return newError(http.StatusForbidden, "forbidden", "this inbox token is for another user's inbox")
+	}
+	t, err := dbq.New(s.pool).GetTenant(c.Request().Context(), in.TenantID)
+	if isNoRows(err) {
+		return newError(http.StatusUnauthorized, "unauthorized", "the inbox token's tenant no longer exists")
+	}
+	if err != nil {
+		return err
+	}
+	c.Set("tenant", t)
+	return next(c)
 }

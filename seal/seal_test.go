@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -54,5 +55,22 @@ func TestRefusals(t *testing.T) {
 	}
 	if _, err := New("too short"); err == nil {
 		t.Error("New accepted a short key")
+	}
+}
+
+func TestInboxTokens(t *testing.T) {
+	s, _ := New(key)
+	now := time.Now()
+	in := Inbox{TenantID: uuid.New(), UserID: "ada", Expires: now.Add(time.Hour).Truncate(time.Second)}
+	tok := s.SealInbox(in)
+	got, err := s.OpenInbox(tok, now)
+	if err != nil || got.UserID != "ada" || got.TenantID != in.TenantID || !got.Expires.Equal(in.Expires) {
+		t.Fatalf("OpenInbox = %+v, %v", got, err)
+	}
+	if _, err := s.OpenInbox(tok, now.Add(2*time.Hour)); !errors.Is(err, ErrInvalid) {
+		t.Errorf("an expired token opened: %v", err)
+	}
+	if _, err := s.OpenInbox(s.SealUnsubscribe(Unsubscribe{TenantID: in.TenantID, UserID: "ada", Category: "x"}), now); !errors.Is(err, ErrInvalid) {
+		t.Errorf("an unsubscribe token opened as an inbox token: %v", err)
 	}
 }
