@@ -173,7 +173,7 @@ func (a *Activities) plan(ctx context.Context, ev *Event, in PageInput, users []
 			log.Warn("unreadable preferences", "user_id", u.ID, "error", perr)
 		}
 		for _, ch := range a.channels() {
-			if !a.plans(ev, u, ch) {
+			if !plans(ev, userPrefs, ch) {
 				continue
 			}
 			if perr != nil {
@@ -228,30 +228,21 @@ func countPlanned(rows dbq.InsertDeliveriesParams, accepted time.Time) {
 	}
 }
 
-// plans reports whether a user gets a delivery row on ch for this event: on
+// plans reports whether a user (with document doc, as parsed once for the
+// page) gets a delivery row on ch for this event: on
 // the type's channels, Slack DMs only where the tenant has a bot token, and
 // the user's own webhook (for every event) only where they set a URL and
 // the tenant has a signing secret for it. A tenant without Slack gets no
 // Slack rows at all, rather than a skipped row per recipient.
-func (a *Activities) plans(ev *Event, u dbq.User, ch channel.Channel) bool {
+func plans(ev *Event, doc prefs.Document, ch channel.Channel) bool {
 	switch ch {
 	case channel.Webhook:
-		return ev.Webhook != nil && userWebhookURL(u) != ""
+		c := doc.Channels[string(channel.Webhook)]
+		return ev.Webhook != nil && c.URL != nil && *c.URL != ""
 	case channel.Slack:
 		return ev.Type.Has(string(ch)) && ev.Slack != nil && ev.Slack.BotTokenSet
 	}
 	return ev.Type.Has(string(ch))
-}
-
-func userWebhookURL(u dbq.User) string {
-	doc, err := prefs.Parse(u.Preferences)
-	if err != nil {
-		return ""
-	}
-	if c, ok := doc.Channels[string(channel.Webhook)]; ok && c.URL != nil {
-		return *c.URL
-	}
-	return ""
 }
 
 // eventTargets are the event's event-level sends: a post per routed Slack

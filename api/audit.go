@@ -46,14 +46,11 @@ type auditRowResponse struct {
 
 // listAudit pages the caller's audit rows, newest first.
 func (s *Server) listAudit(c echo.Context) error {
-	p := dbq.ListAuditParams{TenantID: tenantOf(c).ID, PageSize: defaultLimit}
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			return invalidField("limit", "limit must be a number from 1 to %d", maxLimit)
-		}
-		p.PageSize = int32(n)
+	limit, err := parseLimit(c)
+	if err != nil {
+		return err
 	}
+	p := dbq.ListAuditParams{TenantID: tenantOf(c).ID, PageSize: int32(limit)}
 	if v := c.QueryParam("cursor"); v != "" {
 		seq, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || seq < 1 {

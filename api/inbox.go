@@ -1,9 +1,9 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -142,17 +142,7 @@ func (s *Server) markRead(c echo.Context) error {
 }
 
 func (s *Server) markAllRead(c echo.Context) error {
-	user, err := s.inboxUser(c)
-	if err != nil {
-		return err
-	}
-	n, err := dbq.New(s.pool).MarkAllNotificationsRead(c.Request().Context(), dbq.MarkAllNotificationsReadParams{
-		TenantID: tenantOf(c).ID, UserID: user,
-	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, map[string]int64{"marked": n})
+	return bulkInbox(s, c, "marked", dbq.New(s.pool).MarkAllNotificationsRead)
 }
 
 func (s *Server) unreadCount(c echo.Context) error {
@@ -255,38 +245,37 @@ func (s *Server) answerItem(c echo.Context, user string, id uuid.UUID, n int64) 
 }
 
 func (s *Server) markAllSeen(c echo.Context) error {
-	user, err := s.inboxUser(c)
-	if err != nil {
-		return err
-	}
-	n, err := dbq.New(s.pool).MarkAllNotificationsSeen(c.Request().Context(), dbq.MarkAllNotificationsSeenParams{TenantID: tenantOf(c).ID, UserID: user})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, map[string]int64{"marked": n})
+	return bulkInbox(s, c, "marked", dbq.New(s.pool).MarkAllNotificationsSeen)
 }
 
 func (s *Server) archiveAllRead(c echo.Context) error {
+	return bulkInbox(s, c, "archived", dbq.New(s.pool).ArchiveAllRead)
+}
+
+// inboxParams is the shape of every whole-inbox update's parameters.
+type inboxParams interface {
+	dbq.MarkAllNotificationsReadParams | dbq.MarkAllNotificationsSeenParams | dbq.ArchiveAllReadParams
+}
+
+// bulkInbox runs one whole-inbox update for the path's user and answers how
+// many items it changed, under key.
+func bulkInbox[P inboxParams](s *Server, c echo.Context, key string, update func(context.Context, P) (int64, error)) error {
 	user, err := s.inboxUser(c)
 	if err != nil {
 		return err
 	}
-	n, err := dbq.New(s.pool).ArchiveAllRead(c.Request().Context(), dbq.ArchiveAllReadParams{TenantID: tenantOf(c).ID, UserID: user})
+	n, err := update(c.Request().Context(), P{TenantID: tenantOf(c).ID, UserID: user})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]int64{"archived": n})
+	return c.JSON(http.StatusOK, map[string]int64{key: n})
 }
 
 // listEventTypes pages the catalog in key order; the cursor is the last key.
 func (s *Server) listEventTypes(c echo.Context) error {
-	limit := defaultLimit
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			return invalidField("limit", "limit must be a number from 1 to %d", maxLimit)
-		}
-		limit = n
+	limit, err := parseLimit(c)
+	if err != nil {
+		return err
 	}
 	after := ""
 	if v := c.QueryParam("cursor"); v != "" {

@@ -24,15 +24,25 @@ const (
 	maxLimit     = 200
 )
 
-func parsePage(c echo.Context) (page, error) {
-	p := page{limit: defaultLimit}
-	if s := c.QueryParam("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxLimit {
-			return p, invalidField("limit", "limit must be a number from 1 to %d", maxLimit)
-		}
-		p.limit = n
+// parseLimit reads ?limit= (1 to maxLimit, default defaultLimit).
+func parseLimit(c echo.Context) (int, error) {
+	s := c.QueryParam("limit")
+	if s == "" {
+		return defaultLimit, nil
 	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxLimit {
+		return 0, invalidField("limit", "limit must be a number from 1 to %d", maxLimit)
+	}
+	return n, nil
+}
+
+func parsePage(c echo.Context) (page, error) {
+	limit, err := parseLimit(c)
+	if err != nil {
+		return page{}, err
+	}
+	p := page{limit: limit}
 	if s := c.QueryParam("cursor"); s != "" {
 		var err error
 		if p.time, p.id, err = decodeCursor(s); err != nil {

@@ -310,6 +310,17 @@ func continued(t *testing.T, env *testsuite.TestWorkflowEnvironment, in NotifyIn
 			return activities.PageResult{Next: fmt.Sprintf("u%d", n+1), Delivered: 1}, nil
 		})
 	env.ExecuteWorkflow(NotifyEvent, in)
+	next := continuedAs(t, env)
+	if next.EventID != in.EventID || next.TenantID != in.TenantID {
+		t.Errorf("continued run lost the event: %+v", next)
+	}
+	return next
+}
+
+// continuedAs returns the input a finished run continued as new with,
+// failing the test if it ended any other way.
+func continuedAs(t *testing.T, env *testsuite.TestWorkflowEnvironment) NotifyInput {
+	t.Helper()
 	var cont *workflow.ContinueAsNewError
 	if err := env.GetWorkflowError(); !errors.As(err, &cont) {
 		t.Fatalf("workflow ended with %v, want continue-as-new", err)
@@ -317,9 +328,6 @@ func continued(t *testing.T, env *testsuite.TestWorkflowEnvironment, in NotifyIn
 	var next NotifyInput
 	if err := converter.GetDefaultDataConverter().FromPayloads(cont.Input, &next); err != nil {
 		t.Fatal(err)
-	}
-	if next.EventID != in.EventID || next.TenantID != in.TenantID {
-		t.Errorf("continued run lost the event: %+v", next)
 	}
 	return next
 }
@@ -408,14 +416,7 @@ func TestParkedWebhookRetriesGoWithTheNextRun(t *testing.T) {
 	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(activities.DeliverResult{},
 		temporal.NewApplicationError("the endpoint answered HTTP 503", activities.ErrTypeTemporary)).Once()
 	env.ExecuteWorkflow(NotifyEvent, input)
-	var cont *workflow.ContinueAsNewError
-	if err := env.GetWorkflowError(); !errors.As(err, &cont) {
-		t.Fatalf("workflow ended with %v, want continue-as-new", err)
-	}
-	var next NotifyInput
-	if err := converter.GetDefaultDataConverter().FromPayloads(cont.Input, &next); err != nil {
-		t.Fatal(err)
-	}
+	next := continuedAs(t, env)
 	if len(next.Parked) != 1 || next.Parked[0].Round != 1 || next.Parked[0].Batch.DeliveryIDs[0] != hook.DeliveryIDs[0] {
 		t.Fatalf("continued with parked %+v, want the webhook batch's second try", next.Parked)
 	}
