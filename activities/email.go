@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -62,12 +63,12 @@ func (s *EmailSender) Send(ctx context.Context, ev *Event, jobs []Job, done func
 			"X-Herald-Delivery-ID": j.DeliveryID.String(),
 			"X-Herald-Event-Type":  ev.Type.Key,
 		}
-		if link := s.unsubscribeLink(ev, j); link != "" {
+		if link, label := s.unsubscribeLink(ev, j); link != "" {
 			// RFC 8058: mail providers offer their own unsubscribe button
 			// and POST to the link; the footer link is for everyone else.
 			headers["List-Unsubscribe"] = "<" + link + ">"
 			headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-			c = catalog.WithUnsubscribe(c, link, ev.Type.Category)
+			c = catalog.WithUnsubscribe(c, link, label)
 		}
 		msgs = append(msgs, mailer.Message{
 			ID: MessageID(j.DeliveryID, s.Domain), To: j.Recipient.Email, ToName: j.Recipient.Name,
@@ -84,14 +85,36 @@ func (s *EmailSender) Send(ctx context.Context, ev *Event, jobs []Job, done func
 }
 
 // unsubscribeLink is the recipient's one-click link for the event's
-// category, or "" for email the tenant requires (it cannot be turned off).
-func (s *EmailSender) unsubscribeLink(ev *Event, j Job) string {
-	if s.Links == nil || ev.Type.Category == "" ||
-		ev.Settings.Required.RequiredOn(ev.Type.Key, ev.Type.Category, channel.Email) {
-		return ""
+// category, and the categories it names, or "" for email the tenant
+// requires (it cannot be turned off). A digest's link stops the categories
+// it lists that are not required: a digest itself is stopped only by
+// changing its frequency.
+func (s *EmailSender) unsubscribeLink(ev *Event, j Job) (string, string) {
+	if s.Links == nil || ev.Type.Category == "" {
+		return "", ""
 	}
-	tok := s.Links.SealUnsubscribe(seal.Unsubscribe{TenantID: ev.Row.TenantID, UserID: j.Recipient.ID, Category: ev.Type.Category})
-	return s.PublicURL + "/unsubscribe/" + tok
+	cats := []string{ev.Type.Category}
+	if ev.Type.Key == catalog.Digest {
+		cats = nil
+		listed, _ := ev.Data["categories"].([]any)
+		for _, c := range listed {
+			if c, ok := c.(string); ok && c != "" && !strings.Contains(c, ",") {
+				cats = append(cats, c)
+			}
+		}
+	}
+	free := cats[:0]
+	for _, c := range cats {
+		if !ev.Settings.Required.RequiredOn(ev.Type.Key, c, channel.Email) {
+			free = append(free, c)
+		}
+	}
+	if len(free) == 0 {
+		return "", ""
+	}
+	tok := s.Links.SealUnsubscribe(seal.Unsubscribe{TenantID: ev.Row.TenantID, UserID: j.Recipient.ID, Category: strings.Join(free, ",")})
+	label := strings.Join(free, ", ")
+	return s.PublicURL + "/unsubscribe/" + tok, label
 }
 
 // Permanent: a 5xx for the message or its recipient, or a message that can

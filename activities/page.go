@@ -118,6 +118,11 @@ func (a *Activities) PreparePage(ctx context.Context, in PageInput) (PageResult,
 		if err := qtx.InsertDeliveries(ctx, rows); err != nil {
 			return fmt.Errorf("recording deliveries: %w", err)
 		}
+		if w := digestWindows(in.TenantID, rows); len(w.UserIds) > 0 {
+			if err := qtx.TouchDigestWindows(ctx, w); err != nil {
+				return fmt.Errorf("arming digest windows: %w", err)
+			}
+		}
 		if len(targets.Targets) > 0 {
 			if err := qtx.InsertEventTargets(ctx, targets); err != nil {
 				return fmt.Errorf("recording the event's Slack posts and webhook: %w", err)
@@ -189,6 +194,9 @@ func (a *Activities) plan(ctx context.Context, ev *Event, in PageInput, users []
 			switch {
 			case !d.Send:
 				add(u, ch, delivery.Skipped, d.Reason, "", nil)
+			case d.Frequency != prefs.Immediate && (ch == channel.Email || ch == channel.Slack):
+				// The user's digest lists it when their window closes.
+				add(u, ch, delivery.Skipped, delivery.Digested, "", nil)
 			case ch == channel.InApp:
 				c, err := ev.Render.Notice(ev.Data, catalog.Recipient{ID: u.ID, Name: u.Name, Email: u.Email}, ev.Row.Link)
 				if err != nil {
@@ -209,6 +217,18 @@ func (a *Activities) plan(ctx context.Context, ev *Event, in PageInput, users []
 		}
 	}
 	return rows, notices, ids
+}
+
+// digestWindows are the (user, channel) windows a page's digested rows wait in.
+func digestWindows(tenantID uuid.UUID, rows dbq.InsertDeliveriesParams) dbq.TouchDigestWindowsParams {
+	w := dbq.TouchDigestWindowsParams{TenantID: tenantID}
+	for i, r := range rows.Reasons {
+		if r == string(delivery.Digested) {
+			w.UserIds = append(w.UserIds, rows.UserIds[i])
+			w.Channels = append(w.Channels, rows.Channels[i])
+		}
+	}
+	return w
 }
 
 // countPlanned counts the outcomes a page decided itself: in-app items

@@ -31,14 +31,19 @@ type deliveryResponse struct {
 	NotBefore   *time.Time      `json:"not_before"`
 	DeliveredAt *time.Time      `json:"delivered_at"`
 	Error       string          `json:"error"`
-	CreatedAt   time.Time       `json:"created_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
+	// DigestID is the digest delivery that listed a digested item.
+	DigestID  *uuid.UUID `json:"digest_id,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 func toDelivery(d dbq.Delivery) deliveryResponse {
 	r := deliveryResponse{ID: d.ID, EventID: d.EventID, UserID: d.UserID, Channel: d.Channel, Status: d.Status,
 		Reason: d.Reason, Attempts: d.Attempts, NotBefore: d.NotBefore, DeliveredAt: d.DeliveredAt, Error: d.Error,
 		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+	if d.DigestID.Valid {
+		r.DigestID = &d.DigestID.UUID
+	}
 	if integrations.EventLevel(d.UserID) {
 		r.UserID, r.Target = "", integrations.Describe(d.UserID)
 	}

@@ -3,11 +3,13 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/channel"
@@ -32,6 +34,10 @@ func (s *Server) known(ctx context.Context, tenantID uuid.UUID) (prefs.Known, er
 	}
 	k := prefs.Known{Categories: map[string]bool{}, EventTypes: map[string]bool{}, CategoryOf: map[string]string{}}
 	for _, t := range cat.All() {
+		if t.Internal {
+			// Digests are turned off by a channel's frequency, not by name.
+			continue
+		}
 		k.EventTypes[t.Key] = true
 		k.CategoryOf[t.Key] = t.Category
 		if t.Category != "" {
@@ -113,19 +119,33 @@ func (s *Server) putPreferences(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("finding deliveries waiting for %s: %w", id, err)
 	}
-	s.reschedule(ctx, waiting, id)
+	s.reschedule(ctx, tenant.ID, waiting, id)
 	return c.JSON(http.StatusOK, preferencesResponse{Document: doc, Effective: prefs.Resolve(doc, st, u.Timezone)})
 }
 
-// reschedule tells the workflows of events waiting for a user that the user
-// changed their preferences. A signal that cannot be sent costs lateness,
-// never a wrong delivery: a waiting run decides each delivery again when its
-// timer fires.
-func (s *Server) reschedule(ctx context.Context, events []uuid.UUID, userID string) {
+// reschedule tells the workflows waiting for a user that the user changed
+// their preferences or zone: those of events with deliveries waiting out
+// quiet hours, and the user's open digest windows (which plan their close
+// again; back on immediate, they send at once). A signal that cannot be
+// sent costs lateness, never a wrong delivery: a waiting run decides each
+// delivery again when its timer fires.
+func (s *Server) reschedule(ctx context.Context, tenantID uuid.UUID, events []uuid.UUID, userID string) {
 	for _, id := range events {
 		err := s.temporal.SignalWorkflow(ctx, workflows.NotifyWorkflowID(id), "", workflows.SignalReschedule, userID)
 		if err != nil {
 			s.log.WarnContext(ctx, "telling a waiting event its deliveries moved", "event_id", id, "error", err)
+		}
+	}
+	windows, err := dbq.New(s.pool).OpenDigestWindows(ctx, dbq.OpenDigestWindowsParams{TenantID: tenantID, UserID: userID})
+	if err != nil {
+		s.log.WarnContext(ctx, "finding a user's digest windows", "error", err)
+		return
+	}
+	for _, ch := range windows {
+		err := s.temporal.SignalWorkflow(ctx, workflows.DigestWorkflowID(tenantID, userID, channel.Channel(ch)), "", workflows.SignalReschedule, userID)
+		var gone *serviceerror.NotFound
+		if err != nil && !errors.As(err, &gone) { // an arming window has no run yet; it plans when it starts
+			s.log.WarnContext(ctx, "telling a digest window its user's preferences changed", "channel", ch, "error", err)
 		}
 	}
 }

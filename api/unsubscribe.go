@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"github.com/heraldhq/herald/channel"
@@ -81,10 +82,19 @@ func (s *Server) openUnsubscribe(c echo.Context) (seal.Unsubscribe, bool, error)
 	} else if err != nil {
 		return u, false, err
 	}
-	if slices.Contains(st.Required.Categories[u.Category], channel.Email) {
-		return u, false, unsubscribeReply(c, http.StatusConflict, unsubscribeView{Title: "These emails are required",
-			Message: "Your organisation requires " + u.Category + " emails, so they cannot be turned off."})
+	// A digest's link names every category it listed; what the tenant
+	// requires (now) is left on.
+	var free []string
+	for _, cat := range u.Categories() {
+		if !slices.Contains(st.Required.Categories[cat], channel.Email) {
+			free = append(free, cat)
+		}
 	}
+	if len(free) == 0 {
+		return u, false, unsubscribeReply(c, http.StatusConflict, unsubscribeView{Title: "These emails are required",
+			Message: "Your organisation requires " + spoken(u.Categories()) + " emails, so they cannot be turned off."})
+	}
+	u.Category = strings.Join(free, ",")
 	return u, true, nil
 }
 
@@ -110,8 +120,9 @@ func (s *Server) unsubscribePage(c echo.Context) error {
 	if !ok {
 		return err
 	}
-	return unsubscribeReply(c, http.StatusOK, unsubscribeView{Title: "Unsubscribe from " + u.Category + " emails?", Confirm: true, Category: u.Category,
-		Message: "You will stop receiving " + u.Category + " emails. Notifications in the app and on other channels continue."})
+	cats := spoken(u.Categories())
+	return unsubscribeReply(c, http.StatusOK, unsubscribeView{Title: "Unsubscribe from " + cats + " emails?", Confirm: true, Category: cats,
+		Message: "You will stop receiving " + cats + " emails. Notifications in the app and on other channels continue."})
 }
 
 // unsubscribe turns the category's email off; repeating it changes nothing.
@@ -124,8 +135,18 @@ func (s *Server) unsubscribe(c echo.Context) error {
 	if !ok {
 		return err
 	}
-	n, err := dbq.New(s.pool).SetUserCategoryEmail(c.Request().Context(), dbq.SetUserCategoryEmailParams{
-		TenantID: u.TenantID, ID: u.UserID, Category: u.Category,
+	var n int64
+	err = pgx.BeginFunc(c.Request().Context(), s.pool, func(tx pgx.Tx) error {
+		for _, cat := range u.Categories() {
+			var err error
+			n, err = dbq.New(tx).SetUserCategoryEmail(c.Request().Context(), dbq.SetUserCategoryEmailParams{
+				TenantID: u.TenantID, ID: u.UserID, Category: cat,
+			})
+			if err != nil || n == 0 {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return err
@@ -135,5 +156,13 @@ func (s *Server) unsubscribe(c echo.Context) error {
 			Message: "This subscription no longer exists."})
 	}
 	return unsubscribeReply(c, http.StatusOK, unsubscribeView{Title: "You are unsubscribed",
-		Message: "You will no longer receive " + u.Category + " emails. Notifications in the app and on other channels continue."})
+		Message: "You will no longer receive " + spoken(u.Categories()) + " emails. Notifications in the app and on other channels continue."})
+}
+
+// spoken joins categories as a sentence does: "issues, projects and outreach".
+func spoken(cats []string) string {
+	if len(cats) < 2 {
+		return strings.Join(cats, "")
+	}
+	return strings.Join(cats[:len(cats)-1], ", ") + " and " + cats[len(cats)-1]
 }

@@ -100,7 +100,7 @@ func (s *Server) putUser(c echo.Context) error {
 		if err != nil {
 			return fmt.Errorf("finding deliveries waiting for %s: %w", id, err)
 		}
-		s.reschedule(c.Request().Context(), waiting, id)
+		s.reschedule(c.Request().Context(), tenantOf(c).ID, waiting, id)
 	}
 	status := http.StatusOK
 	if row.Created {

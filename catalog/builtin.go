@@ -156,4 +156,38 @@ var builtIns = []EventType{
 	urgent(notice("approval.executive_alert", "approvals", "Executive alert", RecipientsNamed, inAppEmailSlack,
 		needs("title"),
 		"Executive attention: {{.data.title}}", "{{.data.title}} reached the top approval level without a decision.")),
+	digestType,
 }
+
+// digestType lists a window's notifications. Its data is built by the
+// digest activity: label, total, groups [{title, total, more, items [{title,
+// body, link}]}] and categories; the text lists them, the HTML links them.
+var digestType = EventType{
+	Key: Digest, Category: "digest", Title: "Digest", Recipients: RecipientsNamed,
+	Channels: []string{ChannelEmail, ChannelSlack}, Internal: true,
+	Templates: Templates{
+		Subject: `{{.data.label}}: {{counted .data.total "notification" "notifications"}}`,
+		Text: "{{range .data.groups}}{{.title}} ({{count .total}})\n" +
+			"{{range .items}}- {{.title}}{{with .link}} <{{.}}>{{end}}\n{{end}}" +
+			"{{with .more}}…and {{count .}} more\n{{end}}\n{{end}}",
+		HTML: digestHTML,
+	},
+}
+
+const digestHTML = `<!doctype html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.data.label}}</title></head>
+<body style="margin:0;padding:0;background:#f5f5f7;font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#1d1d1f">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f5f5f7"><tr><td align="center" style="padding:24px 12px">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="max-width:560px;background:#ffffff;border-radius:8px">
+<tr><td style="padding:24px">
+<h1 style="font-size:18px;line-height:1.3;margin:0 0 16px">{{.data.label}}: {{counted .data.total "notification" "notifications"}}</h1>
+{{range .data.groups}}<h2 style="font-size:15px;line-height:1.3;margin:20px 0 8px;color:#3a3a3c">{{.title}} ({{count .total}})</h2>
+<ul style="margin:0;padding-left:18px">
+{{range .items}}<li style="font-size:15px;line-height:1.5;margin:0 0 6px">{{if .link}}<a href="{{.link}}" style="color:#2f54eb">{{.title}}</a>{{else}}{{.title}}{{end}}{{with .body}}<br><span style="color:#6e6e73;font-size:13px">{{.}}</span>{{end}}</li>
+{{end}}</ul>
+{{with .more}}<p style="font-size:13px;color:#6e6e73;margin:4px 0 0">…and {{count .}} more</p>
+{{end}}{{end}}</td></tr></table>
+</td></tr></table>
+</body></html>
+`

@@ -21,6 +21,10 @@ const (
 // TestNotification is the built-in type of POST /v1/test-notification.
 const TestNotification = "system.test"
 
+// Digest is the type of the digests Herald sends: one per user, channel and
+// window, listing the window's notifications (see the digest package).
+const Digest = "herald.digest"
+
 // Default recipient kinds of an event type, used when an event names none.
 const (
 	RecipientsNamed       = "named"       // the users the event names
@@ -54,6 +58,9 @@ type EventType struct {
 	// says nothing: MissingData checks an event's data against them.
 	Required []string `json:"required_data,omitempty"`
 	BuiltIn  bool     `json:"built_in"`
+	// Internal types are sent by Herald itself (digests); events of them
+	// cannot be posted, and preferences cannot name them.
+	Internal bool `json:"internal,omitempty"`
 }
 
 var keyPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`)

@@ -48,6 +48,7 @@ type deliveryView struct {
 	NotBefore   *time.Time `json:"not_before"`
 	DeliveredAt *time.Time `json:"delivered_at"`
 	Error       string     `json:"error"`
+	DigestID    *string    `json:"digest_id,omitempty"`
 }
 
 // inboxItem is a notification. DataTruncated is sent in lists when data was

@@ -282,6 +282,11 @@ func (s *Service) validate(ctx context.Context, q *dbq.Queries, tenantID uuid.UU
 			Message: fmt.Sprintf("event type %q is not in the catalog; see GET /v1/event-types", req.Type),
 			Details: map[string]any{"type": req.Type}}
 	}
+	if typ.Internal {
+		return typ, &Error{Kind: UnknownType, Code: "internal_event_type",
+			Message: fmt.Sprintf("%s is sent by Herald itself and cannot be posted", typ.Key),
+			Details: map[string]any{"type": req.Type}}
+	}
 	if !typ.Notifies() {
 		return typ, notImplemented("%s is an input type that feeds rules, and rules are not built yet", typ.Key)
 	}

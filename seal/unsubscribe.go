@@ -2,6 +2,7 @@ package seal
 
 import (
 	"encoding/binary"
+	"strings"
 
 	"github.com/google/uuid"
 )
@@ -9,12 +10,17 @@ import (
 const purposeUnsubscribe = "unsubscribe"
 
 // Unsubscribe is what a one-click unsubscribe link stands for: one user's
-// email of one category, in one tenant.
+// email of one category (or, from a digest, of several), in one tenant.
 type Unsubscribe struct {
 	TenantID uuid.UUID
 	UserID   string
+	// Category is one category, or a digest's categories joined by commas
+	// (category names never hold one).
 	Category string
 }
+
+// Categories are the categories the link stops.
+func (u Unsubscribe) Categories() []string { return strings.Split(u.Category, ",") }
 
 // SealUnsubscribe returns the token of an unsubscribe link. It does not
 // expire: a link in an old email must still work.

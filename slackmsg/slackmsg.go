@@ -67,6 +67,9 @@ var fields = map[string][]field{
 
 // Build renders the message of one event for Slack.
 func Build(t catalog.EventType, r *catalog.Renderer, data map[string]any, link, tenant string) (Message, error) {
+	if t.Key == catalog.Digest {
+		return digest(r, data)
+	}
 	c, err := r.Notice(data, catalog.Recipient{}, link)
 	if err != nil {
 		return Message{}, err
@@ -209,3 +212,44 @@ func cut(s string, n int) string {
 }
 
 func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
+
+// digest lays a digest out as one section per category, each item a line
+// linked to its source, with the rest of a long window counted.
+func digest(r *catalog.Renderer, data map[string]any) (Message, error) {
+	c, err := r.Notice(data, catalog.Recipient{}, "")
+	if err != nil {
+		return Message{}, err
+	}
+	title := cut(c.Subject, maxHeader)
+	m := Message{Text: title}
+	m.Blocks = append(m.Blocks, slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, title, true, false)))
+	groups, _ := data["groups"].([]any)
+	for _, g := range groups {
+		g, _ := g.(map[string]any)
+		name, _ := value(g["title"])
+		total, _ := value(g["total"])
+		var b strings.Builder
+		fmt.Fprintf(&b, "*%s* (%s)", escape(name), escape(total))
+		items, _ := g["items"].([]any)
+		for _, it := range items {
+			it, _ := it.(map[string]any)
+			t, _ := value(it["title"])
+			line := "\n• " + escape(t)
+			if u, ok := it["link"].(string); ok && webLink(u) && !strings.ContainsAny(u, "|<> ") {
+				line = "\n• <" + u + "|" + escape(t) + ">"
+			}
+			if b.Len()+len(line) > maxSection-40 {
+				break
+			}
+			b.WriteString(line)
+		}
+		if more, ok := value(g["more"]); ok && more != "0" {
+			b.WriteString("\n…and " + escape(more) + " more")
+		}
+		m.Blocks = append(m.Blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, cut(b.String(), maxSection), false, false), nil, nil))
+		if len(m.Blocks) >= 49 { // Slack takes 50 blocks a message
+			break
+		}
+	}
+	return m, nil
+}

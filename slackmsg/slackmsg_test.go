@@ -123,3 +123,30 @@ func TestTenantTypeGetsTheGenericLayout(t *testing.T) {
 		t.Errorf("tenant type blocks: %s", b)
 	}
 }
+
+func TestDigestListsItemsByCategory(t *testing.T) {
+	typ, _ := catalog.BuiltIn().Lookup(catalog.Digest)
+	r, err := catalog.NewRenderer(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := catalog.DecodeData([]byte(`{"label":"Your hourly digest","total":7,"groups":[
+		{"title":"Issues","total":6,"more":5,"items":[{"title":"PROJ-1 <moved>","link":"https://app.example/1"}]},
+		{"title":"Outreach","total":1,"items":[{"title":"Ada replied","link":"https://x.example/a|b"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Build(typ, r, data, "", "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(m)
+	for _, want := range []string{"Your hourly digest: 7 notifications", `*Issues* (6)\n• \u003chttps://app.example/1|PROJ-1 \u0026lt;moved\u0026gt;\u003e`, `…and 5 more`, `• Ada replied`} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("digest message lacks %s:\n%s", want, raw)
+		}
+	}
+	if strings.Contains(string(raw), "a|b") {
+		t.Errorf("a link that breaks Slack's link syntax was kept: %s", raw)
+	}
+}

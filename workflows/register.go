@@ -10,4 +10,5 @@ import (
 // of replay.
 func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(NotifyEvent, workflow.RegisterOptions{Name: NotifyWorkflowName})
+	r.RegisterWorkflowWithOptions(Digest, workflow.RegisterOptions{Name: DigestWorkflowName})
 }

@@ -16,7 +16,9 @@ import (
 
 const cancelEventDeliveries = `-- name: CancelEventDeliveries :execrows
 UPDATE deliveries SET status = 'cancelled', reason = $1, updated_at = now()
-WHERE event_id = $2 AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < now())
+WHERE event_id = $2
+  AND ((status = 'pending' AND (claimed_until IS NULL OR claimed_until < now()))
+       OR (status = 'skipped' AND reason = 'digested' AND digest_id IS NULL))
 `
 
 type CancelEventDeliveriesParams struct {
@@ -26,6 +28,7 @@ type CancelEventDeliveriesParams struct {
 
 // Cancelling an event: what has not been made never will be. A delivery
 // whose claim is live is being sent right now; it is left for its sender.
+// An item waiting for its digest is cancelled too: it is never listed.
 func (q *Queries) CancelEventDeliveries(ctx context.Context, arg CancelEventDeliveriesParams) (int64, error) {
 	result, err := q.db.Exec(ctx, cancelEventDeliveries, arg.Reason, arg.EventID)
 	if err != nil {
@@ -168,9 +171,9 @@ func (q *Queries) DeferredDeliveries(ctx context.Context, arg DeferredDeliveries
 }
 
 const deliveriesForUsers = `-- name: DeliveriesForUsers :many
-SELECT d.id, d.tenant_id, d.event_id, d.user_id, d.channel, d.status, d.reason, d.attempts, d.not_before, d.delivered_at, d.error, d.content_hash, d.created_at, d.updated_at, d.claim_id, d.claimed_until, d.failed_at FROM unnest($1::text[]) AS u (user_id)
+SELECT d.id, d.tenant_id, d.event_id, d.user_id, d.channel, d.status, d.reason, d.attempts, d.not_before, d.delivered_at, d.error, d.content_hash, d.created_at, d.updated_at, d.claim_id, d.claimed_until, d.failed_at, d.digest_id FROM unnest($1::text[]) AS u (user_id)
 CROSS JOIN LATERAL (
-    SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at FROM deliveries WHERE deliveries.event_id = $2::uuid AND deliveries.user_id = u.user_id OFFSET 0
+    SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at, digest_id FROM deliveries WHERE deliveries.event_id = $2::uuid AND deliveries.user_id = u.user_id OFFSET 0
 ) AS d
 `
 
@@ -210,6 +213,7 @@ func (q *Queries) DeliveriesForUsers(ctx context.Context, arg DeliveriesForUsers
 			&i.ClaimID,
 			&i.ClaimedUntil,
 			&i.FailedAt,
+			&i.DigestID,
 		); err != nil {
 			return nil, err
 		}
@@ -222,7 +226,7 @@ func (q *Queries) DeliveriesForUsers(ctx context.Context, arg DeliveriesForUsers
 }
 
 const eventDeliveries = `-- name: EventDeliveries :many
-SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at FROM deliveries WHERE event_id = $1 ORDER BY user_id, channel LIMIT $2
+SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at, digest_id FROM deliveries WHERE event_id = $1 ORDER BY user_id, channel LIMIT $2
 `
 
 type EventDeliveriesParams struct {
@@ -259,6 +263,7 @@ func (q *Queries) EventDeliveries(ctx context.Context, arg EventDeliveriesParams
 			&i.ClaimID,
 			&i.ClaimedUntil,
 			&i.FailedAt,
+			&i.DigestID,
 		); err != nil {
 			return nil, err
 		}
@@ -375,7 +380,7 @@ func (q *Queries) FailedToRetry(ctx context.Context, arg FailedToRetryParams) ([
 }
 
 const getDeliveryWithType = `-- name: GetDeliveryWithType :one
-SELECT d.id, d.tenant_id, d.event_id, d.user_id, d.channel, d.status, d.reason, d.attempts, d.not_before, d.delivered_at, d.error, d.content_hash, d.created_at, d.updated_at, d.claim_id, d.claimed_until, d.failed_at, e.type AS event_type FROM deliveries d JOIN events e ON e.id = d.event_id
+SELECT d.id, d.tenant_id, d.event_id, d.user_id, d.channel, d.status, d.reason, d.attempts, d.not_before, d.delivered_at, d.error, d.content_hash, d.created_at, d.updated_at, d.claim_id, d.claimed_until, d.failed_at, d.digest_id, e.type AS event_type FROM deliveries d JOIN events e ON e.id = d.event_id
 WHERE d.tenant_id = $1 AND d.id = $2
 `
 
@@ -410,6 +415,7 @@ func (q *Queries) GetDeliveryWithType(ctx context.Context, arg GetDeliveryWithTy
 		&i.Delivery.ClaimID,
 		&i.Delivery.ClaimedUntil,
 		&i.Delivery.FailedAt,
+		&i.Delivery.DigestID,
 		&i.EventType,
 	)
 	return i, err
@@ -540,7 +546,7 @@ func (q *Queries) LatestLiveClaim(ctx context.Context, ids []uuid.UUID) (*time.T
 }
 
 const listDeliveries = `-- name: ListDeliveries :many
-SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at FROM deliveries
+SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at, digest_id FROM deliveries
 WHERE tenant_id = $1
   AND (NOT $2::bool OR event_id = $3::uuid)
   AND (NOT $4::bool OR status = $5::text)
@@ -599,6 +605,7 @@ func (q *Queries) ListDeliveries(ctx context.Context, arg ListDeliveriesParams) 
 			&i.ClaimID,
 			&i.ClaimedUntil,
 			&i.FailedAt,
+			&i.DigestID,
 		); err != nil {
 			return nil, err
 		}
@@ -611,7 +618,7 @@ func (q *Queries) ListDeliveries(ctx context.Context, arg ListDeliveriesParams) 
 }
 
 const listFailedDeliveries = `-- name: ListFailedDeliveries :many
-SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at FROM deliveries
+SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at, digest_id FROM deliveries
 WHERE tenant_id = $1 AND failed_at IS NOT NULL AND status = 'failed'
   AND (NOT $2::bool OR event_id = $3::uuid)
   AND (NOT $4::bool OR (created_at, id) < ($5::timestamptz, $6::uuid))
@@ -668,6 +675,7 @@ func (q *Queries) ListFailedDeliveries(ctx context.Context, arg ListFailedDelive
 			&i.ClaimID,
 			&i.ClaimedUntil,
 			&i.FailedAt,
+			&i.DigestID,
 		); err != nil {
 			return nil, err
 		}

@@ -63,6 +63,17 @@ type Delivery struct {
 	ClaimID      uuid.NullUUID
 	ClaimedUntil *time.Time
 	FailedAt     *time.Time
+	DigestID     uuid.NullUUID
+}
+
+type DigestWindow struct {
+	TenantID   uuid.UUID
+	UserID     string
+	Channel    string
+	State      string
+	Seq        int64
+	LeaseUntil *time.Time
+	UpdatedAt  time.Time
 }
 
 type Event struct {

@@ -26,8 +26,9 @@ DELETE FROM users WHERE tenant_id = @tenant_id AND id = @id;
 -- still live is being sent right now; it is left for its sender to record.
 -- deliveries_by_user makes this read only the user's own rows.
 UPDATE deliveries SET status = 'cancelled', reason = @reason, updated_at = now()
-WHERE tenant_id = @tenant_id AND user_id = @user_id AND status = 'pending'
-  AND (claimed_until IS NULL OR claimed_until < now());
+WHERE tenant_id = @tenant_id AND user_id = @user_id
+  AND ((status = 'pending' AND (claimed_until IS NULL OR claimed_until < now()))
+       OR (status = 'skipped' AND reason = 'digested' AND digest_id IS NULL));
 
 -- name: ExistingUserIDs :many
 SELECT id FROM users WHERE tenant_id = @tenant_id AND id = ANY(@ids::text[]);

@@ -161,6 +161,8 @@ type Worker struct {
 	// ReconcileEvery and ReconcileAfter pace the reconciler: every so often
 	// it starts events accepted that long ago whose start was never confirmed.
 	ReconcileEvery, ReconcileAfter time.Duration
+	// ArmEvery is how often it looks for digest windows to start.
+	ArmEvery time.Duration
 
 	intake *intake.Service
 	mail   *mailer.Sender
@@ -179,7 +181,7 @@ func NewWorker(cfg config.Config, pool *pgxpool.Pool, tc client.Client, logger *
 	}
 	w := &Worker{
 		Temporal:       worker.New(tc, cfg.TaskQueue, acts),
-		ReconcileEvery: 30 * time.Second, ReconcileAfter: time.Minute,
+		ReconcileEvery: 30 * time.Second, ReconcileAfter: time.Minute, ArmEvery: time.Second,
 		intake: &intake.Service{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: logger},
 		mail:   sender,
 	}
@@ -207,7 +209,13 @@ func (w *Worker) Start() error {
 	w.stop, w.done = cancel, make(chan struct{})
 	go func() {
 		defer close(w.done)
+		// The digest armer: a page arms a window in its transaction, and
+		// this starts the window's workflow, so a fan-out never waits on
+		// Temporal for its digests.
+		armed := make(chan struct{})
+		go func() { defer close(armed); w.intake.RunDigestArmer(ctx, w.ArmEvery) }()
 		w.intake.RunReconciler(ctx, w.ReconcileEvery, w.ReconcileAfter)
+		<-armed
 	}()
 	return nil
 }
