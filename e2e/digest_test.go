@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/heraldhq/herald/activities"
 	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/internal/mailcatch"
@@ -33,11 +35,11 @@ func digestMail(address string) []mailcatch.Message {
 
 // startWindow starts a user's Digest workflow as a test does: with a short
 // fixed window (Herald itself never sets one).
-func (tn *tenant) startWindow(user string, every time.Duration) {
+func (tn *tenant) startWindow(user string, ch channel.Channel, every time.Duration) {
 	tn.t.Helper()
-	_, err := env.temporal.SignalWithStartWorkflow(context.Background(), workflows.DigestWorkflowID(tn.id, user, channel.Email),
+	_, err := env.temporal.SignalWithStartWorkflow(context.Background(), workflows.DigestWorkflowID(tn.id, user, ch),
 		workflows.SignalDigestArm, nil, client.StartWorkflowOptions{TaskQueue: env.cfg.TaskQueue},
-		workflows.DigestWorkflowName, workflows.DigestInput{TenantID: tn.id, UserID: user, Channel: channel.Email, Every: every})
+		workflows.DigestWorkflowName, workflows.DigestInput{TenantID: tn.id, UserID: user, Channel: ch, Every: every})
 	if err != nil {
 		tn.t.Fatal(err)
 	}
@@ -45,9 +47,9 @@ func (tn *tenant) startWindow(user string, every time.Duration) {
 
 // windowClosed waits for a user's Digest workflow to end (its window closed
 // with nothing left).
-func (tn *tenant) windowClosed(user string) {
+func (tn *tenant) windowClosed(user string, ch channel.Channel) {
 	tn.t.Helper()
-	wid := workflows.DigestWorkflowID(tn.id, user, channel.Email)
+	wid := workflows.DigestWorkflowID(tn.id, user, ch)
 	waitFor(tn.t, time.Minute, "the digest window to close", func() bool {
 		d, err := env.temporal.DescribeWorkflowExecution(context.Background(), wid, "")
 		return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
@@ -76,7 +78,7 @@ func TestDigestCollectsAWindowIntoOneEmail(t *testing.T) {
 	tn.putUser(user, address)
 	tn.must(200, tn.do("PUT", "/v1/users/"+user+"/preferences", map[string]any{
 		"channels": map[string]any{"email": map[string]any{"frequency": "hourly"}}}))
-	tn.startWindow(user, 8*time.Second)
+	tn.startWindow(user, channel.Email, 8*time.Second)
 
 	var keys []string
 	var evs []accepted
@@ -105,7 +107,8 @@ func TestDigestCollectsAWindowIntoOneEmail(t *testing.T) {
 	tn.must(200, tn.do("DELETE", "/v1/events/"+evs[1].EventID, nil))
 
 	waitFor(t, time.Minute, "the digest email", func() bool { return len(digestMail(address)) > 0 })
-	tn.windowClosed(user)
+	tn.windowClosed(user, channel.Email)
+	recordHistory(t, workflows.DigestWorkflowID(tn.id, user, channel.Email), "digest_window")
 	mail := digestMail(address)
 	if len(mail) != 1 {
 		t.Fatalf("%d digest emails, want 1", len(mail))
@@ -190,7 +193,8 @@ func TestDigestArmsOnceAndFlushesOnImmediate(t *testing.T) {
 	tn.must(200, tn.do("PUT", "/v1/users/"+user+"/preferences", map[string]any{
 		"channels": map[string]any{"email": map[string]any{"frequency": "immediate"}}}))
 	waitFor(t, 30*time.Second, "the flushed digest", func() bool { return len(digestMail(address)) > 0 })
-	tn.windowClosed(user)
+	tn.windowClosed(user, channel.Email)
+	recordHistory(t, wid, "digest_flush")
 	mail := digestMail(address)
 	if len(mail) != 1 || mail[0].Subject != "Your digest: 4 notifications" {
 		t.Fatalf("flushed %d digests: %v", len(mail), subjects(mail))
@@ -229,7 +233,7 @@ func TestDigestOfThousandsWhileItemsArrive(t *testing.T) {
 	if _, err := env.pool.Exec(ctx, `INSERT INTO digest_windows (tenant_id, user_id, channel, state) VALUES ($1, $2, 'email', 'armed')`, tn.id, user); err != nil {
 		t.Fatal(err)
 	}
-	tn.startWindow(user, time.Second)
+	tn.startWindow(user, channel.Email, time.Second)
 	// Items keep coming across the window's closes.
 	var wg sync.WaitGroup
 	var posted []accepted
@@ -251,7 +255,7 @@ func TestDigestOfThousandsWhileItemsArrive(t *testing.T) {
 	for _, e := range posted {
 		tn.waitEvent(e.EventID)
 	}
-	tn.windowClosed(user)
+	tn.windowClosed(user, channel.Email)
 	total := 5000 + len(posted)
 	if n := count(t, `SELECT count(*) FROM deliveries WHERE tenant_id = $1 AND user_id = $2 AND reason = 'digested' AND digest_id IS NULL`, tn.id, user); n != 0 {
 		t.Fatalf("%d items never listed", n)
@@ -287,6 +291,43 @@ func TestDigestOfThousandsWhileItemsArrive(t *testing.T) {
 
 var digestSubject = regexp.MustCompile(`^Your daily digest: ([\d,]+) notifications?$`)
 
+// TestDigestPerChannel: a daily email digest and an hourly Slack digest at
+// once, each its own window and workflow.
+func TestDigestPerChannel(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t)
+	const user = "dig-both"
+	address, dm := user+"-"+tn.id.String()[:8]+"@example.com", "UDIG"+strings.ToUpper(tn.id.String()[:6])
+	tn.must(200, tn.do("PUT", "/v1/integrations/slack", map[string]any{"bot_token": "xoxb-e2e"}))
+	tn.putUser(user, address, "slack_user_id", dm)
+	tn.must(200, tn.do("PUT", "/v1/users/"+user+"/preferences", map[string]any{"channels": map[string]any{
+		"email": map[string]any{"frequency": "daily"}, "slack": map[string]any{"frequency": "hourly"}}}))
+	tn.startWindow(user, channel.Email, 6*time.Second)
+	tn.startWindow(user, channel.Slack, 3*time.Second)
+	a, b := tn.assign(user, "BOTH-1"), tn.assign(user, "BOTH-2")
+	for _, e := range []accepted{a, b} {
+		ev := tn.waitEvent(e.EventID)
+		for _, d := range ev.Deliveries {
+			if (d.Channel == "email" || d.Channel == "slack") && d.Reason != "digested" {
+				t.Fatalf("%s delivery %+v, want digested", d.Channel, d)
+			}
+		}
+	}
+	tn.windowClosed(user, channel.Slack)
+	tn.windowClosed(user, channel.Email)
+	posts := slackPosts(dm)
+	if len(posts) != 1 || !strings.Contains(posts[0].Text, "Your hourly digest: 2 notifications") {
+		t.Fatalf("Slack DMs: %+v", posts)
+	}
+	raw, _ := json.Marshal(posts[0].Blocks)
+	if !strings.Contains(string(raw), "BOTH-1 was assigned to you") || !strings.Contains(string(raw), "BOTH-2 was assigned to you") {
+		t.Errorf("Slack digest does not list both: %s", raw)
+	}
+	if mail := digestMail(address); len(mail) != 1 || mail[0].Subject != "Your daily digest: 2 notifications" {
+		t.Fatalf("email digests: %v", subjects(mail))
+	}
+}
+
 // grouped writes n with thousands separators, as the templates do.
 func grouped(n int) string {
 	s := fmt.Sprint(n)
@@ -319,4 +360,54 @@ func subjects(ms []mailcatch.Message) []string {
 		out = append(out, m.Subject)
 	}
 	return out
+}
+
+// TestDigestWindowPlans: a window closes at the user's cadence in their
+// zone, after their quiet hours when it would end inside them, and at once
+// for a user back on immediate or gone.
+func TestDigestWindowPlans(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tn := newTenant(t)
+	tn.putUser("plan-berlin", "plan-berlin@example.com", "timezone", "Europe/Berlin")
+	tn.putUser("plan-quiet", "plan-quiet@example.com", "timezone", "Europe/Berlin")
+	tn.putUser("plan-now", "plan-now@example.com")
+	tn.must(200, tn.do("PUT", "/v1/users/plan-berlin/preferences", map[string]any{
+		"channels": map[string]any{"email": map[string]any{"frequency": "daily"}}}))
+	tn.must(200, tn.do("PUT", "/v1/users/plan-quiet/preferences", map[string]any{
+		"channels":    map[string]any{"email": map[string]any{"frequency": "weekly"}},
+		"quiet_hours": map[string]any{"enabled": true, "start": "07:30", "end": "10:15"}}))
+	acts := activities.New(env.pool)
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	cases := []struct {
+		user, opened string
+		want         string
+		quiet        bool
+	}{
+		// 09:00 CEST the next morning, the day DST starts.
+		{"plan-berlin", "2026-03-28T12:00:00Z", "2026-03-29T07:00:00Z", false},
+		// Monday 09:00 falls in quiet hours (07:30-10:15 in the user's
+		// zone): the window waits for them to end.
+		{"plan-quiet", "2026-06-03T12:00:00Z", "2026-06-08T08:15:00Z", true},
+		{"plan-now", "2026-06-03T12:00:00Z", "2026-06-03T12:00:00Z", false},
+		{"plan-gone", "2026-06-03T12:00:00Z", "2026-06-03T12:00:00Z", false},
+	}
+	for _, c := range cases {
+		opened := at(c.opened)
+		plan, err := acts.PlanDigest(ctx, activities.PlanDigestInput{
+			DigestWindow: activities.DigestWindow{TenantID: tn.id, UserID: c.user, Channel: channel.Email},
+			Opened:       opened, AsOf: opened})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !plan.CloseAt.Equal(at(c.want)) || plan.Quiet != c.quiet {
+			t.Errorf("%s: closes %s (quiet %v), want %s (quiet %v)", c.user, plan.CloseAt.UTC().Format(time.RFC3339), plan.Quiet, c.want, c.quiet)
+		}
+	}
 }
