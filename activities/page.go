@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/heraldhq/herald/audience"
@@ -118,7 +119,7 @@ func (a *Activities) PreparePage(ctx context.Context, in PageInput) (PageResult,
 		if err := qtx.InsertDeliveries(ctx, rows); err != nil {
 			return fmt.Errorf("recording deliveries: %w", err)
 		}
-		if w := digestWindows(in.TenantID, rows); len(w.UserIds) > 0 {
+		if w := digestWindows(ctx, in.TenantID, rows); len(w.UserIds) > 0 {
 			if err := qtx.TouchDigestWindows(ctx, w); err != nil {
 				return fmt.Errorf("arming digest windows: %w", err)
 			}
@@ -220,8 +221,12 @@ func (a *Activities) plan(ctx context.Context, ev *Event, in PageInput, users []
 }
 
 // digestWindows are the (user, channel) windows a page's digested rows wait in.
-func digestWindows(tenantID uuid.UUID, rows dbq.InsertDeliveriesParams) dbq.TouchDigestWindowsParams {
+// Their workflows run on the page's task queue.
+func digestWindows(ctx context.Context, tenantID uuid.UUID, rows dbq.InsertDeliveriesParams) dbq.TouchDigestWindowsParams {
 	w := dbq.TouchDigestWindowsParams{TenantID: tenantID}
+	if activity.IsActivity(ctx) {
+		w.TaskQueue = activity.GetInfo(ctx).TaskQueue
+	}
 	for i, r := range rows.Reasons {
 		if r == string(delivery.Digested) {
 			w.UserIds = append(w.UserIds, rows.UserIds[i])

@@ -18,6 +18,7 @@ import (
 	"github.com/heraldhq/herald/activities"
 	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/internal/localstack"
 	"github.com/heraldhq/herald/internal/mailcatch"
 	"github.com/heraldhq/herald/workflows"
 )
@@ -409,5 +410,53 @@ func TestDigestWindowPlans(t *testing.T) {
 		if !plan.CloseAt.Equal(at(c.want)) || plan.Quiet != c.quiet {
 			t.Errorf("%s: closes %s (quiet %v), want %s (quiet %v)", c.user, plan.CloseAt.UTC().Format(time.RFC3339), plan.Quiet, c.want, c.quiet)
 		}
+	}
+}
+
+// TestDigestSurvivesAWorkerRestart: a window is a durable timer, not a
+// process. Its worker stops while the window is open and starts again
+// after the close: the digest goes out once, with every item.
+func TestDigestSurvivesAWorkerRestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const queue = "herald-digest-restart"
+	start := func() *localstack.Herald {
+		h, err := env.servers.StartHeraldWith(ctx, localstack.HeraldOptions{TaskQueue: queue}, logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	h := start()
+	tn := newTenantOn(t, h.API.URL)
+	const user = "dig-restart"
+	address := user + "-" + tn.id.String()[:8] + "@example.com"
+	tn.putUser(user, address)
+	tn.must(200, tn.do("PUT", "/v1/users/"+user+"/preferences", map[string]any{
+		"channels": map[string]any{"email": map[string]any{"frequency": "hourly"}}}))
+	wid := workflows.DigestWorkflowID(tn.id, user, channel.Email)
+	if _, err := env.temporal.SignalWithStartWorkflow(ctx, wid, workflows.SignalDigestArm, nil,
+		client.StartWorkflowOptions{TaskQueue: queue}, workflows.DigestWorkflowName,
+		workflows.DigestInput{TenantID: tn.id, UserID: user, Channel: channel.Email, Every: 12 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	opened := time.Now()
+	a, b := tn.assign(user, "RST-1"), tn.assign(user, "RST-2")
+	tn.waitEvent(a.EventID)
+	tn.waitEvent(b.EventID)
+	h.Stop()
+	if time.Since(opened) > 10*time.Second {
+		t.Skip("the machine is too slow to stop the worker inside the window")
+	}
+	time.Sleep(time.Until(opened.Add(14 * time.Second)))
+	if len(digestMail(address)) != 0 {
+		t.Fatal("a digest went out with no worker")
+	}
+	h = start()
+	defer h.Stop()
+	tn.windowClosed(user, channel.Email)
+	mail := digestMail(address)
+	if len(mail) != 1 || mail[0].Subject != "Your hourly digest: 2 notifications" {
+		t.Fatalf("digests after the restart: %v", subjects(mail))
 	}
 }

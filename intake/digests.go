@@ -31,7 +31,7 @@ func (s *Service) ArmDigests(ctx context.Context) (int, error) {
 	done := 0
 	for {
 		rows, err := q.ClaimArmingDigestWindows(ctx, dbq.ClaimArmingDigestWindowsParams{
-			LeaseSeconds: armLease.Seconds(), MaxRows: armBatch,
+			LeaseSeconds: armLease.Seconds(), TaskQueue: s.TaskQueue, MaxRows: armBatch,
 		})
 		if err != nil {
 			return done, fmt.Errorf("finding windows to arm: %w", err)

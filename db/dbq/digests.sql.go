@@ -17,14 +17,15 @@ import (
 const claimArmingDigestWindows = `-- name: ClaimArmingDigestWindows :many
 UPDATE digest_windows w SET lease_until = now() + make_interval(secs => $1::float8)
 FROM (SELECT tenant_id, user_id, channel FROM digest_windows
-      WHERE state = 'arming' AND (lease_until IS NULL OR lease_until < now())
-      ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED) c
+      WHERE state = 'arming' AND digest_windows.task_queue = $2::text AND (lease_until IS NULL OR lease_until < now())
+      ORDER BY updated_at LIMIT $3 FOR UPDATE SKIP LOCKED) c
 WHERE w.tenant_id = c.tenant_id AND w.user_id = c.user_id AND w.channel = c.channel
 RETURNING w.tenant_id, w.user_id, w.channel
 `
 
 type ClaimArmingDigestWindowsParams struct {
 	LeaseSeconds float64
+	TaskQueue    string
 	MaxRows      int32
 }
 
@@ -34,10 +35,10 @@ type ClaimArmingDigestWindowsRow struct {
 	Channel  string
 }
 
-// A worker takes windows waiting for their workflow, under a lease, so
-// several workers share the work and one that dies lets go.
+// A worker takes windows of its task queue waiting for their workflow,
+// under a lease, so several workers share the work and one that dies lets go.
 func (q *Queries) ClaimArmingDigestWindows(ctx context.Context, arg ClaimArmingDigestWindowsParams) ([]ClaimArmingDigestWindowsRow, error) {
-	rows, err := q.db.Query(ctx, claimArmingDigestWindows, arg.LeaseSeconds, arg.MaxRows)
+	rows, err := q.db.Query(ctx, claimArmingDigestWindows, arg.LeaseSeconds, arg.TaskQueue, arg.MaxRows)
 	if err != nil {
 		return nil, err
 	}
@@ -301,20 +302,22 @@ func (q *Queries) SetEventData(ctx context.Context, arg SetEventDataParams) erro
 }
 
 const touchDigestWindows = `-- name: TouchDigestWindows :exec
-INSERT INTO digest_windows AS w (tenant_id, user_id, channel)
-SELECT $1::uuid, r.user_id, r.channel
-FROM (SELECT unnest($2::text[]) AS user_id, unnest($3::text[]) AS channel) r
+INSERT INTO digest_windows AS w (tenant_id, user_id, channel, task_queue)
+SELECT $1::uuid, r.user_id, r.channel, $2::text
+FROM (SELECT unnest($3::text[]) AS user_id, unnest($4::text[]) AS channel) r
 ORDER BY r.user_id, r.channel
 ON CONFLICT (tenant_id, user_id, channel) DO UPDATE
 SET seq = w.seq + 1,
     state = CASE WHEN w.state = 'idle' THEN 'arming' ELSE w.state END,
+    task_queue = CASE WHEN w.state = 'idle' THEN excluded.task_queue ELSE w.task_queue END,
     updated_at = CASE WHEN w.state = 'idle' THEN now() ELSE w.updated_at END
 `
 
 type TouchDigestWindowsParams struct {
-	TenantID uuid.UUID
-	UserIds  []string
-	Channels []string
+	TenantID  uuid.UUID
+	TaskQueue string
+	UserIds   []string
+	Channels  []string
 }
 
 // A page that digested items makes sure each user's window is armed: an
@@ -322,6 +325,11 @@ type TouchDigestWindowsParams struct {
 // an armed one only counts the page, so later items cost no Temporal call.
 // Rows are locked in key order, so concurrent pages cannot deadlock.
 func (q *Queries) TouchDigestWindows(ctx context.Context, arg TouchDigestWindowsParams) error {
-	_, err := q.db.Exec(ctx, touchDigestWindows, arg.TenantID, arg.UserIds, arg.Channels)
+	_, err := q.db.Exec(ctx, touchDigestWindows,
+		arg.TenantID,
+		arg.TaskQueue,
+		arg.UserIds,
+		arg.Channels,
+	)
 	return err
 }

@@ -72,6 +72,7 @@ type DigestWindow struct {
 	Channel    string
 	State      string
 	Seq        int64
+	TaskQueue  string
 	LeaseUntil *time.Time
 	UpdatedAt  time.Time
 }

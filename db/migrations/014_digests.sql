@@ -16,12 +16,15 @@ CREATE TABLE digest_windows (
     channel     text NOT NULL CHECK (channel IN ('email', 'slack')),
     state       text NOT NULL DEFAULT 'arming' CHECK (state IN ('arming', 'armed', 'idle')),
     seq         bigint NOT NULL DEFAULT 1,
+    -- The task queue of the page that armed the window: the window's
+    -- workflow runs where its items' events ran.
+    task_queue  text NOT NULL DEFAULT '',
     -- A worker arming the window holds it until then; another may take it after.
     lease_until timestamptz,
     updated_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, user_id, channel)
 );
-CREATE INDEX digest_windows_arming ON digest_windows (updated_at) WHERE state = 'arming';
+CREATE INDEX digest_windows_arming ON digest_windows (task_queue, updated_at) WHERE state = 'arming';
 
 ---- create above / drop below ----
 

@@ -3,21 +3,22 @@
 -- idle (or new) window becomes 'arming' for a worker to start its workflow;
 -- an armed one only counts the page, so later items cost no Temporal call.
 -- Rows are locked in key order, so concurrent pages cannot deadlock.
-INSERT INTO digest_windows AS w (tenant_id, user_id, channel)
-SELECT @tenant_id::uuid, r.user_id, r.channel
+INSERT INTO digest_windows AS w (tenant_id, user_id, channel, task_queue)
+SELECT @tenant_id::uuid, r.user_id, r.channel, @task_queue::text
 FROM (SELECT unnest(@user_ids::text[]) AS user_id, unnest(@channels::text[]) AS channel) r
 ORDER BY r.user_id, r.channel
 ON CONFLICT (tenant_id, user_id, channel) DO UPDATE
 SET seq = w.seq + 1,
     state = CASE WHEN w.state = 'idle' THEN 'arming' ELSE w.state END,
+    task_queue = CASE WHEN w.state = 'idle' THEN excluded.task_queue ELSE w.task_queue END,
     updated_at = CASE WHEN w.state = 'idle' THEN now() ELSE w.updated_at END;
 
 -- name: ClaimArmingDigestWindows :many
--- A worker takes windows waiting for their workflow, under a lease, so
--- several workers share the work and one that dies lets go.
+-- A worker takes windows of its task queue waiting for their workflow,
+-- under a lease, so several workers share the work and one that dies lets go.
 UPDATE digest_windows w SET lease_until = now() + make_interval(secs => @lease_seconds::float8)
 FROM (SELECT tenant_id, user_id, channel FROM digest_windows
-      WHERE state = 'arming' AND (lease_until IS NULL OR lease_until < now())
+      WHERE state = 'arming' AND digest_windows.task_queue = @task_queue::text AND (lease_until IS NULL OR lease_until < now())
       ORDER BY updated_at LIMIT @max_rows FOR UPDATE SKIP LOCKED) c
 WHERE w.tenant_id = c.tenant_id AND w.user_id = c.user_id AND w.channel = c.channel
 RETURNING w.tenant_id, w.user_id, w.channel;
