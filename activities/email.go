@@ -51,7 +51,12 @@ func (s *EmailSender) Send(ctx context.Context, ev *Event, jobs []Job, done func
 			done(i, nil, ErrNoAddress)
 			continue
 		}
-		c, err := ev.Render.Email(ev.Data, j.Recipient, ev.Row.Link)
+		data, err := ev.recipientData(ctx, j.Recipient)
+		if err != nil {
+			done(i, nil, err)
+			continue
+		}
+		c, err := ev.Render.Email(data, j.Recipient, ev.Row.Link)
 		if err != nil {
 			done(i, nil, Permanent(fmt.Errorf("rendering the email: %w", err)))
 			continue

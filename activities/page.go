@@ -195,7 +195,7 @@ func (a *Activities) plan(ctx context.Context, ev *Event, in PageInput, users []
 			switch {
 			case !d.Send:
 				add(u, ch, delivery.Skipped, d.Reason, "", nil)
-			case d.Frequency != prefs.Immediate && (ch == channel.Email || ch == channel.Slack):
+			case d.Frequency != prefs.Immediate && (ch == channel.Email || ch == channel.Slack) && !catalog.IsSummary(ev.Type.Key):
 				// The user's digest lists it when their window closes.
 				add(u, ch, delivery.Skipped, delivery.Digested, "", nil)
 			case ch == channel.InApp:

@@ -34,7 +34,7 @@ func (s *Server) known(ctx context.Context, tenantID uuid.UUID) (prefs.Known, er
 	}
 	k := prefs.Known{Categories: map[string]bool{}, EventTypes: map[string]bool{}, CategoryOf: map[string]string{}}
 	for _, t := range cat.All() {
-		if t.Internal {
+		if t.Key == catalog.Digest {
 			// Digests are turned off by a channel's frequency, not by name.
 			continue
 		}
@@ -157,6 +157,9 @@ type settingsDocument struct {
 	Required      prefs.Required `json:"required"`
 	Timezone      string         `json:"timezone"`
 	LeadThreshold int            `json:"lead_threshold"`
+	// Summaries enable the scheduled summaries (weekly_digest,
+	// daily_summary) and set their local time.
+	Summaries map[string]prefs.Summary `json:"summaries"`
 }
 
 func toSettingsDocument(st prefs.Settings) settingsDocument {
@@ -166,7 +169,15 @@ func toSettingsDocument(st prefs.Settings) settingsDocument {
 	if st.Required.Categories == nil {
 		st.Required.Categories = map[string][]channel.Channel{}
 	}
-	return settingsDocument{Defaults: st.Defaults, Required: st.Required, Timezone: st.Timezone, LeadThreshold: st.LeadThreshold}
+	sums := map[string]prefs.Summary{}
+	for _, kind := range []string{prefs.SummaryWeekly, prefs.SummaryDaily} {
+		sm := st.Summaries[kind]
+		if sm.At == "" {
+			sm.At = prefs.SummaryAt
+		}
+		sums[kind] = sm
+	}
+	return settingsDocument{Defaults: st.Defaults, Required: st.Required, Timezone: st.Timezone, LeadThreshold: st.LeadThreshold, Summaries: sums}
 }
 
 func (s *Server) getSettings(c echo.Context) error {
@@ -191,7 +202,8 @@ func (s *Server) putSettings(c echo.Context) error {
 	if doc.LeadThreshold == 0 {
 		doc.LeadThreshold = prefs.DefaultLeadThreshold
 	}
-	st := prefs.Settings{Defaults: doc.Defaults, Required: doc.Required, Timezone: doc.Timezone, LeadThreshold: doc.LeadThreshold}
+	st := prefs.Settings{Defaults: doc.Defaults, Required: doc.Required, Timezone: doc.Timezone, LeadThreshold: doc.LeadThreshold,
+		Summaries: doc.Summaries}
 	k, err := s.known(ctx, tenant.ID)
 	if err != nil {
 		return err
@@ -212,6 +224,13 @@ func (s *Server) putSettings(c echo.Context) error {
 	saved, err := tenantSettings(t)
 	if err != nil {
 		return err
+	}
+	// The schedules follow the stored settings; a PUT repeated after a
+	// failure here brings them in line.
+	if err := s.intake.SyncSummaries(ctx, tenant.ID, saved); err != nil {
+		s.log.WarnContext(ctx, "syncing scheduled summaries", "error", err)
+		return newError(http.StatusServiceUnavailable, "schedules_unavailable",
+			"the settings are stored, but the scheduled summaries could not be updated in Temporal; send the same PUT again")
 	}
 	return c.JSON(http.StatusOK, toSettingsDocument(saved))
 }

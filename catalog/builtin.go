@@ -157,6 +157,22 @@ var builtIns = []EventType{
 		needs("title"),
 		"Executive attention: {{.data.title}}", "{{.data.title}} reached the top approval level without a decision.")),
 	digestType,
+	summaryType(WeeklyDigest, "Weekly digest", "week"),
+	summaryType(DailySummary, "Daily summary", "day"),
+}
+
+// summaryType is a scheduled summary: email only, to everyone subscribed to
+// the summaries category. Its data carries the period and, per recipient,
+// .data.you: total, unread, categories [{title, total}] and latest
+// [{title, link}] (the newest still unread).
+func summaryType(key, title, period string) EventType {
+	t := notice(key, CategorySummaries, title, RecipientsSubscribers, []string{ChannelEmail}, nil,
+		"Your "+period+`: {{counted .data.you.total "notification" "notifications"}}{{with .data.you.unread}}, {{count .}} unread{{end}}`,
+		"{{if .data.you.total}}Your "+period+" in numbers:\n{{range .data.you.categories}}- {{.title}}: {{count .total}}\n{{end}}"+
+			"{{with .data.you.latest}}\nStill unread:\n{{range .}}- {{.title}}{{with .link}} <{{.}}>{{end}}\n{{end}}{{end}}"+
+			"{{else}}Nothing new this "+period+".{{end}}")
+	t.Internal = true
+	return t
 }
 
 // digestType lists a window's notifications. Its data is built by the

@@ -21,6 +21,18 @@ const (
 // TestNotification is the built-in type of POST /v1/test-notification.
 const TestNotification = "system.test"
 
+// Scheduled summaries' types and their category: Herald posts them on the
+// tenant's schedules. Each email lists its recipient's own activity of the
+// period (see the activities' summary data).
+const (
+	WeeklyDigest      = "summary.weekly_digest"
+	DailySummary      = "summary.daily_summary"
+	CategorySummaries = "summaries"
+)
+
+// IsSummary reports whether key is a scheduled summary's type.
+func IsSummary(key string) bool { return key == WeeklyDigest || key == DailySummary }
+
 // Digest is the type of the digests Herald sends: one per user, channel and
 // window, listing the window's notifications (see the digest package).
 const Digest = "herald.digest"

@@ -66,6 +66,34 @@ type Settings struct {
 	Required      Required `json:"required"`
 	Timezone      string   `json:"timezone"`
 	LeadThreshold int      `json:"lead_threshold"`
+	// Summaries are the scheduled summaries the tenant sends, by name
+	// (SummaryWeekly, SummaryDaily).
+	Summaries map[string]Summary `json:"summaries,omitempty"`
+}
+
+// Scheduled summaries a tenant may enable.
+const (
+	SummaryWeekly = "weekly_digest" // Monday, the week's activity
+	SummaryDaily  = "daily_summary" // every day, the day's activity
+)
+
+// Summary is one scheduled summary's setting: on or off, and the local time
+// (in the tenant's zone) it goes out, 09:00 unless set.
+type Summary struct {
+	Enabled bool   `json:"enabled"`
+	At      string `json:"at,omitempty"`
+}
+
+// SummaryAt is the default time of scheduled summaries.
+const SummaryAt = "09:00"
+
+// Time is when the summary goes out, as a clock.
+func (s Summary) Time() quiet.Clock {
+	c, err := quiet.ParseClock(s.At)
+	if err != nil {
+		c, _ = quiet.ParseClock(SummaryAt)
+	}
+	return c
 }
 
 // DefaultLeadThreshold is the lead score that qualifies a lead unless the
@@ -201,6 +229,16 @@ func (s Settings) Validate(k Known) *FieldError {
 	}
 	if s.LeadThreshold < 0 || s.LeadThreshold > 100 {
 		return fieldErr("lead_threshold", "want a score from 0 to 100")
+	}
+	for _, name := range sortedKeys(s.Summaries) {
+		if name != SummaryWeekly && name != SummaryDaily {
+			return fieldErr("summaries."+name, "unknown summary; want weekly_digest or daily_summary")
+		}
+		if at := s.Summaries[name].At; at != "" {
+			if _, err := quiet.ParseClock(at); err != nil {
+				return fieldErr("summaries."+name+".at", "want a local time as HH:MM")
+			}
+		}
 	}
 	return nil
 }

@@ -238,3 +238,35 @@ func digestContinued(t *testing.T, env *testsuite.TestWorkflowEnvironment) Diges
 	}
 	return next
 }
+
+// A summary run posts its period's event and starts the event's own run;
+// the event's ID is the same for the same tenant, kind and minute.
+func TestSummaryPostsOnceAndStartsTheEventsRun(t *testing.T) {
+	env := newEnv(t)
+	at := time.Date(2026, 6, 8, 7, 0, 12, 0, time.UTC)
+	env.SetStartTime(at)
+	in := SummaryInput{TenantID: uuid.New(), Kind: "weekly_digest"}
+	var posted activities.SummaryEvent
+	env.OnActivity(a.PostSummary, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, ev activities.SummaryEvent) (string, error) {
+			posted = ev
+			return "summary.weekly_digest", nil
+		})
+	var started NotifyInput
+	env.OnWorkflow(NotifyWorkflowName, mock.Anything, mock.Anything).Return(
+		func(_ workflow.Context, n NotifyInput) (NotifyResult, error) {
+			started = n
+			return NotifyResult{Status: delivery.EventDelivered}, nil
+		})
+	env.ExecuteWorkflow(Summary, in)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	want := EventID(in.TenantID, "summary-weekly_digest-2026-06-08T07:00:00Z")
+	if posted.EventID != want || !posted.Until.Equal(at) || posted.WorkflowID != NotifyWorkflowID(want) {
+		t.Fatalf("posted %+v", posted)
+	}
+	if started.EventID != want || started.Type != "summary.weekly_digest" || started.Engine != EngineCurrent {
+		t.Fatalf("started %+v", started)
+	}
+}

@@ -11,4 +11,5 @@ import (
 func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(NotifyEvent, workflow.RegisterOptions{Name: NotifyWorkflowName})
 	r.RegisterWorkflowWithOptions(Digest, workflow.RegisterOptions{Name: DigestWorkflowName})
+	r.RegisterWorkflowWithOptions(Summary, workflow.RegisterOptions{Name: SummaryWorkflowName})
 }

@@ -89,6 +89,101 @@ func (q *Queries) GetNotification(ctx context.Context, arg GetNotificationParams
 	return i, err
 }
 
+const inboxActivity = `-- name: InboxActivity :many
+SELECT type, count(*)::int AS total, count(*) FILTER (WHERE read_at IS NULL)::int AS unread
+FROM notifications
+WHERE tenant_id = $1 AND user_id = $2 AND created_at >= $3 AND created_at < $4
+GROUP BY type ORDER BY type
+`
+
+type InboxActivityParams struct {
+	TenantID uuid.UUID
+	UserID   string
+	Since    time.Time
+	Until    time.Time
+}
+
+type InboxActivityRow struct {
+	Type   string
+	Total  int32
+	Unread int32
+}
+
+// A user's inbox items of a period, counted by type, for their scheduled
+// summary.
+func (q *Queries) InboxActivity(ctx context.Context, arg InboxActivityParams) ([]InboxActivityRow, error) {
+	rows, err := q.db.Query(ctx, inboxActivity,
+		arg.TenantID,
+		arg.UserID,
+		arg.Since,
+		arg.Until,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []InboxActivityRow{}
+	for rows.Next() {
+		var i InboxActivityRow
+		if err := rows.Scan(&i.Type, &i.Total, &i.Unread); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const latestUnread = `-- name: LatestUnread :many
+SELECT title, link FROM notifications
+WHERE tenant_id = $1 AND user_id = $2 AND created_at >= $3 AND created_at < $4
+  AND read_at IS NULL AND archived_at IS NULL
+ORDER BY created_at DESC, id DESC
+LIMIT $5
+`
+
+type LatestUnreadParams struct {
+	TenantID uuid.UUID
+	UserID   string
+	Since    time.Time
+	Until    time.Time
+	MaxRows  int32
+}
+
+type LatestUnreadRow struct {
+	Title string
+	Link  string
+}
+
+// The newest items of a period the user has not read nor archived.
+func (q *Queries) LatestUnread(ctx context.Context, arg LatestUnreadParams) ([]LatestUnreadRow, error) {
+	rows, err := q.db.Query(ctx, latestUnread,
+		arg.TenantID,
+		arg.UserID,
+		arg.Since,
+		arg.Until,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LatestUnreadRow{}
+	for rows.Next() {
+		var i LatestUnreadRow
+		if err := rows.Scan(&i.Title, &i.Link); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listNotifications = `-- name: ListNotifications :many
 SELECT n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.data, n.read_at, n.created_at, n.seen_at, n.archived_at, n.snoozed_until,
        (CASE WHEN size.data_bytes <= $1::int THEN e.data END)::jsonb AS event_data,

@@ -78,3 +78,19 @@ WHERE tenant_id = @tenant_id AND user_id = @user_id AND (read_at IS NULL OR seen
 -- Part of deleting a user: a user created later with the same ID starts with
 -- an empty inbox.
 DELETE FROM notifications WHERE tenant_id = @tenant_id AND user_id = @user_id;
+
+-- name: InboxActivity :many
+-- A user's inbox items of a period, counted by type, for their scheduled
+-- summary.
+SELECT type, count(*)::int AS total, count(*) FILTER (WHERE read_at IS NULL)::int AS unread
+FROM notifications
+WHERE tenant_id = @tenant_id AND user_id = @user_id AND created_at >= @since AND created_at < @until
+GROUP BY type ORDER BY type;
+
+-- name: LatestUnread :many
+-- The newest items of a period the user has not read nor archived.
+SELECT title, link FROM notifications
+WHERE tenant_id = @tenant_id AND user_id = @user_id AND created_at >= @since AND created_at < @until
+  AND read_at IS NULL AND archived_at IS NULL
+ORDER BY created_at DESC, id DESC
+LIMIT @max_rows;
