@@ -154,7 +154,7 @@ func (s *Server) unreadCount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]int64{"count": n.Unread, "unseen": n.Unseen})
+	return c.JSON(http.StatusOK, unreadCountResponse{Count: n.Unread, Unseen: n.Unseen})
 }
 
 // stateRequest sets an item's states; a field left out is left as it is.

@@ -25,7 +25,6 @@ var pendingRoutes = []struct{ method, path string }{
 	{http.MethodPost, "/v1/experiments/:id/conclude"},
 	{http.MethodPost, "/v1/batches"},
 	{http.MethodPost, "/v1/batches/:id/jobs/:job/complete"},
-	{http.MethodGet, "/v1/users/:id/notifications/stream"},
 	{http.MethodGet, "/inbox"},
 	{http.MethodDelete, "/v1/approvals/:id"},
 	{http.MethodGet, "/v1/experiments/:id"},

@@ -19,6 +19,7 @@ import (
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/intake"
 	"github.com/heraldhq/herald/internal/apikey"
+	"github.com/heraldhq/herald/internal/inboxfeed"
 	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/netguard"
 	"github.com/heraldhq/herald/seal"
@@ -33,6 +34,8 @@ type Server struct {
 	guard    netguard.Guard
 	limits   *limiter
 	log      *slog.Logger
+	// feed streams inbox changes; nil: no streams.
+	feed *inboxfeed.Hub
 }
 
 // Options configure a Server.
@@ -49,11 +52,13 @@ type Options struct {
 	// bound each key in this process.
 	RateLimit float64
 	RateBurst int
+	// Feed streams inbox changes to open streams (NewFeed).
+	Feed *inboxfeed.Hub
 }
 
 // New builds the Echo instance serving the whole API.
 func New(opts Options) *echo.Echo {
-	s := &Server{pool: opts.Pool, temporal: opts.Temporal, links: opts.Links, guard: opts.Guard, limits: newLimiter(opts.RateLimit, opts.RateBurst), log: opts.Logger}
+	s := &Server{pool: opts.Pool, temporal: opts.Temporal, links: opts.Links, guard: opts.Guard, limits: newLimiter(opts.RateLimit, opts.RateBurst), log: opts.Logger, feed: opts.Feed}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -128,6 +133,7 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.PATCH("/users/:id/notifications/:nid/read", s.markRead)
 	v1.POST("/users/:id/notifications/mark_all_read", s.markAllRead)
 	v1.GET("/users/:id/notifications/unread_count", s.unreadCount)
+	v1.GET("/users/:id/notifications/stream", s.streamNotifications)
 	v1.PATCH("/users/:id/notifications/:nid", s.patchNotification)
 	v1.POST("/users/:id/notifications/mark_all_seen", s.markAllSeen)
 	v1.POST("/users/:id/notifications/archive_all_read", s.archiveAllRead)

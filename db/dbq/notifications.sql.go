@@ -139,7 +139,7 @@ func (q *Queries) InboxActivity(ctx context.Context, arg InboxActivityParams) ([
 const latestUnread = `-- name: LatestUnread :many
 SELECT title, link FROM notifications
 WHERE tenant_id = $1 AND user_id = $2 AND created_at >= $3 AND created_at < $4
-  AND read_at IS NULL AND archived_at IS NULL
+  AND read_at IS NULL AND archived_at IS NULL AND (snoozed_until IS NULL OR snoozed_until <= now())
 ORDER BY created_at DESC, id DESC
 LIMIT $5
 `
@@ -332,6 +332,129 @@ func (q *Queries) MarkNotificationRead(ctx context.Context, arg MarkNotification
 	return result.RowsAffected(), nil
 }
 
+const notificationsByID = `-- name: NotificationsByID :many
+SELECT n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.data, n.read_at, n.created_at, n.seen_at, n.archived_at, n.snoozed_until,
+       (CASE WHEN octet_length(e.data::text) <= $1::int THEN e.data END)::jsonb AS event_data
+FROM notifications n JOIN events e ON e.id = n.event_id
+WHERE n.id = ANY($2::uuid[])
+`
+
+type NotificationsByIDParams struct {
+	MaxDataBytes int32
+	Ids          []uuid.UUID
+}
+
+type NotificationsByIDRow struct {
+	Notification Notification
+	EventData    []byte
+}
+
+// The items a stream announces, with their event's data when it is small.
+func (q *Queries) NotificationsByID(ctx context.Context, arg NotificationsByIDParams) ([]NotificationsByIDRow, error) {
+	rows, err := q.db.Query(ctx, notificationsByID, arg.MaxDataBytes, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []NotificationsByIDRow{}
+	for rows.Next() {
+		var i NotificationsByIDRow
+		if err := rows.Scan(
+			&i.Notification.ID,
+			&i.Notification.TenantID,
+			&i.Notification.UserID,
+			&i.Notification.EventID,
+			&i.Notification.DeliveryID,
+			&i.Notification.Type,
+			&i.Notification.Title,
+			&i.Notification.Body,
+			&i.Notification.Link,
+			&i.Notification.Data,
+			&i.Notification.ReadAt,
+			&i.Notification.CreatedAt,
+			&i.Notification.SeenAt,
+			&i.Notification.ArchivedAt,
+			&i.Notification.SnoozedUntil,
+			&i.EventData,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const notificationsSince = `-- name: NotificationsSince :many
+SELECT n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.data, n.read_at, n.created_at, n.seen_at, n.archived_at, n.snoozed_until,
+       (CASE WHEN octet_length(e.data::text) <= $1::int THEN e.data END)::jsonb AS event_data
+FROM notifications n JOIN events e ON e.id = n.event_id
+WHERE n.tenant_id = $2 AND n.user_id = $3 AND n.created_at >= $4
+  AND n.archived_at IS NULL AND (n.snoozed_until IS NULL OR n.snoozed_until <= now())
+ORDER BY n.created_at, n.id
+LIMIT $5
+`
+
+type NotificationsSinceParams struct {
+	MaxDataBytes int32
+	TenantID     uuid.UUID
+	UserID       string
+	Since        time.Time
+	MaxRows      int32
+}
+
+type NotificationsSinceRow struct {
+	Notification Notification
+	EventData    []byte
+}
+
+// A stream's catch-up: the items of the inbox created at or after since,
+// oldest first (the stream skips those it already sent).
+func (q *Queries) NotificationsSince(ctx context.Context, arg NotificationsSinceParams) ([]NotificationsSinceRow, error) {
+	rows, err := q.db.Query(ctx, notificationsSince,
+		arg.MaxDataBytes,
+		arg.TenantID,
+		arg.UserID,
+		arg.Since,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []NotificationsSinceRow{}
+	for rows.Next() {
+		var i NotificationsSinceRow
+		if err := rows.Scan(
+			&i.Notification.ID,
+			&i.Notification.TenantID,
+			&i.Notification.UserID,
+			&i.Notification.EventID,
+			&i.Notification.DeliveryID,
+			&i.Notification.Type,
+			&i.Notification.Title,
+			&i.Notification.Body,
+			&i.Notification.Link,
+			&i.Notification.Data,
+			&i.Notification.ReadAt,
+			&i.Notification.CreatedAt,
+			&i.Notification.SeenAt,
+			&i.Notification.ArchivedAt,
+			&i.Notification.SnoozedUntil,
+			&i.EventData,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const setNotificationState = `-- name: SetNotificationState :execrows
 UPDATE notifications SET
     seen_at = CASE
@@ -432,4 +555,83 @@ func (q *Queries) UnreadCount(ctx context.Context, arg UnreadCountParams) (Unrea
 	var i UnreadCountRow
 	err := row.Scan(&i.Unread, &i.Unseen)
 	return i, err
+}
+
+const unreadCounts = `-- name: UnreadCounts :many
+SELECT user_id, count(*) FILTER (WHERE read_at IS NULL)::bigint AS unread, count(*) FILTER (WHERE seen_at IS NULL)::bigint AS unseen
+FROM notifications
+WHERE tenant_id = $1 AND user_id = ANY($2::text[]) AND (read_at IS NULL OR seen_at IS NULL)
+  AND archived_at IS NULL AND (snoozed_until IS NULL OR snoozed_until <= now())
+GROUP BY user_id
+`
+
+type UnreadCountsParams struct {
+	TenantID uuid.UUID
+	UserIds  []string
+}
+
+type UnreadCountsRow struct {
+	UserID string
+	Unread int64
+	Unseen int64
+}
+
+// The badge counts of several users of a tenant at once.
+func (q *Queries) UnreadCounts(ctx context.Context, arg UnreadCountsParams) ([]UnreadCountsRow, error) {
+	rows, err := q.db.Query(ctx, unreadCounts, arg.TenantID, arg.UserIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UnreadCountsRow{}
+	for rows.Next() {
+		var i UnreadCountsRow
+		if err := rows.Scan(&i.UserID, &i.Unread, &i.Unseen); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const unsnoozed = `-- name: Unsnoozed :many
+SELECT tenant_id, user_id, id FROM notifications
+WHERE snoozed_until > $1 AND snoozed_until <= $2 AND archived_at IS NULL
+ORDER BY snoozed_until
+LIMIT 10000
+`
+
+type UnsnoozedParams struct {
+	After *time.Time
+	Until *time.Time
+}
+
+type UnsnoozedRow struct {
+	TenantID uuid.UUID
+	UserID   string
+	ID       uuid.UUID
+}
+
+// Items whose snooze ended in (after, until]: they are back in the inbox.
+func (q *Queries) Unsnoozed(ctx context.Context, arg UnsnoozedParams) ([]UnsnoozedRow, error) {
+	rows, err := q.db.Query(ctx, unsnoozed, arg.After, arg.Until)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UnsnoozedRow{}
+	for rows.Next() {
+		var i UnsnoozedRow
+		if err := rows.Scan(&i.TenantID, &i.UserID, &i.ID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -91,6 +91,39 @@ GROUP BY type ORDER BY type;
 -- The newest items of a period the user has not read nor archived.
 SELECT title, link FROM notifications
 WHERE tenant_id = @tenant_id AND user_id = @user_id AND created_at >= @since AND created_at < @until
-  AND read_at IS NULL AND archived_at IS NULL
+  AND read_at IS NULL AND archived_at IS NULL AND (snoozed_until IS NULL OR snoozed_until <= now())
 ORDER BY created_at DESC, id DESC
 LIMIT @max_rows;
+
+-- name: NotificationsByID :many
+-- The items a stream announces, with their event's data when it is small.
+SELECT sqlc.embed(n),
+       (CASE WHEN octet_length(e.data::text) <= @max_data_bytes::int THEN e.data END)::jsonb AS event_data
+FROM notifications n JOIN events e ON e.id = n.event_id
+WHERE n.id = ANY(@ids::uuid[]);
+
+-- name: UnreadCounts :many
+-- The badge counts of several users of a tenant at once.
+SELECT user_id, count(*) FILTER (WHERE read_at IS NULL)::bigint AS unread, count(*) FILTER (WHERE seen_at IS NULL)::bigint AS unseen
+FROM notifications
+WHERE tenant_id = @tenant_id AND user_id = ANY(@user_ids::text[]) AND (read_at IS NULL OR seen_at IS NULL)
+  AND archived_at IS NULL AND (snoozed_until IS NULL OR snoozed_until <= now())
+GROUP BY user_id;
+
+-- name: NotificationsSince :many
+-- A stream's catch-up: the items of the inbox created at or after since,
+-- oldest first (the stream skips those it already sent).
+SELECT sqlc.embed(n),
+       (CASE WHEN octet_length(e.data::text) <= @max_data_bytes::int THEN e.data END)::jsonb AS event_data
+FROM notifications n JOIN events e ON e.id = n.event_id
+WHERE n.tenant_id = @tenant_id AND n.user_id = @user_id AND n.created_at >= @since
+  AND n.archived_at IS NULL AND (n.snoozed_until IS NULL OR n.snoozed_until <= now())
+ORDER BY n.created_at, n.id
+LIMIT @max_rows;
+
+-- name: Unsnoozed :many
+-- Items whose snooze ended in (after, until]: they are back in the inbox.
+SELECT tenant_id, user_id, id FROM notifications
+WHERE snoozed_until > @after AND snoozed_until <= @until AND archived_at IS NULL
+ORDER BY snoozed_until
+LIMIT 10000;

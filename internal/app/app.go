@@ -236,14 +236,37 @@ func (w *Worker) Stop() {
 	})
 }
 
-// NewHandler returns the REST API's HTTP handler.
+// NewHandler returns the REST API's HTTP handler. It streams inbox changes
+// (one listening connection, opened with the first stream); Serve closes
+// the streams when it shuts down, and so must anyone else serving it
+// (CloseStreams).
 func NewHandler(cfg config.Config, pool *pgxpool.Pool, tc client.Client, logger *slog.Logger) (http.Handler, error) {
 	links, err := Links(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return api.New(api.Options{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Logger: logger, Links: links,
-		Guard: netguard.Guard{AllowPrivate: cfg.WebhookAllowPrivate}, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst}), nil
+	feed := api.NewFeed(pool, logger)
+	h := api.New(api.Options{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Logger: logger, Links: links,
+		Guard: netguard.Guard{AllowPrivate: cfg.WebhookAllowPrivate}, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
+		Feed: feed})
+	return Handler{Handler: h, feed: feed}, nil
+}
+
+// Handler is the API with its inbox feed.
+type Handler struct {
+	http.Handler
+	feed interface{ Close() }
+}
+
+// CloseStreams ends every open inbox stream, so a shutdown does not wait on
+// them, and stops listening for changes.
+func (h Handler) CloseStreams() { h.feed.Close() }
+
+// CloseStreams closes h's streams if it has any.
+func CloseStreams(h http.Handler) {
+	if c, ok := h.(interface{ CloseStreams() }); ok {
+		c.CloseStreams()
+	}
 }
 
 // Links is the sealer of the tokens in links, keyed by HERALD_SIGNING_KEY:

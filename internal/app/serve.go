@@ -44,6 +44,8 @@ func Serve(ctx context.Context, addr string, h http.Handler, ready func(addr str
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 	}
+	// Open streams would hold Shutdown until its deadline.
+	srv.RegisterOnShutdown(func() { CloseStreams(h) })
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if ready != nil {

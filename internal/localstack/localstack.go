@@ -183,6 +183,7 @@ func (s *Servers) StartHeraldWith(ctx context.Context, opts HeraldOptions, logge
 // Stop stops the API and the worker.
 func (h *Herald) Stop() {
 	if h.API != nil {
+		app.CloseStreams(h.API.Config.Handler)
 		h.API.Close()
 	}
 	if h.Worker != nil {

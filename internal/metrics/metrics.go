@@ -48,6 +48,11 @@ var (
 		Name: "herald_outbound_call_duration_seconds", Help: "Slack and webhook calls, by kind and result.",
 		Buckets: prometheus.DefBuckets,
 	}, []string{"kind", "result"})
+	// StreamsOpen counts the inbox streams (Server-Sent Events) open on this
+	// API process.
+	StreamsOpen = with.NewGauge(prometheus.GaugeOpts{
+		Name: "herald_inbox_streams_open", Help: "Inbox streams (SSE) open on this API process.",
+	})
 )
 
 func init() {
