@@ -10,14 +10,14 @@ BIN     := $(CURDIR)/bin
 PG_BIN  := /usr/lib/postgresql/15/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: dev test check unit load build generate postgres-binaries clean
+.PHONY: dev test check unit load build generate postgres-binaries browser clean
 
 ## dev: PostgreSQL, Temporal (UI :8233), SMTP catcher (:1025, web :8025), API (:8080) and worker
 dev: postgres-binaries $(BIN)/temporal build
 	$(BIN)/herald dev
 
-## test: static checks, then every test (integration tests start real servers)
-test: postgres-binaries check $(BIN)/temporal
+## test: static checks, then every test (integration tests start real servers, and Chromium for the inbox page)
+test: postgres-binaries browser check $(BIN)/temporal
 	go test -race -count=1 ./...
 
 ## check: gofmt, go vet, staticcheck, workflowcheck (determinism), and sqlc code in sync with the SQL
@@ -69,6 +69,16 @@ $(BIN)/workflowcheck: $(BIN)/.workflowcheck-$(WORKFLOWCHECK_VERSION)
 $(BIN)/.workflowcheck-$(WORKFLOWCHECK_VERSION):
 	GOBIN=$(BIN) go install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
 	@rm -f $(BIN)/.workflowcheck-* && touch $@
+
+# Chromium for the browser tests of the inbox page, from Debian's packages
+# when missing. Without it (and without HERALD_REQUIRE_BROWSER=1) those tests skip.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo ">> installing Chromium with apt-get (browser tests)"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		($$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium) || \
+			echo ">> could not install Chromium: the browser tests will skip"; \
+	fi
 
 # PostgreSQL 15 server binaries, from Debian's packages when missing.
 postgres-binaries:

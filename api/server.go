@@ -72,6 +72,15 @@ func New(opts Options) *echo.Echo {
 	e.JSONSerializer = jsonSerializer{}
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
 	e.Use(middleware.RequestID())
+	// Browsers call the inbox routes from the apps that embed the widget,
+	// with a token, never a cookie: any origin may, and none gets more than
+	// its token opens.
+	e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+		AllowOrigins: []string{"*"},
+		AllowMethods: []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
+		AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType, "Last-Event-ID", "Idempotency-Key"},
+		MaxAge:       600,
+	}))
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogMethod: true, LogURIPath: true, LogLatency: true, LogRequestID: true,
 		HandleError: true,
@@ -104,6 +113,8 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/readyz", s.readyz)
 	e.GET("/openapi.json", s.openapi)
 	e.GET("/metrics", echo.WrapHandler(metrics.Handler()))
+	e.GET("/inbox", htmlErrors(s.serveInboxPage))
+	e.GET("/inbox/widget.js", s.serveWidget)
 	e.GET("/unsubscribe/:token", htmlErrors(s.unsubscribePage))
 	e.POST("/unsubscribe/:token", htmlErrors(s.unsubscribe))
 
@@ -240,13 +251,17 @@ func measure(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// inboxScope is the routes an inbox token opens: one user's inbox.
-const inboxScope = "/v1/users/:id/notifications"
+// inboxScope is the routes an inbox token opens: one user's inbox, and
+// their preferences (the inbox page's panel edits them).
+const (
+	inboxScope       = "/v1/users/:id/notifications"
+	preferencesScope = "/v1/users/:id/preferences"
+)
 
 // inboxToken is the inbox token of a request to the inbox routes: ?token=
 // (EventSource sends no headers) or a bearer that is not an API key.
 func inboxToken(c echo.Context, bearer string) string {
-	if !strings.HasPrefix(c.Path(), inboxScope) {
+	if !strings.HasPrefix(c.Path(), inboxScope) && c.Path() != preferencesScope {
 		return ""
 	}
 	if t := c.QueryParam("token"); t != "" {
