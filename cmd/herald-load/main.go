@@ -3,7 +3,9 @@
 // workflow-with-one-activity rate on the same Temporal server in the same
 // run, the API and end-to-end latency at that rate, and the time of a
 // 10,000-recipient fan-out, of the same to users on daily digests (two
-// events in one window), of the same with its recipients' quiet hours
+// events in one window), of one event to 1,000 users with an inbox stream
+// open each (until the last stream has it), of the same fan-out with its
+// recipients' quiet hours
 // spread over 24 zones, of the same behind an SMTP server that holds each
 // message 50 ms, and of a 100,000-recipient fan-out.
 package main
@@ -43,8 +45,9 @@ func main() {
 	fanoutRuns := flag.Int("fanout-runs", 3, "fan-out repetitions; the median is reported")
 	smtpDelay := flag.Duration("smtp-delay", 50*time.Millisecond, "per-message SMTP delay for one more -fanout run (0 skips it)")
 	large := flag.Int("large-fanout", 100000, "recipients of one more, large fan-out (0 skips it)")
+	streams := flag.Int("streams", 1000, "inbox streams open for the real-time phase (0 skips it)")
 	flag.Parse()
-	opts := options{events: *events, conc: *conc, fanout: *fanout, fanoutRuns: *fanoutRuns, smtpDelay: *smtpDelay, large: *large}
+	opts := options{events: *events, conc: *conc, fanout: *fanout, fanoutRuns: *fanoutRuns, smtpDelay: *smtpDelay, large: *large, streams: *streams}
 	if err := run(context.Background(), opts); err != nil {
 		fmt.Fprintln(os.Stderr, "herald-load:", err)
 		os.Exit(1)
@@ -64,6 +67,7 @@ type options struct {
 	fanout, fanoutRuns int
 	smtpDelay          time.Duration
 	large              int
+	streams            int
 }
 
 func run(ctx context.Context, opts options) error {
@@ -215,6 +219,15 @@ func run(ctx context.Context, opts options) error {
 			r.second.Seconds(), r.second.Seconds()/immediate.Seconds())
 		fmt.Printf("%-48s %8.2f s  (%d windows, %.0f/s, after the fan-out)\n", "digest windows' workflows started",
 			r.armed.Seconds(), r.windows, float64(r.windows)/r.armed.Seconds())
+	}
+	if opts.streams > 0 {
+		r, err := streamFanOut(ctx, h, opts.streams)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-48s %8.2f s  (process RSS %d MiB, +%d MiB with the streams open)\n",
+			fmt.Sprintf("%d open streams, one event to all: last received", opts.streams),
+			r.last.Seconds(), r.rss>>20, r.rssDelta>>20)
 	}
 	if fanout > 0 {
 		d, deferred, releases, timers, err := quietFanOut(ctx, h, servers, fanout)
