@@ -208,18 +208,6 @@ func run(ctx context.Context, opts options) error {
 		fmt.Printf("%-48s %8.2f s  (median of %s s)\n", fmt.Sprintf("fan-out to %d recipients (in-app + email)", fanout),
 			immediate.Seconds(), strings.Join(all, ", "))
 	}
-	if fanout > 0 {
-		r, err := digestFanOut(ctx, h, fanout)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("%-48s %8.2f s  (%.2fx the immediate fan-out)\n", fmt.Sprintf("fan-out to %d on daily digests, first event", fanout),
-			r.first.Seconds(), r.first.Seconds()/immediate.Seconds())
-		fmt.Printf("%-48s %8.2f s  (%.2fx the immediate fan-out)\n", fmt.Sprintf("fan-out to %d on daily digests, same window", fanout),
-			r.second.Seconds(), r.second.Seconds()/immediate.Seconds())
-		fmt.Printf("%-48s %8.2f s  (%d windows, %.0f/s, after the fan-out)\n", "digest windows' workflows started",
-			r.armed.Seconds(), r.windows, float64(r.windows)/r.armed.Seconds())
-	}
 	if opts.streams > 0 {
 		r, err := streamFanOut(ctx, h, opts.streams)
 		if err != nil {
@@ -252,6 +240,20 @@ func run(ctx context.Context, opts options) error {
 			return err
 		}
 		fmt.Printf("%-48s %8.2f s\n", fmt.Sprintf("fan-out to %d recipients (in-app + email)", opts.large), d.Seconds())
+	}
+	// Last: its 10,000 windows' workflows stay open (until 09:00), and would
+	// weigh on any phase after it.
+	if fanout > 0 {
+		r, err := digestFanOut(ctx, h, fanout)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-48s %8.2f s  (%.2fx the immediate fan-out)\n", fmt.Sprintf("fan-out to %d on daily digests, first event", fanout),
+			r.first.Seconds(), r.first.Seconds()/immediate.Seconds())
+		fmt.Printf("%-48s %8.2f s  (%.2fx the immediate fan-out)\n", fmt.Sprintf("fan-out to %d on daily digests, same window", fanout),
+			r.second.Seconds(), r.second.Seconds()/immediate.Seconds())
+		fmt.Printf("%-48s %8.2f s  (%d windows, %.0f/s, after the fan-out)\n", "digest windows' workflows started",
+			r.armed.Seconds(), r.windows, float64(r.windows)/r.armed.Seconds())
 	}
 	return nil
 }
