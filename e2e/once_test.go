@@ -54,6 +54,13 @@ func startCountingSMTP(t *testing.T, delay time.Duration) *countingSMTP {
 
 func (b *countingSMTP) url() string { return "smtp://" + b.addr + "?tls=none" }
 
+// setDelay changes how long each DATA is held from now on.
+func (b *countingSMTP) setDelay(d time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.delay = d
+}
+
 func (b *countingSMTP) NewSession(*smtp.Conn) (smtp.Session, error) {
 	return &countingSession{b: b}, nil
 }
@@ -80,7 +87,10 @@ func (s *countingSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 func (s *countingSession) Data(r io.Reader) error {
 	_, _ = io.Copy(io.Discard, r)
-	time.Sleep(s.b.delay)
+	s.b.mu.Lock()
+	delay := s.b.delay
+	s.b.mu.Unlock()
+	time.Sleep(delay)
 	s.b.mu.Lock()
 	defer s.b.mu.Unlock()
 	for _, to := range s.to {

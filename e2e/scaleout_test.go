@@ -1,0 +1,277 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/heraldhq/herald/internal/localstack"
+)
+
+// logBuffer collects a process's output for the test to read.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// heraldProc is a `herald serve` or `herald worker` OS process.
+type heraldProc struct {
+	name string
+	cmd  *exec.Cmd
+	out  *logBuffer
+	done chan struct{} // closed when the process has exited
+}
+
+func (p *heraldProc) pid() int { return p.cmd.Process.Pid }
+
+// exited waits for the process to end and returns its exit code.
+func (p *heraldProc) exited(t *testing.T, within time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(within):
+		t.Fatalf("%s did not exit within %v:\n%s", p.name, within, p.out)
+		return -1
+	}
+}
+
+// buildHerald builds the herald binary once for the test.
+func buildHerald(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "herald")
+	cmd := exec.Command("go", "build", "-o", bin, "../cmd/herald")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building herald: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startProc starts `herald <sub>` with the shared servers and vars, and
+// waits until it serves (serve) or polls (worker).
+func startProc(t *testing.T, bin, name, sub string, vars map[string]string) *heraldProc {
+	t.Helper()
+	env := []string{"PATH=/usr/bin:/bin",
+		"HERALD_DATABASE_URL=" + envServers().Postgres.URL, "HERALD_TEMPORAL_ADDRESS=" + envServers().Temporal.Address,
+		"HERALD_SIGNING_KEY=" + localstack.TestSigningKey, "HERALD_WEBHOOK_ALLOW_PRIVATE=true",
+		"HERALD_MAIL_FROM=Herald <herald@scale.test>"}
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
+	p := &heraldProc{name: name, cmd: exec.Command(bin, sub), out: &logBuffer{}, done: make(chan struct{})}
+	p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = env, p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, p.out)
+		}
+	})
+	ready := "worker polling"
+	if sub == "serve" {
+		ready = "API listening"
+	}
+	waitFor(t, 30*time.Second, name+" to start", func() bool {
+		select {
+		case <-p.done:
+			t.Fatalf("%s exited: %v\n%s", name, p.cmd.ProcessState, p.out)
+		default:
+		}
+		return strings.Contains(p.out.String(), ready)
+	})
+	return p
+}
+
+func envServers() *localstack.Servers { return env.servers }
+
+// TestScaleOut runs two `herald serve` and two `herald worker` processes on
+// one PostgreSQL and one Temporal server, as docker-compose.yml does:
+// events posted to both APIs are delivered exactly once; a worker killed
+// with SIGKILL in the middle of a fan-out loses nothing (the other one
+// finishes it); SIGTERM lets a worker finish and record what it is sending
+// before it exits.
+func TestScaleOut(t *testing.T) {
+	t.Parallel()
+	bin := buildHerald(t)
+	smtp := startCountingSMTP(t, 0)
+	queue := "herald-scale"
+	workerVars := func() map[string]string {
+		return map[string]string{"HERALD_TASK_QUEUE": queue, "HERALD_SMTP_URL": smtp.url(), "HERALD_METRICS_ADDR": freeAddr(t)}
+	}
+	apiVars := func(addr string) map[string]string {
+		return map[string]string{"HERALD_TASK_QUEUE": queue, "HERALD_HTTP_ADDR": addr, "HERALD_PUBLIC_URL": "http://" + addr}
+	}
+	w1 := startProc(t, bin, "worker 1", "worker", workerVars())
+	w2 := startProc(t, bin, "worker 2", "worker", workerVars())
+	addrA, addrB := freeAddr(t), freeAddr(t)
+	startProc(t, bin, "API A", "serve", apiVars(addrA))
+	startProc(t, bin, "API B", "serve", apiVars(addrB))
+	a := newTenantOn(t, "http://"+addrA)
+	b := &tenant{t: t, id: a.id, key: a.key, base: "http://" + addrB}
+
+	// Exactly once, whichever API takes the event and whichever worker runs it.
+	const n = 40
+	var events []string
+	for i := range n {
+		user := fmt.Sprintf("s%03d", i)
+		api := a
+		if i%2 == 1 {
+			api = b
+		}
+		api.putUser(user, user+"@scale.test")
+		events = append(events, api.assign(user, fmt.Sprintf("SC-%d", i)).EventID)
+	}
+	waitFor(t, time.Minute, "every event delivered", func() bool {
+		return count(t, `SELECT count(*) FROM events WHERE tenant_id = $1 AND status = 'delivered'`, a.id) == n
+	})
+	accepted, _ := smtp.counts()
+	for i := range n {
+		if got := accepted[fmt.Sprintf("s%03d@scale.test", i)]; got != 1 {
+			t.Errorf("s%03d got %d emails, want 1", i, got)
+		}
+	}
+
+	// SIGKILL mid-fan-out: the worker running the event's workflow dies
+	// while it pages 20,000 recipients (in-app only: they have no email).
+	const fan = 20000
+	if _, err := env.pool.Exec(context.Background(), `INSERT INTO users (tenant_id, id, name)
+		SELECT $1, 'fan-' || lpad(g::text, 6, '0'), 'Fan ' || g FROM generate_series(1, $2::int) g`, a.id, fan); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.pool.Exec(context.Background(), `ANALYZE users`); err != nil {
+		t.Fatal(err)
+	}
+	big := a.postEvent(map[string]any{"type": "project.update", "data": map[string]any{"project": "Scale", "message": "Kill one"}})
+	waitFor(t, time.Minute, "the fan-out to be under way", func() bool {
+		return count(t, `SELECT count(*) FROM notifications WHERE event_id = $1`, big.EventID) >= 1000
+	})
+	victim := workflowWorker(t, big.WorkflowID, w1, w2)
+	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	victim.exited(t, 10*time.Second)
+	if got := count(t, `SELECT count(*) FROM notifications WHERE event_id = $1`, big.EventID); got >= fan+n {
+		t.Logf("the fan-out had finished when %s was killed", victim.name)
+	}
+	waitFor(t, 2*time.Minute, "the other worker to finish the fan-out", func() bool {
+		return count(t, `SELECT count(*) FROM events WHERE id = $1 AND status = 'delivered'`, big.EventID) == 1
+	})
+	if got := count(t, `SELECT count(*) FROM notifications WHERE event_id = $1`, big.EventID); got != fan+n {
+		t.Fatalf("%d inbox items after the kill, want %d (every recipient once)", got, fan+n)
+	}
+	survivor := w1
+	if victim == w1 {
+		survivor = w2
+	}
+
+	// SIGTERM drains: the surviving worker is sending slowly when it is
+	// told to stop; what it started is sent and recorded before it exits.
+	smtp.setDelay(300 * time.Millisecond)
+	var drain []string
+	for i := range 24 {
+		user := fmt.Sprintf("d%03d", i)
+		a.putUser(user, user+"@scale.test")
+		drain = append(drain, user)
+	}
+	ev := a.postEvent(map[string]any{"type": "issue.assigned", "recipients": map[string]any{"users": drain},
+		"data": map[string]any{"issue_key": "DRAIN-1"}})
+	waitFor(t, 30*time.Second, "emails in flight", func() bool {
+		accepted, _ := smtp.counts()
+		for _, u := range drain {
+			if accepted[u+"@scale.test"] > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	if err := survivor.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := survivor.exited(t, time.Minute); code != 0 {
+		t.Fatalf("%s exited %d after SIGTERM:\n%s", survivor.name, code, survivor.out)
+	}
+	accepted, _ = smtp.counts()
+	sent := 0
+	for _, u := range drain {
+		sent += accepted[u+"@scale.test"]
+	}
+	recorded := count(t, `SELECT count(*) FROM deliveries WHERE event_id = $1 AND channel = 'email' AND status = 'delivered'`, ev.EventID)
+	held := count(t, `SELECT count(*) FROM deliveries WHERE event_id = $1 AND status = 'pending' AND claimed_until > now()`, ev.EventID)
+	if sent == 0 || recorded != sent || held != 0 {
+		t.Fatalf("after SIGTERM: %d emails accepted, %d recorded delivered, %d still claimed", sent, recorded, held)
+	}
+	// A new worker finishes the event; nobody gets a second email.
+	startProc(t, bin, "worker 3", "worker", workerVars())
+	waitFor(t, time.Minute, "the drained event to finish", func() bool {
+		return count(t, `SELECT count(*) FROM events WHERE id = $1 AND status = 'delivered'`, ev.EventID) == 1
+	})
+	accepted, _ = smtp.counts()
+	for _, u := range drain {
+		if got := accepted[u+"@scale.test"]; got != 1 {
+			t.Errorf("%s got %d emails, want 1", u, got)
+		}
+	}
+	t.Logf("SIGTERM: %s had sent and recorded %d of 24 emails when it exited", survivor.name, sent)
+}
+
+// workflowWorker is the worker process that last took a workflow task of
+// the workflow (the SDK's identity starts with the process ID).
+func workflowWorker(t *testing.T, workflowID string, procs ...*heraldProc) *heraldProc {
+	t.Helper()
+	var identity string
+	it := env.temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := ev.GetWorkflowTaskStartedEventAttributes(); s != nil {
+			identity = s.GetIdentity()
+		}
+	}
+	pid, _, _ := strings.Cut(identity, "@")
+	for _, p := range procs {
+		if strconv.Itoa(p.pid()) == pid {
+			return p
+		}
+	}
+	t.Fatalf("no worker process is %q", identity)
+	return nil
+}
