@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -137,6 +138,15 @@ func TestComposeWorkersServeMetrics(t *testing.T) {
 	w := p.Services["herald-worker"]
 	if v := w.Environment["HERALD_METRICS_ADDR"]; v == nil || !strings.HasSuffix(*v, ":9090") || !slices.Contains(w.Expose, "9090") {
 		t.Errorf("herald-worker: HERALD_METRICS_ADDR %v, expose %v; want :9090 exposed", v, w.Expose)
+	}
+	if w.Deploy == nil || w.Deploy.Replicas == nil || *w.Deploy.Replicas != 2 {
+		t.Errorf("herald-worker deploy %+v, want two replicas (the scale-out e2e test runs two)", w.Deploy)
+	}
+	if w.HealthCheck == nil || !strings.Contains(strings.Join(w.HealthCheck.Test, " "), ":9090/metrics") {
+		t.Errorf("herald-worker health check %+v, want its metrics endpoint", w.HealthCheck)
+	}
+	if w.StopGracePeriod == nil || time.Duration(*w.StopGracePeriod) < 3*time.Minute {
+		t.Errorf("herald-worker stop_grace_period %v, want at least the worker's 3-minute drain", w.StopGracePeriod)
 	}
 	for _, name := range []string{"herald-api", "herald-worker"} {
 		if v := p.Services[name].Environment["HERALD_LOG_FORMAT"]; v == nil || *v != "json" {
