@@ -1,7 +1,7 @@
 // Command herald-load measures Herald end to end on this machine: events/s
 // through the REST API to delivered in-app and email, next to a bare
 // workflow-with-one-activity rate on the same Temporal server in the same
-// run, the API and end-to-end latency at that rate, and the time of a
+// run, the same with one and then two `herald worker` processes, the API and end-to-end latency at that rate, and the time of a
 // 10,000-recipient fan-out, of the same to users on daily digests (two
 // events in one window), of one event to 1,000 users with an inbox stream
 // open each (until the last stream has it), of the same fan-out with its
@@ -46,8 +46,9 @@ func main() {
 	smtpDelay := flag.Duration("smtp-delay", 50*time.Millisecond, "per-message SMTP delay for one more -fanout run (0 skips it)")
 	large := flag.Int("large-fanout", 100000, "recipients of one more, large fan-out (0 skips it)")
 	streams := flag.Int("streams", 1000, "inbox streams open for the real-time phase (0 skips it)")
+	workers := flag.Bool("worker-processes", true, "measure events/s with one and with two `herald worker` processes")
 	flag.Parse()
-	opts := options{events: *events, conc: *conc, fanout: *fanout, fanoutRuns: *fanoutRuns, smtpDelay: *smtpDelay, large: *large, streams: *streams}
+	opts := options{events: *events, conc: *conc, fanout: *fanout, fanoutRuns: *fanoutRuns, smtpDelay: *smtpDelay, large: *large, streams: *streams, workers: *workers}
 	if err := run(context.Background(), opts); err != nil {
 		fmt.Fprintln(os.Stderr, "herald-load:", err)
 		os.Exit(1)
@@ -68,6 +69,7 @@ type options struct {
 	smtpDelay          time.Duration
 	large              int
 	streams            int
+	workers            bool
 }
 
 func run(ctx context.Context, opts options) error {
@@ -189,6 +191,14 @@ func run(ctx context.Context, opts options) error {
 		fmt.Printf("%-48s %8.1f ms\n", l.name+" p99", ms(percentile(l.ds, 99)))
 	}
 
+	if opts.workers {
+		one, two, err := workerScaling(ctx, h, servers, n, conc, logger)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-48s %8.1f /s\n", "events, one herald worker process", one)
+		fmt.Printf("%-48s %8.1f /s  (%.2fx)\n", "events, two herald worker processes", two, two/one)
+	}
 	var immediate time.Duration
 	if fanout > 0 {
 		var took []time.Duration
