@@ -14,7 +14,7 @@ import (
 // every one of labels (the registry is the whole test process's).
 func metric(t *testing.T, body, name string, labels ...string) float64 {
 	t.Helper()
-	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `\{([^}]*)\} (\S+)$`)
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `(?:\{([^}]*)\})? (\S+)$`)
 	for _, m := range re.FindAllStringSubmatch(body, -1) {
 		ok := true
 		for _, l := range labels {
@@ -69,6 +69,33 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	grew("herald_outbound_call_duration_seconds_count", `kind="webhook"`, `result="ok"`)
 	grew("herald_http_requests_total", `route="/v1/events"`, `method="POST"`, `status="202"`)
 	grew("herald_http_requests_total", `route="/v1/events/:id"`, `method="GET"`, `status="200"`)
+	// The Temporal SDK's series share the registry. Its counters and
+	// histograms reach the registry on tally's one-second flush, so they are
+	// awaited rather than read from the first scrape.
+	queue := `task_queue="` + env.cfg.TaskQueue + `"`
+	sdk := [][]string{
+		{"temporal_workflow_task_execution_latency_seconds_count", `workflow_type="NotifyEvent"`, queue},
+		{"temporal_local_activity_execution_latency_seconds_count", `activity_type="PreparePage"`, `workflow_type="NotifyEvent"`},
+		{"temporal_request_total", `operation="StartWorkflowExecution"`, `workflow_type="NotifyEvent"`, queue},
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; after = scrape(t) {
+		pending := 0
+		for _, s := range sdk {
+			if metric(t, after, s[0], s[1:]...) <= metric(t, before, s[0], s[1:]...) {
+				pending++
+			}
+		}
+		if pending == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, s := range sdk {
+		grew(s[0], s[1:]...)
+	}
+	if v := metric(t, after, "herald_temporal_metrics_dropped_total"); v != 0 {
+		t.Errorf("herald_temporal_metrics_dropped_total is %v", v)
+	}
 	if strings.Contains(after, acc.EventID) || strings.Contains(after, tn.id.String()) || strings.Contains(after, `"m1"`) {
 		t.Error("an event, tenant or user ID is a label value")
 	}

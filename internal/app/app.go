@@ -75,6 +75,9 @@ func DialTemporal(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 		HostPort:  cfg.TemporalAddress,
 		Namespace: cfg.TemporalNamespace,
 		Logger:    tlog.NewStructuredLogger(quiet(logger)),
+		// The SDK's own metrics (poll, task and activity latencies, request
+		// counts) go to the registry that /metrics serves.
+		MetricsHandler: metrics.Temporal(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to Temporal at HERALD_TEMPORAL_ADDRESS %s: %s", cfg.TemporalAddress, oneLine(err))

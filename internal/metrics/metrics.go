@@ -1,7 +1,8 @@
 // Package metrics holds Herald's Prometheus metrics, on one registry that the
 // API serves at /metrics (and a worker at HERALD_METRICS_ADDR). Label values
 // are bounded: routes are patterns, event types are catalog keys or
-// "custom", and no user, event or tenant ID is ever a label.
+// "custom", and no user, event or tenant ID is ever a label. The Temporal
+// SDK's own metrics (temporal_*) are on the same registry; see Temporal.
 package metrics
 
 import (
