@@ -159,7 +159,7 @@ func TestScaleOut(t *testing.T) {
 		events = append(events, api.assign(user, fmt.Sprintf("SC-%d", i)).EventID)
 	}
 	waitFor(t, time.Minute, "every event delivered", func() bool {
-		return count(t, `SELECT count(*) FROM events WHERE tenant_id = $1 AND status = 'delivered'`, a.id) == n
+		return count(t, `SELECT count(*) FROM events WHERE id = ANY($1::uuid[]) AND status = 'delivered'`, events) == n
 	})
 	accepted, _ := smtp.counts()
 	for i := range n {
