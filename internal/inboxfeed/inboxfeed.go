@@ -287,7 +287,7 @@ func (h *Hub) broadcast(m Message) {
 // meanwhile were not heard.
 func (h *Hub) listen(ctx context.Context) {
 	backoff := 100 * time.Millisecond
-	for first := true; ctx.Err() == nil; first = false {
+	for ctx.Err() == nil {
 		conn, err := h.connect(ctx)
 		if err == nil {
 			_, err = conn.Exec(ctx, "LISTEN "+Channel)
@@ -309,9 +309,10 @@ func (h *Hub) listen(ctx context.Context) {
 			continue
 		}
 		backoff = 100 * time.Millisecond
-		if !first {
-			h.broadcast(Resync)
-		}
+		// Changes published before LISTEN took hold were not heard: on a
+		// reconnect, and on the first connection too (the streams that
+		// started the feed opened before it listened).
+		h.broadcast(Resync)
 		err = h.receive(ctx, conn)
 		_ = conn.Close(context.Background())
 		if ctx.Err() == nil {
