@@ -75,7 +75,6 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	queue := `task_queue="` + env.cfg.TaskQueue + `"`
 	sdk := [][]string{
 		{"temporal_workflow_task_execution_latency_seconds_count", `workflow_type="NotifyEvent"`, queue},
-		{"temporal_local_activity_execution_latency_seconds_count", `activity_type="PreparePage"`, `workflow_type="NotifyEvent"`},
 		{"temporal_request_total", `operation="StartWorkflowExecution"`, `workflow_type="NotifyEvent"`, queue},
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; after = scrape(t) {

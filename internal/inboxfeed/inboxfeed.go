@@ -124,6 +124,9 @@ type Hub struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	kick    chan struct{}
+	// polled is where the last poll ended; it carries over reconnects, so
+	// a snooze that ended while the connection was down is still seen.
+	polled time.Time
 }
 
 // New returns a hub that listens on connections from connect and loads
@@ -151,6 +154,7 @@ func (h *Hub) Subscribe(k Key) *Sub {
 	h.streamsChanged()
 	if !h.started {
 		h.started = true
+		h.polled = time.Now()
 		ctx, cancel := context.WithCancel(context.Background())
 		h.cancel = cancel
 		h.wg.Add(2)
@@ -324,7 +328,6 @@ func (h *Hub) listen(ctx context.Context) {
 // receive publishes the connection's notifications until it fails, and
 // polls for snoozed items coming back between them.
 func (h *Hub) receive(ctx context.Context, conn *pgx.Conn) error {
-	last := time.Now()
 	for {
 		wctx, cancel := context.WithTimeout(ctx, h.PollEvery)
 		n, err := conn.WaitForNotification(wctx)
@@ -339,14 +342,14 @@ func (h *Hub) receive(ctx context.Context, conn *pgx.Conn) error {
 		case !errors.Is(err, context.DeadlineExceeded):
 			return err
 		}
-		if h.Poll != nil && time.Since(last) >= h.PollEvery {
+		if h.Poll != nil && time.Since(h.polled) >= h.PollEvery {
 			now := time.Now()
-			changes, err := h.Poll(ctx, last, now)
+			changes, err := h.Poll(ctx, h.polled, now)
 			if err != nil {
 				h.log.Warn("looking for snoozed items coming back", "error", err)
 				continue
 			}
-			last = now
+			h.polled = now
 			h.Publish(changes...)
 		}
 	}
