@@ -34,6 +34,17 @@ func digestMail(address string) []mailcatch.Message {
 	return out
 }
 
+// digestUser adds a user whose email goes out as a digest of frequency and
+// returns their address, unique across runs of the shared mail catcher.
+func (tn *tenant) digestUser(user, frequency string) string {
+	tn.t.Helper()
+	address := user + "-" + tn.id.String()[:8] + "@example.com"
+	tn.putUser(user, address)
+	tn.must(200, tn.do("PUT", "/v1/users/"+user+"/preferences", map[string]any{
+		"channels": map[string]any{"email": map[string]any{"frequency": frequency}}}))
+	return address
+}
+
 // startWindow starts a user's Digest workflow as a test does: with a short
 // fixed window (Herald itself never sets one).
 func (tn *tenant) startWindow(user string, ch channel.Channel, every time.Duration) {
@@ -75,10 +86,7 @@ func TestDigestCollectsAWindowIntoOneEmail(t *testing.T) {
 	t.Parallel()
 	tn := newTenant(t)
 	const user = "dig-1"
-	address := user + "-" + tn.id.String()[:8] + "@example.com" // unique across runs of the shared mail catcher
-	tn.putUser(user, address)
-	tn.must(200, tn.do("PUT", "/v1/users/"+user+"/preferences", map[string]any{
-		"channels": map[string]any{"email": map[string]any{"frequency": "hourly"}}}))
+	address := tn.digestUser(user, "hourly")
 	tn.startWindow(user, channel.Email, 8*time.Second)
 
 	var keys []string
@@ -168,10 +176,7 @@ func TestDigestArmsOnceAndFlushesOnImmediate(t *testing.T) {
 	t.Parallel()
 	tn := newTenant(t)
 	const user = "dig-arm"
-	address := user + "-" + tn.id.String()[:8] + "@example.com" // unique across runs of the shared mail catcher
-	tn.putUser(user, address)
-	tn.must(200, tn.do("PUT", "/v1/users/"+user+"/preferences", map[string]any{
-		"channels": map[string]any{"email": map[string]any{"frequency": "weekly"}}}))
+	address := tn.digestUser(user, "weekly")
 	first := tn.assign(user, "ARM-1")
 	tn.waitEvent(first.EventID)
 	wid := workflows.DigestWorkflowID(tn.id, user, channel.Email)
@@ -214,10 +219,7 @@ func TestDigestOfThousandsWhileItemsArrive(t *testing.T) {
 	t.Parallel()
 	tn := newTenant(t)
 	const user = "dig-many"
-	address := user + "-" + tn.id.String()[:8] + "@example.com" // unique across runs of the shared mail catcher
-	tn.putUser(user, address)
-	tn.must(200, tn.do("PUT", "/v1/users/"+user+"/preferences", map[string]any{
-		"channels": map[string]any{"email": map[string]any{"frequency": "daily"}}}))
+	address := tn.digestUser(user, "daily")
 	// 5,000 digested items, written as their pages would have.
 	ctx := context.Background()
 	_, err := env.pool.Exec(ctx, `
@@ -430,10 +432,7 @@ func TestDigestSurvivesAWorkerRestart(t *testing.T) {
 	h := start()
 	tn := newTenantOn(t, h.API.URL)
 	const user = "dig-restart"
-	address := user + "-" + tn.id.String()[:8] + "@example.com"
-	tn.putUser(user, address)
-	tn.must(200, tn.do("PUT", "/v1/users/"+user+"/preferences", map[string]any{
-		"channels": map[string]any{"email": map[string]any{"frequency": "hourly"}}}))
+	address := tn.digestUser(user, "hourly")
 	wid := workflows.DigestWorkflowID(tn.id, user, channel.Email)
 	if _, err := env.temporal.SignalWithStartWorkflow(ctx, wid, workflows.SignalDigestArm, nil,
 		client.StartWorkflowOptions{TaskQueue: queue}, workflows.DigestWorkflowName,
