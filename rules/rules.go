@@ -1,0 +1,228 @@
+// Package rules holds Herald's threshold and transition rules: input events
+// (campaign stats, connection status, lead scores, usage) feed them, and a
+// rule that fires emits an event type. Expressions are CEL (google/cel-go),
+// compiled once per distinct expression and run with a cost limit. The
+// package decides; recording what fired, and emitting, is the caller's.
+package rules
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/cel-go/cel"
+)
+
+// Rule is one tenant-editable rule.
+type Rule struct {
+	Name string `json:"name"`
+	// On is the input event type that feeds the rule.
+	On string `json:"on"`
+	// When is a CEL expression over data (the event's data) and tenant
+	// (the tenant's settings, such as lead_threshold); it must be a bool.
+	When string `json:"when"`
+	// Emit is the event type the rule emits when it fires. A transition
+	// rule emits per new value instead (EmitOn).
+	Emit string `json:"emit,omitempty"`
+	// Key names the data fields that make "the same thing": the rule fires
+	// at most as AtMost says per distinct key.
+	Key []string `json:"key"`
+	// AtMost is "once", "once_per:<duration>" (a cooldown, e.g. 24h) or
+	// "on_change" (fires when Field's value differs from the last seen).
+	AtMost string `json:"at_most"`
+	// Field and EmitOn shape an on_change rule: the data field watched, and
+	// the event type emitted for each new value. Initial is the value
+	// assumed before any was seen (so the first "ok" is silent).
+	Field   string            `json:"field,omitempty"`
+	EmitOn  map[string]string `json:"emit_on,omitempty"`
+	Initial string            `json:"initial,omitempty"`
+}
+
+// Limit is how often a rule may fire per key.
+type Limit struct {
+	Once     bool
+	Cooldown time.Duration // once per this much time
+	OnChange bool
+}
+
+// ParseLimit reads a rule's at_most.
+func ParseLimit(s string) (Limit, error) {
+	switch {
+	case s == "once":
+		return Limit{Once: true}, nil
+	case s == "on_change":
+		return Limit{OnChange: true}, nil
+	case strings.HasPrefix(s, "once_per:"):
+		d, err := time.ParseDuration(strings.TrimPrefix(s, "once_per:"))
+		if err != nil || d <= 0 {
+			return Limit{}, fmt.Errorf("at_most %q: want once_per:<duration>, such as once_per:24h", s)
+		}
+		return Limit{Cooldown: d}, nil
+	}
+	return Limit{}, fmt.Errorf("at_most %q: want once, once_per:<duration> or on_change", s)
+}
+
+// BuiltIn are the rules of the product contract, the defaults a tenant's
+// settings edit.
+var BuiltIn = []Rule{
+	{Name: "bounce_rate", On: "outreach.campaign_stats", When: "data.sent >= 10 && data.bounced / data.sent > 0.05",
+		Emit: "outreach.bounce_rate_alert", Key: []string{"campaign_id"}, AtMost: "once_per:24h"},
+	{Name: "connection_transition", On: "outreach.connection_status", When: "true", Key: []string{"connection_id"},
+		AtMost: "on_change", Field: "status", Initial: "ok",
+		EmitOn: map[string]string{"degraded": "outreach.connection_degraded", "ok": "outreach.connection_recovered"}},
+	{Name: "lead_threshold", On: "lead.scored", When: "data.score >= tenant.lead_threshold",
+		Emit: "lead.qualified", Key: []string{"lead_id"}, AtMost: "once"},
+	{Name: "usage_80", On: "usage.updated", When: "data.used * 5.0 >= data.limit * 4.0", // 80 %, exactly: 0.8 * 300 is 240.00000000000003
+		Emit: "usage.quota_warning", Key: []string{"metric", "period"}, AtMost: "once"},
+	{Name: "usage_100", On: "usage.updated", When: "data.used >= data.limit",
+		Emit: "usage.quota_reached", Key: []string{"metric", "period"}, AtMost: "once"},
+}
+
+// costLimit bounds one evaluation: a tenant's expression cannot spin.
+const costLimit = 10000
+
+var env = func() *cel.Env {
+	e, err := cel.NewEnv(
+		cel.Variable("data", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("tenant", cel.MapType(cel.StringType, cel.DynType)),
+		// 10 >= 9.5 and score (a double) >= a threshold (an int) compare
+		// as numbers, as a user writing a threshold expects.
+		cel.CrossTypeNumericComparisons(true),
+	)
+	if err != nil {
+		panic(err)
+	}
+	return e
+}()
+
+// Program is a compiled expression.
+type Program struct{ prg cel.Program }
+
+var cache sync.Map // expression -> *Program
+
+// Compile compiles a When expression, once per distinct expression. Its
+// error is the compiler's message, for the 422 a tenant sees.
+func Compile(expr string) (*Program, error) {
+	if p, ok := cache.Load(expr); ok {
+		return p.(*Program), nil
+	}
+	ast, iss := env.Compile(expr)
+	if iss.Err() != nil {
+		return nil, iss.Err()
+	}
+	if ast.OutputType() != cel.BoolType && ast.OutputType() != cel.DynType {
+		return nil, fmt.Errorf("the expression is a %s; want a bool", ast.OutputType())
+	}
+	prg, err := env.Program(ast, cel.CostLimit(costLimit), cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, err
+	}
+	p := &Program{prg: prg}
+	cache.Store(expr, p)
+	return p, nil
+}
+
+// Validate checks a rule as a tenant wrote it.
+func Validate(r Rule) error {
+	if r.Name == "" || r.On == "" {
+		return errors.New("a rule needs a name and on")
+	}
+	l, err := ParseLimit(r.AtMost)
+	if err != nil {
+		return err
+	}
+	if l.OnChange && (r.Field == "" || len(r.EmitOn) == 0) {
+		return errors.New("an on_change rule needs field and emit_on")
+	}
+	if !l.OnChange && r.Emit == "" {
+		return errors.New("a rule needs emit")
+	}
+	if len(r.Key) == 0 {
+		return errors.New("a rule needs a key: the data fields that name the same thing")
+	}
+	_, err = Compile(r.When)
+	return err
+}
+
+// Eval runs the expression over an event's data and the tenant's settings.
+// A field the data lacks makes it false, not an error: an event that does
+// not say enough does not fire.
+func (p *Program) Eval(data, tenant map[string]any) (bool, error) {
+	out, _, err := p.prg.Eval(map[string]any{"data": numbers(data), "tenant": numbers(tenant)})
+	if err != nil {
+		if strings.Contains(err.Error(), "no such key") {
+			return false, nil
+		}
+		return false, err
+	}
+	b, ok := out.Value().(bool)
+	if !ok {
+		return false, fmt.Errorf("the expression gave %v, not a bool", out.Value())
+	}
+	return b, nil
+}
+
+// numbers turns JSON numbers into doubles, so arithmetic is exact enough
+// for rates (bounced / sent) and never integer division.
+func numbers(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = number(v)
+	}
+	return out
+}
+
+func number(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if f, err := x.Float64(); err == nil {
+			return f
+		}
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case map[string]any:
+		return numbers(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = number(e)
+		}
+		return out
+	}
+	return v
+}
+
+// KeyOf is the rule's key for an event: its key fields' values, joined.
+// A missing field is an error: the rule cannot tell what "the same thing"
+// is.
+func KeyOf(r Rule, data map[string]any) (string, error) {
+	parts := make([]string, 0, len(r.Key))
+	for _, f := range r.Key {
+		v, ok := data[f]
+		if !ok || v == nil {
+			return "", fmt.Errorf("data.%s is missing: rule %s keys on it", f, r.Name)
+		}
+		parts = append(parts, strconv.Quote(fmt.Sprint(v)))
+	}
+	return strings.Join(parts, "/"), nil
+}
+
+// Transition decides an on_change rule: given the last value seen for the
+// key (seen false: none yet, the rule's Initial is assumed) and the value
+// now, it reports the event type to emit, or "" when nothing changed or the
+// new value emits nothing.
+func Transition(r Rule, last string, seen bool, now string) string {
+	if !seen {
+		last = r.Initial
+	}
+	if now == last {
+		return ""
+	}
+	return r.EmitOn[now]
+}
