@@ -56,6 +56,9 @@ const (
 	EventPartial   EventStatus = "partial"
 	EventFailed    EventStatus = "failed"
 	EventCancelled EventStatus = "cancelled"
+	// EventEvaluated: an input event the tenant's rules have decided on
+	// (GET /v1/events/{id} says which fired).
+	EventEvaluated EventStatus = "evaluated"
 )
 
 // Outcome is the status of an event whose deliveries settled as tallied.

@@ -27,7 +27,3 @@ func invalid(field, format string, args ...any) *Error {
 	return &Error{Kind: Invalid, Code: "invalid_field", Message: fmt.Sprintf(format, args...),
 		Details: map[string]any{"field": field}}
 }
-
-func notImplemented(format string, args ...any) *Error {
-	return &Error{Kind: NotImplemented, Code: "not_implemented", Message: fmt.Sprintf(format, args...)}
-}

@@ -54,6 +54,10 @@ type Request struct {
 	Urgent         bool
 	SendAt         *time.Time
 	Link           string
+	// Source is the event this one was emitted for (a rule's input event,
+	// for instance); the zero UUID means none. It is recorded, not hashed:
+	// an emitter's key already names its source.
+	Source uuid.UUID
 }
 
 // Recipients name users, roles or both; nil means the type's default.
@@ -135,7 +139,8 @@ func (s *Service) Submit(ctx context.Context, tenantID uuid.UUID, req Request) (
 	ev, err := q.InsertEvent(ctx, dbq.InsertEventParams{
 		ID: eventID, TenantID: tenantID, Type: typ.Key, IdempotencyKey: req.IdempotencyKey, RequestHash: hash,
 		Recipients: recipients, Data: data, Urgent: req.Urgent, Link: req.Link,
-		SendAt: req.SendAt, WorkflowID: workflows.NotifyWorkflowID(eventID),
+		SendAt: req.SendAt, WorkflowID: workflowID(typ, eventID),
+		SourceEventID: uuid.NullUUID{UUID: req.Source, Valid: req.Source != uuid.Nil},
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		// A concurrent post with the same key won the insert.
@@ -198,6 +203,11 @@ func (s *Service) start(ctx context.Context, ev dbq.Event, duplicate bool) Accep
 // startWorkflow starts the event's workflow, or finds the run that exists:
 // the workflow ID runs once.
 func (s *Service) startWorkflow(ctx context.Context, ev dbq.Event) (string, error) {
+	name, input := workflows.NotifyWorkflowName, any(workflows.NotifyInput{TenantID: ev.TenantID, EventID: ev.ID, Type: ev.Type,
+		Engine: workflows.EngineCurrent, SendAt: ev.SendAt})
+	if strings.HasPrefix(ev.WorkflowID, workflows.RulesWorkflowPrefix) {
+		name, input = workflows.RulesWorkflowName, workflows.RulesInput{TenantID: ev.TenantID, EventID: ev.ID, Type: ev.Type}
+	}
 	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                    ev.WorkflowID,
 		TaskQueue:             s.TaskQueue,
@@ -211,8 +221,7 @@ func (s *Service) startWorkflow(ctx context.Context, ev dbq.Event) (string, erro
 			workflows.AttrEventType.ValueSet(ev.Type),
 			workflows.AttrStatus.ValueSet(string(delivery.EventPending)),
 		),
-	}, workflows.NotifyWorkflowName, workflows.NotifyInput{TenantID: ev.TenantID, EventID: ev.ID, Type: ev.Type,
-		Engine: workflows.EngineCurrent, SendAt: ev.SendAt})
+	}, name, input)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case err == nil:
@@ -287,8 +296,8 @@ func (s *Service) validate(ctx context.Context, q *dbq.Queries, tenantID uuid.UU
 			Message: fmt.Sprintf("%s is sent by Herald itself and cannot be posted", typ.Key),
 			Details: map[string]any{"type": req.Type}}
 	}
-	if !typ.Notifies() {
-		return typ, notImplemented("%s is an input type that feeds rules, and rules are not built yet", typ.Key)
+	if typ.Input && req.Recipients != nil {
+		return typ, invalid("recipients", "%s is an input type: it feeds rules, which decide whom their events reach", typ.Key)
 	}
 	if req.SendAt != nil && req.SendAt.After(time.Now().Add(maxSendAhead)) {
 		return typ, invalid("send_at", "send_at is more than a year ahead")
@@ -367,6 +376,15 @@ func missingIDs(want, found []string) ([]string, int) {
 		}
 	}
 	return missing, n
+}
+
+// workflowID is the workflow an event runs: an input type's evaluates the
+// tenant's rules, every other type's notifies.
+func workflowID(typ catalog.EventType, eventID uuid.UUID) string {
+	if typ.Input {
+		return workflows.RulesWorkflowID(eventID)
+	}
+	return workflows.NotifyWorkflowID(eventID)
 }
 
 // spec is whom the event reaches: what it names, or the type's default.

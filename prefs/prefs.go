@@ -13,6 +13,7 @@ import (
 
 	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/quiet"
+	"github.com/heraldhq/herald/rules"
 )
 
 // Email frequencies.
@@ -69,6 +70,9 @@ type Settings struct {
 	// Summaries are the scheduled summaries the tenant sends, by name
 	// (SummaryWeekly, SummaryDaily).
 	Summaries map[string]Summary `json:"summaries,omitempty"`
+	// Rules are the tenant's edits of the built-in rules (by name) and its
+	// own rules; rules.Effective merges them.
+	Rules []rules.Rule `json:"rules,omitempty"`
 }
 
 // Scheduled summaries a tenant may enable.

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +41,8 @@ type Rule struct {
 	Field   string            `json:"field,omitempty"`
 	EmitOn  map[string]string `json:"emit_on,omitempty"`
 	Initial string            `json:"initial,omitempty"`
+	// Disabled turns the rule off: a built-in a tenant does not want.
+	Disabled bool `json:"disabled,omitempty"`
 }
 
 // Limit is how often a rule may fire per key.
@@ -80,6 +83,83 @@ var BuiltIn = []Rule{
 		Emit: "usage.quota_warning", Key: []string{"metric", "period"}, AtMost: "once"},
 	{Name: "usage_100", On: "usage.updated", When: "data.used >= data.limit",
 		Emit: "usage.quota_reached", Key: []string{"metric", "period"}, AtMost: "once"},
+}
+
+// Effective is the rules a tenant runs: the built-ins, each with the
+// fields the tenant's entry of the same name sets, then the tenant's own
+// rules in their order. A tenant that sets nothing runs the built-ins.
+func Effective(tenant []Rule) []Rule {
+	out := make([]Rule, 0, len(BuiltIn)+len(tenant))
+	own := make(map[string]bool, len(tenant))
+	for _, b := range BuiltIn {
+		r := b
+		for _, t := range tenant {
+			if t.Name == b.Name {
+				r = merge(b, t)
+				own[t.Name] = true
+			}
+		}
+		out = append(out, r)
+	}
+	for _, t := range tenant {
+		if !own[t.Name] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// merge lays the fields an override sets over a built-in.
+func merge(b, o Rule) Rule {
+	if o.On != "" {
+		b.On = o.On
+	}
+	if o.When != "" {
+		b.When = o.When
+	}
+	if o.Emit != "" {
+		b.Emit = o.Emit
+	}
+	if len(o.Key) > 0 {
+		b.Key = o.Key
+	}
+	if o.AtMost != "" {
+		b.AtMost = o.AtMost
+	}
+	if o.Field != "" {
+		b.Field = o.Field
+	}
+	if len(o.EmitOn) > 0 {
+		b.EmitOn = o.EmitOn
+	}
+	if o.Initial != "" {
+		b.Initial = o.Initial
+	}
+	b.Disabled = o.Disabled
+	return b
+}
+
+// IsBuiltIn reports whether name is a built-in rule's.
+func IsBuiltIn(name string) bool {
+	for _, b := range BuiltIn {
+		if b.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Emits lists the event types a rule may emit.
+func (r Rule) Emits() []string {
+	if len(r.EmitOn) == 0 {
+		return []string{r.Emit}
+	}
+	out := make([]string, 0, len(r.EmitOn))
+	for _, v := range r.EmitOn {
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // costLimit bounds one evaluation: a tenant's expression cannot spin.

@@ -8,6 +8,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/heraldhq/herald/activities"
+	"github.com/heraldhq/herald/emitter"
 	"github.com/heraldhq/herald/workflows"
 )
 
@@ -27,10 +28,12 @@ var Options = sdkworker.Options{
 }
 
 // New returns a worker for taskQueue with every Herald workflow and activity
-// registered.
-func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
+// registered: acts are the delivery activities, emit those that submit
+// events on Herald's behalf.
+func New(c client.Client, taskQueue string, acts *activities.Activities, emit *emitter.Activities) sdkworker.Worker {
 	w := sdkworker.New(c, taskQueue, Options)
 	workflows.Register(w)
 	w.RegisterActivity(acts)
+	w.RegisterActivity(emit)
 	return w
 }

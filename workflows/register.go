@@ -12,4 +12,5 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(NotifyEvent, workflow.RegisterOptions{Name: NotifyWorkflowName})
 	r.RegisterWorkflowWithOptions(Digest, workflow.RegisterOptions{Name: DigestWorkflowName})
 	r.RegisterWorkflowWithOptions(Summary, workflow.RegisterOptions{Name: SummaryWorkflowName})
+	r.RegisterWorkflowWithOptions(EvaluateRules, workflow.RegisterOptions{Name: RulesWorkflowName})
 }

@@ -28,7 +28,7 @@ func (q *Queries) EventStatusForPage(ctx context.Context, id uuid.UUID) (deliver
 }
 
 const getEvent = `-- name: GetEvent :one
-SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at FROM events WHERE tenant_id = $1 AND id = $2
+SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at, source_event_id FROM events WHERE tenant_id = $1 AND id = $2
 `
 
 type GetEventParams struct {
@@ -55,12 +55,13 @@ func (q *Queries) GetEvent(ctx context.Context, arg GetEventParams) (Event, erro
 		&i.CreatedAt,
 		&i.RunID,
 		&i.StartedAt,
+		&i.SourceEventID,
 	)
 	return i, err
 }
 
 const getEventByKey = `-- name: GetEventByKey :one
-SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at FROM events WHERE tenant_id = $1 AND idempotency_key = $2
+SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at, source_event_id FROM events WHERE tenant_id = $1 AND idempotency_key = $2
 `
 
 type GetEventByKeyParams struct {
@@ -87,6 +88,7 @@ func (q *Queries) GetEventByKey(ctx context.Context, arg GetEventByKeyParams) (E
 		&i.CreatedAt,
 		&i.RunID,
 		&i.StartedAt,
+		&i.SourceEventID,
 	)
 	return i, err
 }
@@ -143,11 +145,11 @@ func (q *Queries) GetTenantEventTypes(ctx context.Context, tenantID uuid.UUID) (
 
 const insertEvent = `-- name: InsertEvent :one
 INSERT INTO events (id, tenant_id, type, idempotency_key, request_hash, recipients, data,
-                    urgent, link, send_at, workflow_id)
+                    urgent, link, send_at, workflow_id, source_event_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
-        $8, $9, $10, $11)
+        $8, $9, $10, $11, $12)
 ON CONFLICT DO NOTHING
-RETURNING id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at
+RETURNING id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at, source_event_id
 `
 
 type InsertEventParams struct {
@@ -162,6 +164,7 @@ type InsertEventParams struct {
 	Link           string
 	SendAt         *time.Time
 	WorkflowID     string
+	SourceEventID  uuid.NullUUID
 }
 
 // ON CONFLICT DO NOTHING makes concurrent posts with one key race on the unique
@@ -181,6 +184,7 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (Event
 		arg.Link,
 		arg.SendAt,
 		arg.WorkflowID,
+		arg.SourceEventID,
 	)
 	var i Event
 	err := row.Scan(
@@ -199,12 +203,13 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (Event
 		&i.CreatedAt,
 		&i.RunID,
 		&i.StartedAt,
+		&i.SourceEventID,
 	)
 	return i, err
 }
 
 const loadEventContext = `-- name: LoadEventContext :one
-SELECT e.id, e.tenant_id, e.type, e.idempotency_key, e.request_hash, e.recipients, e.data, e.urgent, e.link, e.send_at, e.workflow_id, e.status, e.created_at, e.run_id, e.started_at, t.name AS tenant_name, t.settings AS tenant_settings, t.timezone AS tenant_timezone,
+SELECT e.id, e.tenant_id, e.type, e.idempotency_key, e.request_hash, e.recipients, e.data, e.urgent, e.link, e.send_at, e.workflow_id, e.status, e.created_at, e.run_id, e.started_at, e.source_event_id, t.name AS tenant_name, t.settings AS tenant_settings, t.timezone AS tenant_timezone,
        (SELECT et.definition FROM event_types et
         WHERE et.tenant_id = e.tenant_id AND et.key = e.type) AS type_definition,
        -- The integrations' plain config, NULL when none: planning needs to
@@ -247,6 +252,7 @@ func (q *Queries) LoadEventContext(ctx context.Context, id uuid.UUID) (LoadEvent
 		&i.Event.CreatedAt,
 		&i.Event.RunID,
 		&i.Event.StartedAt,
+		&i.Event.SourceEventID,
 		&i.TenantName,
 		&i.TenantSettings,
 		&i.TenantTimezone,
@@ -258,7 +264,7 @@ func (q *Queries) LoadEventContext(ctx context.Context, id uuid.UUID) (LoadEvent
 }
 
 const lockEventForCancel = `-- name: LockEventForCancel :one
-SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at FROM events WHERE tenant_id = $1 AND id = $2 FOR UPDATE
+SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at, source_event_id FROM events WHERE tenant_id = $1 AND id = $2 FOR UPDATE
 `
 
 type LockEventForCancelParams struct {
@@ -285,6 +291,7 @@ func (q *Queries) LockEventForCancel(ctx context.Context, arg LockEventForCancel
 		&i.CreatedAt,
 		&i.RunID,
 		&i.StartedAt,
+		&i.SourceEventID,
 	)
 	return i, err
 }
@@ -338,7 +345,7 @@ func (q *Queries) SetEventStatus(ctx context.Context, arg SetEventStatusParams) 
 }
 
 const unstartedEvents = `-- name: UnstartedEvents :many
-SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at FROM events
+SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at, source_event_id FROM events
 WHERE started_at IS NULL AND status = 'pending' AND created_at < $1::timestamptz
 ORDER BY created_at
 LIMIT $2
@@ -376,6 +383,7 @@ func (q *Queries) UnstartedEvents(ctx context.Context, arg UnstartedEventsParams
 			&i.CreatedAt,
 			&i.RunID,
 			&i.StartedAt,
+			&i.SourceEventID,
 		); err != nil {
 			return nil, err
 		}

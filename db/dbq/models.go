@@ -93,6 +93,7 @@ type Event struct {
 	CreatedAt      time.Time
 	RunID          string
 	StartedAt      *time.Time
+	SourceEventID  uuid.NullUUID
 }
 
 type EventType struct {
@@ -130,6 +131,27 @@ type Notification struct {
 	SeenAt       *time.Time
 	ArchivedAt   *time.Time
 	SnoozedUntil *time.Time
+}
+
+type RuleOutcome struct {
+	EventID        uuid.UUID
+	Rule           string
+	Fired          bool
+	Reason         string
+	Detail         string
+	EmittedType    string
+	EmittedEventID uuid.NullUUID
+	EvaluatedAt    time.Time
+}
+
+type RuleState struct {
+	TenantID      uuid.UUID
+	Rule          string
+	Key           string
+	Value         *string
+	FiredAt       *time.Time
+	SourceEventID uuid.UUID
+	UpdatedAt     time.Time
 }
 
 type Tenant struct {

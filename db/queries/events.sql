@@ -4,9 +4,9 @@
 -- arbiter is named: the ID derives from the key, so a race may trip either the
 -- primary key or (tenant_id, idempotency_key) first.
 INSERT INTO events (id, tenant_id, type, idempotency_key, request_hash, recipients, data,
-                    urgent, link, send_at, workflow_id)
+                    urgent, link, send_at, workflow_id, source_event_id)
 VALUES (@id, @tenant_id, @type, @idempotency_key, @request_hash, @recipients, @data,
-        @urgent, @link, @send_at, @workflow_id)
+        @urgent, @link, @send_at, @workflow_id, @source_event_id)
 ON CONFLICT DO NOTHING
 RETURNING *;
 

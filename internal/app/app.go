@@ -22,6 +22,7 @@ import (
 
 	"github.com/heraldhq/herald/activities"
 	"github.com/heraldhq/herald/api"
+	"github.com/heraldhq/herald/emitter"
 	"github.com/heraldhq/herald/intake"
 	"github.com/heraldhq/herald/internal/config"
 	"github.com/heraldhq/herald/internal/mailer"
@@ -182,10 +183,11 @@ func NewWorker(cfg config.Config, pool *pgxpool.Pool, tc client.Client, logger *
 	if err != nil {
 		return nil, err
 	}
+	in := &intake.Service{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: logger}
 	w := &Worker{
-		Temporal:       worker.New(tc, cfg.TaskQueue, acts),
+		Temporal:       worker.New(tc, cfg.TaskQueue, acts, &emitter.Activities{Pool: pool, Intake: in}),
 		ReconcileEvery: 30 * time.Second, ReconcileAfter: time.Minute, ArmEvery: time.Second,
-		intake: &intake.Service{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: logger},
+		intake: in,
 		mail:   sender,
 	}
 	if cfg.MetricsAddr != "" {

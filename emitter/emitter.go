@@ -1,0 +1,49 @@
+// Package emitter holds the activities through which Herald emits events on
+// its own behalf: rule firings, batches, experiments and approvals. Each
+// goes through intake, the path a posted event takes, with an idempotency
+// key derived from what it is emitted for, so a retried activity submits
+// the same event and nobody is told twice.
+package emitter
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/heraldhq/herald/intake"
+	"github.com/heraldhq/herald/workflows"
+)
+
+// Activities are the emitter's activities; the worker registers them.
+type Activities struct {
+	Pool   *pgxpool.Pool
+	Intake *intake.Service
+}
+
+// SubmitEvent submits an event a workflow emits. A refusal (an unknown
+// type, a recipient deleted since) is final: it fails without retries.
+func (a *Activities) SubmitEvent(ctx context.Context, req workflows.EmitRequest) (workflows.Emitted, error) {
+	var rec *intake.Recipients
+	if len(req.Users) > 0 || len(req.Roles) > 0 {
+		rec = &intake.Recipients{Users: req.Users, Roles: req.Roles}
+	}
+	acc, err := a.Intake.Submit(ctx, req.TenantID, intake.Request{
+		Type: req.Type, Recipients: rec, Data: req.Data, IdempotencyKey: req.IdempotencyKey,
+		Urgent: req.Urgent, Link: req.Link, Source: req.Source,
+	})
+	if err != nil {
+		return workflows.Emitted{}, refusal(err)
+	}
+	return workflows.Emitted{EventID: acc.EventID, WorkflowID: acc.WorkflowID, Duplicate: acc.Duplicate}, nil
+}
+
+// refusal makes intake's refusals final; anything else is retried.
+func refusal(err error) error {
+	var ie *intake.Error
+	if errors.As(err, &ie) {
+		return temporal.NewNonRetryableApplicationError(ie.Code+": "+ie.Message, workflows.EmitRefused, nil)
+	}
+	return err
+}
