@@ -15,6 +15,7 @@ import (
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/delivery"
 	"github.com/heraldhq/herald/integrations"
+	"github.com/heraldhq/herald/workflows"
 )
 
 type deliveryResponse struct {
@@ -64,6 +65,12 @@ type eventResponse struct {
 	Deliveries     []deliveryResponse   `json:"deliveries"`
 	Truncated      bool                 `json:"deliveries_truncated,omitempty"`
 	Next           string               `json:"deliveries_next,omitempty"`
+	// SourceEventID names the event this one was emitted for (a rule's
+	// input event, for instance).
+	SourceEventID *uuid.UUID `json:"source_event_id,omitempty"`
+	// Rules, for an input event, are its rules' decisions: which fired,
+	// and why each other held back.
+	Rules []ruleOutcome `json:"rules,omitempty"`
 }
 
 // maxEventDeliveries bounds the deliveries an event's answer embeds: an
@@ -100,6 +107,14 @@ func (s *Server) getEvent(c echo.Context) error {
 	}
 	for _, d := range rows {
 		resp.Deliveries = append(resp.Deliveries, toDelivery(d))
+	}
+	if ev.SourceEventID.Valid {
+		resp.SourceEventID = &ev.SourceEventID.UUID
+	}
+	if strings.HasPrefix(ev.WorkflowID, workflows.RulesWorkflowPrefix) {
+		if resp.Rules, err = s.ruleOutcomes(ctx, ev.ID); err != nil {
+			return err
+		}
 	}
 	desc, err := s.temporal.DescribeWorkflowExecution(ctx, ev.WorkflowID, "")
 	var nf *serviceerror.NotFound

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -16,6 +17,7 @@ import (
 	"github.com/heraldhq/herald/db"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/prefs"
+	"github.com/heraldhq/herald/rules"
 	"github.com/heraldhq/herald/workflows"
 )
 
@@ -150,8 +152,7 @@ func (s *Server) reschedule(ctx context.Context, tenantID uuid.UUID, events []uu
 	}
 }
 
-// settingsDocument is the tenant settings document of the API. Rules and
-// scheduled summaries join it when they are built.
+// settingsDocument is the tenant settings document of the API.
 type settingsDocument struct {
 	Defaults      prefs.Document `json:"defaults"`
 	Required      prefs.Required `json:"required"`
@@ -160,6 +161,11 @@ type settingsDocument struct {
 	// Summaries enable the scheduled summaries (weekly_digest,
 	// daily_summary) and set their local time.
 	Summaries map[string]prefs.Summary `json:"summaries"`
+	// Rules: in a GET, every rule the tenant runs (the built-ins as
+	// edited, then its own); in a PUT, edits of built-ins by name (only the
+	// fields given change) and the tenant's own rules. Absent keeps the
+	// stored rules; [] restores the built-ins.
+	Rules *[]rules.Rule `json:"rules"`
 }
 
 func toSettingsDocument(st prefs.Settings) settingsDocument {
@@ -177,7 +183,9 @@ func toSettingsDocument(st prefs.Settings) settingsDocument {
 		}
 		sums[kind] = sm
 	}
-	return settingsDocument{Defaults: st.Defaults, Required: st.Required, Timezone: st.Timezone, LeadThreshold: st.LeadThreshold, Summaries: sums}
+	effective := rules.Effective(st.Rules)
+	return settingsDocument{Defaults: st.Defaults, Required: st.Required, Timezone: st.Timezone, LeadThreshold: st.LeadThreshold, Summaries: sums,
+		Rules: &effective}
 }
 
 func (s *Server) getSettings(c echo.Context) error {
@@ -204,12 +212,20 @@ func (s *Server) putSettings(c echo.Context) error {
 	}
 	st := prefs.Settings{Defaults: doc.Defaults, Required: doc.Required, Timezone: doc.Timezone, LeadThreshold: doc.LeadThreshold,
 		Summaries: doc.Summaries}
+	if doc.Rules != nil {
+		st.Rules = ownRules(*doc.Rules)
+	} else if current, err := tenantSettings(tenant); err == nil {
+		st.Rules = current.Rules
+	}
 	k, err := s.known(ctx, tenant.ID)
 	if err != nil {
 		return err
 	}
 	if e := st.Validate(k); e != nil {
 		return fieldError(e)
+	}
+	if err := s.validateRules(ctx, tenant.ID, st.Rules); err != nil {
+		return err
 	}
 	stored := st
 	stored.Timezone = "" // the column holds it
@@ -233,4 +249,18 @@ func (s *Server) putSettings(c echo.Context) error {
 			"the settings are stored, but the scheduled summaries could not be updated in Temporal; send the same PUT again")
 	}
 	return c.JSON(http.StatusOK, toSettingsDocument(saved))
+}
+
+// ownRules is what a tenant's rule list changes: entries identical to a
+// built-in (as a GET returns them) are dropped, so later releases'
+// built-ins reach tenants who never edited them.
+func ownRules(list []rules.Rule) []rules.Rule {
+	out := make([]rules.Rule, 0, len(list))
+	for _, r := range list {
+		if b, ok := rules.Lookup(r.Name); ok && reflect.DeepEqual(b, r) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }

@@ -17,8 +17,9 @@ func urgent(t EventType) EventType { t.Urgent = true; return t }
 
 func withAction(label string, t EventType) EventType { t.Templates.Action = label; return t }
 
-func input(key, category, title string) EventType {
-	return EventType{Key: key, Category: category, Title: title, Input: true, Recipients: RecipientsNone}
+// input is a type that feeds rules; required are the data its rules read.
+func input(key, category, title string, required []string) EventType {
+	return EventType{Key: key, Category: category, Title: title, Input: true, Recipients: RecipientsNone, Required: required}
 }
 
 // builtIns is the catalog of DESIGN.md. Templates see .data (the event's data),
@@ -42,14 +43,16 @@ var builtIns = []EventType{
 	notice("outreach.bounce_rate_alert", "outreach", "Bounce rate alert", RecipientsSubscribers, inAppEmailSlack,
 		needs("campaign_id"),
 		"High bounce rate on campaign {{.data.campaign_id}}",
-		"Campaign {{.data.campaign_id}} "+
-			`{{with .data.bounced}}bounced {{if $.data.sent}}{{count .}} of {{counted $.data.sent "email" "emails"}}`+
-			`{{else}}{{counted . "email" "emails"}}{{end}}{{else}}has a high bounce rate{{end}}. Check the list before sending more.`),
+		"Campaign {{or .data.name .data.campaign_id}} "+
+			`{{with .data.bounced}}bounced {{if $.data.sent}}{{count .}} of {{counted $.data.sent "email" "emails"}}{{with rate $.data.bounced $.data.sent}} ({{.}}){{end}}`+
+			`{{else}}{{counted . "email" "emails"}}{{end}}{{else}}has a high bounce rate{{end}}. Check the list before sending more: `+
+			"mailbox providers start filtering senders whose bounce rate stays above 5%."),
 	notice("outreach.campaign_completed", "outreach", "Campaign completed", RecipientsSubscribers, inAppEmailSlack,
 		needs("name"),
 		"Campaign {{.data.name}} completed",
 		"Campaign {{.data.name}} finished"+
-			`{{with join ", " (counted .data.sent "sent") (counted .data.replies "reply" "replies") (counted .data.bounced "bounced")}}: {{.}}{{end}}.`),
+			`{{with join ", " (counted .data.sent "sent") (counted .data.replies "reply" "replies") (counted .data.bounced "bounced")}}: {{.}}{{end}}.`+
+			"{{with rate .data.replies .data.sent}}\nReply rate: {{.}}{{end}}{{with rate .data.bounced .data.sent}}\nBounce rate: {{.}}{{end}}"),
 	notice("outreach.experiment_ready", "outreach", "Experiment ready", RecipientsSubscribers, inAppEmailSlack,
 		needs("name"),
 		"Experiment {{.data.name}} is ready for a decision",
@@ -62,26 +65,29 @@ var builtIns = []EventType{
 		needs("connection_id"),
 		"{{with .data.kind}}Your {{.}} connection{{else}}Connection {{$.data.connection_id}}{{end}} recovered",
 		"Connection {{.data.connection_id}}{{with .data.kind}} ({{.}}){{end}} works again."),
-	input("outreach.campaign_stats", "outreach", "Campaign statistics"),
-	input("outreach.connection_status", "outreach", "Connection status"),
-	input("lead.scored", "leads", "Lead scored"),
+	input("outreach.campaign_stats", "outreach", "Campaign statistics", needs("campaign_id", "sent", "bounced")),
+	input("outreach.connection_status", "outreach", "Connection status", needs("connection_id", "status")),
+	input("lead.scored", "leads", "Lead scored", needs("lead_id", "score")),
 	notice("lead.qualified", "leads", "Lead qualified", RecipientsOwner, inAppEmailSlack,
 		needs("lead_id"),
 		`Qualified lead: {{or (join " at " .data.persona .data.company) .data.lead_id}}{{with .data.score}} (score {{.}}){{end}}`,
 		`{{with join " at " .data.persona .data.company}}{{.}}{{else}}Lead {{$.data.lead_id}}{{end}} `+
 			"{{with .data.score}}scored {{.}}{{else}}qualified{{end}}."+
+			"{{with pairs .data.fields}}\n{{range .}}\n{{.Key}}: {{.Value}}{{end}}{{end}}"+
 			"{{with .data.summary}}\n\n{{.}}{{end}}{{with .data.transcript_url}}\n\nTranscript: {{.}}{{end}}"),
-	input("usage.updated", "billing", "Usage updated"),
+	input("usage.updated", "billing", "Usage updated", needs("metric", "used", "limit", "period")),
 	notice("usage.quota_warning", "billing", "Quota warning", RecipientsOwner, inAppEmail,
 		needs("metric"),
 		"You have used 80% of your {{.data.metric}} limit",
-		"{{with .data.used}}{{count .}}{{with $.data.limit}} of {{count .}}{{end}} {{$.data.metric}} used this period."+
-			"{{else}}You have used 80% of your {{.data.metric}} limit for this period.{{end}}"),
+		"{{with .data.used}}{{count .}}{{with $.data.limit}} of {{count .}}{{end}} {{$.data.metric}} used this period"+
+			"{{with rate $.data.used $.data.limit}} ({{.}}){{end}}.{{else}}You have used 80% of your {{.data.metric}} limit for this period.{{end}}"+
+			" At 100%, new {{.data.metric}} stop until the next period{{with .data.period}} (this one is {{.}}){{end}}; upgrade your plan to raise the limit."),
 	notice("usage.quota_reached", "billing", "Quota reached", RecipientsOwner, inAppEmail,
 		needs("metric"),
 		"You have reached your {{.data.metric}} limit",
-		"{{with .data.used}}{{count .}}{{with $.data.limit}} of {{count .}}{{end}} {{$.data.metric}} used this period."+
-			"{{else}}You have reached your {{.data.metric}} limit for this period.{{end}} Upgrade to keep going."),
+		"{{with .data.used}}{{count .}}{{with $.data.limit}} of {{count .}}{{end}} {{$.data.metric}} used this period"+
+			"{{with rate $.data.used $.data.limit}} ({{.}}){{end}}.{{else}}You have reached your {{.data.metric}} limit for this period.{{end}}"+
+			" New {{.data.metric}} are paused until the next period begins; upgrade your plan to keep going now."),
 	withAction("View issue", notice("issue.assigned", "issues", "Issue assigned", RecipientsNamed, inAppEmailSlack,
 		needs("issue_key"),
 		"{{.data.issue_key}} was assigned to you{{with .data.title}}: {{.}}{{end}}",

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -143,6 +145,42 @@ func join(sep string, values ...any) string {
 		}
 	}
 	return strings.Join(parts, sep)
+}
+
+// Rate writes part as a share of whole, as a reader writes it: 3 of 200 is
+// "1.5%", 1 of 3 "33.3%". A missing or non-numeric part, or a whole that is
+// not above zero, writes nothing, so the phrase can be left out.
+func Rate(part, whole any) string {
+	p, ok1 := new(big.Rat).SetString(strings.TrimSpace(text(part)))
+	w, ok2 := new(big.Rat).SetString(strings.TrimSpace(text(whole)))
+	if !ok1 || !ok2 || w.Sign() <= 0 {
+		return ""
+	}
+	pct := new(big.Rat).Mul(new(big.Rat).Quo(p, w), big.NewRat(100, 1))
+	s := strings.TrimSuffix(pct.FloatString(1), ".0")
+	if s == "0" && pct.Sign() > 0 {
+		return "<0.1%" // some, but not 0%
+	}
+	return s + "%"
+}
+
+// Pair is one key and value of a data object, as pairs lists them.
+type Pair struct{ Key, Value string }
+
+// pairs lists an object's keys and values in key order, skipping empty
+// values; anything but an object lists nothing.
+func pairs(v any) []Pair {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	out := make([]Pair, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if s := strings.TrimSpace(text(m[k])); s != "" {
+			out = append(out, Pair{Key: k, Value: s})
+		}
+	}
+	return out
 }
 
 // quote marks text as quoted ("> " on every line), as mail clients do; the

@@ -58,6 +58,8 @@ var funcs = template.FuncMap{
 	"count":   count,   // {{count .data.sent}}: 1,000,000
 	"counted": counted, // {{counted .data.replies "reply" "replies"}}: 3 replies; nothing when missing
 	"join":    join,    // {{join " at " .data.persona .data.company}}: the known parts only
+	"pairs":   pairs,   // {{range pairs .data.fields}}{{.Key}}: {{.Value}}{{end}}: an object's entries in key order
+	"rate":    Rate,    // {{rate .data.replies .data.sent}}: 1.5%; nothing when either is missing
 }
 
 // noValue is what text/template prints for a missing map key; a template that

@@ -35,7 +35,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"bad link", map[string]any{"type": "issue.assigned", "recipients": map[string]any{"users": []string{"eve"}}, "link": "javascript:alert(1)"}, nil, 400, "invalid_field"},
 		{"key header and field differ", assignEvent("a", "eve"), []string{"Idempotency-Key", "b"}, 400, "invalid_request"},
 		{"body over 1 MiB", big, nil, 413, "payload_too_large"},
-		{"input type", map[string]any{"type": "lead.scored", "data": map[string]any{"score": 70}}, nil, 501, "not_implemented"},
+		{"input type without its data", map[string]any{"type": "lead.scored", "data": map[string]any{"score": 70}}, nil, 400, "missing_data"},
+		{"input type with recipients", map[string]any{"type": "lead.scored", "recipients": map[string]any{"users": []string{"eve"}}, "data": map[string]any{"lead_id": "l1", "score": 70}}, nil, 400, "invalid_field"},
 		{"send_at over a year ahead", map[string]any{"type": "issue.assigned", "recipients": map[string]any{"users": []string{"eve"}}, "data": map[string]any{"issue_key": "A-1"}, "send_at": time.Now().AddDate(1, 1, 0)}, nil, 400, "invalid_field"},
 	}
 	for _, tt := range tests {

@@ -36,7 +36,7 @@ func revoke(key string) error {
 
 // historyVersion names the release whose histories recordHistory saves:
 // workflows/testdata/<version>/. Each released version keeps its files.
-const historyVersion = "v4"
+const historyVersion = "v5"
 
 // recordHistory saves a workflow's history as a replay fixture for the
 // workflows package when HERALD_RECORD_HISTORIES=1; replay tests then prove

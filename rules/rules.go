@@ -139,14 +139,14 @@ func merge(b, o Rule) Rule {
 	return b
 }
 
-// IsBuiltIn reports whether name is a built-in rule's.
-func IsBuiltIn(name string) bool {
+// Lookup finds a built-in rule by name.
+func Lookup(name string) (Rule, bool) {
 	for _, b := range BuiltIn {
 		if b.Name == name {
-			return true
+			return b, true
 		}
 	}
-	return false
+	return Rule{}, false
 }
 
 // Emits lists the event types a rule may emit.
@@ -194,8 +194,10 @@ func Compile(expr string) (*Program, error) {
 	if iss.Err() != nil {
 		return nil, iss.Err()
 	}
-	if ast.OutputType() != cel.BoolType && ast.OutputType() != cel.DynType {
-		return nil, fmt.Errorf("the expression is a %s; want a bool", ast.OutputType())
+	// A bare field (data.hot) is a dyn that may hold anything at run
+	// time; a comparison says what the tenant means.
+	if !ast.OutputType().IsExactType(cel.BoolType) {
+		return nil, fmt.Errorf("the expression is a %s, not a bool; compare it, as in data.hot == true", ast.OutputType())
 	}
 	prg, err := env.Program(ast, cel.CostLimit(costLimit), cel.EvalOptions(cel.OptOptimize))
 	if err != nil {

@@ -112,7 +112,9 @@ func TestConnectionTransitions(t *testing.T) {
 func TestTenantExpressionsAreChecked(t *testing.T) {
 	for expr, want := range map[string]string{
 		"data.sent >=":                        "Syntax error",
-		"data.sent + 1":                       "want a bool",
+		"data.sent + 1":                       "not a bool",
+		"data.hot":                            "not a bool",
+		"data.hot == true":                    "",
 		"undeclared.x > 1":                    "undeclared reference",
 		`data.score >= tenant.lead_threshold`: "",
 	} {

@@ -89,6 +89,13 @@ func Build(t catalog.EventType, r *catalog.Renderer, data map[string]any, link, 
 			fs = append(fs, slack.NewTextBlockObject(slack.MarkdownType, cut("*"+f.label+"*\n"+escape(v), maxField), false, false))
 		}
 	}
+	if t.Key == "outreach.campaign_completed" {
+		for _, r := range []struct{ label, part string }{{"Reply rate", "replies"}, {"Bounce rate", "bounced"}} {
+			if v := catalog.Rate(data[r.part], data["sent"]); v != "" {
+				fs = append(fs, slack.NewTextBlockObject(slack.MarkdownType, "*"+r.label+"*\n"+v, false, false))
+			}
+		}
+	}
 	if t.Key == "lead.qualified" {
 		// The brief's qualification fields, each its own field.
 		if q, ok := data["fields"].(map[string]any); ok {

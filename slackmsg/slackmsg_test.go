@@ -150,3 +150,12 @@ func TestDigestListsItemsByCategory(t *testing.T) {
 		t.Errorf("a link that breaks Slack's link syntax was kept: %s", raw)
 	}
 }
+
+func TestCampaignCompletedShowsRates(t *testing.T) {
+	_, blocks := build(t, "outreach.campaign_completed", map[string]any{"name": "Fall", "sent": 200, "replies": 3, "bounced": 7}, "")
+	for _, want := range []string{`*Sent*\n200`, `*Replies*\n3`, `*Bounced*\n7`, `*Reply rate*\n1.5%`, `*Bounce rate*\n3.5%`} {
+		if !strings.Contains(blocks, want) {
+			t.Errorf("the campaign message lacks %s:\n%s", want, blocks)
+		}
+	}
+}

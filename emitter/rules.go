@@ -1,0 +1,265 @@
+package emitter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/heraldhq/herald/catalog"
+	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/prefs"
+	"github.com/heraldhq/herald/rules"
+	"github.com/heraldhq/herald/workflows"
+)
+
+// Why a rule held back, as GET /v1/events/{id} shows it.
+const (
+	ReasonFired        = "fired"
+	ReasonCondition    = "condition_false" // below the threshold
+	ReasonCooldown     = "cooldown"        // fired for this key within its cooldown
+	ReasonOnce         = "already_fired"   // a once rule fired for this key before
+	ReasonUnchanged    = "unchanged"       // on_change: the value is the one last seen
+	ReasonMissingKey   = "missing_key"     // the data lacks a key field
+	ReasonInvalidRule  = "invalid_rule"    // the expression no longer compiles or runs
+	ReasonNoEmitForNow = "no_event"        // on_change: the new value emits nothing
+)
+
+// EvaluateRules decides every enabled rule of the tenant fed by an input
+// event, records each outcome, and submits the events of those that fired.
+// Each rule's decision, its state change and its outcome row commit in one
+// transaction; a retry finds the outcome and repeats it, so a rule fires at
+// most once per event however often this runs, and the emitted event, keyed
+// by rule and input event, is submitted as the same event.
+func (a *Activities) EvaluateRules(ctx context.Context, in workflows.RulesInput) (workflows.RulesResult, error) {
+	var res workflows.RulesResult
+	q := dbq.New(a.Pool)
+	ev, err := q.GetEvent(ctx, dbq.GetEventParams{TenantID: in.TenantID, ID: in.EventID})
+	if err != nil {
+		return res, fmt.Errorf("loading the event: %w", err)
+	}
+	t, err := q.GetTenant(ctx, in.TenantID)
+	if err != nil {
+		return res, fmt.Errorf("loading the tenant: %w", err)
+	}
+	st, err := prefs.ParseSettings(t.Settings, t.Timezone)
+	if err != nil {
+		return res, temporal.NewNonRetryableApplicationError("reading tenant settings: "+err.Error(), "BadSettings", err)
+	}
+	data, err := catalog.DecodeData(ev.Data)
+	if err != nil {
+		return res, temporal.NewNonRetryableApplicationError(err.Error(), "BadData", err)
+	}
+	tenant := map[string]any{"lead_threshold": json.Number(strconv.Itoa(st.LeadThreshold)), "timezone": st.Timezone}
+	for _, r := range rules.Effective(st.Rules) {
+		if r.On != ev.Type || r.Disabled {
+			continue
+		}
+		out, err := a.decide(ctx, ev, r, data, tenant)
+		if err != nil {
+			return res, fmt.Errorf("rule %s: %w", r.Name, err)
+		}
+		if !out.Fired {
+			res.Held++
+			continue
+		}
+		res.Fired++
+		if _, err := a.SubmitEvent(ctx, emission(ev, r.Name, out.EmittedType, data, st.LeadThreshold)); err != nil {
+			return res, fmt.Errorf("rule %s: emitting %s: %w", r.Name, out.EmittedType, err)
+		}
+		res.Emitted = append(res.Emitted, out.EmittedEventID.UUID)
+	}
+	return res, nil
+}
+
+// decide returns the rule's outcome for the event: the stored one, if an
+// earlier attempt decided, else a fresh decision, stored with the state it
+// changes.
+func (a *Activities) decide(ctx context.Context, ev dbq.Event, r rules.Rule, data, tenant map[string]any) (dbq.RuleOutcome, error) {
+	tx, err := a.Pool.Begin(ctx)
+	if err != nil {
+		return dbq.RuleOutcome{}, err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	q := dbq.New(tx)
+	prev, err := q.GetRuleOutcome(ctx, dbq.GetRuleOutcomeParams{EventID: ev.ID, Rule: r.Name})
+	if err == nil {
+		return prev, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return prev, err
+	}
+	out, err := judge(ctx, q, ev, r, data, tenant)
+	if err != nil {
+		return out, err
+	}
+	out.EventID, out.Rule = ev.ID, r.Name
+	if out.Fired {
+		out.EmittedEventID = uuid.NullUUID{UUID: workflows.EventID(ev.TenantID, emitKey(r.Name, ev.ID)), Valid: true}
+	}
+	if err := q.InsertRuleOutcome(ctx, dbq.InsertRuleOutcomeParams{EventID: ev.ID, Rule: r.Name, Fired: out.Fired,
+		Reason: out.Reason, Detail: out.Detail, EmittedType: out.EmittedType, EmittedEventID: out.EmittedEventID}); err != nil {
+		return out, err
+	}
+	return out, tx.Commit(ctx)
+}
+
+// judge decides a rule within the caller's transaction: the condition
+// (pure), then the rule's limit, whose state changes with one conditional
+// upsert, so concurrent events with one key fire it once.
+func judge(ctx context.Context, q *dbq.Queries, ev dbq.Event, r rules.Rule, data, tenant map[string]any) (dbq.RuleOutcome, error) {
+	held := func(reason, format string, args ...any) (dbq.RuleOutcome, error) {
+		return dbq.RuleOutcome{Reason: reason, Detail: fmt.Sprintf(format, args...)}, nil
+	}
+	limit, err := rules.ParseLimit(r.AtMost)
+	if err != nil {
+		return held(ReasonInvalidRule, "%v", err)
+	}
+	prg, err := rules.Compile(r.When)
+	if err != nil {
+		return held(ReasonInvalidRule, "%v", err)
+	}
+	ok, err := prg.Eval(data, tenant)
+	if err != nil {
+		return held(ReasonInvalidRule, "evaluating %s: %v", r.When, err)
+	}
+	if !ok {
+		return held(ReasonCondition, "%s is false for this event", r.When)
+	}
+	key, err := rules.KeyOf(r, data)
+	if err != nil {
+		return held(ReasonMissingKey, "%v", err)
+	}
+	state := func() dbq.RuleState {
+		s, _ := q.GetRuleState(ctx, dbq.GetRuleStateParams{TenantID: ev.TenantID, Rule: r.Name, Key: key})
+		return s
+	}
+	fired := dbq.RuleOutcome{Fired: true, Reason: ReasonFired, EmittedType: r.Emit}
+	switch {
+	case limit.OnChange:
+		now := fmt.Sprint(data[r.Field])
+		if data[r.Field] == nil {
+			return held(ReasonMissingKey, "data.%s is missing: rule %s watches it", r.Field, r.Name)
+		}
+		inserted, err := q.RecordValue(ctx, dbq.RecordValueParams{TenantID: ev.TenantID, Rule: r.Name, Key: key,
+			Value: &now, SourceEventID: ev.ID})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return held(ReasonUnchanged, "%s is still %q for %s", r.Field, now, key)
+		}
+		if err != nil {
+			return dbq.RuleOutcome{}, err
+		}
+		// A row came back: the value is the first seen for the key
+		// (compared with the rule's assumed initial state), or it differs
+		// from the last one seen (the upsert's condition).
+		emit := r.EmitOn[now]
+		if inserted {
+			emit = rules.Transition(r, "", false, now)
+		}
+		if emit == "" {
+			if inserted {
+				return held(ReasonUnchanged, "the first %s seen for %s is %q, the assumed state", r.Field, key, now)
+			}
+			return held(ReasonNoEmitForNow, "%s changed to %q, which emits nothing", r.Field, now)
+		}
+		fired.EmittedType = emit
+		fired.Detail = fmt.Sprintf("%s changed to %q for %s", r.Field, now, key)
+		return fired, nil
+	case limit.Once:
+		_, err := q.FireOnce(ctx, dbq.FireOnceParams{TenantID: ev.TenantID, Rule: r.Name, Key: key, SourceEventID: ev.ID})
+		if errors.Is(err, pgx.ErrNoRows) {
+			s := state()
+			return held(ReasonOnce, "already fired for %s at %s (event %s)", key, stamp(s.FiredAt), s.SourceEventID)
+		}
+		if err != nil {
+			return dbq.RuleOutcome{}, err
+		}
+		fired.Detail = "first time for " + key
+		return fired, nil
+	default:
+		_, err := q.FireAfterCooldown(ctx, dbq.FireAfterCooldownParams{TenantID: ev.TenantID, Rule: r.Name, Key: key,
+			SourceEventID: ev.ID, CooldownSeconds: limit.Cooldown.Seconds()})
+		if errors.Is(err, pgx.ErrNoRows) {
+			s := state()
+			next := "later"
+			if s.FiredAt != nil {
+				next = stamp(ptr(s.FiredAt.Add(limit.Cooldown)))
+			}
+			return held(ReasonCooldown, "fired for %s at %s (event %s); quiet until %s", key, stamp(s.FiredAt), s.SourceEventID, next)
+		}
+		if err != nil {
+			return dbq.RuleOutcome{}, err
+		}
+		fired.Detail = fmt.Sprintf("fired for %s; the next alert for it waits %s", key, limit.Cooldown)
+		return fired, nil
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func stamp(t *time.Time) string {
+	if t == nil {
+		return "an unknown time"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// emitKey is the idempotency key of what a rule emits for an input event.
+func emitKey(rule string, source uuid.UUID) string { return "rule:" + rule + ":" + source.String() }
+
+// emission is the event a fired rule submits: the input's data, with what
+// a reader wants computed (the bounce rate, the share of a quota used),
+// to the emitted type's default recipients.
+func emission(ev dbq.Event, rule, typ string, data map[string]any, leadThreshold int) workflows.EmitRequest {
+	out := make(map[string]any, len(data)+3)
+	for k, v := range data {
+		out[k] = v
+	}
+	out["rule"] = rule
+	if sent, ok := num(data["sent"]); ok && sent > 0 {
+		if bounced, ok := num(data["bounced"]); ok {
+			out["bounce_rate"] = percent(bounced / sent)
+		}
+		if replies, ok := num(data["replies"]); ok {
+			out["reply_rate"] = percent(replies / sent)
+		}
+	}
+	if used, ok := num(data["used"]); ok {
+		if limit, ok := num(data["limit"]); ok && limit > 0 {
+			out["percent"] = percent(used / limit)
+		}
+	}
+	if typ == "lead.qualified" {
+		out["threshold"] = leadThreshold
+	}
+	link := ev.Link
+	if u, ok := data["transcript_url"].(string); ok && link == "" && typ == "lead.qualified" && strings.HasPrefix(u, "https://") {
+		link = u // the owner's one click goes to the call
+	}
+	return workflows.EmitRequest{TenantID: ev.TenantID, Type: typ, Data: out, IdempotencyKey: emitKey(rule, ev.ID),
+		Urgent: ev.Urgent, Link: link, Source: ev.ID}
+}
+
+// percent formats a share as a reader writes it: 12.5%, 80%, 100%.
+func percent(f float64) string {
+	return strconv.FormatFloat(math.Round(f*1000)/10, 'f', -1, 64) + "%"
+}
+
+func num(v any) (float64, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		f, err := x.Float64()
+		return f, err == nil
+	case float64:
+		return x, true
+	}
+	return 0, false
+}
