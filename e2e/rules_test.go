@@ -1,12 +1,19 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/heraldhq/herald/emitter"
+	"github.com/heraldhq/herald/intake"
+	"github.com/heraldhq/herald/workflows"
 )
 
 // ruleView is one rule's decision on an input event.
@@ -373,5 +380,36 @@ func TestConcurrentInputsFireOnce(t *testing.T) {
 	}
 	if q, d := tn.emittedOf("lead.qualified"), tn.emittedOf("outreach.connection_degraded"); q != 1 || d != 1 {
 		t.Errorf("%d leads qualified and %d degraded alerts, want 1 each", q, d)
+	}
+}
+
+// An evaluation that runs again (an activity retry after a crash, say)
+// repeats its stored outcomes and submits the same emitted events: the
+// lead is still qualified once, and the answer names the same event.
+func TestRuleEvaluationRetriesEmitOnce(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t)
+	tn.putUser("rita", "rita-retry@example.com", "role", "owner")
+	id := tn.postInput("lead.scored", map[string]any{"lead_id": "again", "score": 99})
+	first := outcome(t, tn.evaluated(id), "lead_threshold")
+	if !first.Fired {
+		t.Fatalf("the lead did not qualify: %+v", first)
+	}
+	acts := &emitter.Activities{Pool: env.pool, Intake: &intake.Service{Pool: env.pool, Temporal: env.temporal, TaskQueue: "herald-e2e"}}
+	for range 2 {
+		res, err := acts.EvaluateRules(context.Background(), workflows.RulesInput{TenantID: tn.id, EventID: uuid.MustParse(id), Type: "lead.scored"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Fired != 1 || len(res.Emitted) != 1 || res.Emitted[0].String() != first.EmittedEventID {
+			t.Fatalf("a second evaluation: %+v, want the first's event %s", res, first.EmittedEventID)
+		}
+	}
+	tn.waitEvent(first.EmittedEventID)
+	if n := tn.emittedOf("lead.qualified"); n != 1 {
+		t.Errorf("%d lead.qualified events, want 1", n)
+	}
+	if m := mailFor(first.EmittedEventID); len(m) != 1 {
+		t.Errorf("%d emails to the owner, want 1", len(m))
 	}
 }
