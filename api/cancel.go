@@ -52,6 +52,11 @@ func (s *Server) cancelEvent(c echo.Context) error {
 		if err != nil {
 			return fmt.Errorf("cancelling deliveries: %w", err)
 		}
+		if ev.Status == delivery.EventEvaluated {
+			return newError(http.StatusConflict, "already_evaluated",
+				"input event %s has been through its rules already (see rules in GET /v1/events/%s); there is nothing to cancel", ev.ID, ev.ID).
+				with("status", ev.Status)
+		}
 		if n == 0 && ev.Status != delivery.EventPending {
 			return newError(http.StatusConflict, "already_delivered",
 				"every delivery of event %s has been made (status %s); there is nothing to cancel", ev.ID, ev.Status).

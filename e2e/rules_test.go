@@ -412,4 +412,7 @@ func TestRuleEvaluationRetriesEmitOnce(t *testing.T) {
 	if m := mailFor(first.EmittedEventID); len(m) != 1 {
 		t.Errorf("%d emails to the owner, want 1", len(m))
 	}
+	if r := tn.do("DELETE", "/v1/events/"+id, nil); r.status != 409 || r.errCode() != "already_evaluated" {
+		t.Errorf("cancelling an evaluated input: %d %s", r.status, r.raw)
+	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/delivery"
 	"github.com/heraldhq/herald/prefs"
 	"github.com/heraldhq/herald/rules"
 	"github.com/heraldhq/herald/workflows"
@@ -45,6 +46,9 @@ func (a *Activities) EvaluateRules(ctx context.Context, in workflows.RulesInput)
 	ev, err := q.GetEvent(ctx, dbq.GetEventParams{TenantID: in.TenantID, ID: in.EventID})
 	if err != nil {
 		return res, fmt.Errorf("loading the event: %w", err)
+	}
+	if ev.Status == delivery.EventCancelled {
+		return res, nil // cancelled before its rules ran: it feeds none
 	}
 	t, err := q.GetTenant(ctx, in.TenantID)
 	if err != nil {

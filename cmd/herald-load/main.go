@@ -191,6 +191,12 @@ func run(ctx context.Context, opts options) error {
 		fmt.Printf("%-48s %8.1f ms\n", l.name+" p99", ms(percentile(l.ds, 99)))
 	}
 
+	ruleRate, err := rulesPhase(ctx, h, servers, n, conc)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%-48s %8.1f /s  (%.2fx the events)\n", "input events, rule fired, warning email sent", ruleRate, ruleRate/eventRate)
+
 	if opts.workers {
 		one, two, err := workerScaling(ctx, h, servers, n, conc, logger)
 		if err != nil {
