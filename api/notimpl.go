@@ -16,7 +16,6 @@ func notImplemented(c echo.Context) error {
 // pendingRoutes are the contract routes still to build; each leaves this list
 // when its handler lands.
 var pendingRoutes = []struct{ method, path string }{
-	{http.MethodPut, "/v1/event-types/:key"},
 	{http.MethodPost, "/v1/approvals"},
 	{http.MethodGet, "/v1/approvals/:id"},
 	{http.MethodPost, "/v1/approvals/:id/decision"},

@@ -132,6 +132,7 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.PUT("/integrations/webhook", s.putWebhook)
 	v1.POST("/test-notification", s.testNotification)
 	v1.GET("/event-types", s.listEventTypes)
+	v1.PUT("/event-types/:key", s.putEventType)
 	v1.POST("/events", s.postEvent)
 	v1.GET("/events/:id", s.getEvent)
 	v1.DELETE("/events/:id", s.cancelEvent)

@@ -320,6 +320,27 @@ func (q *Queries) MarkEventStarted(ctx context.Context, arg MarkEventStartedPara
 	return err
 }
 
+const putTenantEventType = `-- name: PutTenantEventType :one
+INSERT INTO event_types (tenant_id, key, definition) VALUES ($1, $2, $3)
+ON CONFLICT (tenant_id, key) DO UPDATE SET definition = excluded.definition, updated_at = now()
+RETURNING (xmax = 0)::boolean AS inserted
+`
+
+type PutTenantEventTypeParams struct {
+	TenantID   uuid.UUID
+	Key        string
+	Definition []byte
+}
+
+// A tenant's definition of an event type replaces the one it stored
+// before; inserted tells a new definition from a replaced one.
+func (q *Queries) PutTenantEventType(ctx context.Context, arg PutTenantEventTypeParams) (bool, error) {
+	row := q.db.QueryRow(ctx, putTenantEventType, arg.TenantID, arg.Key, arg.Definition)
+	var inserted bool
+	err := row.Scan(&inserted)
+	return inserted, err
+}
+
 const setEventStatus = `-- name: SetEventStatus :exec
 UPDATE events SET status = CASE WHEN status = 'cancelled' THEN status ELSE $1 END,
     started_at = COALESCE(started_at, now()),

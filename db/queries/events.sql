@@ -71,3 +71,10 @@ UPDATE events SET status = 'cancelled' WHERE id = @id;
 -- lock a cancel takes: a cancel either sees the page's rows (and cancels
 -- them) or the page sees the cancel (and writes none).
 SELECT status FROM events WHERE id = @id FOR SHARE;
+
+-- name: PutTenantEventType :one
+-- A tenant's definition of an event type replaces the one it stored
+-- before; inserted tells a new definition from a replaced one.
+INSERT INTO event_types (tenant_id, key, definition) VALUES (@tenant_id, @key, @definition)
+ON CONFLICT (tenant_id, key) DO UPDATE SET definition = excluded.definition, updated_at = now()
+RETURNING (xmax = 0)::boolean AS inserted;
