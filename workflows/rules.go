@@ -44,7 +44,9 @@ type RulesResult struct {
 // and repeated on retry; emitted events have keys derived from the input
 // event), so retries never fire a rule twice.
 func EvaluateRules(ctx workflow.Context, in RulesInput) (RulesResult, error) {
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	// A few short transactions and a submission: a local activity, in the
+	// workflow task, spares the input event the round trips of a task queue.
+	actx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout:    time.Minute,
 		ScheduleToCloseTimeout: 24 * time.Hour,
 		RetryPolicy: &temporal.RetryPolicy{
@@ -53,7 +55,7 @@ func EvaluateRules(ctx workflow.Context, in RulesInput) (RulesResult, error) {
 		},
 	})
 	var res RulesResult
-	err := workflow.ExecuteActivity(actx, EvaluateRulesActivity, in).Get(ctx, &res)
+	err := workflow.ExecuteLocalActivity(actx, EvaluateRulesActivity, in).Get(ctx, &res)
 	status := delivery.EventEvaluated
 	if err != nil {
 		status = delivery.EventFailed
