@@ -22,11 +22,8 @@ var pendingRoutes = []struct{ method, path string }{
 	{http.MethodPost, "/v1/experiments"},
 	{http.MethodPost, "/v1/experiments/:id/samples"},
 	{http.MethodPost, "/v1/experiments/:id/conclude"},
-	{http.MethodPost, "/v1/batches"},
-	{http.MethodPost, "/v1/batches/:id/jobs/:job/complete"},
 	{http.MethodDelete, "/v1/approvals/:id"},
 	{http.MethodGet, "/v1/experiments/:id"},
-	{http.MethodGet, "/v1/batches/:id"},
 	{http.MethodGet, "/a/:token"},
 	{http.MethodPost, "/a/:token"},
 }

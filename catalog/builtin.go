@@ -162,6 +162,7 @@ var builtIns = []EventType{
 	urgent(notice("approval.executive_alert", "approvals", "Executive alert", RecipientsNamed, inAppEmailSlack,
 		needs("title"),
 		"Executive attention: {{.data.title}}", "{{.data.title}} reached the top approval level without a decision.")),
+	batchExpiredType,
 	digestType,
 	summaryType(WeeklyDigest, "Weekly digest", "week"),
 	summaryType(DailySummary, "Daily summary", "day"),
@@ -213,3 +214,14 @@ const digestHTML = `<!doctype html>
 </td></tr></table>
 </body></html>
 `
+
+// batchExpiredType tells the owners, in the inbox, that a batch's time ran
+// out before its jobs were done, so its notification was never sent.
+var batchExpiredType = func() EventType {
+	t := notice(BatchExpired, "system", "Batch expired", RecipientsOwner, []string{ChannelInApp}, needs("batch_id"),
+		"Batch {{.data.batch_id}} expired",
+		`Batch {{.data.batch_id}} expired{{with .data.expected_jobs}} with {{count $.data.completed_jobs}} of {{counted . "job" "jobs"}} done{{end}}`+
+			`{{with .data.event_type}}; its {{.}} notification was not sent{{end}}.`)
+	t.Internal = true
+	return t
+}()

@@ -28,6 +28,8 @@ const (
 	WeeklyDigest      = "summary.weekly_digest"
 	DailySummary      = "summary.daily_summary"
 	CategorySummaries = "summaries"
+	// BatchExpired records a batch whose jobs did not all complete in time.
+	BatchExpired = "batch.expired"
 )
 
 // IsSummary reports whether key is a scheduled summary's type.

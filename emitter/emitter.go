@@ -31,7 +31,7 @@ func (a *Activities) SubmitEvent(ctx context.Context, req workflows.EmitRequest)
 	}
 	acc, err := a.Intake.Submit(ctx, req.TenantID, intake.Request{
 		Type: req.Type, Recipients: rec, Data: req.Data, IdempotencyKey: req.IdempotencyKey,
-		Urgent: req.Urgent, Link: req.Link, Source: req.Source,
+		Urgent: req.Urgent, Link: req.Link, Source: req.Source, Herald: req.Herald,
 	})
 	if err != nil {
 		return workflows.Emitted{}, refusal(err)

@@ -58,6 +58,9 @@ type Request struct {
 	// for instance); the zero UUID means none. It is recorded, not hashed:
 	// an emitter's key already names its source.
 	Source uuid.UUID
+	// Herald marks an event Herald itself submits: it may be of an
+	// internal type (batch.expired), which nobody may post.
+	Herald bool
 }
 
 // Recipients name users, roles or both; nil means the type's default.
@@ -126,14 +129,9 @@ func (s *Service) Submit(ctx context.Context, tenantID uuid.UUID, req Request) (
 		return Accepted{}, err
 	}
 	recipients, _ := json.Marshal(spec(typ, req.Recipients))
-	data, err := json.Marshal(req.Data)
+	data, err := encodeData(req.Data)
 	if err != nil {
-		return Accepted{}, invalid("data", "data must be a JSON object")
-	}
-	if len(data) > MaxData {
-		return Accepted{}, &Error{Kind: TooLarge, Code: "payload_too_large",
-			Message: fmt.Sprintf("data is %d bytes as JSON; at most %d (64 KiB) are allowed", len(data), MaxData),
-			Details: map[string]any{"field": "data", "limit": MaxData}}
+		return Accepted{}, err
 	}
 	eventID := workflows.EventID(tenantID, req.IdempotencyKey)
 	ev, err := q.InsertEvent(ctx, dbq.InsertEventParams{
@@ -158,6 +156,33 @@ func (s *Service) Submit(ctx context.Context, tenantID uuid.UUID, req Request) (
 	}
 	metrics.EventsAccepted.WithLabelValues(label).Inc()
 	return s.start(ctx, ev, false), nil
+}
+
+// Check validates an event request as Submit would, and stores nothing:
+// a batch checks the event it will emit when the batch is posted, days
+// before it emits it.
+func (s *Service) Check(ctx context.Context, tenantID uuid.UUID, req Request) error {
+	if req.Data == nil {
+		req.Data = map[string]any{}
+	}
+	if _, err := s.validate(ctx, dbq.New(s.Pool), tenantID, &req); err != nil {
+		return err
+	}
+	_, err := encodeData(req.Data)
+	return err
+}
+
+func encodeData(d map[string]any) ([]byte, error) {
+	data, err := json.Marshal(d)
+	if err != nil {
+		return nil, invalid("data", "data must be a JSON object")
+	}
+	if len(data) > MaxData {
+		return nil, &Error{Kind: TooLarge, Code: "payload_too_large",
+			Message: fmt.Sprintf("data is %d bytes as JSON; at most %d (64 KiB) are allowed", len(data), MaxData),
+			Details: map[string]any{"field": "data", "limit": MaxData}}
+	}
+	return data, nil
 }
 
 // repeat answers a post whose key is already stored: the same event if the
@@ -291,7 +316,7 @@ func (s *Service) validate(ctx context.Context, q *dbq.Queries, tenantID uuid.UU
 			Message: fmt.Sprintf("event type %q is not in the catalog; see GET /v1/event-types", req.Type),
 			Details: map[string]any{"type": req.Type}}
 	}
-	if typ.Internal {
+	if typ.Internal && !req.Herald {
 		return typ, &Error{Kind: UnknownType, Code: "internal_event_type",
 			Message: fmt.Sprintf("%s is sent by Herald itself and cannot be posted", typ.Key),
 			Details: map[string]any{"type": req.Type}}

@@ -30,6 +30,8 @@ type EmitRequest struct {
 	Link           string         `json:"link,omitempty"`
 	// Source is the event this one comes from, if any.
 	Source uuid.UUID `json:"source,omitempty"`
+	// Herald allows an internal type, one nobody may post.
+	Herald bool `json:"herald,omitempty"`
 }
 
 // Emitted answers an emission.

@@ -45,6 +45,26 @@ type AuditLog struct {
 	Hash        []byte
 }
 
+type Batch struct {
+	TenantID       uuid.UUID
+	ID             string
+	RequestHash    []byte
+	ExpectedJobs   int32
+	Event          []byte
+	ExpiresAt      time.Time
+	Status         string
+	EmittedEventID uuid.NullUUID
+	CreatedAt      time.Time
+	ClosedAt       *time.Time
+}
+
+type BatchJob struct {
+	TenantID    uuid.UUID
+	BatchID     string
+	Job         string
+	CompletedAt time.Time
+}
+
 type Delivery struct {
 	ID           uuid.UUID
 	TenantID     uuid.UUID

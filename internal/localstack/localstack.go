@@ -48,11 +48,11 @@ type Servers struct {
 
 // Start starts PostgreSQL (ephemeral, in a temporary directory), Temporal
 // and the SMTP catcher, and migrates the database.
-func Start(ctx context.Context, opts Options) (s *Servers, err error) {
-	s = &Servers{}
+func Start(ctx context.Context, opts Options) (_ *Servers, err error) {
+	s := &Servers{}
 	defer func() {
 		if err != nil {
-			s.Stop()
+			s.Stop() // what started before the failure
 		}
 	}()
 	if s.dir, err = os.MkdirTemp("", "herald-stack-"); err != nil {
