@@ -96,16 +96,18 @@ func (a *Activities) PreparePage(ctx context.Context, in PageInput) (PageResult,
 	if len(users) == in.Limit {
 		res.Next = users[len(users)-1].ID
 	}
-	if len(users) == 0 {
+	var targets dbq.InsertEventTargetsParams
+	if in.After == "" && in.Batched {
+		targets = eventTargets(ev)
+	}
+	// An event that reaches nobody may still go to the tenant webhook and
+	// routed Slack channels: those are the event's, not a recipient's.
+	if len(users) == 0 && len(targets.Targets) == 0 {
 		return res, nil
 	}
 
 	rows, notices, ids := a.plan(ctx, ev, in, users)
-	var targets dbq.InsertEventTargetsParams
-	if in.After == "" && in.Batched {
-		targets = eventTargets(ev)
-		ids = append(ids, targets.Targets...)
-	}
+	ids = append(ids, targets.Targets...)
 	err = pgx.BeginFunc(ctx, a.Pool, func(tx pgx.Tx) error {
 		qtx := q.WithTx(tx)
 		status, err := qtx.EventStatusForPage(ctx, in.EventID)

@@ -19,11 +19,7 @@ var pendingRoutes = []struct{ method, path string }{
 	{http.MethodPost, "/v1/approvals"},
 	{http.MethodGet, "/v1/approvals/:id"},
 	{http.MethodPost, "/v1/approvals/:id/decision"},
-	{http.MethodPost, "/v1/experiments"},
-	{http.MethodPost, "/v1/experiments/:id/samples"},
-	{http.MethodPost, "/v1/experiments/:id/conclude"},
 	{http.MethodDelete, "/v1/approvals/:id"},
-	{http.MethodGet, "/v1/experiments/:id"},
 	{http.MethodGet, "/a/:token"},
 	{http.MethodPost, "/a/:token"},
 }

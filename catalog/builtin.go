@@ -56,7 +56,8 @@ var builtIns = []EventType{
 	notice("outreach.experiment_ready", "outreach", "Experiment ready", RecipientsSubscribers, inAppEmailSlack,
 		needs("name"),
 		"Experiment {{.data.name}} is ready for a decision",
-		"Every variant of experiment {{.data.name}} has reached its minimum sample size. Pick a winner."),
+		"Every variant of experiment {{.data.name}} has reached its minimum sample size{{with .data.min_sample_size}} of {{count .}}{{end}}."+
+			"{{with pairs .data.counts}}\n{{range .}}\n{{.Key}}: {{count .Value}}{{end}}{{end}}\n\nPick a winner."),
 	notice("outreach.connection_degraded", "outreach", "Connection degraded", RecipientsSubscribers, inAppEmailSlack,
 		needs("connection_id"),
 		"{{with .data.kind}}Your {{.}} connection{{else}}Connection {{$.data.connection_id}}{{end}} is degraded",
@@ -163,6 +164,7 @@ var builtIns = []EventType{
 		needs("title"),
 		"Executive attention: {{.data.title}}", "{{.data.title}} reached the top approval level without a decision.")),
 	batchExpiredType,
+	experimentConcludedType,
 	digestType,
 	summaryType(WeeklyDigest, "Weekly digest", "week"),
 	summaryType(DailySummary, "Daily summary", "day"),
@@ -222,6 +224,17 @@ var batchExpiredType = func() EventType {
 		"Batch {{.data.batch_id}} expired",
 		`Batch {{.data.batch_id}} expired{{with .data.expected_jobs}} with {{count $.data.completed_jobs}} of {{counted . "job" "jobs"}} done{{end}}`+
 			`{{with .data.event_type}}; its {{.}} notification was not sent{{end}}.`)
+	t.Internal = true
+	return t
+}()
+
+// experimentConcludedType records an experiment's winner: in the owners'
+// inbox, and through the tenant webhook (and routed Slack channels), so the
+// backend stops the losing variants.
+var experimentConcludedType = func() EventType {
+	t := notice(ExperimentConcluded, "outreach", "Experiment concluded", RecipientsOwner, []string{ChannelInApp}, needs("name", "winner"),
+		"Experiment {{.data.name}}: {{.data.winner}} won",
+		`{{.data.winner}} won experiment {{.data.name}}.{{with .data.stop}} Stop sending {{.}}.{{end}}`)
 	t.Internal = true
 	return t
 }()

@@ -34,6 +34,8 @@ var onlyWith = map[string][]string{
 	"usage.quota_reached":        {"limit"},
 	// fields is an object: its entries are shown (TestLeadEmailListsFields).
 	"lead.qualified": {"fields"},
+	// counts is an object of variant counts, shown as its entries.
+	"outreach.experiment_ready": {"counts"},
 }
 
 // TestBuiltInTemplatesDegrade renders every notifying built-in type with
@@ -211,6 +213,8 @@ func TestBuiltInTemplatesRead(t *testing.T) {
 			"Qualified lead: l-1 (score 64)", "Lead l-1 scored 64.\n\nbudget: 50k\ntimeline: Q3"},
 		{"usage.quota_reached", `{"metric": "seats", "used": 300, "limit": 300, "period": "2026-11"}`,
 			"You have reached your seats limit", "300 of 300 seats used this period (100%). New seats are paused until the next period begins; upgrade your plan to keep going now."},
+		{"outreach.experiment_ready", `{"name": "Subject lines", "min_sample_size": 1000, "counts": {"b": 1200, "a": 1000}}`,
+			"Experiment Subject lines is ready for a decision", "Every variant of experiment Subject lines has reached its minimum sample size of 1,000.\n\na: 1,000\nb: 1,200\n\nPick a winner."},
 		{"outreach.campaign_completed", `{"name": "Fall", "sent": 200, "replies": 3, "bounced": 7}`,
 			"Campaign Fall completed", "Campaign Fall finished: 200 sent, 3 replies, 7 bounced.\nReply rate: 1.5%\nBounce rate: 3.5%"},
 		{"usage.quota_warning", `{"metric": "emails", "used": 8000, "limit": 10000}`,

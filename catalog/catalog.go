@@ -30,6 +30,8 @@ const (
 	CategorySummaries = "summaries"
 	// BatchExpired records a batch whose jobs did not all complete in time.
 	BatchExpired = "batch.expired"
+	// ExperimentConcluded tells the backend an experiment's winner.
+	ExperimentConcluded = "experiment.concluded"
 )
 
 // IsSummary reports whether key is a scheduled summary's type.

@@ -161,3 +161,19 @@ func (w Window) at(day time.Time, c Clock) time.Time {
 		p = end
 	}
 }
+
+// Next returns the first instant strictly after t at which the clock in loc
+// reads c: tomorrow's if today's has passed. On a day whose clock skips c
+// (a spring-forward gap) it is the instant the clock jumps past it; on a
+// day that reads c twice it is the first.
+func Next(c Clock, loc *time.Location, t time.Time) time.Time {
+	w := Window{Location: loc}
+	local := t.In(w.loc())
+	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
+	for {
+		if at := w.at(day, c); at.After(t) {
+			return at
+		}
+		day = day.AddDate(0, 0, 1)
+	}
+}

@@ -96,6 +96,16 @@ func Build(t catalog.EventType, r *catalog.Renderer, data map[string]any, link, 
 			}
 		}
 	}
+	if t.Key == "outreach.experiment_ready" {
+		// Each variant's sample, its own field.
+		if counts, ok := data["counts"].(map[string]any); ok {
+			for _, k := range sortedKeys(counts) {
+				if v, ok := value(counts[k]); ok {
+					fs = append(fs, slack.NewTextBlockObject(slack.MarkdownType, cut("*"+escape(k)+"*\n"+escape(v), maxField), false, false))
+				}
+			}
+		}
+	}
 	if t.Key == "lead.qualified" {
 		// The brief's qualification fields, each its own field.
 		if q, ok := data["fields"].(map[string]any); ok {

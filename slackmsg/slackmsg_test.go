@@ -159,3 +159,13 @@ func TestCampaignCompletedShowsRates(t *testing.T) {
 		}
 	}
 }
+
+func TestExperimentReadyShowsEachVariant(t *testing.T) {
+	_, blocks := build(t, "outreach.experiment_ready", map[string]any{"experiment_id": "subj", "name": "Subject lines",
+		"counts": map[string]any{"a": 1000, "b": 1200}}, "")
+	for _, want := range []string{`*Name*\nSubject lines`, `*a*\n1,000`, `*b*\n1,200`} {
+		if !strings.Contains(blocks, want) {
+			t.Errorf("the experiment message lacks %s:\n%s", want, blocks)
+		}
+	}
+}

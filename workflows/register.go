@@ -14,4 +14,5 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(Summary, workflow.RegisterOptions{Name: SummaryWorkflowName})
 	r.RegisterWorkflowWithOptions(EvaluateRules, workflow.RegisterOptions{Name: RulesWorkflowName})
 	r.RegisterWorkflowWithOptions(Batch, workflow.RegisterOptions{Name: BatchWorkflowName})
+	r.RegisterWorkflowWithOptions(Experiment, workflow.RegisterOptions{Name: ExperimentWorkflowName})
 }

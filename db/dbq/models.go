@@ -123,6 +123,14 @@ type EventType struct {
 	UpdatedAt  time.Time
 }
 
+type Experiment struct {
+	TenantID    uuid.UUID
+	ID          string
+	RequestHash []byte
+	Definition  []byte
+	CreatedAt   time.Time
+}
+
 type Integration struct {
 	TenantID       uuid.UUID
 	Kind           string
