@@ -187,6 +187,9 @@ func TestLeadQualifiesOnceAtTheThreshold(t *testing.T) {
 	tn := newTenant(t)
 	tn.putUser("olga", "olga-lead@example.com", "role", "owner")
 	tn.putUser("mo", "mo-lead@example.com")
+	leads := "#leads-" + tn.id.String()[:8]
+	tn.must(200, tn.do("PUT", "/v1/integrations/slack", map[string]any{"bot_token": "xoxb-e2e",
+		"routes": []map[string]any{{"channel": leads, "purposes": []string{"lead.qualified"}}}}))
 	lead := func(id string, score int) ruleView {
 		return outcome(t, tn.evaluated(tn.postInput("lead.scored", map[string]any{
 			"lead_id": id, "score": score, "persona": "CTO", "company": "Initech",
@@ -213,6 +216,14 @@ func TestLeadQualifiesOnceAtTheThreshold(t *testing.T) {
 	}
 	if !strings.Contains(mail[0].HTML, `href="https://calls.example/t/l1"`) {
 		t.Errorf("the owner's email has no one-click link to the call:\n%s", mail[0].HTML)
+	}
+	// The brief in the leads channel.
+	waitFor(t, 10*time.Second, "the Slack brief", func() bool { return len(slackPosts(leads)) == 1 })
+	brief, _ := json.Marshal(slackPosts(leads)[0].Blocks)
+	for _, want := range []string{`*Persona*\nCTO`, `*Company*\nInitech`, `*Score*\n60`, `*budget*\n50k`, `*Summary*\nWants SSO.`, `"url":"https://calls.example/t/l1"`} {
+		if !strings.Contains(string(brief), want) {
+			t.Errorf("the Slack brief lacks %s: %s", want, brief)
+		}
 	}
 	if o := lead("l1", 90); o.Fired || o.Reason != "already_fired" {
 		t.Errorf("the same lead again: %+v", o)
