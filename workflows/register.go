@@ -13,4 +13,5 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(Digest, workflow.RegisterOptions{Name: DigestWorkflowName})
 	r.RegisterWorkflowWithOptions(Summary, workflow.RegisterOptions{Name: SummaryWorkflowName})
 	r.RegisterWorkflowWithOptions(EvaluateRules, workflow.RegisterOptions{Name: RulesWorkflowName})
+	r.RegisterWorkflowWithOptions(Approval, workflow.RegisterOptions{Name: ApprovalWorkflowName})
 }
