@@ -4,6 +4,7 @@
 package approval
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"strings"
 	"time"
@@ -70,9 +71,19 @@ const (
 // Key is the idempotency key of one emission (and of its history row):
 // "approval:<id>:<kind>:<level>:<n>:<user>". A retried activity makes the
 // same key, so nobody is told twice.
+// A key longer than an idempotency key may be (a long id and user) is
+// hashed instead.
 func Key(id string, kind Kind, level, n int, user string) string {
-	return fmt.Sprintf("approval:%s:%s:%d:%d:%s", id, kind, level, n, user)
+	k := fmt.Sprintf("approval:%s:%s:%d:%d:%s", id, kind, level, n, user)
+	if len(k) <= maxKey {
+		return k
+	}
+	h := sha256.Sum256([]byte(k))
+	return fmt.Sprintf("approval:%s:%d:%d:%x", kind, level, n, h)
 }
+
+// maxKey is intake's longest idempotency key.
+const maxKey = 255
 
 // Limits on a request.
 const (
