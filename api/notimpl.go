@@ -17,19 +17,13 @@ func notImplemented(c echo.Context) error {
 // when its handler lands.
 var pendingRoutes = []struct{ method, path string }{
 	{http.MethodPut, "/v1/event-types/:key"},
-	{http.MethodPost, "/v1/approvals"},
-	{http.MethodGet, "/v1/approvals/:id"},
-	{http.MethodPost, "/v1/approvals/:id/decision"},
 	{http.MethodPost, "/v1/experiments"},
 	{http.MethodPost, "/v1/experiments/:id/samples"},
 	{http.MethodPost, "/v1/experiments/:id/conclude"},
 	{http.MethodPost, "/v1/batches"},
 	{http.MethodPost, "/v1/batches/:id/jobs/:job/complete"},
-	{http.MethodDelete, "/v1/approvals/:id"},
 	{http.MethodGet, "/v1/experiments/:id"},
 	{http.MethodGet, "/v1/batches/:id"},
-	{http.MethodGet, "/a/:token"},
-	{http.MethodPost, "/a/:token"},
 }
 
 func (s *Server) notImplementedRoutes(e *echo.Echo, v1 *echo.Group) {
