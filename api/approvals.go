@@ -481,4 +481,3 @@ func apiRefusal(id, approver string, err error) error {
 	}
 	return err
 }
-

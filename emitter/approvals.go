@@ -112,7 +112,7 @@ func (a *Activities) perApprover(ctx context.Context, q *dbq.Queries, row dbq.Ap
 	}
 	var refused []string
 	for _, u := range n.Users {
-		tok := a.Approvals.Links.SealApproval(seal.Approval{TenantID: row.TenantID, ApprovalID: row.ID, Approver: u, Expires: row.ExpiresAt})
+		tok := a.Approvals.Links.SealApproval(seal.Approval{TenantID: row.TenantID, ApprovalID: row.ID, Approver: u, Expires: n.Expires})
 		key := approval.Key(row.ID, n.Kind, n.Level, n.N, u)
 		_, err := a.Intake.Submit(ctx, row.TenantID, intake.Request{Type: typ, Recipients: &intake.Recipients{Users: []string{u}},
 			Data: data, IdempotencyKey: key, Urgent: n.Kind == approval.Escalated, Link: strings.TrimRight(a.Approvals.PublicURL, "/") + "/a/" + tok})

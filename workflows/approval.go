@@ -52,12 +52,18 @@ type approvalFlow struct {
 	ctx workflow.Context
 	in  ApprovalInput
 	st  ApprovalState
+	// expires is when the last level times out.
+	expires time.Time
 	// stored: the outcome is in the database, so an update answering it
 	// cannot be contradicted by a read that follows.
 	stored bool
 }
 
 func (f *approvalFlow) run() (ApprovalState, error) {
+	f.expires = workflow.Now(f.ctx)
+	for _, lv := range f.in.Levels {
+		f.expires = f.expires.Add(lv.Timeout)
+	}
 	for i, lv := range f.in.Levels {
 		if f.st.Status.Closed() {
 			break
@@ -190,7 +196,7 @@ func (f *approvalFlow) waitLevel(level int, lv ApprovalLevel) {
 // notice emits and waits for it. A notice that fails for good (an
 // approver deleted since) is logged: it must not stop the approval.
 func (f *approvalFlow) notice(n ApprovalNotice) {
-	n.TenantID, n.ID = f.in.TenantID, f.in.ID
+	n.TenantID, n.ID, n.Expires = f.in.TenantID, f.in.ID, f.expires
 	ctx := workflow.WithActivityOptions(f.ctx, emitOptions)
 	if err := workflow.ExecuteActivity(ctx, ApprovalNoticeActivity, n).Get(ctx, nil); err != nil {
 		workflow.GetLogger(f.ctx).Warn("approval notice failed", "kind", n.Kind, "level", n.Level, "error", err)

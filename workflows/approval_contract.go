@@ -114,6 +114,9 @@ type ApprovalNotice struct {
 	N        int           `json:"n,omitempty"`
 	Users    []string      `json:"users,omitempty"`
 	Roles    []string      `json:"roles,omitempty"`
+	// Expires is when the approval expires, if no one decides: approvers'
+	// links expire with it.
+	Expires time.Time `json:"expires"`
 	// State is the outcome, for outcome notices.
 	State *ApprovalState `json:"state,omitempty"`
 }
