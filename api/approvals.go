@@ -86,8 +86,8 @@ type decisionView struct {
 type historyView struct {
 	Kind   approval.Kind `json:"kind"`
 	Level  int           `json:"level"`
-	User   string        `json:"user,omitempty"`
-	Detail string        `json:"detail,omitempty"`
+	User   string        `json:"user"`
+	Detail string        `json:"detail"`
 	At     time.Time     `json:"at"`
 }
 
