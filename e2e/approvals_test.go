@@ -7,12 +7,15 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	enumspb "go.temporal.io/api/enums/v1"
 
@@ -179,7 +182,7 @@ func TestApprovalOverTheAPI(t *testing.T) {
 	t.Parallel()
 	tn := newTenant(t)
 	addr := approvalUsers(tn)
-	hook := newHookServer(t)
+	hook := newHookServer(t, http.StatusServiceUnavailable) // the first try fails; the retry, 5 s later, lands
 
 	cases := []struct {
 		body       map[string]any
@@ -247,8 +250,12 @@ func TestApprovalOverTheAPI(t *testing.T) {
 		t.Errorf("withdrawing a decided approval: %d %s", r.status, r.raw)
 	}
 
-	waitFor(t, time.Minute, "the callback", func() bool { return len(hook.calls()) > 0 })
-	call := hook.calls()[0]
+	waitFor(t, time.Minute, "the callback's retry", func() bool { return len(hook.calls()) > 1 })
+	calls := hook.calls()
+	if calls[0].header.Get("webhook-id") != calls[1].header.Get("webhook-id") || string(calls[0].body) != string(calls[1].body) {
+		t.Errorf("the retry is not the same message: %q %q", calls[0].header.Get("webhook-id"), calls[1].header.Get("webhook-id"))
+	}
+	call := calls[1]
 	wh, err := standardwebhooks.NewWebhook(secret)
 	if err != nil {
 		t.Fatal(err)
@@ -426,5 +433,58 @@ func TestApprovalWithdrawal(t *testing.T) {
 	}
 	if len(mailOfType(addr["cy"], "approval.outcome")) != 0 {
 		t.Error("a level never asked was told of the withdrawal")
+	}
+}
+
+// TestApprovalInABrowser opens the link from a caught email in headless
+// Chromium at phone width, writes a comment, clicks Approve, sees the
+// outcome page, and the requester is told in the inbox and by email.
+func TestApprovalInABrowser(t *testing.T) {
+	t.Parallel()
+	ctx := browser(t)
+	tn := newTenant(t)
+	addr := approvalUsers(tn)
+	tn.must(201, tn.do("POST", "/v1/approvals", approvalBody("web-1")))
+	link := approvalLink(t, addr["bob"])
+
+	run(t, ctx, 20*time.Second, "opening the link",
+		chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile),
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.ID("approve")),
+	)
+	if title := value(t, ctx, "the request's title", chromedp.Text(chromedp.ID("title"))); title != "Buy 3 laptops" {
+		t.Errorf("the page shows %q", title)
+	}
+	if w := value(t, ctx, "the page's width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 375 {
+		t.Errorf("the page is %d px wide in a 375 px window: it scrolls sideways", w)
+	}
+	run(t, ctx, 20*time.Second, "approving",
+		chromedp.SendKeys(chromedp.ID("comment"), "Go ahead"),
+		chromedp.Click(chromedp.ID("approve")),
+		chromedp.WaitVisible(chromedp.ID("outcome")),
+	)
+	if h := value(t, ctx, "the outcome", chromedp.Text(chromedp.CSS("h1"))); h != "Approved" {
+		t.Errorf("the outcome page says %q", h)
+	}
+	if msg := value(t, ctx, "the outcome message", chromedp.Text(chromedp.ID("outcome"))); !strings.Contains(msg, "approved by bob at") {
+		t.Errorf("the outcome message: %q", msg)
+	}
+	v := tn.approval("web-1")
+	if v.Status != "approved" || len(v.Decisions) != 1 || v.Decisions[0].Approver != "bob" || v.Decisions[0].Comment != "Go ahead" {
+		t.Fatalf("after the click: %+v", v)
+	}
+	waitFor(t, time.Minute, "the requester's inbox item", func() bool {
+		page, _ := tn.inbox("req")
+		return len(page.Data) == 1 && page.Data[0].Title == "Approval approved: Buy 3 laptops" && page.Data[0].Link == "https://app.example/po/web-1"
+	})
+	waitFor(t, time.Minute, "the requester's email", func() bool { return len(mailOfType(addr["req"], "approval.outcome")) == 1 })
+
+	shot := value(t, ctx, "the screenshot", chromedp.FullScreenshot(100))
+	dir := os.Getenv("HERALD_ARTIFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.WriteFile(filepath.Join(dir, "approval-375px.png"), shot, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
