@@ -34,6 +34,9 @@ type approvalPageView struct {
 	Title, Description, Requester, Link string
 	Level, Levels                       int
 	Form                                bool
+	// Suggest is the button chosen in a Slack message (?decision=); the
+	// page only focuses it: GET never decides.
+	Suggest string
 }
 
 // crossOrigin refuses a POST another site's page makes a browser send:
@@ -137,6 +140,9 @@ func (s *Server) approvalLinkPage(c echo.Context) error {
 	}
 	v := s.pageView(c, row, st)
 	v.Heading, v.Form = "Your decision is requested", true
+	if d := approval.Decision(c.QueryParam("decision")); d.Valid() {
+		v.Suggest = string(d)
+	}
 	return approvalReply(c, http.StatusOK, v)
 }
 

@@ -318,10 +318,19 @@ func TestApprovalLinks(t *testing.T) {
 	t.Parallel()
 	tn := newTenant(t)
 	addr := approvalUsers(tn)
+	tn.must(200, tn.do("PUT", "/v1/integrations/slack", map[string]any{"bot_token": "xoxb-e2e"}))
+	dm := "UA" + strings.ToUpper(tn.id.String()[:8])
+	tn.putUser("ada", addr["ada"], "slack_user_id", dm)
 	tn.must(201, tn.do("POST", "/v1/approvals", approvalBody("race")))
 	ada, bob := approvalLink(t, addr["ada"]), approvalLink(t, addr["bob"])
 	if ada == bob {
 		t.Fatal("two approvers got the same link")
+	}
+	// Ada's Slack DM carries her link, as Approve and Reject buttons.
+	waitFor(t, 30*time.Second, "ada's Slack DM", func() bool { return len(slackPosts(dm)) == 1 })
+	blocks, _ := json.Marshal(slackPosts(dm)[0].Blocks)
+	if !strings.Contains(string(blocks), ada+"?decision=approve") || !strings.Contains(string(blocks), ada+"?decision=reject") {
+		t.Errorf("the Slack DM lacks ada's link buttons: %s", blocks)
 	}
 
 	for range 2 {
@@ -330,6 +339,11 @@ func TestApprovalLinks(t *testing.T) {
 			!strings.Contains(p.body, `value="approve"`) || !strings.Contains(p.body, "1 of 2") {
 			t.Fatalf("the page: %d %s", p.status, p.body)
 		}
+	}
+	// Slack's Approve button opens the page with ?decision=approve: still
+	// only a page.
+	if p := getPage(t, ada+"?decision=approve"); p.status != 200 || !strings.Contains(p.body, `id="approve" autofocus`) {
+		t.Fatalf("the page from Slack's button: %d %s", p.status, p.body)
 	}
 	if v := tn.approval("race"); v.Status != "pending" {
 		t.Fatalf("GET decided: %+v", v)
