@@ -19,6 +19,9 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/heraldhq/herald/approval"
+	"github.com/heraldhq/herald/emitter"
+	"github.com/heraldhq/herald/intake"
 	"github.com/heraldhq/herald/internal/localstack"
 	"github.com/heraldhq/herald/internal/mailcatch"
 	"github.com/heraldhq/herald/seal"
@@ -500,5 +503,59 @@ func TestApprovalInABrowser(t *testing.T) {
 	}
 	if err := os.WriteFile(filepath.Join(dir, "approval-375px.png"), shot, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestApprovalNoticesRepeatAsOne runs the notice activity again, as
+// Temporal does after a timeout or a worker crash: the reminder and the
+// executive alert are each one event, one email per person, one history
+// row.
+func TestApprovalNoticesRepeatAsOne(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tn := newTenant(t)
+	addr := approvalUsers(tn)
+	tn.must(201, tn.do("POST", "/v1/approvals", approvalBody("again")))
+	approvalLink(t, addr["ada"])
+	links, err := seal.New(localstack.TestSigningKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts := &emitter.Activities{Pool: env.pool,
+		Intake:    &intake.Service{Pool: env.pool, Temporal: env.temporal, TaskQueue: env.cfg.TaskQueue, Log: logger},
+		Approvals: emitter.ApprovalDeps{Links: links, PublicURL: env.cfg.PublicURL, Log: logger}}
+	expires := time.Now().Add(48 * time.Hour).Truncate(time.Second)
+	for range 2 {
+		for _, n := range []workflows.ApprovalNotice{
+			{Kind: approval.Reminded, Level: 1, N: 1, Users: []string{"ada", "bob"}},
+			{Kind: approval.ExecutiveAlert, Level: 2, Roles: []string{"executive"}},
+		} {
+			n.TenantID, n.ID, n.Expires = tn.id, "again", expires
+			if err := acts.ApprovalNotice(ctx, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for typ, want := range map[string]int{"approval.reminder": 2, "approval.executive_alert": 1} {
+		if n := count(t, "SELECT count(*) FROM events WHERE tenant_id = $1 AND type = $2", tn.id, typ); n != want {
+			t.Errorf("%d %s events, want %d", n, typ, want)
+		}
+	}
+	waitFor(t, time.Minute, "the executive's alert", func() bool { return len(mailOfType(addr["exe"], "approval.executive_alert")) == 1 })
+	waitFor(t, time.Minute, "the reminders", func() bool {
+		return len(mailOfType(addr["ada"], "approval.reminder")) == 1 && len(mailOfType(addr["bob"], "approval.reminder")) == 1
+	})
+	if m := mailOfType(addr["exe"], "approval.executive_alert")[0]; m.Subject != "Executive attention: Buy 3 laptops" {
+		t.Errorf("executive alert %q", m.Subject)
+	}
+	v := tn.approval("again")
+	reminded := 0
+	for _, h := range v.History {
+		if h.Kind == "reminded" {
+			reminded++
+		}
+	}
+	if reminded != 2 || !v.has("executive_alert", "role:executive") {
+		t.Errorf("history %+v", v.History)
 	}
 }
