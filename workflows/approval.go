@@ -179,13 +179,17 @@ func (f *approvalFlow) waitLevel(level int, lv ApprovalLevel) {
 	deadline := start.Add(lv.Timeout)
 	f.st.Deadline = &deadline
 	for n := 1; ; n++ {
+		now := workflow.Now(f.ctx)
 		next := deadline
 		if f.in.RemindEvery > 0 {
+			// Reminders missed while a notice was retried are skipped, not
+			// sent in a burst.
+			n = max(n, int(now.Sub(start)/f.in.RemindEvery)+1)
 			if r := start.Add(time.Duration(n) * f.in.RemindEvery); r.Before(deadline) {
 				next = r
 			}
 		}
-		closed, err := workflow.AwaitWithTimeout(f.ctx, next.Sub(workflow.Now(f.ctx)), func() bool { return f.st.Status.Closed() })
+		closed, err := workflow.AwaitWithTimeout(f.ctx, max(next.Sub(now), 0), func() bool { return f.st.Status.Closed() })
 		if err != nil || closed || !workflow.Now(f.ctx).Before(deadline) {
 			return
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -266,4 +267,24 @@ func TestApprovalFailedCallbackIsRecorded(t *testing.T) {
 	if len(f.history) != 1 || f.history[0].Kind != approval.Callback || f.history[0].Detail != "failed: the callback URL answered HTTP 400" {
 		t.Fatalf("history %+v", f.history)
 	}
+}
+
+// A reminder whose notice takes longer than remind_every (retried through
+// an outage) does not make the missed ones go out in a burst.
+func TestApprovalSkipsRemindersMissedWhileANoticeRetried(t *testing.T) {
+	env, _ := approvalEnv(t)
+	var sent []string
+	record := func(n ApprovalNotice) {
+		sent = append(sent, fmt.Sprintf("%s %s %d", env.Now().Sub(approvalT0), n.Kind, n.N))
+	}
+	env.OnActivity(ApprovalNoticeActivity, mock.Anything, mock.MatchedBy(func(n ApprovalNotice) bool {
+		return n.Kind == approval.Reminded && n.N == 1
+	})).After(9*time.Hour).Run(func(args mock.Arguments) { record(args.Get(1).(ApprovalNotice)) }).Return(nil)
+	env.OnActivity(ApprovalNoticeActivity, mock.Anything, mock.Anything).
+		Run(func(args mock.Arguments) { record(args.Get(1).(ApprovalNotice)) }).Return(nil)
+	env.ExecuteWorkflow(Approval, approvalInput(4*time.Hour, ApprovalLevel{Approvers: []string{"ada"}, Timeout: 24 * time.Hour}))
+	result(t, env)
+	// The first reminder, due at 4h, is recorded when its notice returns (13h).
+	sameLog(t, sent, []string{"0s asked 0", "13h0m0s reminded 1", "16h0m0s reminded 4", "20h0m0s reminded 5",
+		"24h0m0s executive_alert 0", "24h0m0s expired 0"})
 }
