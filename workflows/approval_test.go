@@ -279,7 +279,7 @@ func TestApprovalSkipsRemindersMissedWhileANoticeRetried(t *testing.T) {
 	}
 	env.OnActivity(ApprovalNoticeActivity, mock.Anything, mock.MatchedBy(func(n ApprovalNotice) bool {
 		return n.Kind == approval.Reminded && n.N == 1
-	})).After(9*time.Hour).Run(func(args mock.Arguments) { record(args.Get(1).(ApprovalNotice)) }).Return(nil)
+	})).After(9 * time.Hour).Run(func(args mock.Arguments) { record(args.Get(1).(ApprovalNotice)) }).Return(nil)
 	env.OnActivity(ApprovalNoticeActivity, mock.Anything, mock.Anything).
 		Run(func(args mock.Arguments) { record(args.Get(1).(ApprovalNotice)) }).Return(nil)
 	env.ExecuteWorkflow(Approval, approvalInput(4*time.Hour, ApprovalLevel{Approvers: []string{"ada"}, Timeout: 24 * time.Hour}))
