@@ -288,3 +288,28 @@ func TestApprovalSkipsRemindersMissedWhileANoticeRetried(t *testing.T) {
 	sameLog(t, sent, []string{"0s asked 0", "13h0m0s reminded 1", "16h0m0s reminded 4", "20h0m0s reminded 5",
 		"24h0m0s executive_alert 0", "24h0m0s expired 0"})
 }
+
+// A decision that arrives while a reminder is going out is taken at once;
+// its answer waits until the outcome is stored, and no reminder follows.
+func TestApprovalDecisionWhileAReminderGoesOut(t *testing.T) {
+	env, _ := approvalEnv(t)
+	var sent []string
+	record := func(args mock.Arguments) {
+		n := args.Get(1).(ApprovalNotice)
+		sent = append(sent, fmt.Sprintf("%s %s %d", env.Now().Sub(approvalT0), n.Kind, n.N))
+	}
+	env.OnActivity(ApprovalNoticeActivity, mock.Anything, mock.MatchedBy(func(n ApprovalNotice) bool {
+		return n.Kind == approval.Reminded && n.N == 1
+	})).After(time.Hour).Run(record).Return(nil)
+	env.OnActivity(ApprovalNoticeActivity, mock.Anything, mock.Anything).Run(record).Return(nil)
+	out := decideAt(env, 4*time.Hour+30*time.Minute, UpdateDecide, DecideRequest{Approver: "ada", Decision: approval.Approve})
+	env.ExecuteWorkflow(Approval, approvalInput(4*time.Hour, ApprovalLevel{Approvers: []string{"ada"}, Timeout: 24 * time.Hour}))
+	st := result(t, env)
+	if out.err != nil || out.rejected != nil || out.state.Status != approval.Approved {
+		t.Fatalf("the decision during the reminder: %+v", out)
+	}
+	if want := approvalT0.Add(4*time.Hour + 30*time.Minute); !st.ClosedAt.Equal(want) {
+		t.Fatalf("decided at %s, want %s (when it arrived)", st.ClosedAt, want)
+	}
+	sameLog(t, sent, []string{"0s asked 0", "5h0m0s reminded 1", "5h0m0s decided 0"})
+}
