@@ -110,7 +110,7 @@ func (s *Server) closedPage(c echo.Context, row dbq.Approval, st workflows.Appro
 	v := s.pageView(c, row, st)
 	v.Heading, v.Outcome = "This request is already "+string(st.Status), string(st.Status)
 	v.Message = "It was " + closedSentence(st) + "."
-	if st.Status == approval.Expired {
+	if st.Status == approval.Expired && st.ClosedAt != nil {
 		v.Message = "No one decided in time; it expired at " + st.ClosedAt.UTC().Format(time.RFC3339) + "."
 	}
 	return approvalReply(c, http.StatusGone, v)
