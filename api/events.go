@@ -55,11 +55,10 @@ func idempotencyKey(header, field string) (string, error) {
 
 // intakeStatus maps intake's refusals to the contract's statuses.
 var intakeStatus = map[intake.Kind]int{
-	intake.Invalid:        http.StatusBadRequest,
-	intake.UnknownType:    http.StatusUnprocessableEntity,
-	intake.Conflict:       http.StatusConflict,
-	intake.TooLarge:       http.StatusRequestEntityTooLarge,
-	intake.NotImplemented: http.StatusNotImplemented,
+	intake.Invalid:     http.StatusBadRequest,
+	intake.UnknownType: http.StatusUnprocessableEntity,
+	intake.Conflict:    http.StatusConflict,
+	intake.TooLarge:    http.StatusRequestEntityTooLarge,
 }
 
 func fromIntake(err error) error {

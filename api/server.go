@@ -117,6 +117,8 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/inbox/widget.js", s.serveWidget)
 	e.GET("/unsubscribe/:token", htmlErrors(s.unsubscribePage))
 	e.POST("/unsubscribe/:token", htmlErrors(s.unsubscribe))
+	e.GET("/a/:token", approvalPageErrors(s.approvalLinkPage))
+	e.POST("/a/:token", approvalPageErrors(s.approvalLinkDecide))
 
 	v1 := e.Group("/v1", s.authenticate)
 	v1.PUT("/users/:id", s.putUser)
@@ -158,8 +160,11 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.POST("/users/:id/notifications/archive_all_read", s.archiveAllRead)
 	v1.POST("/users/:id/notifications/:nid/snooze", s.snoozeNotification)
 	v1.POST("/users/:id/inbox-token", s.createInboxToken)
+	v1.POST("/approvals", s.postApproval)
+	v1.GET("/approvals/:id", s.getApproval)
+	v1.DELETE("/approvals/:id", s.withdrawApproval)
+	v1.POST("/approvals/:id/decision", s.decideApproval)
 
-	s.notImplementedRoutes(e, v1)
 }
 
 // authenticate resolves the Bearer API key to its tenant.

@@ -157,12 +157,24 @@ var builtIns = []EventType{
 	withAction("Review request", notice("approval.reminder", "approvals", "Approval reminder", RecipientsNamed, inAppEmailSlack,
 		needs("title"),
 		"Reminder: approval pending for {{.data.title}}", "{{.data.title}} is still waiting for your decision.")),
-	urgent(notice("approval.escalated", "approvals", "Approval escalated", RecipientsNamed, inAppEmailSlack,
+	withAction("Review request", urgent(notice("approval.escalated", "approvals", "Approval escalated", RecipientsNamed, inAppEmailSlack,
 		needs("title"),
-		"Escalated: approval needed for {{.data.title}}", "{{.data.title}} was escalated to you after the previous level did not decide in time.")),
+		"Escalated: approval needed for {{.data.title}}", "{{.data.title}} was escalated to you after the previous level did not decide in time."+
+			"{{with .data.requester}} Requested by {{.}}.{{end}}{{with .data.description}}\n\n{{.}}{{end}}"))),
 	urgent(notice("approval.executive_alert", "approvals", "Executive alert", RecipientsNamed, inAppEmailSlack,
 		needs("title"),
 		"Executive attention: {{.data.title}}", "{{.data.title}} reached the top approval level without a decision.")),
+	// The outcome, to the requester (approved, rejected, expired) or to the
+	// approvers (withdrawn).
+	withAction("Open", notice("approval.outcome", "approvals", "Approval outcome", RecipientsNamed, inAppEmail,
+		needs("title", "outcome"),
+		`{{if eq .data.outcome "withdrawn"}}Withdrawn: {{.data.title}}{{else}}Approval {{.data.outcome}}: {{.data.title}}{{end}}`,
+		`{{if eq .data.outcome "approved"}}{{.data.title}} was approved{{with .data.decided_by}} by {{.}}{{end}}.`+
+			`{{else if eq .data.outcome "rejected"}}{{.data.title}} was rejected{{with .data.decided_by}} by {{.}}{{end}}.`+
+			`{{else if eq .data.outcome "expired"}}{{.data.title}} expired: no approver decided in time.`+
+			`{{else if eq .data.outcome "withdrawn"}}{{.data.title}} was withdrawn; no decision is needed any more.`+
+			`{{else}}{{.data.title}}: {{.data.outcome}}{{with .data.decided_by}} by {{.}}{{end}}.{{end}}`+
+			"{{with .data.comment}}\n\nComment: {{.}}{{end}}")),
 	batchExpiredType,
 	experimentConcludedType,
 	digestType,

@@ -20,6 +20,8 @@ import (
 type Activities struct {
 	Pool   *pgxpool.Pool
 	Intake *intake.Service
+	// Approvals holds what the approval activities need beyond these.
+	Approvals ApprovalDeps
 }
 
 // SubmitEvent submits an event a workflow emits. A refusal (an unknown

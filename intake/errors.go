@@ -6,11 +6,10 @@ import "fmt"
 type Kind int
 
 const (
-	Invalid        Kind = iota // 400
-	UnknownType                // 422
-	Conflict                   // 409
-	TooLarge                   // 413
-	NotImplemented             // 501
+	Invalid     Kind = iota // 400
+	UnknownType             // 422
+	Conflict                // 409
+	TooLarge                // 413
 )
 
 // Error is a request Submit refuses, in the contract's terms.

@@ -32,7 +32,11 @@ const MinKeyLen = 32
 var ErrInvalid = errors.New("invalid or tampered token")
 
 // Sealer seals and opens tokens under one signing key.
-type Sealer struct{ aead cipher.AEAD }
+type Sealer struct {
+	aead cipher.AEAD
+	// nonces derives the nonce of a deterministic token (SealFixed).
+	nonces []byte
+}
 
 // New derives the sealing key from the signing key.
 func New(signingKey string) (*Sealer, error) {
@@ -51,7 +55,9 @@ func New(signingKey string) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sealer{aead: aead}, nil
+	nm := hmac.New(sha256.New, []byte(signingKey))
+	nm.Write([]byte("herald fixed token nonces v1"))
+	return &Sealer{aead: aead, nonces: nm.Sum(nil)}, nil
 }
 
 // Seal returns a URL-safe token carrying payload for purpose.

@@ -141,7 +141,13 @@ func Build(t catalog.EventType, r *catalog.Renderer, data map[string]any, link, 
 		m.Blocks = append(m.Blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, strings.Join(ctx, " · "), false, false)))
 	}
 	var buttons []slack.BlockElement
-	if webLink(link) {
+	if webLink(link) && approverLink(t.Key) {
+		// The approver's own link: both buttons open its page, which
+		// asks again before anything is decided.
+		approve, reject := button("approve", "Approve", withQuery(link, "decision=approve")), button("reject", "Reject", withQuery(link, "decision=reject"))
+		approve.Style, reject.Style = slack.StylePrimary, slack.StyleDanger
+		buttons = append(buttons, approve, reject)
+	} else if webLink(link) {
 		action := t.Templates.Action
 		if action == "" {
 			action = "View details"
@@ -157,6 +163,19 @@ func Build(t catalog.EventType, r *catalog.Renderer, data map[string]any, link, 
 		m.Blocks = append(m.Blocks, slack.NewActionBlock("", buttons...))
 	}
 	return m, nil
+}
+
+// approverLink reports whether an event type's link is an approver's own
+// (PUBLIC_URL/a/{token}).
+func approverLink(key string) bool {
+	return key == "approval.requested" || key == "approval.reminder" || key == "approval.escalated"
+}
+
+func withQuery(link, q string) string {
+	if strings.Contains(link, "?") {
+		return link + "&" + q
+	}
+	return link + "?" + q
 }
 
 func button(id, text, url string) *slack.ButtonBlockElement {

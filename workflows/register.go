@@ -15,4 +15,5 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(EvaluateRules, workflow.RegisterOptions{Name: RulesWorkflowName})
 	r.RegisterWorkflowWithOptions(Batch, workflow.RegisterOptions{Name: BatchWorkflowName})
 	r.RegisterWorkflowWithOptions(Experiment, workflow.RegisterOptions{Name: ExperimentWorkflowName})
+	r.RegisterWorkflowWithOptions(Approval, workflow.RegisterOptions{Name: ApprovalWorkflowName})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/heraldhq/herald/approval"
 	"github.com/heraldhq/herald/audience"
 	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/delivery"
@@ -21,6 +22,36 @@ type ApiKey struct {
 	CreatedAt  time.Time
 	RevokedAt  *time.Time
 	LastUsedAt *time.Time
+}
+
+type Approval struct {
+	TenantID    uuid.UUID
+	ID          string
+	RequestHash []byte
+	Title       string
+	Description string
+	Requester   string
+	Link        string
+	Levels      []byte
+	RemindEvery string
+	CallbackUrl string
+	Status      approval.Status
+	DecidedBy   string
+	Comment     string
+	ClosedAt    *time.Time
+	ExpiresAt   time.Time
+	CreatedAt   time.Time
+}
+
+type ApprovalHistory struct {
+	TenantID   uuid.UUID
+	ApprovalID string
+	Key        string
+	Kind       approval.Kind
+	Level      int32
+	UserID     string
+	Detail     string
+	At         time.Time
 }
 
 type AuditHead struct {

@@ -185,7 +185,9 @@ func NewWorker(cfg config.Config, pool *pgxpool.Pool, tc client.Client, logger *
 	}
 	in := &intake.Service{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: logger}
 	w := &Worker{
-		Temporal:       worker.New(tc, cfg.TaskQueue, acts, &emitter.Activities{Pool: pool, Intake: in}),
+		Temporal: worker.New(tc, cfg.TaskQueue, acts, &emitter.Activities{Pool: pool, Intake: in,
+			Approvals: emitter.ApprovalDeps{Links: acts.Seal, PublicURL: cfg.PublicURL, Log: logger,
+				Callbacks: netguard.Guard{AllowPrivate: cfg.WebhookAllowPrivate}.Client(outboundTimeout)}}),
 		ReconcileEvery: 30 * time.Second, ReconcileAfter: time.Minute, ArmEvery: time.Second,
 		intake: in,
 		mail:   sender,
