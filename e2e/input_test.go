@@ -118,7 +118,7 @@ func TestUsers(t *testing.T) {
 	tn.must(404, tn.do("DELETE", "/v1/users/u-1", nil))
 }
 
-func TestCatalogHealthAndPendingRoutes(t *testing.T) {
+func TestCatalogHealthAndRoutes(t *testing.T) {
 	t.Parallel()
 	tn := newTenant(t)
 	all := decodeAs[listPage[eventTypeView]](t, tn.must(200, tn.do("GET", "/v1/event-types?limit=200", nil)))
@@ -153,9 +153,6 @@ func TestCatalogHealthAndPendingRoutes(t *testing.T) {
 	tn.must(200, tn.do("GET", "/healthz", nil))
 	if r := tn.must(200, tn.do("GET", "/readyz", nil)); decodeAs[statusView](t, r).Status != "ready" {
 		t.Errorf("readyz = %s", r.raw)
-	}
-	if r := tn.do("POST", "/v1/approvals", map[string]any{}); r.status != 501 || r.errCode() != "not_implemented" {
-		t.Errorf("pending route = %d %s", r.status, r.raw)
 	}
 	if r := tn.do("GET", "/v1/nothing-here", nil); r.status != 404 || r.errCode() != "not_found" {
 		t.Errorf("unknown route = %d %s", r.status, r.raw)
