@@ -72,10 +72,7 @@ func (s *WebhookSender) Send(ctx context.Context, ev *Event, jobs []Job, done fu
 		}
 		return
 	}
-	signWith := []string{secrets.Secret}
-	if secrets.Previous != "" && time.Now().Before(time.Unix(secrets.PreviousUntil, 0)) {
-		signWith = append(signWith, secrets.Previous)
-	}
+	signWith := secrets.SigningKeys(time.Now())
 	perHost := max(s.PerHost, 1)
 	var mu sync.Mutex
 	hosts := map[string]chan struct{}{}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/heraldhq/herald/approval"
 	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/intake"
 	"github.com/heraldhq/herald/integrations"
 	"github.com/heraldhq/herald/workflows"
 )
@@ -249,15 +250,9 @@ func (s *Server) checkApprovers(c echo.Context, p *parsedApproval) error {
 	if err != nil {
 		return err
 	}
-	var missing []string
-	for _, id := range ids {
-		if !slices.Contains(found, id) {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) > 0 {
+	if missing, n := intake.MissingIDs(ids, found); n > 0 {
 		return newError(http.StatusBadRequest, "unknown_users",
-			"%d user(s) do not exist; create them with PUT /v1/users/{id}", len(missing)).with("users", missing)
+			"%d user(s) do not exist; create them with PUT /v1/users/{id}", n).with("users", missing)
 	}
 	if p.req.CallbackURL == "" {
 		return nil

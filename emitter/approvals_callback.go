@@ -113,9 +113,5 @@ func (a *Activities) webhookSecrets(ctx context.Context, q *dbq.Queries, tenantI
 	if err := json.Unmarshal(raw, &s); err != nil || s.Secret == "" {
 		return nil, temporal.NewNonRetryableApplicationError("the tenant's webhook secret is unreadable", errCallbackRefused, nil)
 	}
-	out := []string{s.Secret}
-	if s.Previous != "" && time.Now().Before(time.Unix(s.PreviousUntil, 0)) {
-		out = append(out, s.Previous)
-	}
-	return out, nil
+	return s.SigningKeys(time.Now()), nil
 }

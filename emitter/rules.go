@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -228,17 +227,10 @@ func emission(ev dbq.Event, rule, typ string, data map[string]any, leadThreshold
 		out[k] = v
 	}
 	out["rule"] = rule
-	if sent, ok := num(data["sent"]); ok && sent > 0 {
-		if bounced, ok := num(data["bounced"]); ok {
-			out["bounce_rate"] = percent(bounced / sent)
-		}
-		if replies, ok := num(data["replies"]); ok {
-			out["reply_rate"] = percent(replies / sent)
-		}
-	}
-	if used, ok := num(data["used"]); ok {
-		if limit, ok := num(data["limit"]); ok && limit > 0 {
-			out["percent"] = percent(used / limit)
+	// Rate writes nothing when either number is missing or the whole is 0.
+	for key, share := range map[string][2]string{"bounce_rate": {"bounced", "sent"}, "reply_rate": {"replies", "sent"}, "percent": {"used", "limit"}} {
+		if r := catalog.Rate(data[share[0]], data[share[1]]); r != "" {
+			out[key] = r
 		}
 	}
 	if typ == "lead.qualified" {
@@ -250,20 +242,4 @@ func emission(ev dbq.Event, rule, typ string, data map[string]any, leadThreshold
 	}
 	return workflows.EmitRequest{TenantID: ev.TenantID, Type: typ, Data: out, IdempotencyKey: emitKey(rule, ev.ID),
 		Urgent: ev.Urgent, Link: link, Source: ev.ID}
-}
-
-// percent formats a share as a reader writes it: 12.5%, 80%, 100%.
-func percent(f float64) string {
-	return strconv.FormatFloat(math.Round(f*1000)/10, 'f', -1, 64) + "%"
-}
-
-func num(v any) (float64, bool) {
-	switch x := v.(type) {
-	case json.Number:
-		f, err := x.Float64()
-		return f, err == nil
-	case float64:
-		return x, true
-	}
-	return 0, false
 }

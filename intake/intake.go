@@ -374,7 +374,7 @@ func validateRecipients(ctx context.Context, q *dbq.Queries, tenantID uuid.UUID,
 	if err != nil {
 		return err
 	}
-	if missing, n := missingIDs(r.Users, found); n > 0 {
+	if missing, n := MissingIDs(r.Users, found); n > 0 {
 		return &Error{Kind: Invalid, Code: "unknown_recipients",
 			Message: fmt.Sprintf("%d recipient user(s) do not exist; create them with PUT /v1/users/{id}", n),
 			Details: map[string]any{"users": missing}}
@@ -382,9 +382,9 @@ func validateRecipients(ctx context.Context, q *dbq.Queries, tenantID uuid.UUID,
 	return nil
 }
 
-// missingIDs counts the distinct IDs of want not in found, and names the
+// MissingIDs counts the distinct IDs of want not in found, and names the
 // first 20 of them.
-func missingIDs(want, found []string) ([]string, int) {
+func MissingIDs(want, found []string) ([]string, int) {
 	have := make(map[string]bool, len(found))
 	for _, id := range found {
 		have[id] = true

@@ -12,11 +12,11 @@ func TestMissingIDsCountsAllAndNamesTwenty(t *testing.T) {
 	for i := range 30 {
 		want = append(want, fmt.Sprint("u", i), fmt.Sprint("u", i)) // each twice
 	}
-	missing, n := missingIDs(want, []string{"u0", "u1"})
+	missing, n := MissingIDs(want, []string{"u0", "u1"})
 	if n != 28 || len(missing) != 20 || missing[0] != "u2" {
 		t.Errorf("missing %v (%d), n %d: want 28 counted once each, 20 named from u2", missing, len(missing), n)
 	}
-	if _, n := missingIDs([]string{"a"}, []string{"a"}); n != 0 {
+	if _, n := MissingIDs([]string{"a"}, []string{"a"}); n != 0 {
 		t.Errorf("n = %d for nothing missing", n)
 	}
 }

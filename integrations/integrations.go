@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Kinds of integration.
@@ -57,6 +58,17 @@ type WebhookSecrets struct {
 	Secret        string `json:"secret"`
 	Previous      string `json:"previous,omitempty"`
 	PreviousUntil int64  `json:"previous_until,omitempty"` // Unix seconds
+}
+
+// SigningKeys are the secrets a message sent at now is signed with: the
+// current one and, within a rotation's grace, the previous, so receivers
+// verify with either.
+func (s WebhookSecrets) SigningKeys(now time.Time) []string {
+	keys := []string{s.Secret}
+	if s.Previous != "" && now.Before(time.Unix(s.PreviousUntil, 0)) {
+		keys = append(keys, s.Previous)
+	}
+	return keys
 }
 
 // Targets are an event's event-level sends: one Slack post per routed
