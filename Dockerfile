@@ -7,7 +7,9 @@
 FROM golang:1.26 AS build
 WORKDIR /src
 # Dependencies first, so code changes do not refetch modules.
+# The client module is replaced by its directory, so go.mod needs its go.mod.
 COPY go.mod go.sum ./
+COPY client/go.mod client/
 RUN go mod download
 COPY . .
 # timetzdata embeds the IANA zone database: quiet hours and digest windows

@@ -35,12 +35,6 @@ type PageInput struct {
 	AsOf time.Time `json:"as_of,omitempty"`
 }
 
-// Batch is one channel's pending deliveries of a page.
-type Batch struct {
-	Channel     channel.Channel `json:"channel"`
-	DeliveryIDs []uuid.UUID     `json:"delivery_ids"`
-}
-
 // PageResult reports what a page did and what is left to send.
 type PageResult struct {
 	Next      string `json:"next"` // "" when this was the last page
@@ -48,14 +42,15 @@ type PageResult struct {
 	Skipped   int    `json:"skipped"`
 	Failed    int    `json:"failed,omitempty"`
 	// Batches hold the pending deliveries per channel, in channel order.
-	Batches []Batch `json:"batches,omitempty"`
+	Batches []delivery.Batch `json:"batches,omitempty"`
 	// EventSends are the event's event-level sends (Slack channel posts,
 	// the tenant webhook), per channel: planned with the first page and
 	// sent as their own step, never mixed with recipients' batches.
-	EventSends []Batch `json:"event_sends,omitempty"`
+	EventSends []delivery.Batch `json:"event_sends,omitempty"`
 	// Emails is the email batch for runs from before Batches (see Batched).
 	Emails []uuid.UUID `json:"emails,omitempty"`
-	// Deferred counts the page's deliveries waiting out quiet hours.
+	// Deferred counts the page's deliveries waiting out quiet hours or
+	// held for an escalation.
 	Deferred int `json:"deferred,omitempty"`
 	// Cancelled: the event was cancelled; the page wrote nothing and no
 	// further page should be planned.
@@ -118,10 +113,16 @@ func (a *Activities) PreparePage(ctx context.Context, in PageInput) (PageResult,
 			res.Cancelled = true
 			return nil
 		}
+		if err := throttle(ctx, qtx, ev, in.AsOf, &rows); err != nil {
+			return err
+		}
+		if err := collapseInApp(ctx, qtx, ev, rows, notices); err != nil {
+			return fmt.Errorf("collapsing in-app items: %w", err)
+		}
 		if err := qtx.InsertDeliveries(ctx, rows); err != nil {
 			return fmt.Errorf("recording deliveries: %w", err)
 		}
-		if w := digestWindows(ctx, in.TenantID, rows); len(w.UserIds) > 0 {
+		if w := digestWindows(ctx, ev, rows); len(w.UserIds) > 0 {
 			if err := qtx.TouchDigestWindows(ctx, w); err != nil {
 				return fmt.Errorf("arming digest windows: %w", err)
 			}
@@ -162,9 +163,11 @@ func (a *Activities) plan(ctx context.Context, ev *Event, in PageInput, users []
 	notices := make(map[string]catalog.Content, len(users))
 	ids := make([]string, 0, len(users))
 	var notBefore time.Time // zero: now
+	var escalatedFrom channel.Channel
 	add := func(u dbq.User, ch channel.Channel, st delivery.Status, reason delivery.Reason, msg string, hash []byte) {
 		rows.NotBefores = append(rows.NotBefores, notBefore)
-		notBefore = time.Time{}
+		rows.EscalatedFroms = append(rows.EscalatedFroms, string(escalatedFrom))
+		notBefore, escalatedFrom = time.Time{}, ""
 		rows.UserIds = append(rows.UserIds, u.ID)
 		rows.Channels = append(rows.Channels, string(ch))
 		rows.Statuses = append(rows.Statuses, string(st))
@@ -174,8 +177,13 @@ func (a *Activities) plan(ctx context.Context, ev *Event, in PageInput, users []
 	}
 	log := eventLogger(ctx, ev)
 	urgent := ev.Type.Urgent || ev.Row.Urgent
+	escalateAt := escalation(ev.Type, in.AsOf)
+	collapse := collapses(ev)
 	for _, u := range users {
 		ids = append(ids, u.ID)
+		// Whether the user got an in-app item to escalate from: a.channels
+		// lists in_app first.
+		inbox := false
 		userPrefs, perr := prefs.Parse(u.Preferences)
 		if perr != nil {
 			log.Warn("unreadable preferences", "user_id", u.ID, "error", perr)
@@ -197,18 +205,30 @@ func (a *Activities) plan(ctx context.Context, ev *Event, in PageInput, users []
 			switch {
 			case !d.Send:
 				add(u, ch, delivery.Skipped, d.Reason, "", nil)
-			case d.Frequency != prefs.Immediate && (ch == channel.Email || ch == channel.Slack) && !catalog.IsSummary(ev.Type.Key):
+			case d.Digested(ch, ev.Type.Key):
 				// The user's digest lists it when their window closes.
 				add(u, ch, delivery.Skipped, delivery.Digested, "", nil)
+			case collapse && ch != channel.InApp:
+				// It goes out with the others of its type and group key
+				// when their collapse window closes.
+				add(u, ch, delivery.Skipped, delivery.Collapsed, "", nil)
 			case ch == channel.InApp:
-				c, err := ev.Render.Notice(ev.Data, catalog.Recipient{ID: u.ID, Name: u.Name, Email: u.Email}, ev.Row.Link)
+				c, err := ev.Render.Notice(ev.Data, recipient(u), ev.Row.Link)
 				if err != nil {
 					log.Warn("rendering in-app item", "user_id", u.ID, "error", err)
-					add(u, ch, delivery.Failed, delivery.None, errRenderInApp, nil)
+					add(u, ch, delivery.Failed, delivery.None, renderFailure(err), nil)
 					continue
 				}
 				notices[u.ID] = c
+				inbox = true
 				add(u, ch, delivery.Delivered, delivery.None, "", c.Hash())
+			case inbox && !escalateAt.IsZero() && ev.Type.EscalatesTo(ch):
+				// Held until the item has gone unread long enough; the
+				// release decides it again (read? quiet hours?) then. A user
+				// without an item (in-app off) has nothing to read first:
+				// their channels go as usual.
+				notBefore, escalatedFrom = escalateAt, channel.InApp
+				add(u, ch, delivery.Pending, delivery.None, "", nil)
 			default:
 				if !in.AsOf.IsZero() {
 					if until, quiet := d.NotBefore(in.AsOf); quiet {
@@ -222,18 +242,88 @@ func (a *Activities) plan(ctx context.Context, ev *Event, in PageInput, users []
 	return rows, notices, ids
 }
 
-// digestWindows are the (user, channel) windows a page's digested rows wait in.
+// escalation returns when a type's escalated channels are released for an
+// event planned at asOf, or the zero time when the type does not escalate
+// (or the run, from before deferral, passes no time).
+func escalation(t catalog.EventType, asOf time.Time) time.Time {
+	if t.Escalate == nil || asOf.IsZero() {
+		return time.Time{}
+	}
+	wait, err := t.Escalate.Wait()
+	if err != nil {
+		// The API stores only escalations that pass; one that does not
+		// (a bound tightened since) holds nothing rather than guess.
+		return time.Time{}
+	}
+	return asOf.Add(wait).UTC()
+}
+
+// collapses reports whether an event's deliveries collapse with others of
+// its type and group key. An urgent event is never held back.
+func collapses(ev *Event) bool {
+	return ev.Row.GroupKey != nil && ev.Row.GroupWindowSeconds != nil && !(ev.Type.Urgent || ev.Row.Urgent)
+}
+
+// collapseInApp shows a collapsing event's in-app item only to the users
+// for whom it opens the window of its type and key: for the others, an
+// item of the window is in their inbox already, and this one is skipped as
+// collapsed (rows is changed in place, before it is inserted, in the page's
+// transaction, so the claim and the rows commit together).
+func collapseInApp(ctx context.Context, q *dbq.Queries, ev *Event, rows dbq.InsertDeliveriesParams, notices map[string]catalog.Content) error {
+	if !collapses(ev) {
+		return nil
+	}
+	claim := dbq.ClaimCollapseHeadsParams{TenantID: ev.Row.TenantID, GroupType: ev.Type.Key, GroupKey: *ev.Row.GroupKey,
+		EventID: ev.Row.ID, WindowSeconds: float64(*ev.Row.GroupWindowSeconds)}
+	for i, ch := range rows.Channels {
+		if ch == string(channel.InApp) && rows.Statuses[i] == string(delivery.Delivered) {
+			claim.UserIds = append(claim.UserIds, rows.UserIds[i])
+		}
+	}
+	if len(claim.UserIds) == 0 {
+		return nil
+	}
+	won, err := q.ClaimCollapseHeads(ctx, claim)
+	if err != nil {
+		return err
+	}
+	first := make(map[string]bool, len(won))
+	for _, u := range won {
+		first[u] = true
+	}
+	for i, ch := range rows.Channels {
+		if ch == string(channel.InApp) && rows.Statuses[i] == string(delivery.Delivered) && !first[rows.UserIds[i]] {
+			rows.Statuses[i], rows.Reasons[i], rows.ContentHashes[i] = string(delivery.Skipped), string(delivery.Collapsed), nil
+			delete(notices, rows.UserIds[i])
+		}
+	}
+	return nil
+}
+
+// digestWindows are the windows a page's digested rows wait in, per (user,
+// channel), and its collapsed rows, per (user, channel, type, group key).
 // Their workflows run on the page's task queue.
-func digestWindows(ctx context.Context, tenantID uuid.UUID, rows dbq.InsertDeliveriesParams) dbq.TouchDigestWindowsParams {
-	w := dbq.TouchDigestWindowsParams{TenantID: tenantID}
+func digestWindows(ctx context.Context, ev *Event, rows dbq.InsertDeliveriesParams) dbq.TouchDigestWindowsParams {
+	w := dbq.TouchDigestWindowsParams{TenantID: ev.Row.TenantID}
 	if activity.IsActivity(ctx) {
 		w.TaskQueue = activity.GetInfo(ctx).TaskQueue
 	}
 	for i, r := range rows.Reasons {
-		if r == string(delivery.Digested) {
-			w.UserIds = append(w.UserIds, rows.UserIds[i])
-			w.Channels = append(w.Channels, rows.Channels[i])
+		var typ, key string
+		switch delivery.Reason(r) {
+		case delivery.Digested:
+		case delivery.Collapsed:
+			if rows.Channels[i] == string(channel.InApp) {
+				continue // the window's first item is in the inbox already
+			}
+			typ, key = ev.Type.Key, *ev.Row.GroupKey
+		default:
+			continue
 		}
+		w.UserIds = append(w.UserIds, rows.UserIds[i])
+		w.Channels = append(w.Channels, rows.Channels[i])
+		w.GroupTypes = append(w.GroupTypes, typ)
+		w.GroupKeys = append(w.GroupKeys, key)
 	}
 	return w
 }
@@ -250,7 +340,7 @@ func countPlanned(rows dbq.InsertDeliveriesParams, accepted time.Time) {
 		case st == string(delivery.Skipped), st == string(delivery.Failed):
 			metrics.Deliveries.WithLabelValues(ch, st, rows.Reasons[i]).Inc()
 		case !rows.NotBefores[i].IsZero():
-			metrics.Deliveries.WithLabelValues(ch, "deferred", "").Inc()
+			metrics.Deliveries.WithLabelValues(ch, delivery.Deferred, "").Inc()
 		}
 	}
 }
@@ -258,18 +348,18 @@ func countPlanned(rows dbq.InsertDeliveriesParams, accepted time.Time) {
 // plans reports whether a user (with document doc, as parsed once for the
 // page) gets a delivery row on ch for this event: on
 // the type's channels, Slack DMs only where the tenant has a bot token, and
-// the user's own webhook (for every event) only where they set a URL and
-// the tenant has a signing secret for it. A tenant without Slack gets no
-// Slack rows at all, rather than a skipped row per recipient.
+// the user's own webhook (for every event) only where they set a URL. A
+// tenant without Slack gets no Slack rows at all, rather than a skipped row
+// per recipient.
 func plans(ev *Event, doc prefs.Document, ch channel.Channel) bool {
 	switch ch {
 	case channel.Webhook:
 		c := doc.Channels[string(channel.Webhook)]
-		return ev.Webhook != nil && c.URL != nil && *c.URL != ""
+		return c.URL != nil && *c.URL != ""
 	case channel.Slack:
-		return ev.Type.Has(string(ch)) && ev.Slack != nil && ev.Slack.BotTokenSet
+		return ev.Type.Plans(ch) && ev.Slack != nil && ev.Slack.BotTokenSet
 	}
-	return ev.Type.Has(string(ch))
+	return ev.Type.Plans(ch)
 }
 
 // eventTargets are the event's event-level sends: a post per routed Slack
@@ -279,7 +369,7 @@ func eventTargets(ev *Event) dbq.InsertEventTargetsParams {
 	if !ev.Type.Notifies() {
 		return p
 	}
-	t := integrations.Plan(ev.Slack, ev.Webhook, ev.Type.Key, ev.Type.Category)
+	t := integrations.Plan(ev.Slack, ev.Webhook, ev.Type.Key, ev.Type.Category, ev.Type.Has(channel.Slack))
 	if ev.Type.Key == catalog.TestNotification {
 		t = integrations.PlanAll(ev.Slack, ev.Webhook)
 	}
@@ -294,13 +384,17 @@ func eventTargets(ev *Event) dbq.InsertEventTargetsParams {
 	return p
 }
 
-// reachable reports whether the user has an address on ch at all.
+// reachable reports whether the user has an address on ch at all. A
+// user's own webhook needs its own signing secret too: endpoints set before
+// users' endpoints had one get nothing until the user sets the URL again.
 func reachable(u dbq.User, ch channel.Channel) bool {
 	switch ch {
 	case channel.Email:
 		return u.Email != ""
 	case channel.Slack:
 		return u.SlackUserID != ""
+	case channel.Webhook:
+		return u.WebhookSecrets != ""
 	}
 	return true
 }
@@ -330,7 +424,7 @@ func storeInbox(ctx context.Context, q *dbq.Queries, ev *Event, in PageInput,
 		case delivery.Pending:
 			switch {
 			case d.NotBefore != nil:
-				res.Deferred++ // its workflow releases it when its quiet hours end
+				res.Deferred++ // its workflow releases it when its quiet hours end, or its escalation is due
 			case integrations.EventLevel(d.UserID):
 				eventLevel[d.Channel] = append(eventLevel[d.Channel], d.ID)
 			default:
@@ -341,10 +435,10 @@ func storeInbox(ctx context.Context, q *dbq.Queries, ev *Event, in PageInput,
 	// Batches in channel order: the workflow must see the same order on replay.
 	for _, ch := range channel.All {
 		if ids := pending[ch]; len(ids) > 0 {
-			res.Batches = append(res.Batches, Batch{Channel: ch, DeliveryIDs: ids})
+			res.Batches = append(res.Batches, delivery.Batch{Channel: ch, DeliveryIDs: ids})
 		}
 		if ids := eventLevel[ch]; len(ids) > 0 {
-			res.EventSends = append(res.EventSends, Batch{Channel: ch, DeliveryIDs: ids})
+			res.EventSends = append(res.EventSends, delivery.Batch{Channel: ch, DeliveryIDs: ids})
 		}
 	}
 	if len(inbox.DeliveryIds) == 0 {

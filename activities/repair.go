@@ -8,6 +8,7 @@ import (
 
 	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/delivery"
 )
 
 // RequeueInput names the failed deliveries of an event to send again; no
@@ -19,7 +20,7 @@ type RequeueInput struct {
 
 // RequeueResult is what was made pending again, per channel.
 type RequeueResult struct {
-	Batches []Batch `json:"batches,omitempty"`
+	Batches []delivery.Batch `json:"batches,omitempty"`
 }
 
 // RequeueFailed makes failed deliveries pending again for a retry.
@@ -39,7 +40,7 @@ func (a *Activities) RequeueFailed(ctx context.Context, in RequeueInput) (Requeu
 	var res RequeueResult
 	for _, ch := range channel.All { // channel order: the workflow replays it
 		if ids := byChannel[ch]; len(ids) > 0 {
-			res.Batches = append(res.Batches, Batch{Channel: ch, DeliveryIDs: ids})
+			res.Batches = append(res.Batches, delivery.Batch{Channel: ch, DeliveryIDs: ids})
 		}
 	}
 	return res, nil

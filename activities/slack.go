@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
 
+	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/integrations"
 	"github.com/heraldhq/herald/internal/metrics"
@@ -34,37 +37,71 @@ type SlackSender struct {
 // Channel is slack.
 func (s *SlackSender) Channel() channel.Channel { return channel.Slack }
 
-// Linger: a post is one bounded HTTP request.
-func (s *SlackSender) Linger() time.Duration { return 15 * time.Second }
-
 // maxRateLimitWait bounds how long one attempt honours a 429's Retry-After
 // before it leaves the post to the next attempt.
 const maxRateLimitWait = 30 * time.Second
 
 // Send posts each job's message, one at a time: Slack rate-limits per
 // workspace and channel, so parallel posts would only meet 429s sooner.
-func (s *SlackSender) Send(ctx context.Context, ev *Event, jobs []Job, done func(int, []byte, error)) {
-	msg, err := slackmsg.Build(ev.Type, ev.Render, ev.Data, ev.Row.Link, ev.Render.Tenant)
+// A channel post carries the event's own link; a DM to a recipient with a
+// link of their own (an approver's) carries theirs, minted for that DM.
+func (s *SlackSender) Send(ctx context.Context, ev *Event, jobs []Job, done func(int, []byte, string, error)) {
+	shared, err := slackmsg.Build(ev.Type, ev.Render, ev.Data, ev.Row.Link, ev.Render.Sender(), catalog.Recipient{})
 	if err != nil {
 		for i := range jobs {
-			done(i, nil, Permanent(fmt.Errorf("building the Slack message: %w", err)))
+			done(i, nil, "", notRendered("building the Slack message", err))
 		}
 		return
 	}
-	hash := slackHash(msg)
-	var secrets integrations.SlackSecrets
-	if err := ev.secrets(ctx, integrations.KindSlack, &secrets); err != nil {
+	sharedHash := slackHash(shared)
+	secrets, err := integrationSecrets[integrations.SlackSecrets](ctx, ev, integrations.KindSlack)
+	if err != nil {
 		for i := range jobs {
-			done(i, nil, err)
+			done(i, nil, "", err)
 		}
 		return
 	}
+	br := breakerOf(ctx)
+	perReader := map[string]slackmsg.Message{}
 	for i, j := range jobs {
 		if ctx.Err() != nil {
-			done(i, nil, ctx.Err())
+			done(i, nil, "", ctx.Err())
 			continue
 		}
-		done(i, hash, s.post(ctx, secrets, j, msg))
+		msg, hash := shared, sharedHash
+		if !integrations.EventLevel(j.Recipient.ID) {
+			// A DM is written for its reader: their language, their zone.
+			m, err := func() (slackmsg.Message, error) {
+				if link, own := ev.linkFor(j.Recipient.ID); own {
+					return slackmsg.BuildForApprover(ev.Type, ev.Render, ev.Data, link, ev.Render.Sender(), j.Recipient)
+				}
+				key := j.Recipient.Locale + "|" + j.Recipient.Timezone
+				if m, ok := perReader[key]; ok {
+					return m, nil
+				}
+				m, err := slackmsg.Build(ev.Type, ev.Render, ev.Data, ev.Row.Link, ev.Render.Sender(), j.Recipient)
+				if err == nil {
+					perReader[key] = m
+				}
+				return m, err
+			}()
+			if err != nil {
+				done(i, nil, "", notRendered("building the Slack message", err))
+				continue
+			}
+			msg, hash = m, slackHash(m)
+		}
+		endpoint := "api"
+		if ch, _ := integrations.SlackChannelOf(j.Recipient.ID); ch == integrations.WebhookChannel {
+			endpoint = "incoming-webhook"
+		}
+		if err := br.acquire(ctx, endpoint); err != nil {
+			done(i, nil, "", err)
+			continue
+		}
+		err := s.post(ctx, secrets, j, msg)
+		br.record(endpoint, err)
+		done(i, hash, "", err)
 	}
 }
 
@@ -86,7 +123,18 @@ func (s *SlackSender) post(ctx context.Context, secrets integrations.SlackSecret
 }
 
 func (s *SlackSender) postOnce(ctx context.Context, secrets integrations.SlackSecrets, j Job, msg slackmsg.Message) (err error) {
+	// A post whose request went out whole and whose answer never came (a
+	// timeout, a connection reset) may be in the channel: Slack has no
+	// idempotency key, so it is uncertain, never tried again by itself.
+	var wrote atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) { wrote.Store(info.Err == nil) },
+	})
 	defer func(start time.Time) {
+		var ue *url.Error
+		if wrote.Load() && errors.As(err, &ue) {
+			err = Uncertain(err)
+		}
 		metrics.Outbound.WithLabelValues("slack", metrics.Result(err)).Observe(time.Since(start).Seconds())
 	}(time.Now())
 	target := j.SlackUserID // a DM: chat.postMessage to the user opens it
@@ -170,11 +218,16 @@ func (s *SlackSender) Describe(err error) string {
 	var se slack.SlackErrorResponse
 	var sc slack.StatusCodeError
 	var rl *slack.RateLimitedError
+	var bound *catalog.BoundError
 	switch {
 	case errors.Is(err, netguard.ErrForbidden):
 		return "the Slack webhook URL's address is private or reserved, and refused"
 	case errors.Is(err, errNoSlack):
 		return "the tenant's Slack integration no longer has the token or URL this post needs"
+	case errors.Is(err, errRenderTimedOut):
+		return errRenderTimedOut.Error()
+	case errors.As(err, &bound):
+		return "the Slack message could not be built: " + bound.Error()
 	case isPermanent(err):
 		return "the Slack message could not be built or the integration cannot be read"
 	case errors.As(err, &se):
@@ -183,6 +236,10 @@ func (s *SlackSender) Describe(err error) string {
 		return fmt.Sprintf("Slack rate-limited the message (retry after %v)", rl.RetryAfter)
 	case errors.As(err, &sc):
 		return fmt.Sprintf("Slack answered HTTP %d", sc.Code)
+	case isUncertain(err):
+		return "Slack did not answer after the message was sent; it may have been posted, so it is not posted again automatically"
+	case errors.As(err, new(*notTriedError)):
+		return "not tried in this attempt: Slack failed to answer several posts in a row"
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		return "the attempt ended before the message was posted"
 	}

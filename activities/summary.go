@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,6 +20,7 @@ import (
 	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/db"
 	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/locale"
 	"github.com/heraldhq/herald/prefs"
 )
 
@@ -37,8 +40,9 @@ var summaryTypes = map[string]struct {
 	typ, period string
 	span        time.Duration
 }{
-	prefs.SummaryWeekly: {catalog.WeeklyDigest, "week", 7 * 24 * time.Hour},
-	prefs.SummaryDaily:  {catalog.DailySummary, "day", 24 * time.Hour},
+	prefs.SummaryWeekly:     {catalog.WeeklyDigest, "week", 7 * 24 * time.Hour},
+	prefs.SummaryDaily:      {catalog.DailySummary, "day", 24 * time.Hour},
+	prefs.SummaryTimeReview: {catalog.TimeReview, "week", 7 * 24 * time.Hour},
 }
 
 // PostSummary records a scheduled summary's event, to everyone subscribed
@@ -79,6 +83,9 @@ func (ev *Event) recipientData(ctx context.Context, r catalog.Recipient) (map[st
 		return nil, Permanent(fmt.Errorf("summary period: %v %v", err1, err2))
 	}
 	q := ev.a.q()
+	if ev.Type.Key == catalog.TimeReview {
+		return ev.timeReviewData(ctx, q, r, since, until)
+	}
 	rows, err := q.InboxActivity(ctx, dbq.InboxActivityParams{TenantID: ev.Row.TenantID, UserID: r.ID, Since: since, Until: until})
 	if err != nil {
 		return nil, fmt.Errorf("reading the summary's activity: %w", err)
@@ -100,7 +107,7 @@ func (ev *Event) recipientData(ctx context.Context, r catalog.Recipient) (map[st
 	}
 	var categories []any
 	for _, c := range sortedCategories(byCategory) {
-		categories = append(categories, map[string]any{"title": titleCase(c), "total": byCategory[c]})
+		categories = append(categories, map[string]any{"category": c, "title": locale.Category(locale.Default, c), "total": byCategory[c]})
 	}
 	latestRows, err := q.LatestUnread(ctx, dbq.LatestUnreadParams{TenantID: ev.Row.TenantID, UserID: r.ID, Since: since, Until: until, MaxRows: maxLatest})
 	if err != nil {
@@ -120,4 +127,61 @@ func sortedCategories(m map[string]int) []string {
 	out := slices.Collect(maps.Keys(m))
 	slices.SortFunc(out, func(a, b string) int { return cmp.Or(cmp.Compare(m[b], m[a]), cmp.Compare(a, b)) })
 	return out
+}
+
+// Bounds of a time review: the entries read, and those listed by name.
+const (
+	maxReviewEntries = 1000
+	maxReviewListed  = 25
+)
+
+// Time entry statuses the review sorts by; any other (updated, …) counts
+// toward the week alone.
+const (
+	entrySubmitted = "submitted"
+	entryApproved  = "approved"
+	entryRejected  = "rejected"
+)
+
+// timeReviewData is a recipient's weekly time review, under "you": the
+// entries they were told of in the week, each as its latest notice left
+// it. Waiting (submitted) and rejected entries are listed, approved ones
+// counted, and hours summed where the notices gave them.
+func (ev *Event) timeReviewData(ctx context.Context, q *dbq.Queries, r catalog.Recipient, since, until time.Time) (map[string]any, error) {
+	rows, err := q.TimeEntriesOfPeriod(ctx, dbq.TimeEntriesOfPeriodParams{TenantID: ev.Row.TenantID, UserID: r.ID,
+		Since: since, Until: until, MaxRows: maxReviewEntries})
+	if err != nil {
+		return nil, fmt.Errorf("reading the week's time entries: %w", err)
+	}
+	var (
+		waiting, rejected []any
+		approved          int
+		hours             float64
+	)
+	for _, row := range rows {
+		if h, err := strconv.ParseFloat(row.Hours, 64); err == nil && h > 0 {
+			hours += h
+		}
+		entry := map[string]any{"entry_id": row.EntryID, "project": row.Project, "date": row.Day, "hours": row.Hours, "link": row.Link}
+		switch row.Status {
+		case entrySubmitted:
+			waiting = append(waiting, entry)
+		case entryRejected:
+			rejected = append(rejected, entry)
+		case entryApproved:
+			approved++
+		}
+	}
+	you := map[string]any{"total": len(rows), "approved": approved, "hours": math.Round(hours*100) / 100}
+	for key, list := range map[string][]any{"waiting": waiting, "rejected": rejected} {
+		you[key+"_count"] = len(list)
+		if len(list) > maxReviewListed {
+			you[key+"_more"] = len(list) - maxReviewListed
+			list = list[:maxReviewListed]
+		}
+		you[key] = list
+	}
+	data := maps.Clone(ev.Data)
+	data["you"] = you
+	return data, nil
 }

@@ -1,13 +1,11 @@
 package activities
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sync"
@@ -36,24 +34,8 @@ type WebhookSender struct {
 // Channel is webhook.
 func (s *WebhookSender) Channel() channel.Channel { return channel.Webhook }
 
-// Linger: one bounded HTTP request.
-func (s *WebhookSender) Linger() time.Duration { return 15 * time.Second }
-
 // maxInFlight bounds one batch's concurrent requests across hosts.
 const maxInFlight = 16
-
-// responseLimit is how much of a response is read: receivers' bodies mean
-// nothing to Herald, but reading a little lets the connection be reused.
-const responseLimit = 4 << 10
-
-// Payload is the JSON body of an outbound webhook.
-type Payload struct {
-	EventID   string          `json:"event_id"`
-	EventType string          `json:"event_type"`
-	Timestamp time.Time       `json:"timestamp"`
-	UserID    string          `json:"user_id,omitempty"`
-	Data      json.RawMessage `json:"data"`
-}
 
 // StatusError is an endpoint's answer other than 2xx.
 type StatusError struct{ Code int }
@@ -63,37 +45,57 @@ func (e *StatusError) Error() string { return fmt.Sprintf("the endpoint answered
 // errGone marks the tenant endpoint's 410: Herald stops sending to it.
 var errGone = errors.New("the endpoint answered 410 Gone and is disabled")
 
-// Send posts each job, concurrently up to PerHost per host.
-func (s *WebhookSender) Send(ctx context.Context, ev *Event, jobs []Job, done func(int, []byte, error)) {
-	var secrets integrations.WebhookSecrets
-	if err := ev.secrets(ctx, integrations.KindWebhook, &secrets); err != nil {
-		for i := range jobs {
-			done(i, nil, err)
+// Send posts each job, concurrently up to PerHost per host. The tenant's
+// endpoint is signed with the tenant's secrets; each user's own endpoint
+// with that user's, so what a user receives never verifies at the
+// tenant's endpoint.
+func (s *WebhookSender) Send(ctx context.Context, ev *Event, jobs []Job, done func(int, []byte, string, error)) {
+	// The tenant's secrets are opened once, and only for the tenant's
+	// endpoint: users' endpoints need none of the tenant's.
+	var tenantKeys []string
+	var tenantErr error
+	tenantOpened := false
+	tenantSigning := func() ([]string, error) {
+		if !tenantOpened {
+			tenantOpened = true
+			var secrets integrations.WebhookSecrets
+			if secrets, tenantErr = integrationSecrets[integrations.WebhookSecrets](ctx, ev, integrations.KindWebhook); tenantErr == nil {
+				tenantKeys = secrets.SigningKeys(time.Now())
+			}
 		}
-		return
+		return tenantKeys, tenantErr
 	}
-	signWith := secrets.SigningKeys(time.Now())
 	perHost := max(s.PerHost, 1)
+	br := breakerOf(ctx)
 	var mu sync.Mutex
 	hosts := map[string]chan struct{}{}
 	slots := make(chan struct{}, maxInFlight)
 	var wg sync.WaitGroup
 	for i, j := range jobs {
 		target, userID := j.WebhookURL, j.Recipient.ID
+		var signWith []string
+		var err error
 		if integrations.EventLevel(j.Recipient.ID) {
 			if ev.Webhook == nil || ev.Webhook.URL == "" || ev.Webhook.Disabled {
-				done(i, nil, Permanent(errors.New("the tenant's webhook endpoint was removed or disabled since the event was planned")))
+				done(i, nil, "", Permanent(errors.New("the tenant's webhook endpoint was removed or disabled since the event was planned")))
 				continue
 			}
 			target, userID = ev.Webhook.URL, ""
+			signWith, err = tenantSigning()
+		} else if target != "" {
+			signWith, err = ev.userWebhookKeys(j, time.Now())
 		}
 		if target == "" {
-			done(i, nil, ErrNoAddress)
+			done(i, nil, "", ErrNoAddress)
+			continue
+		}
+		if err != nil {
+			done(i, nil, "", err)
 			continue
 		}
 		u, err := url.Parse(target)
 		if err != nil {
-			done(i, nil, Permanent(fmt.Errorf("the endpoint URL is invalid")))
+			done(i, nil, "", Permanent(fmt.Errorf("the endpoint URL is invalid")))
 			continue
 		}
 		mu.Lock()
@@ -106,64 +108,76 @@ func (s *WebhookSender) Send(ctx context.Context, ev *Event, jobs []Job, done fu
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
-			done(i, nil, ctx.Err())
+			done(i, nil, "", ctx.Err())
 			continue
 		}
 		select {
 		case host <- struct{}{}:
 		case <-ctx.Done():
 			<-slots
-			done(i, nil, ctx.Err())
+			done(i, nil, "", ctx.Err())
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-host; <-slots }()
+			if err := br.acquire(ctx, u.Host); err != nil {
+				done(i, nil, "", err)
+				return
+			}
 			hash, err := s.post(ctx, ev, j, target, userID, signWith)
+			br.record(u.Host, err)
 			if errors.Is(err, errGone) && integrations.EventLevel(j.Recipient.ID) {
 				s.disable(ev)
 			}
-			done(i, hash, err)
+			done(i, hash, "", err)
 		}()
 	}
 	wg.Wait()
 }
 
 func (s *WebhookSender) post(ctx context.Context, ev *Event, j Job, target, userID string, secrets []string) ([]byte, error) {
-	body, err := json.Marshal(Payload{EventID: ev.Row.ID.String(), EventType: ev.Type.Key, Timestamp: ev.Row.CreatedAt.UTC(),
+	body, err := json.Marshal(integrations.WebhookPayload{EventID: ev.Row.ID.String(), EventType: ev.Type.Key, Timestamp: ev.Row.CreatedAt.UTC(),
 		UserID: userID, Data: json.RawMessage(ev.Row.Data)})
 	if err != nil {
 		return nil, Permanent(err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
-	if err != nil {
-		return nil, Permanent(errors.New("the endpoint URL is invalid"))
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Herald-Webhooks/1")
 	// The same webhook-id on every attempt of one delivery, so receivers
 	// can drop a message they already processed.
-	if err := stdwebhooks.Headers(req.Header, secrets, "msg_"+j.DeliveryID.String(), time.Now(), body); err != nil {
-		return nil, Permanent(err)
-	}
 	start := time.Now()
-	res, err := s.HTTP.Do(req)
-	ok := err == nil && res.StatusCode >= 200 && res.StatusCode < 300
+	code, err := stdwebhooks.Post(ctx, s.HTTP, target, "msg_"+j.DeliveryID.String(), secrets, body)
+	ok := err == nil && code >= 200 && code < 300
 	metrics.Outbound.WithLabelValues("webhook", map[bool]string{true: "ok", false: "error"}[ok]).Observe(time.Since(start).Seconds())
-	if err != nil {
-		return nil, redactURL(err, "the webhook endpoint")
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, responseLimit))
-	res.Body.Close()
 	switch {
-	case res.StatusCode >= 200 && res.StatusCode < 300:
+	case errors.Is(err, stdwebhooks.ErrBadURL) || errors.Is(err, stdwebhooks.ErrBadSecret):
+		return nil, Permanent(err)
+	case err != nil:
+		return nil, redactURL(err, "the webhook endpoint")
+	case ok:
 		h := sha256.Sum256(body)
 		return h[:], nil
-	case res.StatusCode == http.StatusGone:
-		return nil, fmt.Errorf("%w: %w", errGone, &StatusError{res.StatusCode})
+	case code == http.StatusGone:
+		return nil, fmt.Errorf("%w: %w", errGone, &StatusError{code})
 	}
-	return nil, &StatusError{res.StatusCode}
+	return nil, &StatusError{code}
+}
+
+// userWebhookKeys are the secrets that sign a message to the user's own
+// endpoint: theirs alone. An endpoint without one (set before users'
+// endpoints had their own) is not reachable until the user sets it again.
+func (ev *Event) userWebhookKeys(j Job, now time.Time) ([]string, error) {
+	if j.WebhookSecrets == "" {
+		return nil, ErrNoAddress
+	}
+	keys, err := integrations.WebhookKeys(ev.a.opener(), integrations.UserWebhookSealPurpose(ev.Row.TenantID, j.Recipient.ID), j.WebhookSecrets, now)
+	switch {
+	case errors.Is(err, integrations.ErrNoKey):
+		return nil, fmt.Errorf("this worker cannot open the user's webhook secret: %w", err)
+	case err != nil:
+		return nil, Permanent(fmt.Errorf("the user's webhook secret: %w", err))
+	}
+	return keys, nil
 }
 
 // disable stops sending to a tenant endpoint that answered 410 Gone, until
@@ -184,7 +198,7 @@ func (s *WebhookSender) Permanent(err error) bool {
 		return true
 	}
 	if errors.As(err, &se) {
-		return se.Code != http.StatusRequestTimeout && se.Code != http.StatusTooManyRequests && se.Code < 500
+		return !stdwebhooks.Retryable(se.Code)
 	}
 	return false
 }
@@ -203,6 +217,8 @@ func (s *WebhookSender) Describe(err error) string {
 		return fmt.Sprintf("the endpoint answered a redirect (HTTP %d), which is not followed", se.Code)
 	case errors.As(err, &se):
 		return fmt.Sprintf("the endpoint answered HTTP %d", se.Code)
+	case errors.As(err, new(*notTriedError)):
+		return "not tried in this attempt: the endpoint failed to answer several requests in a row"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "the endpoint did not answer in time"
 	case errors.Is(err, context.Canceled):

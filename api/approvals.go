@@ -7,22 +7,22 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/labstack/echo/v4"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/heraldhq/herald/approval"
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/intake"
 	"github.com/heraldhq/herald/integrations"
-	"github.com/heraldhq/herald/workflows"
+	"github.com/heraldhq/herald/locale"
 )
 
 // approvalRequest is POST /v1/approvals.
@@ -70,9 +70,9 @@ type approvalView struct {
 	CreatedAt   time.Time         `json:"created_at"`
 	ExpiresAt   time.Time         `json:"expires_at"`
 	// Deadline is when the current level times out, while pending.
-	Deadline *time.Time                `json:"deadline,omitempty"`
-	Asked    []workflows.ApprovalAsked `json:"asked"`
-	History  []historyView             `json:"history"`
+	Deadline *time.Time               `json:"deadline,omitempty"`
+	Asked    []contract.ApprovalAsked `json:"asked"`
+	History  []historyView            `json:"history"`
 	// WorkflowID is the approval's run in the Temporal UI.
 	WorkflowID string `json:"workflow_id"`
 }
@@ -97,7 +97,7 @@ var approvalIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:@-]{1,200}$`)
 // parsed is a request checked for shape, with its durations read.
 type parsedApproval struct {
 	req    approvalRequest
-	levels []workflows.ApprovalLevel
+	levels []contract.ApprovalLevel
 	remind time.Duration
 	total  time.Duration
 	hash   []byte
@@ -116,11 +116,8 @@ func parseApproval(req approvalRequest) (*parsedApproval, error) {
 	if req.Requester == "" {
 		return nil, invalidField("requester", "requester is required: the user ID of who asks")
 	}
-	if req.Link != "" {
-		u, err := url.Parse(req.Link)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(req.Link) > 2000 {
-			return nil, invalidField("link", "link must be an absolute http(s) URL of at most 2000 characters")
-		}
+	if err := checkLink("link", req.Link); err != nil {
+		return nil, err
 	}
 	if len(req.Levels) == 0 || len(req.Levels) > approval.MaxLevels {
 		return nil, invalidField("levels", "levels must list 1 to %d levels of approvers", approval.MaxLevels)
@@ -140,7 +137,7 @@ func parseApproval(req approvalRequest) (*parsedApproval, error) {
 		if err != nil || d < approval.MinTimeout {
 			return nil, invalidField(f+".timeout", "%s.timeout must be a duration of at least 1m, like 24h", f)
 		}
-		p.levels = append(p.levels, workflows.ApprovalLevel{Approvers: lv.Approvers, Timeout: d})
+		p.levels = append(p.levels, contract.ApprovalLevel{Approvers: lv.Approvers, Timeout: d})
 		p.total += d
 	}
 	if p.total > approval.MaxTotalTimeout {
@@ -184,9 +181,21 @@ func (s *Server) postApproval(c echo.Context) error {
 		return err
 	}
 	levels, _ := json.Marshal(req.Levels)
-	row, err := q.InsertApproval(ctx, dbq.InsertApprovalParams{TenantID: tenant.ID, ID: req.ID, RequestHash: p.hash,
-		Title: req.Title, Description: req.Description, Requester: req.Requester, Link: req.Link, Levels: levels,
-		RemindEvery: req.RemindEvery, CallbackUrl: req.CallbackURL, ExpiresAt: time.Now().Add(p.total).UTC()})
+	var row dbq.Approval
+	var owed intake.Owed
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) (err error) {
+		qtx := dbq.New(tx)
+		row, err = qtx.InsertApproval(ctx, dbq.InsertApprovalParams{TenantID: tenant.ID, ID: req.ID, RequestHash: p.hash,
+			Title: req.Title, Description: req.Description, Requester: req.Requester, Link: req.Link, Levels: levels,
+			RemindEvery: req.RemindEvery, CallbackUrl: req.CallbackURL, ExpiresAt: time.Now().Add(p.total).UTC()})
+		if err != nil {
+			return err
+		}
+		// Stored with the start it owes: a start Temporal does not take now
+		// is made by a worker's reconciler, so a 201 means it runs.
+		owed, err = intake.Owe(ctx, qtx, approvalStart(row, p))
+		return err
+	})
 	if isNoRows(err) { // a concurrent POST of the same id won
 		existing, err := q.GetApproval(ctx, dbq.GetApprovalParams{TenantID: tenant.ID, ID: req.ID})
 		if err != nil {
@@ -197,9 +206,7 @@ func (s *Server) postApproval(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.startApproval(ctx, row, p); err != nil {
-		return err
-	}
+	_ = s.intake.Make(ctx, owed) // not taken now: the reconciler makes it
 	return s.answerApproval(c, http.StatusCreated, row, nil)
 }
 
@@ -209,25 +216,26 @@ func (s *Server) repeatApproval(c echo.Context, row dbq.Approval, p *parsedAppro
 			"approval %q exists with a different body; use a new id for a new approval", row.ID).with("id", row.ID)
 	}
 	// Starting again is how a POST that stored the row but died before the
-	// start is repaired; a run that exists already is left alone.
-	if err := s.startApproval(c.Request().Context(), row, p); err != nil {
-		return err
+	// start is repaired; a run that exists already is left alone. A closed
+	// approval is never started again: its run may have been purged by
+	// retention, and a new one would remind, escalate and call back about a
+	// request that was decided long ago.
+	if row.Status == approval.Pending {
+		ctx := c.Request().Context()
+		owed, err := intake.Owe(ctx, dbq.New(s.pool), approvalStart(row, p))
+		if err != nil {
+			return err
+		}
+		_ = s.intake.Make(ctx, owed) // not taken now: the reconciler makes it
 	}
 	return s.answerApproval(c, http.StatusOK, row, nil)
 }
 
-func (s *Server) startApproval(ctx context.Context, row dbq.Approval, p *parsedApproval) error {
-	_, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.ApprovalWorkflowID(row.TenantID, row.ID), TaskQueue: s.intake.TaskQueue,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.AttrTenant.ValueSet(row.TenantID.String())),
-	}, workflows.ApprovalWorkflowName, workflows.ApprovalInput{TenantID: row.TenantID, ID: row.ID, Requester: row.Requester,
-		Levels: p.levels, RemindEvery: p.remind, Callback: row.CallbackUrl != ""})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if err != nil && !errors.As(err, &started) {
-		return fmt.Errorf("starting approval %s: %w", row.ID, err)
-	}
-	return nil
+// approvalStart is the start of an approval's workflow.
+func approvalStart(row dbq.Approval, p *parsedApproval) intake.Start {
+	return intake.Start{TenantID: row.TenantID, WorkflowID: contract.ApprovalWorkflowID(row.TenantID, row.ID),
+		WorkflowType: contract.ApprovalWorkflowName, Input: contract.ApprovalInput{TenantID: row.TenantID, ID: row.ID,
+			Requester: row.Requester, Levels: p.levels, RemindEvery: p.remind, Callback: row.CallbackUrl != ""}}
 }
 
 // checkApprovers refuses unknown users (400), the requester among the
@@ -294,10 +302,10 @@ func (s *Server) approvalRow(c echo.Context) (dbq.Approval, error) {
 
 // approvalState is the approval's state: the workflow's while it runs,
 // the stored outcome once it is closed (or when the run cannot answer).
-func (s *Server) approvalState(ctx context.Context, row dbq.Approval) workflows.ApprovalState {
+func (s *Server) approvalState(ctx context.Context, row dbq.Approval) contract.ApprovalState {
 	if !row.Status.Closed() {
-		v, err := s.temporal.QueryWorkflow(ctx, workflows.ApprovalWorkflowID(row.TenantID, row.ID), "", workflows.QueryApproval)
-		var st workflows.ApprovalState
+		v, err := s.temporal.QueryWorkflow(ctx, contract.ApprovalWorkflowID(row.TenantID, row.ID), "", contract.QueryApproval)
+		var st contract.ApprovalState
 		if err == nil && v.Get(&st) == nil {
 			return st
 		}
@@ -308,8 +316,8 @@ func (s *Server) approvalState(ctx context.Context, row dbq.Approval) workflows.
 	return storedState(row)
 }
 
-func storedState(row dbq.Approval) workflows.ApprovalState {
-	st := workflows.ApprovalState{Status: row.Status, DecidedBy: row.DecidedBy, Comment: row.Comment, ClosedAt: row.ClosedAt}
+func storedState(row dbq.Approval) contract.ApprovalState {
+	st := contract.ApprovalState{Status: row.Status, DecidedBy: row.DecidedBy, Comment: row.Comment, ClosedAt: row.ClosedAt}
 	switch row.Status {
 	case approval.Approved:
 		st.Decision = approval.Approve
@@ -319,7 +327,7 @@ func storedState(row dbq.Approval) workflows.ApprovalState {
 	return st
 }
 
-func (s *Server) answerApproval(c echo.Context, status int, row dbq.Approval, st *workflows.ApprovalState) error {
+func (s *Server) answerApproval(c echo.Context, status int, row dbq.Approval, st *contract.ApprovalState) error {
 	ctx := c.Request().Context()
 	if st == nil {
 		v := s.approvalState(ctx, row)
@@ -333,7 +341,7 @@ func (s *Server) answerApproval(c echo.Context, status int, row dbq.Approval, st
 		ClosedAt: st.ClosedAt, Decisions: []decisionView{}, Title: row.Title, Description: row.Description,
 		Requester: row.Requester, Link: row.Link, Levels: rawJSON(row.Levels), RemindEvery: row.RemindEvery,
 		CallbackURL: row.CallbackUrl, CreatedAt: row.CreatedAt, ExpiresAt: row.ExpiresAt, Asked: st.Asked,
-		History: make([]historyView, 0, len(hist)), WorkflowID: workflows.ApprovalWorkflowID(row.TenantID, row.ID)}
+		History: make([]historyView, 0, len(hist)), WorkflowID: contract.ApprovalWorkflowID(row.TenantID, row.ID)}
 	if st.Status == approval.Pending {
 		v.Deadline = st.Deadline
 	}
@@ -348,10 +356,10 @@ func (s *Server) answerApproval(c echo.Context, status int, row dbq.Approval, st
 		}
 	}
 	if v.Asked == nil {
-		v.Asked = []workflows.ApprovalAsked{}
+		v.Asked = []contract.ApprovalAsked{}
 		for _, h := range hist {
-			if (h.Kind == approval.Asked || h.Kind == approval.Escalated) && !slices.ContainsFunc(v.Asked, func(a workflows.ApprovalAsked) bool { return a.User == h.UserID }) {
-				v.Asked = append(v.Asked, workflows.ApprovalAsked{User: h.UserID, Level: int(h.Level)})
+			if (h.Kind == approval.Asked || h.Kind == approval.Escalated) && !slices.ContainsFunc(v.Asked, func(a contract.ApprovalAsked) bool { return a.User == h.UserID }) {
+				v.Asked = append(v.Asked, contract.ApprovalAsked{User: h.UserID, Level: int(h.Level)})
 			}
 		}
 	}
@@ -362,32 +370,25 @@ func (s *Server) answerApproval(c echo.Context, status int, row dbq.Approval, st
 var errNotApprover = errors.New("not an approver")
 
 // closedError is an approval already closed; st names who and when.
-type closedError struct{ st workflows.ApprovalState }
+type closedError struct{ st contract.ApprovalState }
 
 func (e *closedError) Error() string { return "approval already " + string(e.st.Status) }
 
 // sentence says how an approval closed: "approved by ada at 2026-…".
-func closedSentence(st workflows.ApprovalState) string {
-	s := string(st.Status)
-	if st.DecidedBy != "" {
-		s += " by " + st.DecidedBy
-	}
-	if st.ClosedAt != nil {
-		s += " at " + st.ClosedAt.UTC().Format(time.RFC3339)
-	}
-	return s
+func closedSentence(st contract.ApprovalState) string {
+	return pageText{lang: locale.Default, p: locale.Printer(locale.Default), zone: time.UTC}.closed(st)
 }
 
 // update sends an update to the approval's run. It answers the final
 // state, errNotApprover, or a *closedError (also when the run has ended:
 // the stored outcome answers then).
-func (s *Server) update(ctx context.Context, row dbq.Approval, name string, args ...any) (workflows.ApprovalState, error) {
-	var st workflows.ApprovalState
+func (s *Server) update(ctx context.Context, row dbq.Approval, name string, args ...any) (contract.ApprovalState, error) {
+	var st contract.ApprovalState
 	if row.Status.Closed() {
 		return st, &closedError{storedState(row)}
 	}
 	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflows.ApprovalWorkflowID(row.TenantID, row.ID), UpdateName: name, Args: args,
+		WorkflowID: contract.ApprovalWorkflowID(row.TenantID, row.ID), UpdateName: name, Args: args,
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err == nil {
@@ -399,14 +400,14 @@ func (s *Server) update(ctx context.Context, row dbq.Approval, name string, args
 	var ae *temporal.ApplicationError
 	if errors.As(err, &ae) {
 		switch ae.Type() {
-		case workflows.ErrNotApprover:
+		case contract.ErrTypeNotApprover:
 			return st, errNotApprover
-		case workflows.ErrApprovalClosed:
-			var shown workflows.ApprovalState
+		case contract.ErrTypeApprovalClosed:
+			var shown contract.ApprovalState
 			if ae.Details(&shown) == nil {
 				return st, &closedError{shown}
 			}
-		case workflows.ErrBadDecision:
+		case contract.ErrTypeBadDecision:
 			return st, invalidField("decision", "decision must be approve or reject")
 		}
 	}
@@ -437,8 +438,8 @@ func (s *Server) decideApproval(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.update(c.Request().Context(), row, workflows.UpdateDecide,
-		workflows.DecideRequest{Approver: req.Approver, Decision: req.Decision, Comment: req.Comment})
+	st, err := s.update(c.Request().Context(), row, contract.UpdateDecide,
+		contract.DecideRequest{Approver: req.Approver, Decision: req.Decision, Comment: req.Comment})
 	if err != nil {
 		return apiRefusal(row.ID, req.Approver, err)
 	}
@@ -450,7 +451,7 @@ func (s *Server) withdrawApproval(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.update(c.Request().Context(), row, workflows.UpdateWithdraw)
+	st, err := s.update(c.Request().Context(), row, contract.UpdateWithdraw)
 	if err != nil {
 		return apiRefusal(row.ID, "", err)
 	}

@@ -1,7 +1,7 @@
 package api
 
 import (
-	"encoding/hex"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -18,30 +18,43 @@ type verifyResponse struct {
 	OK     bool          `json:"ok"`
 	Rows   int64         `json:"rows"`
 	Broken *audit.Broken `json:"broken,omitempty"`
+	// Checkpoints counts the signed checkpoints the chain agreed with.
+	Checkpoints int64 `json:"checkpoints"`
+	// Checkpoint is the signed checkpoint of the chain just verified, for
+	// the client to keep and hand back (?checkpoint=) to a later verify.
+	Checkpoint *audit.Checkpoint `json:"checkpoint,omitempty"`
 }
 
-// verifyAudit recomputes the caller's audit chain, streaming it.
+// verifyAudit recomputes the caller's audit chain in one snapshot,
+// comparing it with its stored checkpoints and with the one given, and
+// answers a signed checkpoint of what it verified.
 func (s *Server) verifyAudit(c echo.Context) error {
-	n, broken, err := db.VerifyAudit(c.Request().Context(), dbq.New(s.pool), tenantOf(c).ID, nil)
+	ctx := c.Request().Context()
+	tenant := tenantOf(c).ID
+	var given *audit.Checkpoint
+	if raw := c.QueryParam("checkpoint"); raw != "" {
+		cp, err := audit.ParseCheckpoint([]byte(raw))
+		if err != nil {
+			return invalidField("checkpoint", "checkpoint must be one a verify answered, as JSON: %s", err)
+		}
+		given = &cp
+	}
+	v, err := db.VerifyAudit(ctx, s.pool, tenant, db.VerifyOptions{Signer: s.signer, Given: given})
+	if errors.Is(err, db.ErrCheckpoint) {
+		return invalidField("checkpoint", "%s", err)
+	}
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, verifyResponse{OK: broken == nil, Rows: n, Broken: broken})
-}
-
-type auditRowResponse struct {
-	ID          int64     `json:"id"`
-	Seq         int64     `json:"seq"`
-	DeliveryID  uuid.UUID `json:"delivery_id"`
-	EventID     uuid.UUID `json:"event_id"`
-	Recipient   string    `json:"recipient"`
-	Channel     string    `json:"channel"`
-	Status      string    `json:"status"`
-	Reason      string    `json:"reason"`
-	ContentHash string    `json:"content_hash"`
-	At          time.Time `json:"at"`
-	PrevHash    string    `json:"prev_hash"`
-	Hash        string    `json:"hash"`
+	resp := verifyResponse{OK: v.Broken == nil, Rows: v.Rows, Broken: v.Broken, Checkpoints: v.Checkpoints}
+	if resp.OK && v.HeadSeq > 0 {
+		cp, err := db.IssueAuditCheckpoint(ctx, dbq.New(s.pool), s.signer, tenant, v.HeadSeq, v.HeadHash)
+		if err != nil {
+			return err
+		}
+		resp.Checkpoint = &cp
+	}
+	return c.JSON(http.StatusOK, resp)
 }
 
 // listAudit pages the caller's audit rows, newest first.
@@ -79,11 +92,9 @@ func (s *Server) listAudit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]auditRowResponse, 0, len(rows))
+	out := make([]audit.JSONRow, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, auditRowResponse{ID: r.ID, Seq: r.Seq, DeliveryID: r.DeliveryID, EventID: r.EventID,
-			Recipient: r.Recipient, Channel: r.Channel, Status: r.Status, Reason: r.Reason,
-			ContentHash: hex.EncodeToString(r.ContentHash), At: r.At, PrevHash: hex.EncodeToString(r.PrevHash), Hash: hex.EncodeToString(r.Hash)})
+		out = append(out, audit.JSONRowOf(audit.Row(r)))
 	}
 	var next *string
 	if len(rows) == int(p.PageSize) {

@@ -4,22 +4,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/emitter"
 	"github.com/heraldhq/herald/intake"
-	"github.com/heraldhq/herald/workflows"
 )
 
 // Bounds of a batch.
@@ -38,16 +33,16 @@ type batchRequest struct {
 
 // batchView is a batch as the API shows it.
 type batchView struct {
-	ID             string             `json:"id"`
-	Status         string             `json:"status"`
-	ExpectedJobs   int                `json:"expected_jobs"`
-	CompletedJobs  int                `json:"completed_jobs"`
-	Event          emitter.BatchEvent `json:"event"`
-	ExpiresAt      time.Time          `json:"expires_at"`
-	CreatedAt      time.Time          `json:"created_at"`
-	ClosedAt       *time.Time         `json:"closed_at"`
-	EmittedEventID *string            `json:"emitted_event_id"`
-	WorkflowID     string             `json:"workflow_id"`
+	ID             string               `json:"id"`
+	Status         contract.BatchStatus `json:"status"`
+	ExpectedJobs   int                  `json:"expected_jobs"`
+	CompletedJobs  int                  `json:"completed_jobs"`
+	Event          emitter.BatchEvent   `json:"event"`
+	ExpiresAt      time.Time            `json:"expires_at"`
+	CreatedAt      time.Time            `json:"created_at"`
+	ClosedAt       *time.Time           `json:"closed_at"`
+	EmittedEventID *string              `json:"emitted_event_id"`
+	WorkflowID     string               `json:"workflow_id"`
 }
 
 // postBatch stores a batch and wakes its workflow, which may already be
@@ -68,7 +63,7 @@ func (s *Server) postBatch(c echo.Context) error {
 	if req.ExpectedJobs < 1 || req.ExpectedJobs > maxBatchJobs {
 		return invalidField("expected_jobs", "expected_jobs must be 1 to %d", maxBatchJobs)
 	}
-	expiry := workflows.DefaultBatchExpiry
+	expiry := contract.DefaultBatchExpiry
 	if req.ExpiresIn != "" {
 		d, err := time.ParseDuration(req.ExpiresIn)
 		if err != nil || d < minBatchExpiry || d > maxBatchExpiry {
@@ -102,11 +97,9 @@ func (s *Server) postBatch(c echo.Context) error {
 	} else if err != nil {
 		return fmt.Errorf("storing batch %s: %w", req.ID, err)
 	}
-	if b.Status == workflows.BatchOpen {
-		if err := s.wakeBatch(ctx, tenant.ID, req.ID, workflows.SignalBatchDefined); err != nil {
-			s.log.WarnContext(ctx, "starting a batch's workflow", "batch_id", req.ID, "error", err)
-			return newError(http.StatusServiceUnavailable, "temporal_unavailable",
-				"batch %s is stored, but its workflow could not be started; send the same POST again", req.ID)
+	if b.Status == contract.BatchOpen {
+		if err := s.wakeBatch(ctx, tenant.ID, req.ID, contract.SignalBatchDefined); err != nil {
+			return err
 		}
 	}
 	view, err := s.batchView(ctx, b)
@@ -120,15 +113,19 @@ func (s *Server) postBatch(c echo.Context) error {
 // batch's runs may follow one another (a run started by early completions
 // that gave up before the batch was posted), so the ID may be reused; the
 // stored batch says when it is closed for good, and a run that starts on a
-// closed batch ends at once.
+// closed batch ends at once. The wake is owed before it is made: one that
+// Temporal does not take now is made by a worker's reconciler, so the
+// request is answered as accepted either way. Only a failure to record it
+// is an error.
 func (s *Server) wakeBatch(ctx context.Context, tenantID uuid.UUID, batchID, signal string) error {
-	_, err := s.temporal.SignalWithStartWorkflow(ctx, workflows.BatchWorkflowID(tenantID, batchID), signal, nil,
-		client.StartWorkflowOptions{
-			TaskQueue:             s.intake.TaskQueue,
-			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-			TypedSearchAttributes: temporal.NewSearchAttributes(workflows.AttrTenant.ValueSet(tenantID.String())),
-		}, workflows.BatchWorkflowName, workflows.BatchInput{TenantID: tenantID, BatchID: batchID})
-	return err
+	owed, err := intake.Owe(ctx, dbq.New(s.pool), intake.Start{TenantID: tenantID, WorkflowID: contract.BatchWorkflowID(tenantID, batchID),
+		WorkflowType: contract.BatchWorkflowName, Input: contract.BatchInput{TenantID: tenantID, BatchID: batchID},
+		Signal: signal, Reuse: true})
+	if err != nil {
+		return err
+	}
+	_ = s.intake.Make(ctx, owed)
+	return nil
 }
 
 // completeJob records one job of a batch as done, once however often it is
@@ -153,7 +150,7 @@ func (s *Server) completeJob(c echo.Context) error {
 	b, err := q.GetBatch(ctx, dbq.GetBatchParams{TenantID: tenant.ID, ID: batchID})
 	switch {
 	case isNoRows(err):
-		out["status"] = "awaiting_batch"
+		out["status"] = contract.BatchAwaiting
 	case err != nil:
 		return err
 	default:
@@ -163,14 +160,9 @@ func (s *Server) completeJob(c echo.Context) error {
 		}
 		out["status"], out["completed_jobs"], out["expected_jobs"] = view.Status, view.CompletedJobs, view.ExpectedJobs
 	}
-	if out["status"] == workflows.BatchOpen || out["status"] == "awaiting_batch" {
-		if err := s.wakeBatch(ctx, tenant.ID, batchID, workflows.SignalBatchJob); err != nil {
-			var started *serviceerror.WorkflowExecutionAlreadyStarted
-			if !errors.As(err, &started) {
-				s.log.WarnContext(ctx, "waking a batch's workflow", "batch_id", batchID, "error", err)
-				return newError(http.StatusServiceUnavailable, "temporal_unavailable",
-					"job %s is recorded, but batch %s's workflow could not be told; send the same completion again", job, batchID)
-			}
+	if out["status"] == contract.BatchOpen || out["status"] == contract.BatchAwaiting {
+		if err := s.wakeBatch(ctx, tenant.ID, batchID, contract.SignalBatchJob); err != nil {
+			return err
 		}
 	}
 	return c.JSON(http.StatusOK, out)
@@ -198,7 +190,7 @@ func (s *Server) batchView(ctx context.Context, b dbq.Batch) (batchView, error) 
 		return batchView{}, err
 	}
 	v := batchView{ID: b.ID, Status: b.Status, ExpectedJobs: int(b.ExpectedJobs), CompletedJobs: int(n),
-		ExpiresAt: b.ExpiresAt, CreatedAt: b.CreatedAt, ClosedAt: b.ClosedAt, WorkflowID: workflows.BatchWorkflowID(b.TenantID, b.ID)}
+		ExpiresAt: b.ExpiresAt, CreatedAt: b.CreatedAt, ClosedAt: b.ClosedAt, WorkflowID: contract.BatchWorkflowID(b.TenantID, b.ID)}
 	if err := json.Unmarshal(b.Event, &v.Event); err != nil {
 		return v, fmt.Errorf("batch %s's event: %w", b.ID, err)
 	}

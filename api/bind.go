@@ -6,9 +6,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 )
@@ -121,17 +123,53 @@ type bufferedWriter struct {
 func (b *bufferedWriter) WriteHeader(status int)      { b.status = status }
 func (b *bufferedWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
 
-// refuseNUL refuses a NUL (%00) in the path or the query: PostgreSQL text
-// cannot hold one, so a NUL reaching a query would be a 500.
-func refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
+// refuseBadText refuses what PostgreSQL text cannot hold, or Herald cannot
+// name, in the parts of a request handlers read: invalid UTF-8 or a NUL in
+// the path, a query parameter or a header Herald reads. Each is a 400 naming
+// the part, never a 500 from a query that chokes on it.
+func refuseBadText(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		u := c.Request().URL
-		if strings.ContainsRune(u.Path, 0) || strings.ContainsRune(u.RawQuery, 0) || strings.Contains(u.RawQuery, "%00") {
-			return badRequest("the URL contains a NUL character (%%00), which Herald does not accept")
+		req := c.Request()
+		if !cleanText(req.URL.Path) {
+			return invalidField("path", "the URL path is not valid UTF-8 text (or contains NUL); percent-encode UTF-8")
+		}
+		if req.URL.RawQuery != "" {
+			query, err := url.ParseQuery(req.URL.RawQuery)
+			if err != nil {
+				return invalidField("query", "the query string is malformed: %s", sanitize(err.Error()))
+			}
+			for key, values := range query {
+				if !cleanText(key) {
+					return invalidField("query", "a query parameter's name is not valid UTF-8 text (or contains NUL)")
+				}
+				for _, v := range values {
+					if !cleanText(v) {
+						return invalidField(key, "query parameter %q is not valid UTF-8 text (or contains NUL)", key)
+					}
+				}
+			}
+		}
+		for _, name := range readHeaders {
+			for _, v := range req.Header.Values(name) {
+				if !cleanText(v) {
+					return invalidField(name, "header %s is not valid UTF-8 text (or contains NUL)", name)
+				}
+			}
 		}
 		return next(c)
 	}
 }
+
+// readHeaders are the headers Herald reads; others pass as they are.
+var readHeaders = []string{echo.HeaderAuthorization, echo.HeaderContentType, echo.HeaderXRequestID, "Idempotency-Key", "Last-Event-ID"}
+
+// cleanText reports whether s is valid UTF-8 without NUL.
+func cleanText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// sanitize makes an error text safe to echo: invalid bytes replaced.
+func sanitize(s string) string { return strings.ToValidUTF8(s, "\ufffd") }
 
 // decode reads a JSON body strictly: unknown fields, trailing data, a missing
 // body, an oversized body and NUL characters are all refused in the
@@ -163,10 +201,12 @@ func decode(c echo.Context, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
-	if dec.More() {
+	// Only JSON's whitespace may follow. dec.More would miss a closing
+	// bracket or brace ("{}}"), which it takes for an enclosing value's end.
+	if len(bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")) > 0 {
 		return badRequest("request body has data after the JSON object")
 	}
-	return nil
+	return storableNumbers(body)
 }
 
 // nulAt returns the offset of the first NUL in a JSON text, raw or written as
@@ -221,3 +261,59 @@ func (jsonSerializer) Serialize(c echo.Context, v any, indent string) error {
 }
 
 func (jsonSerializer) Deserialize(c echo.Context, v any) error { return decode(c, v) }
+
+// PostgreSQL's numeric, which jsonb stores numbers as, holds up to 131072
+// digits before the decimal point and 16383 after it.
+const (
+	maxIntDigits  = 131072
+	maxFracDigits = 16383
+)
+
+// storableNumbers refuses a body with a number PostgreSQL cannot store (say
+// 1e200000), naming where it is: it would be a 500 when stored. The body is
+// valid JSON by now.
+func storableNumbers(body []byte) error {
+	// Only an exponent or a very long run of digits can overflow.
+	if !bytes.ContainsAny(body, "eE") && len(body) < maxFracDigits {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // io.EOF; the body decoded already
+		}
+		n, ok := tok.(json.Number)
+		if !ok || storableNumber(string(n)) {
+			continue
+		}
+		at := dec.InputOffset()
+		return newError(http.StatusBadRequest, "number_out_of_range",
+			"the number ending at byte %d is too large or too precise to store (at most %d digits before the point and %d after)",
+			at, maxIntDigits, maxFracDigits).with("offset", at)
+	}
+}
+
+// storableNumber reports whether the JSON number n fits PostgreSQL's numeric.
+func storableNumber(n string) bool {
+	mantissa, exp, hasExp := strings.Cut(strings.ToLower(strings.TrimPrefix(n, "-")), "e")
+	e := 0
+	if hasExp {
+		v, err := strconv.Atoi(exp)
+		if err != nil || v > maxIntDigits+maxFracDigits || v < -(maxIntDigits+maxFracDigits) {
+			return false
+		}
+		e = v
+	}
+	// Count the significant digits, from the first non-zero one to the
+	// last: zeros outside them only say where the point is.
+	intPart, frac, _ := strings.Cut(mantissa, ".")
+	digits := strings.TrimLeft(intPart+frac, "0")
+	point := len(intPart) - (len(intPart) + len(frac) - len(digits)) + e // digits before the point
+	digits = strings.TrimRight(digits, "0")
+	if digits == "" {
+		return true // zero
+	}
+	return point <= maxIntDigits && len(digits)-point <= maxFracDigits
+}

@@ -8,9 +8,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/delivery"
-	"github.com/heraldhq/herald/workflows"
 )
 
 type cancelResponse struct {
@@ -71,7 +71,7 @@ func (s *Server) cancelEvent(c echo.Context) error {
 	if signal {
 		// The run stops waiting (send_at, quiet hours) at once; without the
 		// signal it finds the event cancelled when it next looks.
-		if err := s.temporal.SignalWorkflow(ctx, workflows.NotifyWorkflowID(id), "", workflows.SignalCancel, nil); err != nil {
+		if err := s.temporal.SignalWorkflow(ctx, contract.NotifyWorkflowID(id), "", contract.SignalCancel, nil); err != nil {
 			s.log.WarnContext(ctx, "telling a cancelled event's run", "event_id", id, "error", err)
 		}
 	}

@@ -12,10 +12,10 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/delivery"
 	"github.com/heraldhq/herald/integrations"
-	"github.com/heraldhq/herald/workflows"
 )
 
 type deliveryResponse struct {
@@ -33,17 +33,26 @@ type deliveryResponse struct {
 	DeliveredAt *time.Time      `json:"delivered_at"`
 	Error       string          `json:"error"`
 	// DigestID is the digest delivery that listed a digested item.
-	DigestID  *uuid.UUID `json:"digest_id,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
+	DigestID *uuid.UUID `json:"digest_id,omitempty"`
+	// Relay is the SMTP relay (host:port) that accepted a delivered email.
+	Relay string `json:"relay,omitempty"`
+	// EscalatedFrom is the channel (in_app) whose unread item this
+	// delivery escalates: held until the type's escalate.after, and sent
+	// only if the item was still unread then.
+	EscalatedFrom *channel.Channel `json:"escalated_from,omitempty"`
+	CreatedAt     time.Time        `json:"created_at"`
+	UpdatedAt     time.Time        `json:"updated_at"`
 }
 
 func toDelivery(d dbq.Delivery) deliveryResponse {
 	r := deliveryResponse{ID: d.ID, EventID: d.EventID, UserID: d.UserID, Channel: d.Channel, Status: d.Status,
 		Reason: d.Reason, Attempts: d.Attempts, NotBefore: d.NotBefore, DeliveredAt: d.DeliveredAt, Error: d.Error,
-		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+		EscalatedFrom: d.EscalatedFrom, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
 	if d.DigestID.Valid {
 		r.DigestID = &d.DigestID.UUID
+	}
+	if d.Relay != nil {
+		r.Relay = *d.Relay
 	}
 	if integrations.EventLevel(d.UserID) {
 		r.UserID, r.Target = "", integrations.Describe(d.UserID)
@@ -60,11 +69,15 @@ type eventResponse struct {
 	Urgent         bool                 `json:"urgent"`
 	SendAt         *time.Time           `json:"send_at"`
 	Link           string               `json:"link"`
-	Data           any                  `json:"data"`
-	CreatedAt      time.Time            `json:"created_at"`
-	Deliveries     []deliveryResponse   `json:"deliveries"`
-	Truncated      bool                 `json:"deliveries_truncated,omitempty"`
-	Next           string               `json:"deliveries_next,omitempty"`
+	// GroupKey and GroupWindow are what the event was posted with, for
+	// collapse by key.
+	GroupKey    *string            `json:"group_key,omitempty"`
+	GroupWindow string             `json:"group_window,omitempty"`
+	Data        any                `json:"data"`
+	CreatedAt   time.Time          `json:"created_at"`
+	Deliveries  []deliveryResponse `json:"deliveries"`
+	Truncated   bool               `json:"deliveries_truncated,omitempty"`
+	Next        string             `json:"deliveries_next,omitempty"`
 	// SourceEventID names the event this one was emitted for (a rule's
 	// input event, for instance).
 	SourceEventID *uuid.UUID `json:"source_event_id,omitempty"`
@@ -99,7 +112,10 @@ func (s *Server) getEvent(c echo.Context) error {
 	}
 	resp := eventResponse{EventID: ev.ID, Type: ev.Type, Status: ev.Status, WorkflowID: ev.WorkflowID,
 		WorkflowStatus: "unknown", Urgent: ev.Urgent, SendAt: ev.SendAt, Link: ev.Link, Data: rawJSON(ev.Data), CreatedAt: ev.CreatedAt,
-		Deliveries: make([]deliveryResponse, 0, min(len(rows), maxEventDeliveries))}
+		Deliveries: make([]deliveryResponse, 0, min(len(rows), maxEventDeliveries)), GroupKey: ev.GroupKey}
+	if ev.GroupWindowSeconds != nil {
+		resp.GroupWindow = (time.Duration(*ev.GroupWindowSeconds) * time.Second).String()
+	}
 	if len(rows) > maxEventDeliveries {
 		rows = rows[:maxEventDeliveries]
 		resp.Truncated = true
@@ -111,7 +127,7 @@ func (s *Server) getEvent(c echo.Context) error {
 	if ev.SourceEventID.Valid {
 		resp.SourceEventID = &ev.SourceEventID.UUID
 	}
-	if strings.HasPrefix(ev.WorkflowID, workflows.RulesWorkflowPrefix) {
+	if strings.HasPrefix(ev.WorkflowID, contract.RulesWorkflowPrefix) {
 		if resp.Rules, err = s.ruleOutcomes(ctx, ev.ID); err != nil {
 			return err
 		}
@@ -161,7 +177,7 @@ func (s *Server) listDeliveries(c echo.Context) error {
 	}
 	q := dbq.New(s.pool)
 	var rows []dbq.Delivery
-	if params.Status == "failed" {
+	if params.Status == string(delivery.Failed) {
 		// Its own query, so the small partial index of failed rows serves it
 		// rather than a walk of the tenant's whole delivery log.
 		rows, err = q.ListFailedDeliveries(c.Request().Context(), dbq.ListFailedDeliveriesParams{
@@ -174,13 +190,5 @@ func (s *Server) listDeliveries(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]deliveryResponse, 0, len(rows))
-	for _, d := range rows {
-		out = append(out, toDelivery(d))
-	}
-	var next *string
-	if n := len(rows); n > 0 {
-		next = p.nextCursor(n, rows[n-1].CreatedAt, rows[n-1].ID)
-	}
-	return c.JSON(http.StatusOK, map[string]any{"data": out, "next_cursor": next})
+	return listAnswer(c, p, rows, toDelivery, func(d dbq.Delivery) (time.Time, uuid.UUID) { return d.CreatedAt, d.ID })
 }

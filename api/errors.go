@@ -1,12 +1,15 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/serviceerror"
 )
 
 // Error is the contract's error body: {"error": {"code", "message", "details"}}.
@@ -50,6 +53,25 @@ func invalidField(field, format string, args ...any) *Error {
 	return newError(http.StatusBadRequest, "invalid_field", format, args...).with("field", field)
 }
 
+// channelNotAvailable refuses a channel that is listed but not available
+// yet (push): 422, since the request is well formed.
+func channelNotAvailable(field, format string, args ...any) *Error {
+	return newError(http.StatusUnprocessableEntity, "channel_not_available", format, args...).with("field", field)
+}
+
+// checkLink refuses a link that is not an absolute http(s) URL of at most
+// 2000 characters, as every link the API takes; empty is none.
+func checkLink(field, link string) error {
+	if link == "" {
+		return nil
+	}
+	u, err := url.Parse(link)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(link) > 2000 {
+		return invalidField(field, "%s must be an absolute http(s) URL of at most 2000 characters", field)
+	}
+	return nil
+}
+
 func notFound(what string) *Error {
 	return newError(http.StatusNotFound, "not_found", "%s not found", what)
 }
@@ -69,6 +91,10 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		apiErr = notFound("resource")
 	case errors.As(err, &httpErr):
 		apiErr = fromEchoError(httpErr)
+	case unavailable(err):
+		s.log.Warn("a dependency did not answer", "method", c.Request().Method, "path", c.Path(), "error", err)
+		apiErr = newError(http.StatusServiceUnavailable, "unavailable",
+			"a dependency (Temporal or the database) did not answer in time; the request may be retried")
 	default:
 		s.log.Error("request failed", "method", c.Request().Method, "path", c.Path(), "error", err)
 		apiErr = newError(http.StatusInternalServerError, "internal_error", "something went wrong on our side; the request may be retried")
@@ -105,4 +131,12 @@ func fromEchoError(e *echo.HTTPError) *Error {
 		msg = m
 	}
 	return newError(e.Code, "http_error", "%s", msg)
+}
+
+// unavailable reports an error that is a dependency not answering: a
+// deadline that ran out, Temporal unreachable.
+func unavailable(err error) bool {
+	var unav *serviceerror.Unavailable
+	var dl *serviceerror.DeadlineExceeded
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &unav) || errors.As(err, &dl)
 }

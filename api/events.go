@@ -19,6 +19,8 @@ type eventRequest struct {
 	Urgent         bool               `json:"urgent"`
 	SendAt         *time.Time         `json:"send_at"`
 	Link           string             `json:"link"`
+	GroupKey       *string            `json:"group_key"`
+	GroupWindow    *string            `json:"group_window"`
 }
 
 // postEvent accepts an event: 202 means it is stored and will run, even if
@@ -34,7 +36,7 @@ func (s *Server) postEvent(c echo.Context) error {
 	}
 	acc, err := s.intake.Submit(c.Request().Context(), tenantOf(c).ID, intake.Request{
 		Type: req.Type, Recipients: req.Recipients, Data: req.Data, IdempotencyKey: key,
-		Urgent: req.Urgent, SendAt: req.SendAt, Link: req.Link,
+		Urgent: req.Urgent, SendAt: req.SendAt, Link: req.Link, GroupKey: req.GroupKey, GroupWindow: req.GroupWindow,
 	})
 	if err != nil {
 		return fromIntake(err)

@@ -9,15 +9,17 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/labstack/echo/v4"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/intake"
 	"github.com/heraldhq/herald/quiet"
-	"github.com/heraldhq/herald/workflows"
 )
 
 // Bounds of an experiment.
@@ -33,6 +35,10 @@ type experimentRequest struct {
 	Variants      []string `json:"variants"`
 	MinSampleSize int64    `json:"min_sample_size"`
 	CheckAt       string   `json:"check_at,omitempty"`
+	// Link is the experiment's page: the ready notification's button.
+	// Omitted when empty, so experiments posted before it keep their
+	// request hash and a repeat of one is still the same experiment.
+	Link string `json:"link,omitempty"`
 }
 
 // postExperiment stores an experiment and starts its workflow, which checks
@@ -72,34 +78,46 @@ func (s *Server) postExperiment(c echo.Context) error {
 	if _, err := quiet.ParseClock(req.CheckAt); err != nil {
 		return invalidField("check_at", "check_at is a local time as HH:MM, such as 09:00")
 	}
+	if err := checkLink("link", req.Link); err != nil {
+		return err
+	}
 	def, _ := json.Marshal(req)
 	hash := sha256.Sum256(def)
-	q := dbq.New(s.pool)
+	wid := contract.ExperimentWorkflowID(tenant.ID, req.ID)
+	start := intake.Start{TenantID: tenant.ID, WorkflowID: wid, WorkflowType: contract.ExperimentWorkflowName,
+		Input: contract.ExperimentInput{TenantID: tenant.ID, ID: req.ID, Name: req.Name,
+			Variants: req.Variants, MinSampleSize: req.MinSampleSize, CheckAt: req.CheckAt, Link: req.Link}}
 	status := http.StatusCreated
-	if _, err := q.InsertExperiment(ctx, dbq.InsertExperimentParams{TenantID: tenant.ID, ID: req.ID, RequestHash: hash[:], Definition: def}); isNoRows(err) {
-		stored, err := q.GetExperiment(ctx, dbq.GetExperimentParams{TenantID: tenant.ID, ID: req.ID})
-		if err != nil {
-			return err
+	var owed intake.Owed
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		_, err := q.InsertExperiment(ctx, dbq.InsertExperimentParams{TenantID: tenant.ID, ID: req.ID, RequestHash: hash[:], Definition: def})
+		if isNoRows(err) {
+			stored, err := q.GetExperiment(ctx, dbq.GetExperimentParams{TenantID: tenant.ID, ID: req.ID})
+			if err != nil {
+				return err
+			}
+			if string(stored.RequestHash) != string(hash[:]) {
+				return newError(http.StatusConflict, "experiment_conflict", "experiment %s exists with a different definition", req.ID).with("id", req.ID)
+			}
+			status = http.StatusOK
+		} else if err != nil {
+			return fmt.Errorf("storing experiment %s: %w", req.ID, err)
 		}
-		if string(stored.RequestHash) != string(hash[:]) {
-			return newError(http.StatusConflict, "experiment_conflict", "experiment %s exists with a different definition", req.ID).with("id", req.ID)
-		}
-		status = http.StatusOK
-	} else if err != nil {
-		return fmt.Errorf("storing experiment %s: %w", req.ID, err)
+		// Stored with the start it owes: a start Temporal does not take now
+		// is made by a worker's reconciler. A repeat owes it again, which
+		// changes nothing for a workflow that runs.
+		owed, err = intake.Owe(ctx, q, start)
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	wid := workflows.ExperimentWorkflowID(tenant.ID, req.ID)
-	_, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: wid, TaskQueue: s.intake.TaskQueue,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.AttrTenant.ValueSet(tenant.ID.String())),
-	}, workflows.ExperimentWorkflowName, workflows.ExperimentInput{TenantID: tenant.ID, ID: req.ID, Name: req.Name,
-		Variants: req.Variants, MinSampleSize: req.MinSampleSize, CheckAt: req.CheckAt})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if err != nil && !errors.As(err, &started) {
-		s.log.WarnContext(ctx, "starting an experiment's workflow", "experiment_id", req.ID, "error", err)
-		return newError(http.StatusServiceUnavailable, "temporal_unavailable",
-			"experiment %s is stored, but its workflow could not be started; send the same POST again", req.ID)
+	if err := s.intake.Make(ctx, owed); err != nil {
+		// Accepted all the same: it runs once Temporal takes the start.
+		return c.JSON(status, contract.ExperimentView{ID: req.ID, Name: req.Name, Variants: req.Variants,
+			MinSampleSize: req.MinSampleSize, CheckAt: req.CheckAt, Link: req.Link,
+			ExperimentState: contract.ExperimentState{Status: contract.ExperimentRunning, Counts: map[string]int64{}}})
 	}
 	view, err := s.experimentState(ctx, wid)
 	if err != nil {
@@ -122,12 +140,12 @@ func (s *Server) experiment(c echo.Context) (experimentRequest, string, error) {
 	if err := json.Unmarshal(row.Definition, &def); err != nil {
 		return def, "", fmt.Errorf("experiment %s: %w", row.ID, err)
 	}
-	return def, workflows.ExperimentWorkflowID(tenant.ID, row.ID), nil
+	return def, contract.ExperimentWorkflowID(tenant.ID, row.ID), nil
 }
 
-func (s *Server) experimentState(ctx context.Context, wid string) (workflows.ExperimentView, error) {
-	var view workflows.ExperimentView
-	res, err := s.temporal.QueryWorkflow(ctx, wid, "", workflows.QueryExperiment)
+func (s *Server) experimentState(ctx context.Context, wid string) (contract.ExperimentView, error) {
+	var view contract.ExperimentView
+	res, err := s.temporal.QueryWorkflow(ctx, wid, "", contract.QueryExperiment)
 	if err == nil {
 		err = res.Get(&view)
 	}
@@ -175,7 +193,7 @@ func (s *Server) postSamples(c echo.Context) error {
 			return invalidField("counts", "count of %s is negative", v)
 		}
 	}
-	err = s.temporal.SignalWorkflow(c.Request().Context(), wid, "", workflows.SignalSamples, req.Counts)
+	err = s.temporal.SignalWorkflow(c.Request().Context(), wid, "", contract.SignalSamples, req.Counts)
 	var gone *serviceerror.NotFound
 	switch {
 	case errors.As(err, &gone):
@@ -204,9 +222,9 @@ func (s *Server) concludeExperiment(c echo.Context) error {
 	if !slices.Contains(def.Variants, req.Winner) {
 		return unknownVariant(def.ID, req.Winner)
 	}
-	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: wid, UpdateName: workflows.UpdateConclude,
+	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: wid, UpdateName: contract.UpdateConclude,
 		Args: []any{req.Winner}, WaitForStage: client.WorkflowUpdateStageCompleted})
-	var view workflows.ExperimentView
+	var view contract.ExperimentView
 	if err == nil {
 		err = h.Get(ctx, &view)
 	}
@@ -215,14 +233,14 @@ func (s *Server) concludeExperiment(c echo.Context) error {
 	switch {
 	case err == nil:
 		return c.JSON(http.StatusOK, view)
-	case errors.As(err, &appErr) && appErr.Type() == workflows.ErrAlreadyConcluded, errors.As(err, &gone):
+	case errors.As(err, &appErr) && appErr.Type() == contract.ErrTypeAlreadyConcluded, errors.As(err, &gone):
 		done, qerr := s.experimentState(ctx, wid)
 		if qerr != nil {
 			return qerr
 		}
 		return newError(http.StatusConflict, "already_concluded", "experiment %s was concluded already: %s won", def.ID, done.Winner).
 			with("winner", done.Winner).with("concluded_at", done.ConcludedAt)
-	case errors.As(err, &appErr) && appErr.Type() == workflows.ErrUnknownVariant:
+	case errors.As(err, &appErr) && appErr.Type() == contract.ErrTypeUnknownVariant:
 		return unknownVariant(def.ID, req.Winner)
 	}
 	return fmt.Errorf("concluding experiment %s: %w", def.ID, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/db"
 	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/personal"
 	"github.com/heraldhq/herald/seal"
 )
 
@@ -44,25 +45,42 @@ type notificationResponse struct {
 const listDataBytes = 4 << 10
 
 // toNotification pairs an inbox item with its event's data, which is stored
-// once per event rather than copied to every recipient's item.
-func toNotification(n dbq.Notification, data []byte) notificationResponse {
+// once per event rather than copied to every recipient's item, and with its
+// link: the user's own (an approver's, described by the event's
+// personalLink) is minted as it is served, never stored.
+func toNotification(n dbq.Notification, data, personalLink []byte, links personal.Minter) notificationResponse {
 	return notificationResponse{ID: n.ID, EventID: n.EventID, Type: n.Type, Title: n.Title, Body: n.Body,
-		Link: n.Link, Data: rawJSON(data), Seen: n.SeenAt != nil, SeenAt: n.SeenAt, Read: n.ReadAt != nil, ReadAt: n.ReadAt,
+		Link: itemLink(n, personalLink, links), Data: rawJSON(data), Seen: n.SeenAt != nil, SeenAt: n.SeenAt, Read: n.ReadAt != nil, ReadAt: n.ReadAt,
 		Archived: n.ArchivedAt != nil, ArchivedAt: n.ArchivedAt, SnoozedUntil: n.SnoozedUntil, CreatedAt: n.CreatedAt}
+}
+
+// itemLink is the link an inbox item shows its own user.
+func itemLink(n dbq.Notification, personalLink []byte, links personal.Minter) string {
+	if l, err := personal.Parse(personalLink); err == nil {
+		if own := links.For(n.TenantID, l, n.UserID); own != "" {
+			return own
+		}
+	}
+	return n.Link
 }
 
 // inboxUser checks the path's user exists in the caller's tenant, so a typo
 // is a 404 rather than an empty inbox.
 func (s *Server) inboxUser(c echo.Context) (string, error) {
+	u, err := s.inboxUserRow(c)
+	return u.ID, err
+}
+
+func (s *Server) inboxUserRow(c echo.Context) (dbq.User, error) {
 	id := c.Param("id")
 	if !audience.ValidUserID(id) {
-		return "", notFound("user") // no user can have this ID
+		return dbq.User{}, notFound("user") // no user can have this ID
 	}
-	_, err := dbq.New(s.pool).GetUser(c.Request().Context(), dbq.GetUserParams{TenantID: tenantOf(c).ID, ID: id})
+	u, err := dbq.New(s.pool).GetUser(c.Request().Context(), dbq.GetUserParams{TenantID: tenantOf(c).ID, ID: id})
 	if isNoRows(err) {
-		return "", notFound("user")
+		return dbq.User{}, notFound("user")
 	}
-	return id, err
+	return u, err
 }
 
 func (s *Server) listNotifications(c echo.Context) error {
@@ -101,18 +119,13 @@ func (s *Server) listNotifications(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]notificationResponse, 0, len(rows))
-	for _, r := range rows {
-		n := toNotification(r.Notification, r.EventData)
+	return listAnswer(c, p, rows, func(r dbq.ListNotificationsRow) notificationResponse {
+		n := toNotification(r.Notification, r.EventData, r.PersonalLink, s.personal)
 		n.DataTruncated = r.DataTruncated
-		out = append(out, n)
-	}
-	var next *string
-	if n := len(rows); n > 0 {
-		last := rows[n-1].Notification
-		next = p.nextCursor(n, last.CreatedAt, last.ID)
-	}
-	return c.JSON(http.StatusOK, map[string]any{"data": out, "next_cursor": next})
+		return n
+	}, func(r dbq.ListNotificationsRow) (time.Time, uuid.UUID) {
+		return r.Notification.CreatedAt, r.Notification.ID
+	})
 }
 
 func (s *Server) markRead(c echo.Context) error {
@@ -138,7 +151,7 @@ func (s *Server) markRead(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toNotification(n.Notification, n.EventData))
+	return c.JSON(http.StatusOK, toNotification(n.Notification, n.EventData, n.PersonalLink, s.personal))
 }
 
 func (s *Server) markAllRead(c echo.Context) error {
@@ -241,7 +254,7 @@ func (s *Server) answerItem(c echo.Context, user string, id uuid.UUID, n int64) 
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toNotification(item.Notification, item.EventData))
+	return c.JSON(http.StatusOK, toNotification(item.Notification, item.EventData, item.PersonalLink, s.personal))
 }
 
 func (s *Server) markAllSeen(c echo.Context) error {
@@ -313,7 +326,7 @@ const inboxTokenTTL = time.Hour
 // (the inbox routes accept it as a bearer or as ?token=). Only an API key
 // can ask for one: the route is outside the token's scope.
 func (s *Server) createInboxToken(c echo.Context) error {
-	user, err := s.inboxUser(c)
+	u, err := s.inboxUserRow(c)
 	if err != nil {
 		return err
 	}
@@ -321,6 +334,6 @@ func (s *Server) createInboxToken(c echo.Context) error {
 		return newError(http.StatusServiceUnavailable, "unavailable", "this server has no signing key for tokens")
 	}
 	expires := time.Now().Add(inboxTokenTTL).Truncate(time.Second)
-	tok := s.links.SealInbox(seal.Inbox{TenantID: tenantOf(c).ID, UserID: user, Expires: expires})
+	tok := s.links.SealInbox(seal.Inbox{TenantID: tenantOf(c).ID, UserID: u.ID, Expires: expires, UserCreated: u.CreatedAt})
 	return c.JSON(http.StatusCreated, map[string]any{"token": tok, "expires_at": expires.UTC()})
 }

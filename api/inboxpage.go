@@ -4,13 +4,16 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/base64"
+	"encoding/json"
 	htmltemplate "html/template"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/heraldhq/herald/branding"
 	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/locale"
 )
 
 //go:embed inboxpage/inbox.html inboxpage/inbox.js inboxpage/widget.js
@@ -35,44 +38,66 @@ func mustRead(name string) []byte {
 type inboxPageView struct {
 	User, Token, Nonce string
 	Script             htmltemplate.JS
+	Brand              branding.Branding
+	// Words are the script's own words in the page's language, as JSON.
+	Words string
+	text  pageText
 }
+
+// T writes one of the page's words in its language.
+func (v inboxPageView) T(key string, args ...any) string { return v.text.T(key, args...) }
+
+// Lang is the page's language, for <html lang>.
+func (v inboxPageView) Lang() string { return v.text.Lang() }
 
 // serveInboxPage serves GET /inbox?token=…: the notification centre for the
 // token's user. Everything it needs is in the page; it talks only to this
 // server. It may be framed (the widget opens it in a panel).
 func (s *Server) serveInboxPage(c echo.Context) error {
 	tok := c.QueryParam("token")
+	t := pageTextFor(c, "")
 	if s.links == nil || tok == "" {
-		return inboxPageError(c, http.StatusUnauthorized, "Open your notifications from the app you use: this link has no token.")
+		return inboxPageError(c, http.StatusUnauthorized, t, "Open your notifications from the app you use: this link has no token.")
 	}
 	in, err := s.links.OpenInbox(tok, time.Now())
 	if err != nil {
-		return inboxPageError(c, http.StatusUnauthorized, "This link has expired. Open your notifications from the app again.")
+		return inboxPageError(c, http.StatusUnauthorized, t, "This link has expired. Open your notifications from the app again.")
 	}
-	if _, err := dbq.New(s.pool).GetUser(c.Request().Context(), dbq.GetUserParams{TenantID: in.TenantID, ID: in.UserID}); isNoRows(err) {
-		return inboxPageError(c, http.StatusNotFound, "This inbox no longer exists.")
+	t = s.readerText(c, in.TenantID, in.UserID)
+	if u, err := dbq.New(s.pool).GetUser(c.Request().Context(), dbq.GetUserParams{TenantID: in.TenantID, ID: in.UserID}); isNoRows(err) || (err == nil && !sameUser(in, u)) {
+		return inboxPageError(c, http.StatusNotFound, t, "This inbox no longer exists.")
 	} else if err != nil {
+		return err
+	}
+	words, err := json.Marshal(locale.Formats(t.lang, locale.InboxScriptWords))
+	if err != nil {
 		return err
 	}
 	var n [16]byte
 	_, _ = rand.Read(n[:])
 	nonce := base64.RawStdEncoding.EncodeToString(n[:])
 	h := c.Response().Header()
+	brand := s.brandOf(c, in.TenantID)
+	img := "img-src 'self' data:"
+	if o := brand.LogoOrigin(); o != "" {
+		img += " " + o // the tenant's logo, and nothing else from outside
+	}
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; style-src 'nonce-"+nonce+"'; "+
-		"connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'")
+		"connect-src 'self'; "+img+"; base-uri 'none'; form-action 'none'")
 	h.Set("Referrer-Policy", "no-referrer") // the token is in the URL
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().WriteHeader(http.StatusOK)
-	return inboxPage.Execute(c.Response(), inboxPageView{User: in.UserID, Token: tok, Nonce: nonce, Script: htmltemplate.JS(inboxJS)})
+	return inboxPage.Execute(c.Response(), inboxPageView{User: in.UserID, Token: tok, Nonce: nonce, Script: htmltemplate.JS(inboxJS), Brand: brand,
+		Words: string(words), text: t})
 }
 
-func inboxPageError(c echo.Context, status int, msg string) error {
+func inboxPageError(c echo.Context, status int, t pageText, msg string) error {
 	c.Response().Header().Set("Referrer-Policy", "no-referrer")
-	return c.HTML(status, `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">`+
-		`<title>Notifications</title></head><body style="font:15px/1.5 sans-serif;padding:24px;color:#1d1d1f"><p>`+
-		htmltemplate.HTMLEscapeString(msg)+`</p></body></html>`)
+	return c.HTML(status, `<!doctype html><html lang="`+t.Lang()+`"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">`+
+		`<title>`+htmltemplate.HTMLEscapeString(t.T("Notifications"))+`</title></head><body style="font:15px/1.5 sans-serif;padding:24px;color:#1d1d1f"><p>`+
+		htmltemplate.HTMLEscapeString(t.T(msg))+`</p></body></html>`)
 }
 
 // serveWidget serves GET /inbox/widget.js, the drop-in bell.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -8,24 +9,27 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/integrations"
+	"github.com/heraldhq/herald/seal"
 	"github.com/heraldhq/herald/stdwebhooks"
 )
 
-// rotationGrace is how long a rotated webhook secret keeps signing beside
-// the new one, so receivers can switch without losing a message.
-const rotationGrace = 24 * time.Hour
-
-// slackRequest updates the Slack integration. Secrets are write-only: a
-// secret left out keeps its stored value, an empty string removes it. Routes
-// left out keep theirs; given, they replace them.
+// slackRequest updates the Slack integration under the PUT rule (Field):
+// a field left out keeps its stored value; null resets it (no webhook URL,
+// no bot token, no routes). Secrets are write-only, and an empty string
+// removes one too.
+// With a webhook URL and no routes, every event whose type sends to Slack
+// posts on the webhook: a GET answers that implied route marked "implied",
+// and a PUT ignores it.
 type slackRequest struct {
-	WebhookURL *string               `json:"webhook_url"`
-	BotToken   *string               `json:"bot_token"`
-	Routes     *[]integrations.Route `json:"routes"`
+	WebhookURL Field[string]               `json:"webhook_url"`
+	BotToken   Field[string]               `json:"bot_token"`
+	Routes     Field[[]integrations.Route] `json:"routes"`
 }
 
 type slackResponse struct {
@@ -35,10 +39,13 @@ type slackResponse struct {
 	UpdatedAt     *time.Time           `json:"updated_at"`
 }
 
+// webhookRequest sets the tenant's endpoint under the PUT rule (Field): a
+// field left out keeps its stored value; null resets it (no URL, every
+// event type). rotate_secret is an action, not a stored field.
 type webhookRequest struct {
-	URL          string   `json:"url"`
-	EventTypes   []string `json:"event_types"`
-	RotateSecret bool     `json:"rotate_secret"`
+	URL          Field[string]   `json:"url"`
+	EventTypes   Field[[]string] `json:"event_types"`
+	RotateSecret bool            `json:"rotate_secret"`
 }
 
 type webhookResponse struct {
@@ -54,7 +61,7 @@ type webhookResponse struct {
 	UpdatedAt               *time.Time `json:"updated_at"`
 }
 
-func (s *Server) integration(c echo.Context, kind string) (*dbq.Integration, error) {
+func (s *Server) integration(c echo.Context, kind integrations.Kind) (*dbq.Integration, error) {
 	row, err := dbq.New(s.pool).GetIntegration(c.Request().Context(), dbq.GetIntegrationParams{TenantID: tenantOf(c).ID, Kind: kind})
 	if isNoRows(err) {
 		return nil, nil
@@ -65,16 +72,16 @@ func (s *Server) integration(c echo.Context, kind string) (*dbq.Integration, err
 	return &row, nil
 }
 
-func openSecrets[T any](s *Server, c echo.Context, row *dbq.Integration, kind string) (T, error) {
-	var v T
+func openSecrets[T any](s *Server, c echo.Context, row *dbq.Integration, kind integrations.Kind) (T, error) {
 	if row == nil || row.Secrets == "" {
-		return v, nil
+		var none T
+		return none, nil
 	}
-	raw, err := s.links.Open(integrations.SealPurpose(tenantOf(c).ID, kind), row.Secrets)
+	v, err := integrations.Open[T](s.links, integrations.SealPurpose(tenantOf(c).ID, kind), row.Secrets)
 	if err != nil {
-		return v, fmt.Errorf("opening the %s integration's secrets (was HERALD_SIGNING_KEY changed?): %w", kind, err)
+		return v, fmt.Errorf("opening the %s integration's secrets: %w", kind, err)
 	}
-	return v, json.Unmarshal(raw, &v)
+	return v, nil
 }
 
 func (s *Server) getSlack(c echo.Context) error {
@@ -92,8 +99,8 @@ func toSlackResponse(row *dbq.Integration) slackResponse {
 	}
 	if cfg, err := integrations.Parse[integrations.Slack](row.Config); err == nil && cfg != nil {
 		out.WebhookURLSet, out.BotTokenSet = cfg.WebhookURLSet, cfg.BotTokenSet
-		if cfg.Routes != nil {
-			out.Routes = cfg.Routes
+		if routes := cfg.EffectiveRoutes(); routes != nil {
+			out.Routes = routes
 		}
 	}
 	out.UpdatedAt = &row.UpdatedAt
@@ -106,42 +113,33 @@ func (s *Server) putSlack(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	row, err := s.integration(c, integrations.KindSlack)
-	if err != nil {
-		return err
-	}
-	secrets, err := openSecrets[integrations.SlackSecrets](s, c, row, integrations.KindSlack)
-	if err != nil {
-		return err
-	}
-	cfg := integrations.Slack{Routes: []integrations.Route{}}
-	if row != nil {
-		if old, err := integrations.Parse[integrations.Slack](row.Config); err == nil && old != nil && old.Routes != nil {
-			cfg.Routes = old.Routes
-		}
-	}
-	if req.WebhookURL != nil {
-		u := strings.TrimSpace(*req.WebhookURL)
+	// Only what the request gives is checked: a stored URL was checked
+	// when it was given.
+	if u, ok := req.WebhookURL.Given(); ok {
+		u = strings.TrimSpace(u)
 		if u != "" {
 			if err := s.guard.CheckURL(ctx, u); err != nil {
 				return invalidField("webhook_url", "webhook_url: %s", err)
 			}
 		}
-		secrets.WebhookURL = u
+		req.WebhookURL.value = u
 	}
-	if req.BotToken != nil {
-		tok := strings.TrimSpace(*req.BotToken)
+	if tok, ok := req.BotToken.Given(); ok {
+		tok = strings.TrimSpace(tok)
 		if tok != "" && (!strings.HasPrefix(tok, "xox") || len(tok) > 255 || strings.ContainsAny(tok, " \t\r\n")) {
 			return invalidField("bot_token", "bot_token: want a Slack bot token (xoxb-…)")
 		}
-		secrets.BotToken = tok
+		req.BotToken.value = tok
 	}
-	if req.Routes != nil {
+	if routes, ok := req.Routes.Given(); ok {
 		k, err := s.known(ctx, tenant.ID)
 		if err != nil {
 			return err
 		}
-		routes := *req.Routes
+		// The implied route is answered, never stored: a GET sent back
+		// as it came keeps the integration as it was.
+		routes = slices.DeleteFunc(slices.Clone(routes), func(r integrations.Route) bool { return r.Implied })
+		req.Routes.value = routes
 		if field, msg := integrations.ValidateRoutes(routes, integrations.Known{EventTypes: k.EventTypes, Categories: k.Categories}); field != "" {
 			return invalidField(field, "%s: %s", field, msg)
 		}
@@ -151,18 +149,71 @@ func (s *Server) putSlack(c echo.Context) error {
 				routes[i].Purposes = []string{}
 			}
 		}
-		cfg.Routes = routes
 	}
-	cfg.WebhookURLSet, cfg.BotTokenSet = secrets.WebhookURL != "", secrets.BotToken != ""
-	saved, err := s.storeIntegration(c, integrations.KindSlack, cfg, secrets)
+	saved, err := s.updateIntegration(c, integrations.KindSlack, func(row *dbq.Integration) (any, any, error) {
+		secrets, err := openSecrets[integrations.SlackSecrets](s, c, row, integrations.KindSlack)
+		if err != nil {
+			return nil, nil, err
+		}
+		var stored []integrations.Route
+		if row != nil {
+			if old, err := integrations.Parse[integrations.Slack](row.Config); err == nil && old != nil {
+				stored = old.Routes
+			}
+		}
+		secrets.WebhookURL = req.WebhookURL.Apply(secrets.WebhookURL, "")
+		secrets.BotToken = req.BotToken.Apply(secrets.BotToken, "")
+		cfg := integrations.Slack{Routes: req.Routes.Apply(stored, nil)}
+		if cfg.Routes == nil {
+			cfg.Routes = []integrations.Route{}
+		}
+		cfg.WebhookURLSet, cfg.BotTokenSet = secrets.WebhookURL != "", secrets.BotToken != ""
+		return cfg, secrets, nil
+	})
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, toSlackResponse(saved))
 }
 
-func (s *Server) storeIntegration(c echo.Context, kind string, cfg, secrets any) (*dbq.Integration, error) {
-	tenant := tenantOf(c)
+// updateIntegration stores the integration change makes of the stored one
+// (nil when there is none), read under the row's lock so two PUTs of
+// different fields both count. change answers the plain configuration and
+// the secrets to seal.
+func (s *Server) updateIntegration(c echo.Context, kind integrations.Kind, change func(row *dbq.Integration) (cfg, secrets any, err error)) (*dbq.Integration, error) {
+	ctx, tenant := c.Request().Context(), tenantOf(c)
+	var saved *dbq.Integration
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		var row *dbq.Integration
+		found, err := q.LockIntegration(ctx, dbq.LockIntegrationParams{TenantID: tenant.ID, Kind: kind})
+		if isNoRows(err) {
+			// No row to lock yet: a first PUT takes the tenant's row, so a
+			// concurrent first PUT waits, then finds this one's row and
+			// merges over it (rather than both answering a secret and only
+			// one being stored).
+			if _, lerr := q.LockTenantSettings(ctx, tenant.ID); lerr != nil {
+				return fmt.Errorf("locking the tenant: %w", lerr)
+			}
+			found, err = q.LockIntegration(ctx, dbq.LockIntegrationParams{TenantID: tenant.ID, Kind: kind})
+		}
+		switch {
+		case err == nil:
+			row = &found
+		case !isNoRows(err):
+			return fmt.Errorf("loading the %s integration: %w", kind, err)
+		}
+		cfg, secrets, err := change(row)
+		if err != nil {
+			return err
+		}
+		saved, err = storeIntegration(ctx, q, s.links, tenant.ID, kind, cfg, secrets)
+		return err
+	})
+	return saved, err
+}
+
+func storeIntegration(ctx context.Context, q *dbq.Queries, links *seal.Sealer, tenantID uuid.UUID, kind integrations.Kind, cfg, secrets any) (*dbq.Integration, error) {
 	plain, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, err
@@ -171,8 +222,8 @@ func (s *Server) storeIntegration(c echo.Context, kind string, cfg, secrets any)
 	if err != nil {
 		return nil, err
 	}
-	row, err := dbq.New(s.pool).PutIntegration(c.Request().Context(), dbq.PutIntegrationParams{
-		TenantID: tenant.ID, Kind: kind, Config: plain, Secrets: s.links.Seal(integrations.SealPurpose(tenant.ID, kind), secret),
+	row, err := q.PutIntegration(ctx, dbq.PutIntegrationParams{
+		TenantID: tenantID, Kind: kind, Config: plain, Secrets: links.Seal(integrations.SealPurpose(tenantID, kind), secret),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storing the %s integration: %w", kind, err)
@@ -204,10 +255,7 @@ func toWebhookResponse(row *dbq.Integration, secrets integrations.WebhookSecrets
 			out.EventTypes = cfg.EventTypes
 		}
 	}
-	if secrets.Previous != "" && time.Unix(secrets.PreviousUntil, 0).After(time.Now()) {
-		until := time.Unix(secrets.PreviousUntil, 0).UTC()
-		out.PreviousSecretExpiresAt = &until
-	}
+	out.PreviousSecretExpiresAt = secrets.PreviousExpiresAt(time.Now())
 	return out
 }
 
@@ -221,47 +269,56 @@ func (s *Server) putWebhook(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	req.URL = strings.TrimSpace(req.URL)
-	if req.URL != "" { // none: the secret signs users' own endpoints only
-		if err := s.guard.CheckURL(ctx, req.URL); err != nil {
-			return invalidField("url", "url: %s", err)
+	if u, ok := req.URL.Given(); ok {
+		u = strings.TrimSpace(u)
+		if u != "" { // none: the secret signs approval callbacks only
+			if err := s.guard.CheckURL(ctx, u); err != nil {
+				return invalidField("url", "url: %s", err)
+			}
 		}
+		req.URL.value = u
 	}
-	if req.EventTypes == nil {
-		req.EventTypes = []string{}
-	}
-	if len(req.EventTypes) > 0 {
+	if types, ok := req.EventTypes.Given(); ok && len(types) > 0 {
 		k, err := s.known(ctx, tenant.ID)
 		if err != nil {
 			return err
 		}
-		for i, t := range req.EventTypes {
+		for i, t := range types {
 			if !k.EventTypes[t] {
 				field := fmt.Sprintf("event_types[%d]", i)
 				return invalidField(field, "%s: %q is not an event type of this tenant", field, t)
 			}
 		}
-		slices.Sort(req.EventTypes)
-		req.EventTypes = slices.Compact(req.EventTypes)
+		slices.Sort(types)
+		req.EventTypes.value = slices.Compact(types)
 	}
-	row, err := s.integration(c, integrations.KindWebhook)
-	if err != nil {
-		return err
-	}
-	secrets, err := openSecrets[integrations.WebhookSecrets](s, c, row, integrations.KindWebhook)
-	if err != nil {
-		return err
-	}
+	var secrets integrations.WebhookSecrets
 	var fresh string
-	switch {
-	case secrets.Secret == "":
-		fresh = stdwebhooks.NewSecret()
-		secrets = integrations.WebhookSecrets{Secret: fresh}
-	case req.RotateSecret:
-		fresh = stdwebhooks.NewSecret()
-		secrets = integrations.WebhookSecrets{Secret: fresh, Previous: secrets.Secret, PreviousUntil: time.Now().Add(rotationGrace).Unix()}
-	}
-	saved, err := s.storeIntegration(c, integrations.KindWebhook, integrations.Webhook{URL: req.URL, EventTypes: req.EventTypes}, secrets)
+	saved, err := s.updateIntegration(c, integrations.KindWebhook, func(row *dbq.Integration) (any, any, error) {
+		var err error
+		if secrets, err = openSecrets[integrations.WebhookSecrets](s, c, row, integrations.KindWebhook); err != nil {
+			return nil, nil, err
+		}
+		var stored integrations.Webhook
+		if row != nil {
+			if old, err := integrations.Parse[integrations.Webhook](row.Config); err == nil && old != nil {
+				stored = *old
+			}
+		}
+		cfg := integrations.Webhook{URL: req.URL.Apply(stored.URL, ""), EventTypes: req.EventTypes.Apply(stored.EventTypes, nil)}
+		if cfg.EventTypes == nil {
+			cfg.EventTypes = []string{}
+		}
+		switch {
+		case secrets.Secret == "":
+			fresh = stdwebhooks.NewSecret()
+			secrets = integrations.WebhookSecrets{Secret: fresh}
+		case req.RotateSecret:
+			fresh = stdwebhooks.NewSecret()
+			secrets = secrets.Rotate(fresh, time.Now())
+		}
+		return cfg, secrets, nil
+	})
 	if err != nil {
 		return err
 	}

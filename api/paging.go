@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/base64"
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -85,4 +86,19 @@ func (p page) nextCursor(n int, t time.Time, id uuid.UUID) *string {
 	}
 	c := encodeCursor(t, id)
 	return &c
+}
+
+// listAnswer is a keyset page's answer: its rows as the API shows them, and
+// the cursor after the last (null on the last page).
+func listAnswer[R, O any](c echo.Context, p page, rows []R, show func(R) O, key func(R) (time.Time, uuid.UUID)) error {
+	out := make([]O, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, show(r))
+	}
+	var next *string
+	if n := len(rows); n > 0 {
+		t, id := key(rows[n-1])
+		next = p.nextCursor(n, t, id)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"data": out, "next_cursor": next})
 }

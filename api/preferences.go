@@ -1,24 +1,32 @@
 package api
 
 import (
+	"cmp"
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"reflect"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/db"
 	"github.com/heraldhq/herald/db/dbq"
+	"github.com/heraldhq/herald/integrations"
+	"github.com/heraldhq/herald/locale"
 	"github.com/heraldhq/herald/prefs"
 	"github.com/heraldhq/herald/rules"
-	"github.com/heraldhq/herald/workflows"
+	"github.com/heraldhq/herald/stdwebhooks"
 )
 
 // preferencesResponse is the stored document with, under effective, what
@@ -58,6 +66,9 @@ func tenantSettings(t dbq.Tenant) (prefs.Settings, error) {
 }
 
 func fieldError(e *prefs.FieldError) *Error {
+	if e.NotAvailable {
+		return channelNotAvailable(e.Field, "%s: %s", e.Field, e.Message)
+	}
 	return invalidField(e.Field, "%s: %s", e.Field, e.Message)
 }
 
@@ -78,51 +89,196 @@ func (s *Server) getPreferences(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, preferencesResponse{Document: doc, Effective: prefs.Resolve(doc, st, u.Timezone)})
+	secrets, err := s.userWebhookSecrets(tenant.ID, u.ID, u.WebhookSecrets)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, preferencesResponse{Document: withWebhookSecret(doc, secrets, ""), Effective: prefs.Resolve(doc, st, u.Timezone)})
 }
 
-// putPreferences replaces a user's document. The workflows of events with
+// userWebhookSecrets opens the sealed secrets of a user's own webhook
+// endpoint ("" is none).
+func (s *Server) userWebhookSecrets(tenantID uuid.UUID, userID, sealed string) (integrations.WebhookSecrets, error) {
+	if sealed == "" {
+		return integrations.WebhookSecrets{}, nil
+	}
+	if s.links == nil {
+		return integrations.WebhookSecrets{}, errors.New("this server has no signing key to open webhook secrets")
+	}
+	v, err := integrations.Open[integrations.WebhookSecrets](s.links, integrations.UserWebhookSealPurpose(tenantID, userID), sealed)
+	if err != nil {
+		return v, fmt.Errorf("opening %s's webhook secret: %w", userID, err)
+	}
+	return v, nil
+}
+
+// withWebhookSecret is doc as answered: its webhook says whether it has a
+// secret and, during a rotation, when the old one stops signing; fresh, a
+// secret just made, is answered this once.
+func withWebhookSecret(doc prefs.Document, secrets integrations.WebhookSecrets, fresh string) prefs.Document {
+	c, ok := doc.Channels[string(channel.Webhook)]
+	if !ok || secrets.Secret == "" {
+		return doc
+	}
+	out := doc
+	out.Channels = maps.Clone(doc.Channels)
+	c.Secret, c.SecretSet, c.PreviousSecretExpiresAt = fresh, true, secrets.PreviousExpiresAt(time.Now())
+	out.Channels[string(channel.Webhook)] = c
+	return out
+}
+
+// webhookSecretFor decides a PUT's effect on the user's own endpoint's
+// secret: the endpoint's first URL makes one, rotate_secret a new one (the
+// old one signs beside it for 24 hours), no URL drops it. It answers the
+// secrets to store and the fresh secret, if one was made. A secret in the
+// document is an answer sent back, never a secret to use: anything but the
+// current one is refused.
+func webhookSecretFor(hook prefs.Channel, current integrations.WebhookSecrets, now time.Time) (integrations.WebhookSecrets, string, error) {
+	if hook.Secret != "" && subtle.ConstantTimeCompare([]byte(hook.Secret), []byte(current.Secret)) != 1 {
+		return current, "", invalidField("channels.webhook.secret",
+			"channels.webhook.secret: Herald makes the secret and answers it once; ask for a new one with rotate_secret")
+	}
+	hasURL := hook.URL != nil && *hook.URL != ""
+	switch {
+	case !hasURL && hook.RotateSecret:
+		return current, "", invalidField("channels.webhook.rotate_secret", "channels.webhook.rotate_secret: there is no endpoint; set channels.webhook.url")
+	case !hasURL:
+		return integrations.WebhookSecrets{}, "", nil
+	case current.Secret == "":
+		fresh := stdwebhooks.NewSecret()
+		return integrations.WebhookSecrets{Secret: fresh}, fresh, nil
+	case hook.RotateSecret:
+		fresh := stdwebhooks.NewSecret()
+		return current.Rotate(fresh, now), fresh, nil
+	}
+	return current, "", nil
+}
+
+// preferencesRequest is a PUT of a user's document under the PUT rule
+// (Field): a top-level field left out keeps the stored one, null resets it
+// (to nothing of the user's own: the tenant's defaults apply).
+type preferencesRequest struct {
+	Channels   Field[map[string]prefs.Channel]   `json:"channels"`
+	Categories Field[map[string]prefs.Category]  `json:"categories"`
+	Events     Field[map[string]map[string]bool] `json:"events"`
+	QuietHours Field[*prefs.QuietHours]          `json:"quiet_hours"`
+}
+
+// given is the part of the document the request gave.
+func (r preferencesRequest) given() prefs.Document {
+	return r.over(prefs.Document{})
+}
+
+// over is the stored document with the request's fields applied.
+func (r preferencesRequest) over(stored prefs.Document) prefs.Document {
+	return prefs.Document{
+		Channels:   r.Channels.Apply(stored.Channels, nil),
+		Categories: r.Categories.Apply(stored.Categories, nil),
+		Events:     r.Events.Apply(stored.Events, nil),
+		QuietHours: r.QuietHours.Apply(stored.QuietHours, nil),
+	}
+}
+
+// putPreferences changes a user's document. The workflows of events with
 // deliveries waiting out the user's quiet hours are told, so they decide
 // those again under the new document and re-arm their timers.
 func (s *Server) putPreferences(c echo.Context) error {
 	ctx, tenant, id := c.Request().Context(), tenantOf(c), c.Param("id")
-	var doc prefs.Document
-	if err := decode(c, &doc); err != nil {
+	var req preferencesRequest
+	if err := decode(c, &req); err != nil {
 		return err
 	}
 	k, err := s.known(ctx, tenant.ID)
 	if err != nil {
 		return err
 	}
-	if e := doc.Validate(k); e != nil {
+	// What the request gives is checked before anything is read, so a bad
+	// field is named even when the user does not exist.
+	if e := req.given().Validate(k); e != nil {
 		return fieldError(e)
 	}
 	st, err := tenantSettings(tenant)
 	if err != nil {
 		return err
 	}
-	if field := doc.TurnsOffRequired(st.Required, k); field != "" {
+	// Only what the request turns off is refused: a stored opt-out that a
+	// later requirement overrides is ignored by delivery, and must not
+	// block a change to another field.
+	if field := req.given().TurnsOffRequired(st.Required, k); field != "" {
 		return newError(http.StatusUnprocessableEntity, "required_notification",
 			"%s is required by your organisation and cannot be turned off", field).with("field", field)
 	}
-	raw, err := json.Marshal(doc)
+	if hook, _ := req.Channels.Given(); s.links == nil && hook[string(channel.Webhook)].URL != nil {
+		return newError(http.StatusServiceUnavailable, "unavailable", "this server has no signing key for webhook secrets")
+	}
+	// The document is merged and the secret decided and stored under the
+	// user's row lock: two PUTs of different fields both count, and two
+	// PUTs cannot both make the first secret and answer different ones.
+	var u dbq.User
+	var doc prefs.Document
+	var secrets integrations.WebhookSecrets
+	var fresh string
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		row, err := q.LockUserPreferences(ctx, dbq.LockUserPreferencesParams{TenantID: tenant.ID, ID: id})
+		if isNoRows(err) {
+			return notFound("user")
+		}
+		if err != nil {
+			return fmt.Errorf("reading %s's preferences: %w", id, err)
+		}
+		stored, err := prefs.Parse(row.Preferences)
+		if err != nil {
+			return fmt.Errorf("reading stored preferences of %s: %w", id, err)
+		}
+		doc = req.over(stored)
+		if e := doc.Validate(k); e != nil {
+			return fieldError(e)
+		}
+		current, err := s.userWebhookSecrets(tenant.ID, id, row.WebhookSecrets)
+		if err != nil {
+			return err
+		}
+		if secrets, fresh, err = webhookSecretFor(doc.Channels[string(channel.Webhook)], current, time.Now()); err != nil {
+			return err
+		}
+		sealed, err := s.sealUserWebhookSecrets(tenant.ID, id, secrets)
+		if err != nil {
+			return err
+		}
+		doc = doc.Stored()
+		raw, err := json.Marshal(doc)
+		if err != nil {
+			return err
+		}
+		u, err = q.SetUserPreferences(ctx, dbq.SetUserPreferencesParams{TenantID: tenant.ID, ID: id, Preferences: raw, WebhookSecrets: sealed})
+		if err != nil {
+			return fmt.Errorf("storing preferences: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	q := dbq.New(s.pool)
-	u, err := q.SetUserPreferences(ctx, dbq.SetUserPreferencesParams{TenantID: tenant.ID, ID: id, Preferences: raw})
-	if isNoRows(err) {
-		return notFound("user")
-	}
-	if err != nil {
-		return fmt.Errorf("storing preferences: %w", err)
-	}
-	waiting, err := q.EventsWaitingForUser(ctx, dbq.EventsWaitingForUserParams{TenantID: tenant.ID, UserID: id})
+	waiting, err := dbq.New(s.pool).EventsWaitingForUser(ctx, dbq.EventsWaitingForUserParams{TenantID: tenant.ID, UserID: id})
 	if err != nil {
 		return fmt.Errorf("finding deliveries waiting for %s: %w", id, err)
 	}
 	s.reschedule(ctx, tenant.ID, waiting, id)
-	return c.JSON(http.StatusOK, preferencesResponse{Document: doc, Effective: prefs.Resolve(doc, st, u.Timezone)})
+	return c.JSON(http.StatusOK, preferencesResponse{Document: withWebhookSecret(doc, secrets, fresh), Effective: prefs.Resolve(doc, st, u.Timezone)})
+}
+
+// sealUserWebhookSecrets is the stored form of a user's webhook secrets
+// ("" for none).
+func (s *Server) sealUserWebhookSecrets(tenantID uuid.UUID, userID string, secrets integrations.WebhookSecrets) (string, error) {
+	if secrets.Secret == "" {
+		return "", nil
+	}
+	b, err := json.Marshal(secrets)
+	if err != nil {
+		return "", err
+	}
+	return s.links.Seal(integrations.UserWebhookSealPurpose(tenantID, userID), b), nil
 }
 
 // reschedule tells the workflows waiting for a user that the user changed
@@ -133,7 +289,7 @@ func (s *Server) putPreferences(c echo.Context) error {
 // delivery again when its timer fires.
 func (s *Server) reschedule(ctx context.Context, tenantID uuid.UUID, events []uuid.UUID, userID string) {
 	for _, id := range events {
-		err := s.temporal.SignalWorkflow(ctx, workflows.NotifyWorkflowID(id), "", workflows.SignalReschedule, userID)
+		err := s.temporal.SignalWorkflow(ctx, contract.NotifyWorkflowID(id), "", contract.SignalReschedule, userID)
 		if err != nil {
 			s.log.WarnContext(ctx, "telling a waiting event its deliveries moved", "event_id", id, "error", err)
 		}
@@ -144,7 +300,7 @@ func (s *Server) reschedule(ctx context.Context, tenantID uuid.UUID, events []uu
 		return
 	}
 	for _, ch := range windows {
-		err := s.temporal.SignalWorkflow(ctx, workflows.DigestWorkflowID(tenantID, userID, channel.Channel(ch)), "", workflows.SignalReschedule, userID)
+		err := s.temporal.SignalWorkflow(ctx, contract.DigestWorkflowID(tenantID, userID, channel.Channel(ch)), "", contract.SignalReschedule, userID)
 		var gone *serviceerror.NotFound
 		if err != nil && !errors.As(err, &gone) { // an arming window has no run yet; it plans when it starts
 			s.log.WarnContext(ctx, "telling a digest window its user's preferences changed", "channel", ch, "error", err)
@@ -152,20 +308,84 @@ func (s *Server) reschedule(ctx context.Context, tenantID uuid.UUID, events []uu
 	}
 }
 
-// settingsDocument is the tenant settings document of the API.
+// settingsDocument is the tenant settings document of the API, as GET
+// answers it.
 type settingsDocument struct {
-	Defaults      prefs.Document `json:"defaults"`
-	Required      prefs.Required `json:"required"`
-	Timezone      string         `json:"timezone"`
-	LeadThreshold int            `json:"lead_threshold"`
+	Defaults prefs.Document `json:"defaults"`
+	Required prefs.Required `json:"required"`
+	Timezone string         `json:"timezone"`
+	// Locale is the default language of the tenant's users (BCP 47).
+	Locale        string `json:"locale"`
+	LeadThreshold int    `json:"lead_threshold"`
+	// UsageTrendPercent is the growth over the previous period, in
+	// percent, past which the usage_trend rule alerts (default 50).
+	UsageTrendPercent int `json:"usage_trend_percent"`
 	// Summaries enable the scheduled summaries (weekly_digest,
-	// daily_summary) and set their local time.
+	// daily_summary, time_review) and set their local time.
 	Summaries map[string]prefs.Summary `json:"summaries"`
-	// Rules: in a GET, every rule the tenant runs (the built-ins as
-	// edited, then its own); in a PUT, edits of built-ins by name (only the
-	// fields given change) and the tenant's own rules. Absent keeps the
-	// stored rules; [] restores the built-ins.
-	Rules *[]rules.Rule `json:"rules"`
+	// Rules: every rule the tenant runs (the built-ins as edited, then its
+	// own).
+	Rules []rules.Rule `json:"rules"`
+	// Retention is the periods in effect, defaults included.
+	Retention retentionDocument `json:"retention"`
+}
+
+// retentionDocument is a tenant's retention periods in days, as in effect.
+type retentionDocument struct {
+	InboxDays      int `json:"inbox_days"`
+	DeliveriesDays int `json:"deliveries_days"`
+}
+
+// settingsRequest is a PUT of the tenant settings under the PUT rule
+// (Field): a field left out keeps its stored value, null resets it to its
+// default (no defaults or requirements, UTC, a lead threshold of 60, no
+// summaries, the built-in rules).
+type settingsRequest struct {
+	Defaults Field[prefs.Document] `json:"defaults"`
+	Required Field[prefs.Required] `json:"required"`
+	Timezone Field[string]         `json:"timezone"`
+	// Locale: null restores English.
+	Locale        Field[string] `json:"locale"`
+	LeadThreshold Field[int]    `json:"lead_threshold"`
+	// UsageTrendPercent: null restores the default (50).
+	UsageTrendPercent Field[int]                      `json:"usage_trend_percent"`
+	Summaries         Field[map[string]prefs.Summary] `json:"summaries"`
+	// Rules edit built-ins by name (only the fields given change) and add
+	// the tenant's own; [] or null restores the built-ins.
+	Rules Field[[]rules.Rule] `json:"rules"`
+	// Retention replaces the periods; one left out of it (or null) is its
+	// default, as is the whole when null.
+	Retention Field[prefs.Retention] `json:"retention"`
+}
+
+// over is the stored settings with the request's fields applied.
+func (r settingsRequest) over(stored prefs.Settings) prefs.Settings {
+	st := prefs.Settings{
+		Defaults:          r.Defaults.Apply(stored.Defaults, prefs.Document{}),
+		Required:          r.Required.Apply(stored.Required, prefs.Required{}),
+		Timezone:          r.Timezone.Apply(stored.Timezone, "UTC"),
+		Locale:            r.Locale.Apply(stored.Locale, ""),
+		LeadThreshold:     r.LeadThreshold.Apply(stored.LeadThreshold, prefs.DefaultLeadThreshold),
+		UsageTrendPercent: r.UsageTrendPercent.Apply(stored.UsageTrendPercent, prefs.DefaultUsageTrendPercent),
+		Summaries:         r.Summaries.Apply(stored.Summaries, nil),
+		Rules:             stored.Rules,
+		Retention:         r.Retention.Apply(stored.Retention, prefs.Retention{}),
+	}
+	if st.Timezone == "" {
+		st.Timezone = "UTC"
+	}
+	if tag, err := locale.Parse(st.Locale); err == nil {
+		st.Locale = tag // canonical; a bad one is refused by Validate
+	}
+	if st.Locale == locale.DefaultTag {
+		st.Locale = "" // stored as the default it is
+	}
+	if list, ok := r.Rules.Given(); ok {
+		st.Rules = ownRules(list)
+	} else if r.Rules.Sent() {
+		st.Rules = nil
+	}
+	return st
 }
 
 func toSettingsDocument(st prefs.Settings) settingsDocument {
@@ -176,16 +396,17 @@ func toSettingsDocument(st prefs.Settings) settingsDocument {
 		st.Required.Categories = map[string][]channel.Channel{}
 	}
 	sums := map[string]prefs.Summary{}
-	for _, kind := range []string{prefs.SummaryWeekly, prefs.SummaryDaily} {
+	for _, kind := range prefs.SummaryKinds {
 		sm := st.Summaries[kind]
 		if sm.At == "" {
 			sm.At = prefs.SummaryAt
 		}
 		sums[kind] = sm
 	}
-	effective := rules.Effective(st.Rules)
-	return settingsDocument{Defaults: st.Defaults, Required: st.Required, Timezone: st.Timezone, LeadThreshold: st.LeadThreshold, Summaries: sums,
-		Rules: &effective}
+	return settingsDocument{Defaults: st.Defaults, Required: st.Required, Timezone: st.Timezone, Locale: cmp.Or(st.Locale, locale.DefaultTag),
+		LeadThreshold: st.LeadThreshold, Summaries: sums,
+		UsageTrendPercent: st.UsageTrendPercent, Rules: rules.Effective(st.Rules),
+		Retention: retentionDocument{InboxDays: st.Retention.Inbox(), DeliveriesDays: st.Retention.Deliveries()}}
 }
 
 func (s *Server) getSettings(c echo.Context) error {
@@ -196,46 +417,52 @@ func (s *Server) getSettings(c echo.Context) error {
 	return c.JSON(http.StatusOK, toSettingsDocument(st))
 }
 
-// putSettings replaces the tenant's settings. Fields left out take their
-// defaults (UTC, a lead threshold of 60).
+// putSettings changes the tenant's settings, then brings the scheduled
+// summaries in line with them.
 func (s *Server) putSettings(c echo.Context) error {
 	ctx, tenant := c.Request().Context(), tenantOf(c)
-	var doc settingsDocument
-	if err := decode(c, &doc); err != nil {
+	var req settingsRequest
+	if err := decode(c, &req); err != nil {
 		return err
-	}
-	if doc.Timezone == "" {
-		doc.Timezone = "UTC"
-	}
-	if doc.LeadThreshold == 0 {
-		doc.LeadThreshold = prefs.DefaultLeadThreshold
-	}
-	st := prefs.Settings{Defaults: doc.Defaults, Required: doc.Required, Timezone: doc.Timezone, LeadThreshold: doc.LeadThreshold,
-		Summaries: doc.Summaries}
-	if doc.Rules != nil {
-		st.Rules = ownRules(*doc.Rules)
-	} else if current, err := tenantSettings(tenant); err == nil {
-		st.Rules = current.Rules
 	}
 	k, err := s.known(ctx, tenant.ID)
 	if err != nil {
 		return err
 	}
-	if e := st.Validate(k); e != nil {
-		return fieldError(e)
-	}
-	if err := s.validateRules(ctx, tenant.ID, st.Rules); err != nil {
-		return err
-	}
-	stored := st
-	stored.Timezone = "" // the column holds it
-	raw, err := json.Marshal(stored)
+	// Merged, checked and stored under the tenant row's lock, so two PUTs
+	// of different fields both count.
+	var t dbq.Tenant
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		row, err := q.LockTenantSettings(ctx, tenant.ID)
+		if err != nil {
+			return fmt.Errorf("reading tenant settings: %w", err)
+		}
+		stored, err := prefs.ParseSettings(row.Settings, row.Timezone)
+		if err != nil {
+			return fmt.Errorf("reading tenant settings: %w", err)
+		}
+		st := req.over(stored)
+		if e := st.Validate(k); e != nil {
+			return fieldError(e)
+		}
+		if err := s.validateRules(ctx, tenant.ID, st.Rules); err != nil {
+			return err
+		}
+		tz := st.Timezone
+		st.Timezone = "" // the column holds it
+		raw, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		t, err = q.SetTenantSettings(ctx, dbq.SetTenantSettingsParams{ID: tenant.ID, Settings: raw, Timezone: tz})
+		if err != nil {
+			return fmt.Errorf("storing tenant settings: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	t, err := dbq.New(s.pool).SetTenantSettings(ctx, dbq.SetTenantSettingsParams{ID: tenant.ID, Settings: raw, Timezone: st.Timezone})
-	if err != nil {
-		return fmt.Errorf("storing tenant settings: %w", err)
 	}
 	saved, err := tenantSettings(t)
 	if err != nil {

@@ -8,9 +8,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/delivery"
-	"github.com/heraldhq/herald/workflows"
 )
 
 type retryAccepted struct {
@@ -20,8 +20,10 @@ type retryAccepted struct {
 	RunID      string `json:"run_id"`
 }
 
-// retryDelivery queues one failed delivery for another try: 202, and the
-// event's workflow sends it through the usual claim-and-send path.
+// retryDelivery queues one failed delivery (or one waiting for its next
+// try) for another try now: 202, and the event's workflow sends it through
+// the usual claim-and-send path. Naming an uncertain delivery (its answer
+// never came; it may have arrived) is how an operator sends it again.
 func (s *Server) retryDelivery(c echo.Context) error {
 	ctx, tenant := c.Request().Context(), tenantOf(c)
 	id, err := uuid.Parse(c.Param("id"))
@@ -36,8 +38,10 @@ func (s *Server) retryDelivery(c echo.Context) error {
 		return err
 	}
 	d := row.Delivery
-	if d.Status != delivery.Failed {
-		return newError(http.StatusConflict, "not_failed", "delivery %s is %s; only failed deliveries are retried", d.ID, d.Status).
+	waiting := d.Status == delivery.Pending && d.Tries > 0 && d.NotBefore != nil
+	if d.Status != delivery.Failed && !waiting {
+		return newError(http.StatusConflict, "not_failed",
+			"delivery %s is %s; only failed deliveries, and those waiting for their next try, are retried", d.ID, d.Status).
 			with("status", d.Status)
 	}
 	if d.Channel == channel.InApp {
@@ -49,7 +53,7 @@ func (s *Server) retryDelivery(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusAccepted, retryAccepted{DeliveryID: d.ID.String(), EventID: d.EventID.String(),
-		WorkflowID: workflows.NotifyWorkflowID(d.EventID), RunID: run})
+		WorkflowID: contract.NotifyWorkflowID(d.EventID), RunID: run})
 }
 
 type bulkRetryRequest struct {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -19,9 +20,10 @@ import (
 const maxTenantRules = 50
 
 // validateRules checks a tenant's rules as they will run (merged over the
-// built-ins): shape first (400), then the expression, whose compiler
-// message a tenant needs to fix it (422 invalid_rule), then the event types
-// each rule reads and emits.
+// built-ins): names first (400), then each rule's shape and the event types
+// it reads and emits, and only then, the request having passed every cheap
+// check, the expressions, whose compiler message a tenant needs to fix them
+// (422 invalid_rule).
 func (s *Server) validateRules(ctx context.Context, tenantID uuid.UUID, own []rules.Rule) error {
 	if len(own) > maxTenantRules {
 		return invalidField("rules", "at most %d rules", maxTenantRules)
@@ -36,22 +38,24 @@ func (s *Server) validateRules(ctx context.Context, tenantID uuid.UUID, own []ru
 		}
 		seen[r.Name] = true
 	}
+	var edited []rules.Rule // a built-in the tenant left alone needs no check
+	for _, r := range rules.Effective(own) {
+		if seen[r.Name] {
+			edited = append(edited, r)
+		}
+	}
 	cat, err := catalog.TenantCatalog(ctx, db.Definitions{Q: dbq.New(s.pool)}, tenantID)
 	if err != nil {
 		return fmt.Errorf("loading the catalog: %w", err)
 	}
-	for _, r := range rules.Effective(own) {
-		if !seen[r.Name] {
-			continue // a built-in the tenant left alone
-		}
-		if _, err := rules.Compile(r.When); err != nil {
-			return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_rule",
-				Message: fmt.Sprintf("rule %s: the expression does not compile: %v", r.Name, err),
-				Details: map[string]any{"rule": r.Name, "field": "when", "compiler": err.Error()}}
-		}
-		if err := rules.Validate(r); err != nil {
-			return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_rule",
+	for _, r := range edited {
+		if err := rules.CheckShape(r); err != nil {
+			e := &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_rule",
 				Message: fmt.Sprintf("rule %s: %v", r.Name, err), Details: map[string]any{"rule": r.Name}}
+			if errors.Is(err, rules.ErrWhenTooLong) {
+				e.Details["field"] = "when"
+			}
+			return e
 		}
 		if on, ok := cat.Lookup(r.On); !ok || !on.Input {
 			return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_rule",
@@ -64,6 +68,13 @@ func (s *Server) validateRules(ctx context.Context, tenantID uuid.UUID, own []ru
 					Message: fmt.Sprintf("rule %s: it emits %q, which is not an event type that notifies; see GET /v1/event-types", r.Name, emit),
 					Details: map[string]any{"rule": r.Name, "field": "emit"}}
 			}
+		}
+	}
+	for _, r := range edited {
+		if _, err := rules.Compile(r.When); err != nil {
+			return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_rule",
+				Message: fmt.Sprintf("rule %s: the expression does not compile: %v", r.Name, err),
+				Details: map[string]any{"rule": r.Name, "field": "when", "compiler": err.Error()}}
 		}
 	}
 	return nil

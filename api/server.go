@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,12 +15,14 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"go.temporal.io/sdk/client"
 
+	"github.com/heraldhq/herald/audit"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/intake"
 	"github.com/heraldhq/herald/internal/apikey"
 	"github.com/heraldhq/herald/internal/inboxfeed"
 	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/netguard"
+	"github.com/heraldhq/herald/personal"
 	"github.com/heraldhq/herald/seal"
 )
 
@@ -31,9 +32,17 @@ type Server struct {
 	temporal client.Client
 	intake   *intake.Service
 	links    *seal.Sealer
+	signer   *audit.Signer
+	// personal mints users' own links (an approver's) as their inbox
+	// items are served.
+	personal personal.Minter
 	guard    netguard.Guard
 	limits   *limiter
-	log      *slog.Logger
+	// gate limits failed authentications per client address.
+	gate *authGate
+	// lookupKey finds an API key's tenant by the key's hash.
+	lookupKey func(ctx context.Context, hash []byte) (dbq.TenantByAPIKeyRow, error)
+	log       *slog.Logger
 	// feed streams inbox changes; nil: no streams.
 	feed *inboxfeed.Hub
 }
@@ -46,6 +55,10 @@ type Options struct {
 	Logger    *slog.Logger
 	// Links opens the tokens of unsubscribe links and seals integration secrets.
 	Links *seal.Sealer
+	// Checkpoints signs and checks the audit trail's checkpoints.
+	Checkpoints *audit.Signer
+	// PublicURL is the base of the links the API mints (HERALD_PUBLIC_URL).
+	PublicURL string
 	// Guard checks webhook and Slack URLs when they are configured.
 	Guard netguard.Guard
 	// RateLimit (requests per second per API key, 0: none) and RateBurst
@@ -58,16 +71,28 @@ type Options struct {
 
 // New builds the Echo instance serving the whole API.
 func New(opts Options) *echo.Echo {
-	s := &Server{pool: opts.Pool, temporal: opts.Temporal, links: opts.Links, guard: opts.Guard, limits: newLimiter(opts.RateLimit, opts.RateBurst), log: opts.Logger, feed: opts.Feed}
+	var temporal client.Client
+	if opts.Temporal != nil {
+		temporal = boundedTemporal{opts.Temporal}
+	}
+	s := &Server{pool: opts.Pool, temporal: temporal, links: opts.Links, signer: opts.Checkpoints,
+		personal: personal.Minter{Seal: opts.Links, PublicURL: opts.PublicURL}, guard: opts.Guard,
+		limits: newLimiter(opts.RateLimit, opts.RateBurst), gate: newAuthGate(), log: opts.Logger, feed: opts.Feed}
+	s.lookupKey = func(ctx context.Context, hash []byte) (dbq.TenantByAPIKeyRow, error) {
+		return dbq.New(s.pool).TenantByAPIKey(ctx, hash)
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.intake = &intake.Service{Pool: opts.Pool, Temporal: opts.Temporal, TaskQueue: opts.TaskQueue, Log: s.log}
+	s.intake = &intake.Service{Pool: opts.Pool, Temporal: temporal, TaskQueue: opts.TaskQueue, Log: s.log}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
-	// Behind a proxy on a private network, the client is the first address
-	// in X-Forwarded-For, not the proxy.
+	// Behind a proxy on a private network, the client is the last address
+	// in X-Forwarded-For that is not a trusted (loopback, link-local or
+	// private) one. A peer on a public address cannot name another: its
+	// header is ignored. A peer on a private network can; the README's
+	// Security section says what a deployment must ensure.
 	e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	e.JSONSerializer = jsonSerializer{}
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
@@ -103,7 +128,7 @@ func New(opts Options) *echo.Echo {
 	}))
 	e.Use(measure)
 	// After the logger, so refused bodies and URLs are logged too.
-	e.Use(limitBody, refuseNUL)
+	e.Use(limitBody, refuseBadText)
 	s.routes(e)
 	return e
 }
@@ -128,6 +153,8 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.PUT("/users/:id/preferences", s.putPreferences)
 	v1.GET("/tenant/settings", s.getSettings)
 	v1.PUT("/tenant/settings", s.putSettings)
+	v1.GET("/tenant/branding", s.getBranding)
+	v1.PUT("/tenant/branding", s.putBranding)
 	v1.GET("/integrations/slack", s.getSlack)
 	v1.PUT("/integrations/slack", s.putSlack)
 	v1.GET("/integrations/webhook", s.getWebhook)
@@ -140,8 +167,11 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.POST("/experiments/:id/conclude", s.concludeExperiment)
 	v1.GET("/batches/:id", s.getBatch)
 	v1.POST("/batches/:id/jobs/:job/complete", s.completeJob)
+	v1.GET("/channels", s.listChannels)
 	v1.GET("/event-types", s.listEventTypes)
 	v1.PUT("/event-types/:key", s.putEventType)
+	v1.GET("/event-types/:key/versions", s.listEventTypeVersions)
+	v1.POST("/event-types/:key/preview", s.previewEventType)
 	v1.POST("/events", s.postEvent)
 	v1.GET("/events/:id", s.getEvent)
 	v1.DELETE("/events/:id", s.cancelEvent)
@@ -164,6 +194,9 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.GET("/approvals/:id", s.getApproval)
 	v1.DELETE("/approvals/:id", s.withdrawApproval)
 	v1.POST("/approvals/:id/decision", s.decideApproval)
+	v1.GET("/suppressions", s.listSuppressions)
+	v1.POST("/suppressions", s.addSuppression)
+	v1.DELETE("/suppressions/:address", s.deleteSuppression)
 
 }
 
@@ -178,34 +211,52 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || !apikey.Plausible(strings.TrimSpace(key)) {
 			return newError(http.StatusUnauthorized, "unauthorized", "send Authorization: Bearer <API key>")
 		}
-		// Before the key is looked up, so a flood costs the database nothing;
-		// keyed by the key's hash, never the key.
+		// Both limits answer before the key is looked up, so a flood costs
+		// the database nothing; they go by the key's hash, never the key.
+		hash := apikey.Hash(strings.TrimSpace(key))
+		addr, now := c.RealIP(), time.Now()
 		if s.limits != nil {
-			if d := s.limits.wait(string(apikey.Hash(strings.TrimSpace(key))), time.Now()); d > 0 {
-				c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
-				return rateLimited(d)
+			if d := s.limits.peek(string(hash), now); d > 0 {
+				return refuse(c, d, rateLimited)
 			}
 		}
+		if d := s.gate.blocked(addr, string(hash), now); d > 0 {
+			return refuse(c, d, tooManyFailures)
+		}
 		ctx := c.Request().Context()
-		q := dbq.New(s.pool)
-		found, err := q.TenantByAPIKey(ctx, apikey.Hash(strings.TrimSpace(key)))
+		found, err := s.lookupKey(ctx, hash)
 		if err != nil {
 			if isNoRows(err) {
+				s.gate.failed(addr, string(hash), time.Now())
 				return newError(http.StatusUnauthorized, "unauthorized", "API key is invalid or revoked")
 			}
 			return err
+		}
+		s.gate.succeeded(string(hash))
+		// Only a key that authenticated gets a bucket, so random keys
+		// cannot fill the limiter.
+		if s.limits != nil {
+			if d := s.limits.wait(string(hash), time.Now()); d > 0 {
+				return refuse(c, d, rateLimited)
+			}
 		}
 		// One write a minute per key at most, so busy keys do not turn every
 		// request into an UPDATE. Last use is informational: failing to record
 		// it must not refuse a valid key.
 		if found.RecordUse {
-			if err := q.TouchAPIKey(ctx, found.KeyID); err != nil {
+			if err := dbq.New(s.pool).TouchAPIKey(ctx, found.KeyID); err != nil {
 				s.log.WarnContext(ctx, "recording API key use", "key_id", found.KeyID, "error", err)
 			}
 		}
 		c.Set("tenant", found.Tenant)
 		return next(c)
 	}
+}
+
+// refuse answers a limited request: 429 with Retry-After.
+func refuse(c echo.Context, d time.Duration, answer func(time.Duration) *Error) error {
+	c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfter(d)))
+	return answer(d)
 }
 
 func tenantOf(c echo.Context) dbq.Tenant { return c.Get("tenant").(dbq.Tenant) }
@@ -298,13 +349,41 @@ func (s *Server) inboxAuth(c echo.Context, token string, next echo.HandlerFunc) 
 	if in.UserID != c.Param("id") {
 		return newError(http.StatusForbidden, "forbidden", "this inbox token is for another user's inbox")
 	}
-	t, err := dbq.New(s.pool).GetTenant(c.Request().Context(), in.TenantID)
+	q := dbq.New(s.pool)
+	t, err := q.GetTenant(c.Request().Context(), in.TenantID)
 	if isNoRows(err) {
 		return newError(http.StatusUnauthorized, "unauthorized", "the inbox token's tenant no longer exists")
 	}
 	if err != nil {
 		return err
 	}
+	if in.Bound() {
+		// A token outlives neither its user nor their deletion: a user
+		// created later with the same ID is someone else.
+		u, err := q.GetUser(c.Request().Context(), dbq.GetUserParams{TenantID: t.ID, ID: in.UserID})
+		if isNoRows(err) || (err == nil && !sameUser(in, u)) {
+			return newError(http.StatusUnauthorized, "unauthorized", "the inbox token's user has been deleted")
+		}
+		if err != nil {
+			return err
+		}
+	}
 	c.Set("tenant", t)
+	c.Set(inboxTokenKey, in)
 	return next(c)
+}
+
+// inboxTokenKey holds, in a request made with an inbox token, the token.
+const inboxTokenKey = "inbox_token"
+
+// inboxTokenOf is the inbox token a request was made with, if any.
+func inboxTokenOf(c echo.Context) (seal.Inbox, bool) {
+	in, ok := c.Get(inboxTokenKey).(seal.Inbox)
+	return in, ok
+}
+
+// sameUser reports whether u is the user a token was issued for, not one
+// created later with the same ID. An unbound token names the ID only.
+func sameUser(in seal.Inbox, u dbq.User) bool {
+	return !in.Bound() || in.UserCreated.UnixMicro() == u.CreatedAt.UnixMicro()
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/internal/inboxfeed"
 	"github.com/heraldhq/herald/internal/metrics"
+	"github.com/heraldhq/herald/personal"
 )
 
 // Stream messages (SSE event names): a new item (or one back from snooze)
@@ -25,11 +26,28 @@ const (
 	eventNotification = "notification"
 	eventState        = "state"
 	eventCount        = "count"
+	// eventEnd is a stream's last message when the server ends it for good
+	// reason: {"reason": "token_expired"} (reconnect with a fresh token) or
+	// {"reason": "user_deleted"}.
+	eventEnd = "end"
+)
+
+// Why a stream ended, as its end event says.
+const (
+	endTokenExpired = "token_expired"
+	endUserDeleted  = "user_deleted"
 )
 
 // heartbeatEvery keeps proxies from closing idle streams (most close after
 // 60 s of silence).
 const heartbeatEvery = 15 * time.Second
+
+// streamWriteTimeout bounds each write to a stream: a client that stops
+// reading fills its socket buffers, the next write cannot finish, and the
+// stream ends, freeing its goroutine and buffers. A client that reads at
+// all keeps up easily: the kernel buffers far more than a stream sends in
+// this time.
+const streamWriteTimeout = 10 * time.Second
 
 // catchUpMargin is how far before the last item it sent a resuming stream
 // looks again: a transaction that began earlier can commit an item with an
@@ -40,19 +58,23 @@ const catchUpMargin = 5 * time.Second
 const maxCatchUp = 500
 
 // NewFeed returns the process's inbox feed over pool: its listening
-// connection has the pool's settings.
-func NewFeed(pool *pgxpool.Pool, log *slog.Logger) *inboxfeed.Hub {
+// connection has the pool's settings. links mints the personal links of
+// the items it streams (each message goes to its item's user alone).
+func NewFeed(pool *pgxpool.Pool, log *slog.Logger, links personal.Minter) *inboxfeed.Hub {
 	connect := func(ctx context.Context) (*pgx.Conn, error) {
 		return pgx.ConnectConfig(ctx, pool.Config().ConnConfig.Copy())
 	}
-	l := feedLoader{pool: pool}
+	l := feedLoader{pool: pool, links: links}
 	h := inboxfeed.New(connect, l.load, log)
 	h.Poll = l.unsnoozed
 	h.OnStreams = func(n int) { metrics.StreamsOpen.Set(float64(n)) }
 	return h
 }
 
-type feedLoader struct{ pool *pgxpool.Pool }
+type feedLoader struct {
+	pool  *pgxpool.Pool
+	links personal.Minter
+}
 
 // load turns a batch of changes into messages with one query for the new
 // items and one count query per tenant.
@@ -82,7 +104,7 @@ func (l feedLoader) load(ctx context.Context, changes []inboxfeed.Change) (map[i
 			if r.Notification.ArchivedAt != nil || (r.Notification.SnoozedUntil != nil && r.Notification.SnoozedUntil.After(time.Now())) {
 				continue
 			}
-			m, err := itemMessage(r.Notification, r.EventData)
+			m, err := itemMessage(r.Notification, r.EventData, r.PersonalLink, l.links)
 			if err != nil {
 				return nil, err
 			}
@@ -127,8 +149,8 @@ func (l feedLoader) unsnoozed(ctx context.Context, since, until time.Time) ([]in
 	return out, nil
 }
 
-func itemMessage(n dbq.Notification, data []byte) (inboxfeed.Message, error) {
-	item := toNotification(n, data)
+func itemMessage(n dbq.Notification, data, personalLink []byte, links personal.Minter) (inboxfeed.Message, error) {
+	item := toNotification(n, data, personalLink, links)
 	item.DataTruncated = data == nil
 	b, err := json.Marshal(item)
 	if err != nil {
@@ -152,14 +174,11 @@ func countMessage(unread, unseen int64) inboxfeed.Message {
 // Server-Sent Events of the user's inbox. A stream resumes after the item
 // named by Last-Event-ID (or ?last_event_id=), replaying what came while
 // the client was away; it then gets every new item, a state event for every
-// change of state, and the counts after each. It ends when the client goes,
-// when it falls too far behind (it reconnects), or when the server shuts
-// down.
+// change of state, and the counts after each. It ends when the client goes
+// or stops reading, when it falls too far behind (it reconnects), when the
+// server shuts down, and, after an end event, when its inbox token expires
+// or its user is deleted.
 func (s *Server) streamNotifications(c echo.Context) error {
-	user, err := s.inboxUser(c)
-	if err != nil {
-		return err
-	}
 	if s.feed == nil {
 		return newError(http.StatusServiceUnavailable, "streams_unavailable", "this server does not stream inbox changes")
 	}
@@ -179,9 +198,24 @@ func (s *Server) streamNotifications(c echo.Context) error {
 		since, after = &t, id
 	}
 	ctx, tenant := c.Request().Context(), tenantOf(c)
-	key := inboxfeed.Key{Tenant: tenant.ID, User: user}
-	sub := s.feed.Subscribe(key) // before the catch-up, so nothing falls between
+	key := inboxfeed.Key{Tenant: tenant.ID, User: c.Param("id")}
+	// Before the catch-up, so nothing falls between, and before the user
+	// is read: a deletion committed after the read ends the stream, one
+	// committed before fails the read.
+	sub := s.feed.Subscribe(key)
 	defer s.feed.Unsubscribe(sub)
+	u, err := s.inboxUserRow(c)
+	if err != nil {
+		return err
+	}
+	user := u.ID
+	// A token's stream ends when the token does; the API key's has no end.
+	var expired <-chan time.Time
+	if in, ok := inboxTokenOf(c); ok {
+		t := time.NewTimer(time.Until(in.Expires))
+		defer t.Stop()
+		expired = t.C
+	}
 
 	w := c.Response()
 	h := w.Header()
@@ -189,14 +223,23 @@ func (s *Server) streamNotifications(c echo.Context) error {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
-	// An open stream outlives the server's write timeout.
-	rc := http.NewResponseController(w.Writer)
-	_ = rc.SetWriteDeadline(time.Time{})
-	st := &sseWriter{w: w, rc: rc, sent: map[uuid.UUID]time.Time{}}
+	// An open stream outlives the server's write timeout: each write has
+	// its own.
+	st := &sseWriter{w: w, rc: http.NewResponseController(w.Writer), sent: map[uuid.UUID]time.Time{}}
 	if err := st.comment("retry: 3000"); err != nil {
 		return nil
 	}
 	resuming := since != nil
+	// gone reports whether the user was deleted (and maybe created again)
+	// since the stream opened: after the feed lost its connection, the
+	// deletion may not have been heard.
+	gone := func() (bool, error) {
+		now, err := dbq.New(s.pool).GetUser(ctx, dbq.GetUserParams{TenantID: tenant.ID, ID: user})
+		if isNoRows(err) {
+			return true, nil
+		}
+		return err == nil && !now.CreatedAt.Equal(u.CreatedAt), err
+	}
 	catchUp := func() error {
 		switch {
 		case resuming:
@@ -225,18 +268,38 @@ func (s *Server) streamNotifications(c echo.Context) error {
 	}
 	beat := time.NewTicker(heartbeatEvery)
 	defer beat.Stop()
+	ended := func() error {
+		if sub.Reason() == inboxfeed.EndUserDeleted {
+			_ = st.end(endUserDeleted)
+		}
+		return nil
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-sub.Done():
+			return ended()
+		case <-expired:
+			_ = st.end(endTokenExpired)
 			return nil
 		case <-beat.C:
 			if st.comment("") != nil {
 				return nil
 			}
 		case m := <-sub.Messages():
+			select {
+			case <-sub.Done(): // an ended stream sends nothing more
+				return ended()
+			default:
+			}
 			if m.Event == inboxfeed.Resync.Event {
+				if deleted, err := gone(); err != nil || deleted {
+					if deleted {
+						_ = st.end(endUserDeleted)
+					}
+					return nil
+				}
 				if since == nil {
 					t := time.Now().Add(-catchUpMargin)
 					since = &t
@@ -271,7 +334,7 @@ func (s *Server) replay(ctx context.Context, st *sseWriter, k inboxfeed.Key, fro
 		if after != uuid.Nil && (n.CreatedAt.Equal(from) && n.ID.String() <= after.String()) {
 			continue
 		}
-		m, err := itemMessage(r.Notification, r.EventData)
+		m, err := itemMessage(r.Notification, r.EventData, r.PersonalLink, s.personal)
 		if err != nil {
 			return err
 		}
@@ -314,6 +377,19 @@ func (s *sseWriter) send(m inboxfeed.Message, replayed bool) error {
 		b = fmt.Appendf(b, "id: %s\n", m.ID)
 	}
 	b = fmt.Appendf(b, "event: %s\ndata: %s\n\n", m.Event, m.Data)
+	return s.write(b)
+}
+
+// end sends the stream's last event, saying why it ends.
+func (s *sseWriter) end(reason string) error {
+	b, _ := json.Marshal(map[string]string{"reason": reason})
+	return s.send(inboxfeed.Message{Event: eventEnd, Data: b}, false)
+}
+
+// write writes and flushes b within streamWriteTimeout.
+func (s *sseWriter) write(b []byte) error {
+	// A server that cannot set deadlines has its own write timeout or none.
+	_ = s.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	if _, err := s.w.Write(b); err != nil {
 		return err
 	}
@@ -335,8 +411,5 @@ func (s *sseWriter) comment(text string) error {
 	if len(text) > 6 && text[:6] == "retry:" {
 		line = text + "\n\n"
 	}
-	if _, err := s.w.Write([]byte(line)); err != nil {
-		return err
-	}
-	return s.rc.Flush()
+	return s.write([]byte(line))
 }

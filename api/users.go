@@ -15,6 +15,7 @@ import (
 	"github.com/heraldhq/herald/audience"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/delivery"
+	"github.com/heraldhq/herald/locale"
 )
 
 func validID(field, id string) error {
@@ -24,14 +25,18 @@ func validID(field, id string) error {
 	return nil
 }
 
-// userRequest is an upsert: a field left out keeps its stored value, and
-// an empty string clears it (role excepted: it is always one of roles).
+// userRequest is an upsert under the PUT rule (Field): left out keeps,
+// null resets to the default (empty; role member), and an empty string
+// clears (role excepted: it is always one of roles).
 type userRequest struct {
-	Email       *string `json:"email"`
-	Name        *string `json:"name"`
-	Timezone    *string `json:"timezone"`
-	Role        *string `json:"role"`
-	SlackUserID *string `json:"slack_user_id"`
+	Email       Field[string] `json:"email"`
+	Name        Field[string] `json:"name"`
+	Timezone    Field[string] `json:"timezone"`
+	Role        Field[string] `json:"role"`
+	SlackUserID Field[string] `json:"slack_user_id"`
+	// Locale is a BCP 47 tag, stored canonical (de-at is de-AT); null or
+	// "" leaves the user on the tenant's default.
+	Locale Field[string] `json:"locale"`
 }
 
 type userResponse struct {
@@ -41,19 +46,24 @@ type userResponse struct {
 	Timezone    string        `json:"timezone"`
 	Role        audience.Role `json:"role"`
 	SlackUserID string        `json:"slack_user_id"`
+	Locale      *string       `json:"locale"`
 	CreatedAt   time.Time     `json:"created_at"`
 	UpdatedAt   time.Time     `json:"updated_at"`
 }
 
 func toUserResponse(u dbq.User) userResponse {
+	var loc *string
+	if u.Locale != "" {
+		loc = &u.Locale
+	}
 	return userResponse{ID: u.ID, Email: u.Email, Name: u.Name, Timezone: u.Timezone, Role: u.Role,
-		SlackUserID: u.SlackUserID, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+		SlackUserID: u.SlackUserID, Locale: loc, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
 func (r *userRequest) validate() error {
-	if r.Email != nil {
-		email := strings.TrimSpace(*r.Email)
-		r.Email = &email
+	if email, ok := r.Email.Given(); ok {
+		email = strings.TrimSpace(email)
+		r.Email.value = email
 		if email != "" {
 			a, err := mail.ParseAddress(email)
 			if err != nil || a.Address != email {
@@ -61,15 +71,24 @@ func (r *userRequest) validate() error {
 			}
 		}
 	}
-	if r.Timezone != nil && *r.Timezone != "" {
-		if _, err := time.LoadLocation(*r.Timezone); err != nil || *r.Timezone == "Local" {
+	if tz, ok := r.Timezone.Given(); ok && tz != "" {
+		if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
 			return invalidField("timezone", "timezone must be an IANA zone such as Europe/Berlin")
 		}
 	}
-	if r.Role != nil && !audience.Role(*r.Role).Valid() {
+	if tag, ok := r.Locale.Given(); ok && tag != "" {
+		canonical, err := locale.Parse(tag)
+		if err != nil {
+			return invalidField("locale", "locale must be a BCP 47 language tag such as de-AT or fr")
+		}
+		r.Locale.value = canonical
+	}
+	if role, ok := r.Role.Given(); ok && !audience.Role(role).Valid() {
 		return invalidField("role", "role must be owner, member or executive")
 	}
-	if (r.Name != nil && len(*r.Name) > 200) || (r.SlackUserID != nil && len(*r.SlackUserID) > 64) {
+	name, _ := r.Name.Given()
+	slackID, _ := r.SlackUserID.Given()
+	if len(name) > 200 || len(slackID) > 64 {
 		return badRequest("name or slack_user_id is too long")
 	}
 	return nil
@@ -88,13 +107,14 @@ func (s *Server) putUser(c echo.Context) error {
 		return err
 	}
 	row, err := dbq.New(s.pool).UpsertUser(c.Request().Context(), dbq.UpsertUserParams{
-		TenantID: tenantOf(c).ID, ID: id, Email: req.Email, Name: req.Name,
-		Timezone: req.Timezone, Role: req.Role, SlackUserID: req.SlackUserID,
+		TenantID: tenantOf(c).ID, ID: id, Email: req.Email.Patch(""), Name: req.Name.Patch(""),
+		Timezone: req.Timezone.Patch(""), Role: req.Role.Patch(string(audience.Member)), SlackUserID: req.SlackUserID.Patch(""),
+		Locale: req.Locale.Patch(""),
 	})
 	if err != nil {
 		return err
 	}
-	if req.Timezone != nil && !row.Created {
+	if req.Timezone.Sent() && !row.Created {
 		// Quiet hours without a zone of their own follow the user's.
 		waiting, err := dbq.New(s.pool).EventsWaitingForUser(c.Request().Context(), dbq.EventsWaitingForUserParams{TenantID: tenantOf(c).ID, UserID: id})
 		if err != nil {
@@ -107,7 +127,7 @@ func (s *Server) putUser(c echo.Context) error {
 		status = http.StatusCreated
 	}
 	return c.JSON(status, toUserResponse(dbq.User{ID: row.ID, Email: row.Email, Name: row.Name, Timezone: row.Timezone,
-		Role: row.Role, SlackUserID: row.SlackUserID, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt}))
+		Role: row.Role, SlackUserID: row.SlackUserID, Locale: row.Locale, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt}))
 }
 
 func (s *Server) getUser(c echo.Context) error {

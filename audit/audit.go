@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/delivery"
 )
 
 // Row is one audit row as stored.
@@ -25,9 +28,9 @@ type Row struct {
 	DeliveryID  uuid.UUID
 	EventID     uuid.UUID
 	Recipient   string
-	Channel     string
-	Status      string
-	Reason      string
+	Channel     channel.Channel
+	Status      delivery.Status
+	Reason      delivery.Reason
 	ContentHash []byte
 	At          time.Time
 	PrevHash    []byte
@@ -44,7 +47,7 @@ func Canonical(r Row) []byte {
 	var b bytes.Buffer
 	for _, f := range []string{
 		strconv.FormatInt(r.Seq, 10), r.TenantID.String(), r.DeliveryID.String(), r.EventID.String(),
-		r.Recipient, r.Channel, r.Status, r.Reason, hex.EncodeToString(r.ContentHash),
+		r.Recipient, string(r.Channel), string(r.Status), string(r.Reason), hex.EncodeToString(r.ContentHash),
 		r.At.UTC().Format("2006-01-02T15:04:05.000000Z"),
 	} {
 		_ = binary.Write(&b, binary.BigEndian, uint32(len(f)))
@@ -69,16 +72,46 @@ type Broken struct {
 	Problem    string    `json:"problem"`
 }
 
-// Verifier checks one tenant's rows, fed in sequence order.
+// Verifier checks one tenant's rows, fed in sequence order, and the
+// checkpoints the chain must agree with.
 type Verifier struct {
 	prev []byte
 	seq  int64
 	// Rows counts the rows checked.
 	Rows int64
+	// Checkpoints counts the checkpoints the chain agreed with.
+	Checkpoints int64
+	// expect holds the checkpoints not reached yet, by sequence.
+	expect map[int64][]expectation
+}
+
+// expectation is a checkpoint the chain must agree with; forged marks one
+// that claims this process's key but whose signature does not hold.
+type expectation struct {
+	cp     Checkpoint
+	what   string
+	forged bool
 }
 
 // NewVerifier starts at the chain's beginning.
-func NewVerifier() *Verifier { return &Verifier{prev: Genesis} }
+func NewVerifier() *Verifier { return &Verifier{prev: Genesis, expect: map[int64][]expectation{}} }
+
+// ResumeVerifier starts after a checkpoint already verified: the next row
+// must follow seq and chain on hash.
+func ResumeVerifier(seq int64, hash []byte) *Verifier {
+	return &Verifier{prev: hash, seq: seq, expect: map[int64][]expectation{}}
+}
+
+// Expect makes the row at c.Seq agree with c, which what names in a report
+// ("the checkpoint given", "a stored checkpoint"). forged says c claims the
+// current key but its signature does not hold: reported when its row is
+// reached, so the first break in the chain's order is the one reported.
+func (v *Verifier) Expect(c Checkpoint, what string, forged bool) {
+	v.expect[c.Seq] = append(v.expect[c.Seq], expectation{cp: c, what: what, forged: forged})
+}
+
+// End is the last row checked: its sequence and hash.
+func (v *Verifier) End() (int64, []byte) { return v.seq, v.prev }
 
 // Check takes the next row and reports it if it breaks the chain: a row
 // whose content no longer matches its hash was changed; a row whose
@@ -97,15 +130,51 @@ func (v *Verifier) Check(r Row) *Broken {
 	case !bytes.Equal(r.Hash, Hash(r.PrevHash, r)):
 		return broken("its content does not match its hash: the row was changed")
 	}
+	for _, e := range v.expect[r.Seq] {
+		switch {
+		case e.forged:
+			return broken(forgedProblem(e))
+		case !bytes.Equal(r.Hash, e.cp.Hash):
+			return broken(fmt.Sprintf("its hash is not the one %s signed at %s holds: the chain was rewritten at or before this row",
+				e.what, e.cp.At.UTC().Format(time.RFC3339)))
+		}
+		v.Checkpoints++
+	}
+	delete(v.expect, r.Seq)
 	v.prev, v.seq = r.Hash, r.Seq
 	return nil
 }
 
+func forgedProblem(e expectation) string {
+	return fmt.Sprintf("%s at seq %d is not signed with HERALD_SIGNING_KEY: it was forged or altered", e.what, e.cp.Seq)
+}
+
 // Finish compares the end of the chain with the tenant's head (the last row
-// appended): rows removed from the end show only here.
+// appended): rows removed from the end show only here, or, when the head
+// was moved back with them, in a checkpoint past the end.
 func (v *Verifier) Finish(headSeq int64, headHash []byte) *Broken {
 	if headSeq != v.seq || !bytes.Equal(headHash, v.prev) {
 		return &Broken{Seq: v.seq + 1, Problem: fmt.Sprintf("the chain ends at %d but %d rows were appended: rows at its end are missing", v.seq, headSeq)}
 	}
-	return nil
+	return v.past()
+}
+
+// past reports the first checkpoint past the chain's end.
+func (v *Verifier) past() *Broken {
+	var first *expectation
+	for _, es := range v.expect {
+		for i := range es {
+			if first == nil || es[i].cp.Seq < first.cp.Seq {
+				first = &es[i]
+			}
+		}
+	}
+	switch {
+	case first == nil:
+		return nil
+	case first.forged:
+		return &Broken{Seq: first.cp.Seq, Problem: forgedProblem(*first)}
+	}
+	return &Broken{Seq: v.seq + 1, Problem: fmt.Sprintf("the chain ends at %d but %s signed at %s has %d rows: rows at its end were removed",
+		v.seq, first.what, first.cp.At.UTC().Format(time.RFC3339), first.cp.Seq)}
 }

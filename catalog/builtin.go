@@ -1,11 +1,17 @@
 package catalog
 
-var (
-	inAppEmail      = []string{ChannelInApp, ChannelEmail}
-	inAppEmailSlack = []string{ChannelInApp, ChannelEmail, ChannelSlack}
+import (
+	"strings"
+
+	"github.com/heraldhq/herald/channel"
 )
 
-func notice(key, category, title, recipients string, channels, required []string, subject, text string) EventType {
+var (
+	inAppEmail      = []channel.Channel{channel.InApp, channel.Email}
+	inAppEmailSlack = []channel.Channel{channel.InApp, channel.Email, channel.Slack}
+)
+
+func notice(key, category, title, recipients string, channels []channel.Channel, required []string, subject, text string) EventType {
 	return EventType{Key: key, Category: category, Title: title, Recipients: recipients,
 		Channels: channels, Required: required, Templates: Templates{Subject: subject, Text: text}}
 }
@@ -77,18 +83,39 @@ var builtIns = []EventType{
 			"{{with pairs .data.fields}}\n{{range .}}\n{{.Key}}: {{.Value}}{{end}}{{end}}"+
 			"{{with .data.summary}}\n\n{{.}}{{end}}{{with .data.transcript_url}}\n\nTranscript: {{.}}{{end}}"),
 	input("usage.updated", "billing", "Usage updated", needs("metric", "used", "limit", "period")),
-	notice("usage.quota_warning", "billing", "Quota warning", RecipientsOwner, inAppEmail,
+	// Usage alerts go to the owner and the tenant's Slack: in Kilo's
+	// brief they are what a team watches its plan by.
+	notice("usage.quota_warning", "billing", "Quota warning", RecipientsOwner, inAppEmailSlack,
 		needs("metric"),
 		"You have used 80% of your {{.data.metric}} limit",
 		"{{with .data.used}}{{count .}}{{with $.data.limit}} of {{count .}}{{end}} {{$.data.metric}} used this period"+
 			"{{with rate $.data.used $.data.limit}} ({{.}}){{end}}.{{else}}You have used 80% of your {{.data.metric}} limit for this period.{{end}}"+
-			" At 100%, new {{.data.metric}} stop until the next period{{with .data.period}} (this one is {{.}}){{end}}; upgrade your plan to raise the limit."),
-	notice("usage.quota_reached", "billing", "Quota reached", RecipientsOwner, inAppEmail,
+			" At 100%, new {{.data.metric}} pause until a top-up or the next billing cycle{{with .data.period}} (this one is {{.}}){{end}}."+
+			" To keep going, consider a top-up pack or an upgrade."),
+	notice("usage.quota_reached", "billing", "Quota reached", RecipientsOwner, inAppEmailSlack,
 		needs("metric"),
 		"You have reached your {{.data.metric}} limit",
 		"{{with .data.used}}{{count .}}{{with $.data.limit}} of {{count .}}{{end}} {{$.data.metric}} used this period"+
 			"{{with rate $.data.used $.data.limit}} ({{.}}){{end}}.{{else}}You have reached your {{.data.metric}} limit for this period.{{end}}"+
-			" New {{.data.metric}} are paused until the next period begins; upgrade your plan to keep going now."),
+			" New {{.data.metric}} are paused until you add a top-up pack or the billing cycle resets"+
+			"{{with .data.period}} (this one is {{.}}){{end}}. An upgrade raises the limit for good."),
+	// Computed by the usage series (package usage) from usage.updated
+	// inputs: growth_percent, rate and previous_rate (a day), and for the
+	// projection projected_on and period_end (dates) and days_to_limit.
+	notice("usage.trend_alert", "billing", "Usage trend alert", RecipientsOwner, inAppEmailSlack,
+		needs("metric"),
+		"Your {{.data.metric}} usage is growing faster{{with .data.growth_percent}} (+{{count .}}%){{end}}",
+		"{{with .data.growth_percent}}Usage of {{$.data.metric}} is growing {{count .}}% faster this period than last"+
+			"{{else}}Usage of {{.data.metric}} is growing faster this period than last{{end}}"+
+			"{{with .data.rate}}: about {{count .}} a day{{with $.data.previous_rate}}, up from {{count .}}{{end}}{{end}}."+
+			"{{with .data.used}} {{count .}}{{with $.data.limit}} of {{count .}}{{end}} {{$.data.metric}} used so far{{with rate $.data.used $.data.limit}} ({{.}}){{end}}.{{end}}"),
+	notice("usage.projection_alert", "billing", "Usage projection alert", RecipientsOwner, inAppEmailSlack,
+		needs("metric"),
+		"You will reach your {{.data.metric}} limit {{with .data.projected_on}}around {{date .}}{{else}}before the period ends{{end}}",
+		"At the current rate{{with .data.rate}} of about {{count .}} a day{{end}}, "+
+			"your {{.data.metric}}{{with .data.limit}} reach the limit of {{count .}}{{else}} reach the limit{{end}} "+
+			"{{with .data.projected_on}}around {{date .}}, {{end}}before the period ends{{with .data.period_end}} on {{date .}}{{end}}."+
+			" Then new {{.data.metric}} pause until a top-up or the next period; consider a top-up pack or an upgrade now."),
 	withAction("View issue", notice("issue.assigned", "issues", "Issue assigned", RecipientsNamed, inAppEmailSlack,
 		needs("issue_key"),
 		"{{.data.issue_key}} was assigned to you{{with .data.title}}: {{.}}{{end}}",
@@ -111,8 +138,8 @@ var builtIns = []EventType{
 		"Update on {{.data.project}}", "{{.data.project}}: {{.data.message}}"),
 	notice("project.milestone_deadline", "projects", "Milestone deadline approaching", RecipientsSubscribers, inAppEmailSlack,
 		needs("milestone"),
-		`Milestone {{.data.milestone}} is due {{or .data.due "soon"}}`,
-		`Milestone {{.data.milestone}}{{with .data.project}} of {{.}}{{end}} is due {{or .data.due "soon"}}.`),
+		`Milestone {{.data.milestone}} is due {{with .data.due}}{{date .}}{{else}}soon{{end}}`,
+		`Milestone {{.data.milestone}}{{with .data.project}} of {{.}}{{end}} is due {{with .data.due}}{{date .}}{{else}}soon{{end}}.`),
 	notice("project.sprint_started", "projects", "Sprint started", RecipientsSubscribers, inAppEmailSlack,
 		needs("sprint"),
 		"Sprint {{.data.sprint}} started", "Sprint {{.data.sprint}}{{with .data.project}} of {{.}}{{end}} has started."),
@@ -144,11 +171,31 @@ var builtIns = []EventType{
 		"Your payment failed", "We could not charge {{.data.amount}}. Update your payment method to avoid interruption.")),
 	notice("billing.subscription_expiring", "billing", "Subscription expiring", RecipientsOwner, inAppEmail,
 		needs("expires_at"),
-		"Your subscription expires {{.data.expires_at}}",
-		"Your {{with .data.plan}}{{.}} {{end}}subscription expires {{.data.expires_at}}."),
+		"Your subscription expires {{date .data.expires_at}}",
+		"Your {{with .data.plan}}{{.}} {{end}}subscription expires {{date .data.expires_at}}."),
 	urgent(notice("ai.risk_alert", "ai", "AI risk alert", RecipientsSubscribers, inAppEmailSlack,
 		needs("title"),
 		"Risk alert: {{.data.title}}", "{{or .data.summary .data.title}}")),
+	withAction("View suggestion", notice("ai.aide_alert", "ai", "Developer Aide alert", RecipientsNamed, inAppEmailSlack,
+		needs("message"),
+		"Developer Aide{{with .data.title}}: {{.}}{{else}} has a suggestion{{end}}",
+		"{{.data.message}}{{with join \":\" .data.repository .data.file}}\n\nIn {{.}}{{end}}{{with .data.suggestion}}\n\nSuggestion: {{.}}{{end}}")),
+	withAction("Start learning", notice("ai.skill_suggestion", "ai", "Skill suggestion", RecipientsNamed, inAppEmail,
+		needs("skill"),
+		"A skill to learn next: {{.data.skill}}",
+		"{{with .data.reason}}{{.}}\n\n{{end}}We suggest you develop {{.data.skill}} next{{with .data.level}} (level: {{.}}){{end}}."+
+			"{{with .data.resource}}\n\nStart with {{.}}{{end}}")),
+	notice("integration.extension_alert", "integrations", "Extension alert", RecipientsSubscribers, inAppEmailSlack,
+		needs("extension", "message"),
+		"{{.data.extension}}{{with .data.title}}: {{.}}{{else}} needs attention{{end}}",
+		"{{.data.extension}}{{with .data.severity}} ({{.}}){{end}}: {{.data.message}}"),
+	withAction("View entry", notice("time.entry_updated", "analytics", "Time entry updated", RecipientsNamed, inAppEmail,
+		needs("entry_id", "status"),
+		`{{with .data.project}}{{.}}: t{{else}}T{{end}}ime entry {{.data.entry_id}} {{if eq .data.status "submitted"}}is waiting for review{{else}}{{.data.status}}{{end}}`,
+		`Time entry {{.data.entry_id}}{{with join ", " (date .data.date) (counted .data.hours "hour" "hours")}} ({{.}}){{end}}`+
+			`{{with .data.project}} on {{.}}{{end}} `+
+			`{{if eq .data.status "submitted"}}is waiting for review{{else}}{{.data.status}}{{with .data.reviewer}} by {{.}}{{end}}{{end}}.`+
+			`{{if eq .data.status "rejected"}} Correct it and submit it again.{{end}}`+"{{with .data.comment}}\n\nComment: {{.}}{{end}}")),
 	withAction("Review request", notice("approval.requested", "approvals", "Approval requested", RecipientsNamed, inAppEmailSlack,
 		needs("title"),
 		"Approval requested: {{.data.title}}",
@@ -161,9 +208,9 @@ var builtIns = []EventType{
 		needs("title"),
 		"Escalated: approval needed for {{.data.title}}", "{{.data.title}} was escalated to you after the previous level did not decide in time."+
 			"{{with .data.requester}} Requested by {{.}}.{{end}}{{with .data.description}}\n\n{{.}}{{end}}"))),
-	urgent(notice("approval.executive_alert", "approvals", "Executive alert", RecipientsNamed, inAppEmailSlack,
+	withAction("Review request", urgent(notice("approval.executive_alert", "approvals", "Executive alert", RecipientsNamed, inAppEmailSlack,
 		needs("title"),
-		"Executive attention: {{.data.title}}", "{{.data.title}} reached the top approval level without a decision.")),
+		"Executive attention: {{.data.title}}", "{{.data.title}} reached the top approval level without a decision."))),
 	// The outcome, to the requester (approved, rejected, expired) or to the
 	// approvers (withdrawn).
 	withAction("Open", notice("approval.outcome", "approvals", "Approval outcome", RecipientsNamed, inAppEmail,
@@ -178,8 +225,10 @@ var builtIns = []EventType{
 	batchExpiredType,
 	experimentConcludedType,
 	digestType,
+	collapsedType,
 	summaryType(WeeklyDigest, "Weekly digest", "week"),
 	summaryType(DailySummary, "Daily summary", "day"),
+	timeReviewType,
 }
 
 // summaryType is a scheduled summary: email only, to everyone subscribed to
@@ -187,52 +236,112 @@ var builtIns = []EventType{
 // .data.you: total, unread, categories [{title, total}] and latest
 // [{title, link}] (the newest still unread).
 func summaryType(key, title, period string) EventType {
-	t := notice(key, CategorySummaries, title, RecipientsSubscribers, []string{ChannelEmail}, nil,
+	t := notice(key, CategorySummaries, title, RecipientsSubscribers, []channel.Channel{channel.Email}, nil,
 		"Your "+period+`: {{counted .data.you.total "notification" "notifications"}}{{with .data.you.unread}}, {{count .}} unread{{end}}`,
-		"{{if .data.you.total}}Your "+period+" in numbers:\n{{range .data.you.categories}}- {{.title}}: {{count .total}}\n{{end}}"+
-			"{{with .data.you.latest}}\nStill unread:\n{{range .}}- {{.title}}{{with .link}} <{{.}}>{{end}}\n{{end}}{{end}}"+
-			"{{else}}Nothing new this "+period+".{{end}}")
+		summaryText("Your "+period+" in numbers:", "- {{.title}}: {{count .total}}", "Still unread:", "Nothing new this "+period+"."))
 	t.Internal = true
 	return t
 }
+
+// summaryText is a summary's text in one language: head over the counts
+// per category (each a line), unread over the newest unread, or nothing.
+func summaryText(head, line, unread, nothing string) string {
+	return "{{if .data.you.total}}" + head + "\n{{range .data.you.categories}}" + line + "\n{{end}}" +
+		"{{with .data.you.latest}}\n" + unread + "\n{{range .}}- {{.title}}{{with .link}} <{{.}}>{{end}}\n{{end}}{{end}}" +
+		"{{else}}" + nothing + "{{end}}"
+}
+
+// timeReviewType is the weekly time-tracking review, built from the
+// time.entry_updated notices the recipient got in the week. Its data
+// carries the period and, per recipient, .data.you: total (entries),
+// hours, approved, waiting_count and rejected_count, and waiting and
+// rejected, each a list of
+// entries [{entry_id, project, date, hours, link}] by their latest status
+// (waiting_more and rejected_more count those past the list).
+var timeReviewType = func() EventType {
+	entry := `{{.entry_id}}{{with .project}} on {{.}}{{end}}{{with .date}}, {{date .}}{{end}}` +
+		`{{with .hours}}, {{counted . "hour" "hours"}}{{end}}{{with .link}} <{{.}}>{{end}}`
+	t := notice(TimeReview, "analytics", "Time tracking review", RecipientsSubscribers, []channel.Channel{channel.Email}, nil,
+		`Your time review: {{if .data.you.total}}{{counted .data.you.total "entry" "entries"}} this week`+
+			`{{with .data.you.waiting_count}}, {{counted . "waits" "wait"}} for review{{end}}`+
+			`{{with .data.you.rejected_count}}, {{count .}} rejected{{end}}{{else}}no time entries this week{{end}}`,
+		`{{if .data.you.total}}This week: {{counted .data.you.total "time entry" "time entries"}}`+
+			`{{with .data.you.hours}}, {{counted . "hour" "hours"}}{{end}}; {{count .data.you.approved}} approved.`+
+			"{{with .data.you.waiting}}\n\nWaiting for review:{{range .}}\n- "+entry+"{{end}}{{end}}"+
+			"{{with .data.you.waiting_more}}\n…and {{count .}} more{{end}}"+
+			"{{with .data.you.rejected}}\n\nRejected, to correct and submit again:{{range .}}\n- "+entry+"{{end}}{{end}}"+
+			"{{with .data.you.rejected_more}}\n…and {{count .}} more{{end}}"+
+			"{{else}}No time entries this week.{{end}}")
+	t.Internal = true
+	return t
+}()
 
 // digestType lists a window's notifications. Its data is built by the
 // digest activity: label, total, groups [{title, total, more, items [{title,
 // body, link}]}] and categories; the text lists them, the HTML links them.
 var digestType = EventType{
 	Key: Digest, Category: "digest", Title: "Digest", Recipients: RecipientsNamed,
-	Channels: []string{ChannelEmail, ChannelSlack}, Internal: true,
-	Templates: Templates{
-		Subject: `{{.data.label}}: {{counted .data.total "notification" "notifications"}}`,
-		Text: "{{range .data.groups}}{{.title}} ({{count .total}})\n" +
+	Channels: []channel.Channel{channel.Email, channel.Slack}, Internal: true,
+	Templates: digestTemplates("en", "{{.data.label}}", `"notification" "notifications"`, "…and {{count .}} more", "{{.title}}"),
+}
+
+// digestIn is the digest in a language other than English: its label
+// from the window's frequency, the counted forms of "notification", the
+// line under a group cut short, and categories by their translated names.
+func digestIn(lang, label, forms, more string) Templates {
+	return digestTemplates(lang, label, forms, more, "{{category .category}}")
+}
+
+// digestTemplates are the digest's subject, text and HTML in one language.
+func digestTemplates(lang, label, forms, more, group string) Templates {
+	r := strings.NewReplacer("{{LANG}}", lang, "{{LABEL}}", label, "{{FORMS}}", forms, "{{MORE}}", more, "{{GROUP}}", group)
+	return Templates{
+		Subject: r.Replace("{{LABEL}}: {{counted .data.total {{FORMS}}}}"),
+		Text: r.Replace("{{range .data.groups}}{{GROUP}} ({{count .total}})\n" +
 			"{{range .items}}- {{.title}}{{with .link}} <{{.}}>{{end}}\n{{end}}" +
-			"{{with .more}}…and {{count .}} more\n{{end}}\n{{end}}",
-		HTML: digestHTML,
-	},
+			"{{with .more}}{{MORE}}\n{{end}}\n{{end}}"),
+		HTML: r.Replace(digestHTML),
+	}
 }
 
 const digestHTML = `<!doctype html>
-<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.data.label}}</title></head>
+<html lang="{{LANG}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{LABEL}}</title></head>
 <body style="margin:0;padding:0;background:#f5f5f7;font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#1d1d1f">
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f5f5f7"><tr><td align="center" style="padding:24px 12px">
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="max-width:560px;background:#ffffff;border-radius:8px">
 <tr><td style="padding:24px">
-<h1 style="font-size:18px;line-height:1.3;margin:0 0 16px">{{.data.label}}: {{counted .data.total "notification" "notifications"}}</h1>
-{{range .data.groups}}<h2 style="font-size:15px;line-height:1.3;margin:20px 0 8px;color:#3a3a3c">{{.title}} ({{count .total}})</h2>
+<h1 style="font-size:18px;line-height:1.3;margin:0 0 16px">{{LABEL}}: {{counted .data.total {{FORMS}}}}</h1>
+{{range .data.groups}}<h2 style="font-size:15px;line-height:1.3;margin:20px 0 8px;color:#3a3a3c">{{GROUP}} ({{count .total}})</h2>
 <ul style="margin:0;padding-left:18px">
 {{range .items}}<li style="font-size:15px;line-height:1.5;margin:0 0 6px">{{if .link}}<a href="{{.link}}" style="color:#2f54eb">{{.title}}</a>{{else}}{{.title}}{{end}}{{with .body}}<br><span style="color:#6e6e73;font-size:13px">{{.}}</span>{{end}}</li>
 {{end}}</ul>
-{{with .more}}<p style="font-size:13px;color:#6e6e73;margin:4px 0 0">…and {{count .}} more</p>
+{{with .more}}<p style="font-size:13px;color:#6e6e73;margin:4px 0 0">{{MORE}}</p>
 {{end}}{{end}}</td></tr></table>
 </td></tr></table>
 </body></html>
 `
 
+// collapsedType is a collapse window's notification. Its data is built by
+// the digest activity: type, group_key, title (the newest item's), total,
+// others (total - 1), items [{title, body, link, at}] (the newest, at most
+// five), more (those not listed) and categories; the subject reads as the
+// newest item and how many more there are.
+var collapsedType = func() EventType {
+	t := notice(Collapsed, "digest", "Collapsed notifications", RecipientsNamed,
+		[]channel.Channel{channel.Email, channel.Slack, channel.Webhook}, nil,
+		`{{.data.title}}{{with .data.others}} (and {{count .}} more){{end}}`,
+		`{{counted .data.total "notification" "notifications"}} like this one:`+"\n"+
+			`{{range .data.items}}- {{.title}}{{with .body}}: {{.}}{{end}}{{with .link}} <{{.}}>{{end}}`+"\n"+`{{end}}`+
+			`{{with .data.more}}…and {{count .}} more`+"\n"+`{{end}}`)
+	t.Internal = true
+	return t
+}()
+
 // batchExpiredType tells the owners, in the inbox, that a batch's time ran
 // out before its jobs were done, so its notification was never sent.
 var batchExpiredType = func() EventType {
-	t := notice(BatchExpired, "system", "Batch expired", RecipientsOwner, []string{ChannelInApp}, needs("batch_id"),
+	t := notice(BatchExpired, "system", "Batch expired", RecipientsOwner, []channel.Channel{channel.InApp}, needs("batch_id"),
 		"Batch {{.data.batch_id}} expired",
 		`Batch {{.data.batch_id}} expired{{with .data.expected_jobs}} with {{count $.data.completed_jobs}} of {{counted . "job" "jobs"}} done{{end}}`+
 			`{{with .data.event_type}}; its {{.}} notification was not sent{{end}}.`)
@@ -244,7 +353,7 @@ var batchExpiredType = func() EventType {
 // inbox, and through the tenant webhook (and routed Slack channels), so the
 // backend stops the losing variants.
 var experimentConcludedType = func() EventType {
-	t := notice(ExperimentConcluded, "outreach", "Experiment concluded", RecipientsOwner, []string{ChannelInApp}, needs("name", "winner"),
+	t := notice(ExperimentConcluded, "outreach", "Experiment concluded", RecipientsOwner, []channel.Channel{channel.InApp}, needs("name", "winner"),
 		"Experiment {{.data.name}}: {{.data.winner}} won",
 		`{{.data.winner}} won experiment {{.data.name}}.{{with .data.stop}} Stop sending {{.}}.{{end}}`)
 	t.Internal = true

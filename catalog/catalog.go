@@ -5,17 +5,15 @@ package catalog
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
-)
+	"time"
 
-// Channels a recipient can be reached on.
-const (
-	ChannelInApp   = "in_app"
-	ChannelEmail   = "email"
-	ChannelSlack   = "slack"
-	ChannelWebhook = "webhook"
+	"github.com/heraldhq/herald/approval"
+	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/locale"
 )
 
 // TestNotification is the built-in type of POST /v1/test-notification.
@@ -28,18 +26,33 @@ const (
 	WeeklyDigest      = "summary.weekly_digest"
 	DailySummary      = "summary.daily_summary"
 	CategorySummaries = "summaries"
+	// TimeReview is the weekly time-tracking review: to each analytics
+	// subscriber, the time entries of their week and which of them wait
+	// for a review or a correction.
+	TimeReview = "summary.time_review"
 	// BatchExpired records a batch whose jobs did not all complete in time.
 	BatchExpired = "batch.expired"
 	// ExperimentConcluded tells the backend an experiment's winner.
 	ExperimentConcluded = "experiment.concluded"
+	// ExperimentReady tells the owner every variant has its sample.
+	ExperimentReady = "outreach.experiment_ready"
+	// LeadQualified is the lead brief: the rules emit it, its email to the
+	// owner is required by default, and Slack shows it with its fields.
+	LeadQualified = "lead.qualified"
 )
 
 // IsSummary reports whether key is a scheduled summary's type.
-func IsSummary(key string) bool { return key == WeeklyDigest || key == DailySummary }
+func IsSummary(key string) bool {
+	return key == WeeklyDigest || key == DailySummary || key == TimeReview
+}
 
 // Digest is the type of the digests Herald sends: one per user, channel and
 // window, listing the window's notifications (see the digest package).
 const Digest = "herald.digest"
+
+// Collapsed is the type of a collapse window's one notification: the events
+// of one type with one group key that reached a user inside the window.
+const Collapsed = "herald.collapsed"
 
 // Default recipient kinds of an event type, used when an event names none.
 const (
@@ -58,25 +71,38 @@ type Templates struct {
 	// Action labels the email's button to the event's link ("View details"
 	// when empty).
 	Action string `json:"action,omitempty"`
+	// Locales are the same templates in other languages, by BCP 47 tag
+	// ("de", "fr", "pt-BR"); the fields above are English. A reader gets the
+	// variant their locale matches (see package locale); a subject or text
+	// a variant leaves empty is the English one, and so is the HTML of a
+	// variant with neither text nor HTML (one with text of its own is laid
+	// out in Herald's layout). Variants have no locales of their own.
+	Locales map[string]Templates `json:"locales,omitempty"`
 }
 
 // EventType describes one kind of event: who hears of it, where and how.
 type EventType struct {
-	Key        string    `json:"key"`
-	Category   string    `json:"category"`
-	Title      string    `json:"title"`
-	Urgent     bool      `json:"urgent"`
-	Input      bool      `json:"input"`
-	Recipients string    `json:"default_recipients"`
-	Channels   []string  `json:"channels"`
-	Templates  Templates `json:"templates"`
+	Key        string            `json:"key"`
+	Category   string            `json:"category"`
+	Title      string            `json:"title"`
+	Urgent     bool              `json:"urgent"`
+	Input      bool              `json:"input"`
+	Recipients string            `json:"default_recipients"`
+	Channels   []channel.Channel `json:"channels"`
+	Templates  Templates         `json:"templates"`
 	// Required names the data keys without which a notification of this type
 	// says nothing: MissingData checks an event's data against them.
 	Required []string `json:"required_data,omitempty"`
-	BuiltIn  bool     `json:"built_in"`
+	// Throttle caps each recipient's notifications of the type; nil for
+	// none. Only a tenant sets one: no built-in type is throttled.
+	Throttle *Throttle `json:"throttle,omitempty"`
+	BuiltIn  bool      `json:"built_in"`
 	// Internal types are sent by Herald itself (digests); events of them
 	// cannot be posted, and preferences cannot name them.
 	Internal bool `json:"internal,omitempty"`
+	// Escalate, when set, holds some channels until the in-app item has
+	// gone unread for a while (see Escalation).
+	Escalate *Escalation `json:"escalate,omitempty"`
 }
 
 var keyPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`)
@@ -88,13 +114,8 @@ func ValidKey(key string) bool { return len(key) <= 100 && keyPattern.MatchStrin
 func (t EventType) Notifies() bool { return !t.Input && t.Recipients != RecipientsNone }
 
 // Has reports whether the type delivers on channel by default.
-func (t EventType) Has(channel string) bool {
-	for _, c := range t.Channels {
-		if c == channel {
-			return true
-		}
-	}
-	return false
+func (t EventType) Has(ch channel.Channel) bool {
+	return slices.Contains(t.Channels, ch)
 }
 
 // Catalog is an immutable set of event types keyed by their key.
@@ -121,10 +142,26 @@ var builtIn = func() Catalog {
 	types := make(map[string]EventType, len(builtIns))
 	for _, t := range builtIns {
 		t.BuiltIn = true
+		t.Templates.Locales = translations(t.Key)
 		types[t.Key] = t
 	}
 	return Catalog{types: types}
 }()
+
+// translations are a built-in type's templates in the languages Herald
+// ships besides English.
+func translations(key string) map[string]Templates {
+	out := map[string]Templates{}
+	for lang, set := range map[string]map[string]Templates{"de": german, "fr": french} {
+		if t, ok := set[key]; ok {
+			out[lang] = t
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
 
 // BuiltIn returns the product's built-in catalog.
 func BuiltIn() Catalog { return builtIn }
@@ -143,11 +180,53 @@ func (c Catalog) Resolve(key string, def []byte) (EventType, bool, error) {
 	// tenant shares.
 	t.Channels = slices.Clone(t.Channels)
 	t.Required = slices.Clone(t.Required)
+	if t.Escalate != nil {
+		e := *t.Escalate
+		e.To = slices.Clone(e.To)
+		t.Escalate = &e
+	}
+	t.Templates.Locales = maps.Clone(t.Templates.Locales)
 	if err := json.Unmarshal(def, &t); err != nil {
 		return EventType{}, false, fmt.Errorf("event type %s: %w", key, err)
 	}
 	t.Key = key
+	if rewordsWithoutLocales(def) {
+		// The built-in translations say what the built-in English says:
+		// a tenant that rewords it gets its own words in every language
+		// until it translates them.
+		t.Templates.Locales = nil
+	}
 	return t, true, nil
+}
+
+// rewordsWithoutLocales reports whether a stored definition sets the
+// subject, text or HTML template but no locales.
+func rewordsWithoutLocales(def []byte) bool {
+	var d struct {
+		Templates *struct {
+			Subject *string         `json:"subject"`
+			Text    *string         `json:"text"`
+			HTML    *string         `json:"html"`
+			Locales json.RawMessage `json:"locales"`
+		} `json:"templates"`
+	}
+	if json.Unmarshal(def, &d) != nil || d.Templates == nil {
+		return false
+	}
+	tp := d.Templates
+	return (tp.Subject != nil || tp.Text != nil || tp.HTML != nil) && tp.Locales == nil
+}
+
+// LocaleTags returns the tags of t's variants, English first, then the
+// others in tag order.
+func (t Templates) LocaleTags() []string {
+	tags := []string{locale.DefaultTag}
+	for _, k := range slices.Sorted(maps.Keys(t.Locales)) {
+		if k != locale.DefaultTag {
+			tags = append(tags, k)
+		}
+	}
+	return tags
 }
 
 // WithTenant overlays a tenant's definitions (raw JSON documents as stored) on c.
@@ -168,3 +247,40 @@ func (c Catalog) WithTenant(defs map[string][]byte) (Catalog, error) {
 	}
 	return Catalog{types: types}, nil
 }
+
+// Bounds of an escalation's wait.
+const (
+	MinEscalateAfter = time.Minute
+	MaxEscalateAfter = 7 * 24 * time.Hour
+)
+
+// Escalation holds a type's To channels behind its in-app item: they go
+// to a recipient only if the item is still unread After the event is sent.
+type Escalation struct {
+	// After is a duration as approval.ParseDuration reads it ("30m", "2h",
+	// "1d"), kept as the tenant wrote it.
+	After string            `json:"after"`
+	To    []channel.Channel `json:"to"`
+}
+
+// Wait is how long the escalation holds its channels, checked against the
+// bounds; an escalation that fails the check was never stored.
+func (e Escalation) Wait() (time.Duration, error) {
+	d, err := approval.ParseDuration(e.After)
+	if err != nil {
+		return 0, err
+	}
+	if d < MinEscalateAfter || d > MaxEscalateAfter {
+		return 0, fmt.Errorf("%q is outside 1m to 7d", e.After)
+	}
+	return d, nil
+}
+
+// EscalatesTo reports whether ch is held for the type's escalation.
+func (t EventType) EscalatesTo(ch channel.Channel) bool {
+	return t.Escalate != nil && slices.Contains(t.Escalate.To, ch)
+}
+
+// Plans reports whether the type plans deliveries on ch for its recipients:
+// its channels and the channels it escalates to.
+func (t EventType) Plans(ch channel.Channel) bool { return t.Has(ch) || t.EscalatesTo(ch) }

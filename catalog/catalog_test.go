@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/heraldhq/herald/channel"
 )
 
 func TestRenderIssueAssigned(t *testing.T) {
@@ -67,7 +69,7 @@ func TestWithTenantOverridesFields(t *testing.T) {
 		t.Errorf("override lost built-in fields or ignored urgent: %+v", a)
 	}
 	d, ok := c.Lookup("deploy.done")
-	if !ok || d.Category != "ops" || d.BuiltIn || !d.Has(ChannelInApp) || d.Has(ChannelEmail) {
+	if !ok || d.Category != "ops" || d.BuiltIn || !d.Has(channel.InApp) || d.Has(channel.Email) {
 		t.Errorf("tenant type = %+v", d)
 	}
 	if _, ok := BuiltIn().Lookup("deploy.done"); ok {
@@ -83,7 +85,7 @@ func TestWithTenantOverridesFields(t *testing.T) {
 	}
 	for _, key := range []string{"issue.assigned", "issue.commented"} {
 		typ, _ := BuiltIn().Lookup(key)
-		if !typ.Has(ChannelInApp) || typ.Has(ChannelWebhook) {
+		if !typ.Has(channel.InApp) || typ.Has(channel.Webhook) {
 			t.Errorf("built-in %s changed by an override: channels %v", key, typ.Channels)
 		}
 		if !slices.Equal(typ.Required, []string{"issue_key"}) {

@@ -12,6 +12,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/heraldhq/herald/locale"
 )
 
 // DecodeData decodes an event's data object. Numbers stay json.Number so
@@ -96,40 +99,49 @@ var plainDecimal = regexp.MustCompile(`^(-?)(\d+)(\.\d+)?$`)
 
 // count writes a number with thousands separators (1,000,000). Anything
 // that is not a number is written as it came.
-func count(v any) string {
+func count(v any) string { return countIn(english, v) }
+
+// english is the format of messages that are not a recipient's (errors).
+var english = locale.For(locale.Default)
+
+// countIn writes a number grouped the way f's language groups it: 1,000,000
+// in English, 1.000.000 in German, 1 000 000 in French. Text that is not a
+// number is written as it is.
+func countIn(f locale.Format, v any) string {
+	sign, digits, frac, ok := decimal(v)
+	if !ok {
+		return strings.TrimSpace(text(v))
+	}
+	return f.Number(sign, digits, frac)
+}
+
+// decimal splits a number into its sign, integer digits and fraction digits.
+func decimal(v any) (sign, digits, frac string, ok bool) {
 	s := strings.TrimSpace(text(v))
 	m := plainDecimal.FindStringSubmatch(s)
 	if m == nil {
 		// An integer in exponent form (1e6) is still a count.
-		r, ok := new(big.Rat).SetString(s)
+		r, ok := smallRat(s)
 		if !ok || !r.IsInt() {
-			return s
+			return "", "", "", false
 		}
 		m = plainDecimal.FindStringSubmatch(r.Num().String())
 	}
-	sign, digits, frac := m[1], m[2], m[3]
-	var b strings.Builder
-	b.WriteString(sign)
-	for i, d := range digits {
-		if i > 0 && (len(digits)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(d)
-	}
-	b.WriteString(frac)
-	return b.String()
+	return m[1], m[2], strings.TrimPrefix(m[3], "."), true
 }
 
-// counted writes a count and the noun it counts: counted 1 "reply" "replies"
-// is "1 reply", counted 3 "reply" "replies" is "3 replies". A missing count
-// writes nothing, so that the phrase can be left out.
-func counted(n any, forms ...string) string {
-	c := count(n)
+// counted writes a count and the noun it counts, in the form the count
+// takes by the language's plural rules: counted 1 "reply" "replies" is "1
+// reply", counted 3 "reply" "replies" is "3 replies"; in French 0 takes
+// the first form too. A missing count writes nothing, so that the phrase
+// can be left out.
+func counted(f locale.Format, n any, forms ...string) string {
+	c := countIn(f, n)
 	if c == "" || len(forms) == 0 {
 		return c
 	}
 	noun := forms[len(forms)-1]
-	if c == "1" {
+	if _, digits, frac, ok := decimal(n); ok && f.One(digits, frac) {
 		noun = forms[0]
 	}
 	return c + " " + noun
@@ -150,18 +162,47 @@ func join(sep string, values ...any) string {
 // Rate writes part as a share of whole, as a reader writes it: 3 of 200 is
 // "1.5%", 1 of 3 "33.3%". A missing or non-numeric part, or a whole that is
 // not above zero, writes nothing, so the phrase can be left out.
-func Rate(part, whole any) string {
-	p, ok1 := new(big.Rat).SetString(strings.TrimSpace(text(part)))
-	w, ok2 := new(big.Rat).SetString(strings.TrimSpace(text(whole)))
+func Rate(part, whole any) string { return RateIn(english, part, whole) }
+
+// RateIn is Rate written for f's language: "1,5 %" in German.
+func RateIn(f locale.Format, part, whole any) string {
+	p, ok1 := smallRat(strings.TrimSpace(text(part)))
+	w, ok2 := smallRat(strings.TrimSpace(text(whole)))
 	if !ok1 || !ok2 || w.Sign() <= 0 {
 		return ""
 	}
 	pct := new(big.Rat).Mul(new(big.Rat).Quo(p, w), big.NewRat(100, 1))
 	s := strings.TrimSuffix(pct.FloatString(1), ".0")
 	if s == "0" && pct.Sign() > 0 {
-		return "<0.1%" // some, but not 0%
+		return "<" + f.Percent(f.Number("", "0", "1")) // some, but not 0%
 	}
-	return s + "%"
+	digits, frac, _ := strings.Cut(s, ".")
+	return f.Percent(f.Number("", digits, frac))
+}
+
+// Bounds of the numbers count and Rate compute with: a number's text, and
+// its exponent. big.Rat takes exponents up to a million, and 1e1000000 is a
+// million digits and a second of work per call; no count or rate has more
+// than a few dozen.
+const (
+	maxNumberText = 64
+	maxExponent   = 100
+)
+
+// smallRat reads s as a number when it is small enough to compute with.
+func smallRat(s string) (*big.Rat, bool) {
+	// Decimal only: big.Rat reads hexadecimal too, with binary exponents
+	// (0x1p9999999) the check below does not see.
+	if len(s) > maxNumberText || strings.Trim(s, "0123456789.+-eE/") != "" {
+		return nil, false
+	}
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		exp, err := strconv.Atoi(s[i+1:])
+		if err != nil || exp > maxExponent || exp < -maxExponent {
+			return nil, false
+		}
+	}
+	return new(big.Rat).SetString(s)
 }
 
 // Pair is one key and value of a data object, as pairs lists them.
@@ -247,4 +288,18 @@ func exactValue(v any) any {
 		return out
 	}
 	return v
+}
+
+// date writes a date (2026-03-05) or an instant (RFC 3339) for the reader:
+// in their language and, for an instant, their time zone. Other text, such
+// as "Friday", is written as it is.
+func date(f locale.Format, zone *time.Location, v any) string {
+	s := strings.TrimSpace(text(v))
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return f.Date(t)
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return f.DateTime(t, zone)
+	}
+	return s
 }

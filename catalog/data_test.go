@@ -137,7 +137,7 @@ func TestHelpers(t *testing.T) {
 		n    any
 		want string
 	}{{nil, ""}, {json.Number("1"), "1 reply"}, {json.Number("0"), "0 replies"}, {json.Number("2500"), "2,500 replies"}} {
-		if got := counted(tt.n, "reply", "replies"); got != tt.want {
+		if got := counted(english, tt.n, "reply", "replies"); got != tt.want {
 			t.Errorf("counted(%v) = %q, want %q", tt.n, got, tt.want)
 		}
 	}
@@ -149,5 +149,28 @@ func TestHelpers(t *testing.T) {
 	}
 	if got := quote("one\r\n\r\ntwo "); got != "> one\n>\n> two" {
 		t.Errorf("quote = %q", got)
+	}
+}
+
+// A number in exponent form is expanded only when small: 1e1000000 would
+// be a million digits, and a second of work, per call.
+func TestNumberHelpersRefuseHugeExponents(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ in, want string }{
+		{"1e1000000", "1e1000000"}, {"-1E999999", "-1E999999"}, {"1e-1000000", "1e-1000000"},
+		{"1e6", "1,000,000"}, {"2.5e2", "250"}, {"1e100", "10" + strings.Repeat(",000", 33)},
+		{strings.Repeat("9", 500) + "/3", strings.Repeat("9", 500) + "/3"}, {"0x1p9999999", "0x1p9999999"},
+	} {
+		if got := count(json.Number(tt.in)); got != tt.want {
+			t.Errorf("count(%.20s) = %.40q (%d bytes), want %.40q", tt.in, got, len(got), tt.want)
+		}
+	}
+	for _, tt := range []struct{ part, whole, want string }{
+		{"1e1000000", "3", ""}, {"1", "1e-999999", ""}, {strings.Repeat("7", 5000), "3", ""}, {"0x1p9999999", "1", ""},
+		{"1", "3", "33.3%"}, {"2e1", "1e2", "20%"},
+	} {
+		if got := Rate(json.Number(tt.part), json.Number(tt.whole)); got != tt.want {
+			t.Errorf("Rate(%.20s, %.20s) = %.40q, want %q", tt.part, tt.whole, got, tt.want)
+		}
 	}
 }

@@ -46,3 +46,41 @@ func TestDigestRenders(t *testing.T) {
 		t.Errorf("HTML carries unsafe content:\n%s", c.HTML)
 	}
 }
+
+// The weekly time review lists, per recipient, what waits for a review and
+// what was rejected, and says so plainly when the week had no entries.
+func TestTimeReviewRenders(t *testing.T) {
+	typ, ok := BuiltIn().Lookup(TimeReview)
+	if !ok || !typ.Internal || typ.Category != "analytics" || !IsSummary(TimeReview) {
+		t.Fatalf("time review type: %+v %v", typ, ok)
+	}
+	r, err := NewRenderer(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ data, subject, text string }{
+		{`{"you":{"total":30,"hours":11.5,"approved":1,"waiting_count":27,"waiting_more":26,"rejected_count":1,
+			"waiting":[{"entry_id":"te-1","project":"Atlas","date":"2026-01-12","hours":"4","link":"https://app.example/te-1"}],
+			"rejected":[{"entry_id":"te-2","hours":"1"}]}}`,
+			"Your time review: 30 entries this week, 27 wait for review, 1 rejected",
+			"This week: 30 time entries, 11.5 hours; 1 approved.\n\nWaiting for review:\n- te-1 on Atlas, January 12, 2026, 4 hours <https://app.example/te-1>\n…and 26 more" +
+				"\n\nRejected, to correct and submit again:\n- te-2, 1 hour"},
+		// As the activity builds it: Go numbers, and 0 is false.
+		{"", "Your time review: no time entries this week", "No time entries this week."},
+	} {
+		data := map[string]any{"you": map[string]any{"total": 0, "hours": 0.0, "approved": 0}}
+		if tt.data != "" {
+			var err error
+			if data, err = DecodeData([]byte(tt.data)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := r.Notice(data, Recipient{ID: "u1"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Subject != tt.subject || c.Body != tt.text {
+			t.Errorf("got %q\n%q\nwant %q\n%q", c.Subject, c.Body, tt.subject, tt.text)
+		}
+	}
+}

@@ -5,16 +5,25 @@ package channel
 // preference documents and event types.
 type Channel string
 
-// The channels of the contract. Push is "not yet".
+// The channels of the contract.
 const (
 	InApp   Channel = "in_app"
 	Email   Channel = "email"
 	Slack   Channel = "slack"
 	Webhook Channel = "webhook"
+	// Push is listed but not available yet: clients see it coming, and a
+	// document naming it is refused rather than stored for a channel that
+	// would deliver nothing.
+	Push Channel = "push"
 )
 
-// All lists every channel in the order deliveries are planned.
+// All lists every channel Herald delivers on, in the order deliveries are
+// planned.
 var All = []Channel{InApp, Email, Slack, Webhook}
+
+// Listed is every channel the API lists: those of All, then those coming
+// soon.
+var Listed = []Channel{InApp, Email, Slack, Webhook, Push}
 
 // Valid reports whether c is one of All.
 func (c Channel) Valid() bool {
@@ -25,3 +34,6 @@ func (c Channel) Valid() bool {
 	}
 	return false
 }
+
+// ComingSoon reports whether c is listed but not available yet.
+func (c Channel) ComingSoon() bool { return c == Push }

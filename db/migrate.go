@@ -18,6 +18,15 @@ var migrations embed.FS
 // versionTable records which migrations have run.
 const versionTable = "herald_schema_version"
 
+// PartitionMonthsAhead is how many months past the current one have their
+// partitions made ahead (migration 041): a row past the last partition
+// would fail its insert, so this leaves months for retention, which makes
+// them hourly, to be down before it matters.
+const PartitionMonthsAhead = 3
+
+// partitionsFrom is the first migration that partitions a table.
+const partitionsFrom = 41
+
 // Migrate brings the database at url up to the newest schema. Concurrent
 // callers are serialised by tern's advisory lock, so every process may call it.
 func Migrate(ctx context.Context, url string) (from, to int32, err error) {
@@ -43,6 +52,15 @@ func Migrate(ctx context.Context, url string) (from, to int32, err error) {
 	if err := m.Migrate(ctx); err != nil {
 		return from, 0, fmt.Errorf("migrating: %w", err)
 	}
-	to, err = m.GetCurrentVersion(ctx)
-	return from, to, err
+	if to, err = m.GetCurrentVersion(ctx); err != nil {
+		return from, to, err
+	}
+	// Each release is migrated, so a deployment whose retention was paused
+	// for a while gets its months ahead made at its next upgrade too.
+	if to >= partitionsFrom {
+		if _, err := conn.Exec(ctx, "SELECT herald_ensure_partitions($1)", PartitionMonthsAhead); err != nil {
+			return from, to, fmt.Errorf("making the partitions ahead: %w", err)
+		}
+	}
+	return from, to, nil
 }

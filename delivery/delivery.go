@@ -16,6 +16,11 @@ const (
 	Cancelled Status = "cancelled"
 )
 
+// Deferred labels, in herald_deliveries_total, a delivery that waits (for
+// its next try or past quiet hours): an outcome of an attempt, never a
+// stored status.
+const Deferred = "deferred"
+
 // Statuses lists every delivery status.
 var Statuses = []Status{Pending, Delivered, Failed, Skipped, Cancelled}
 
@@ -38,11 +43,28 @@ const (
 	CategoryUnsubscribed Reason = "category_unsubscribed"
 	NoAddress            Reason = "no_address"
 	Digested             Reason = "digested"
-	Duplicate            Reason = "duplicate"
+	// Collapsed: the event carried a group key, and the delivery waits in
+	// its collapse window to go out as one notification with the others of
+	// its type and key (digest_id links it to that notification then).
+	Collapsed Reason = "collapsed"
+	Duplicate Reason = "duplicate"
+	// Suppressed skips an email to an address on the tenant's suppression
+	// list: it refused mail for good before, or its owner complained.
+	Suppressed Reason = "suppressed"
+	// Throttled skips a notification over its event type's throttle: the
+	// recipient had the type's most per window already.
+	Throttled Reason = "throttled"
 	// UserDeleted cancels what was still pending for a deleted user.
 	UserDeleted Reason = "user_deleted"
 	// CancelledWithEvent cancels what was still pending of a cancelled event.
 	CancelledWithEvent Reason = "event_cancelled"
+	// ReadInApp skips an escalated delivery (escalated_from in_app): its
+	// recipient read, saw, archived or snoozed the in-app item in time.
+	ReadInApp Reason = "read_in_app"
+	// Uncertain fails a message that left and whose answer never came (a
+	// relay that never answered the end of its data): it may have arrived,
+	// so Herald never sends it again by itself.
+	Uncertain Reason = "uncertain"
 )
 
 // EventStatus is an event's overall outcome, on its row and in the
@@ -71,3 +93,17 @@ func Outcome(delivered, failed int) EventStatus {
 	}
 	return EventDelivered
 }
+
+// SuppressionReason says why an address is on a tenant's suppression list.
+type SuppressionReason string
+
+const (
+	// Bounce: a relay refused a message for good because of the address.
+	Bounce SuppressionReason = "bounce"
+	// Complaint: the address's owner complained (reported as spam), as
+	// told by POST /v1/suppressions.
+	Complaint SuppressionReason = "complaint"
+)
+
+// Valid reports whether r is Bounce or Complaint.
+func (r SuppressionReason) Valid() bool { return r == Bounce || r == Complaint }

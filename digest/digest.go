@@ -9,12 +9,17 @@ import (
 	"time"
 )
 
-// Frequencies a channel can have (prefs validates them).
+// Frequency is how often a channel's (or a category's) non-urgent
+// notifications go out: at once, or one digest per window. Preference
+// documents, tenant settings and digest windows all hold it.
+type Frequency string
+
+// Frequencies (prefs validates them).
 const (
-	Immediate = "immediate"
-	Hourly    = "hourly"
-	Daily     = "daily"
-	Weekly    = "weekly"
+	Immediate Frequency = "immediate"
+	Hourly    Frequency = "hourly"
+	Daily     Frequency = "daily"
+	Weekly    Frequency = "weekly"
 )
 
 // SendHour is the local hour daily and weekly digests go out: early enough to
@@ -26,7 +31,7 @@ const SendHour = 9
 // It reports false for immediate (or unknown) frequencies, which have no
 // window. Boundaries are local wall-clock times, so they move with DST: a
 // daily digest goes out at 09:00 on both sides of a change.
-func Close(freq string, loc *time.Location, t time.Time) (time.Time, bool) {
+func Close(freq Frequency, loc *time.Location, t time.Time) (time.Time, bool) {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -127,9 +132,25 @@ func Categories(groups []Group) []string {
 	return slices.Compact(out)
 }
 
-// WorkflowID is the ID of the Digest workflow that owns a user's window on
-// a channel: one per (tenant, user, channel), so starting it twice is
-// signalling the one that runs.
-func WorkflowID(tenantID, userID, channel string) string {
-	return "digest/" + tenantID + "/" + channel + "/" + userID
+// First returns the earliest close after t among freqs, the frequency it
+// belongs to, and false when none of them has a window. A window that
+// holds items of several cadences (categories digested at different
+// frequencies) wakes at the first boundary any of them reaches.
+func First(freqs []Frequency, loc *time.Location, t time.Time) (time.Time, Frequency, bool) {
+	var at time.Time
+	var freq Frequency
+	for _, f := range freqs {
+		if c, ok := Close(f, loc, t); ok && (freq == "" || c.Before(at)) {
+			at, freq = c, f
+		}
+	}
+	return at, freq, freq != ""
+}
+
+// Due reports whether an item digested at at with frequency freq goes out
+// in a digest closing at closeAt: its cadence's boundary after at has come.
+// An item of no cadence (its user went back to immediate) is always due.
+func Due(freq Frequency, loc *time.Location, at, closeAt time.Time) bool {
+	c, ok := Close(freq, loc, at)
+	return !ok || !c.After(closeAt)
 }

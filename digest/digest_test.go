@@ -25,7 +25,7 @@ func TestClose(t *testing.T) {
 	}
 	cases := []struct {
 		name string
-		freq string
+		freq Frequency
 		loc  *time.Location
 		at   string
 		want string // UTC
@@ -66,7 +66,7 @@ func TestClose(t *testing.T) {
 func TestCloseIsMonotonic(t *testing.T) {
 	for _, name := range []string{"Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC"} {
 		loc := zone(t, name)
-		for _, freq := range []string{Hourly, Daily, Weekly} {
+		for _, freq := range []Frequency{Hourly, Daily, Weekly} {
 			at := time.Date(2026, 1, 1, 0, 7, 0, 0, loc)
 			for i := 0; i < 400; i++ {
 				next, ok := Close(freq, loc, at)
@@ -102,5 +102,44 @@ func TestGroups(t *testing.T) {
 	}
 	if c := Categories(g); len(c) != 3 || c[0] != "billing" || c[2] != "outreach" {
 		t.Fatalf("categories %v", c)
+	}
+}
+
+func TestFirstAndDue(t *testing.T) {
+	t.Parallel()
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Tuesday 2026-03-10, 10:20 in Berlin.
+	opened := time.Date(2026, 3, 10, 10, 20, 0, 0, berlin)
+	if _, _, ok := First(nil, berlin, opened); ok {
+		t.Error("no frequencies, yet a close")
+	}
+	if _, _, ok := First([]Frequency{Immediate}, berlin, opened); ok {
+		t.Error("immediate has no window")
+	}
+	at, f, ok := First([]Frequency{Weekly, Daily}, berlin, opened)
+	if want := time.Date(2026, 3, 11, 9, 0, 0, 0, berlin); !ok || f != Daily || !at.Equal(want) {
+		t.Errorf("First(weekly, daily) = %v %q %v, want %v daily", at, f, ok, want)
+	}
+	dailyClose := time.Date(2026, 3, 11, 9, 0, 0, 0, berlin)
+	tests := []struct {
+		name string
+		freq Frequency
+		at   time.Time
+		want bool
+	}{
+		{"daily item of the day", Daily, opened, true},
+		{"daily item just before the close", Daily, dailyClose.Add(-time.Second), true},
+		{"daily item at the close waits for the next", Daily, dailyClose, false},
+		{"weekly item waits for Monday", Weekly, opened, false},
+		{"weekly item of last week", Weekly, time.Date(2026, 3, 8, 12, 0, 0, 0, berlin), true},
+		{"immediate is always due", Immediate, dailyClose.Add(time.Hour), true},
+	}
+	for _, tt := range tests {
+		if got := Due(tt.freq, berlin, tt.at, dailyClose); got != tt.want {
+			t.Errorf("%s: Due = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

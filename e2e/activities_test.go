@@ -26,7 +26,7 @@ func TestActivitiesAreIdempotent(t *testing.T) {
 		t.Fatalf("first run: %d rows, %d inbox items, %d emails", rowsBefore, inboxBefore, mailBefore)
 	}
 
-	sender, err := mailer.New(env.mail.URL(), "Herald <herald@e2e.test>", 2)
+	sender, err := mailer.NewRelays([]string{env.mail.URL()}, "Herald <herald@e2e.test>", 2, mailer.RelayOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

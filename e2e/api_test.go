@@ -49,6 +49,9 @@ type deliveryView struct {
 	DeliveredAt *time.Time `json:"delivered_at"`
 	Error       string     `json:"error"`
 	DigestID    *string    `json:"digest_id,omitempty"`
+	Relay       string     `json:"relay,omitempty"`
+	// EscalatedFrom is in_app on a delivery an escalation held.
+	EscalatedFrom string `json:"escalated_from,omitempty"`
 }
 
 // inboxItem is a notification. DataTruncated is sent in lists when data was

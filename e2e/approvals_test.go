@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -20,12 +18,12 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/heraldhq/herald/approval"
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/emitter"
 	"github.com/heraldhq/herald/intake"
-	"github.com/heraldhq/herald/internal/localstack"
-	"github.com/heraldhq/herald/internal/mailcatch"
+	"github.com/heraldhq/herald/internal/dev/localstack"
+	"github.com/heraldhq/herald/internal/dev/mailcatch"
 	"github.com/heraldhq/herald/seal"
-	"github.com/heraldhq/herald/workflows"
 )
 
 type approvalView struct {
@@ -210,7 +208,7 @@ func TestApprovalOverTheAPI(t *testing.T) {
 	secret := decodeAs[webhookView](t, tn.must(200, tn.do("PUT", "/v1/integrations/webhook", map[string]any{"url": ""}))).Secret
 	body := approvalBody("po-1", "callback_url", hook.URL)
 	created := decodeAs[approvalView](t, tn.must(201, tn.do("POST", "/v1/approvals", body)))
-	if created.Status != "pending" || created.WorkflowID != workflows.ApprovalWorkflowID(tn.id, "po-1") {
+	if created.Status != "pending" || created.WorkflowID != contract.ApprovalWorkflowID(tn.id, "po-1") {
 		t.Fatalf("created %+v", created)
 	}
 	tn.must(200, tn.do("POST", "/v1/approvals", body))
@@ -496,20 +494,13 @@ func TestApprovalInABrowser(t *testing.T) {
 	})
 	waitFor(t, time.Minute, "the requester's email", func() bool { return len(mailOfType(addr["req"], "approval.outcome")) == 1 })
 
-	shot := value(t, ctx, "the screenshot", chromedp.FullScreenshot(100))
-	dir := os.Getenv("HERALD_ARTIFACTS")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	if err := os.WriteFile(filepath.Join(dir, "approval-375px.png"), shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	keepScreenshot(t, ctx, "approval-375px.png")
 }
 
 // TestApprovalNoticesRepeatAsOne runs the notice activity again, as
 // Temporal does after a timeout or a worker crash: the reminder and the
-// executive alert are each one event, one email per person, one history
-// row.
+// executive alert are each one event per person, one email each, one
+// history row each.
 func TestApprovalNoticesRepeatAsOne(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -523,16 +514,20 @@ func TestApprovalNoticesRepeatAsOne(t *testing.T) {
 	}
 	acts := &emitter.Activities{Pool: env.pool,
 		Intake:    &intake.Service{Pool: env.pool, Temporal: env.temporal, TaskQueue: env.cfg.TaskQueue, Log: logger},
-		Approvals: emitter.ApprovalDeps{Links: links, PublicURL: env.cfg.PublicURL, Log: logger}}
+		Approvals: emitter.ApprovalDeps{Links: links, Log: logger}}
 	expires := time.Now().Add(48 * time.Hour).Truncate(time.Second)
 	for range 2 {
-		for _, n := range []workflows.ApprovalNotice{
+		for _, n := range []contract.ApprovalNotice{
 			{Kind: approval.Reminded, Level: 1, N: 1, Users: []string{"ada", "bob"}},
-			{Kind: approval.ExecutiveAlert, Level: 2, Roles: []string{"executive"}},
+			{Kind: approval.ExecutiveAlert, Level: 2, Roles: []string{"executive"}, Decide: true},
 		} {
 			n.TenantID, n.ID, n.Expires = tn.id, "again", expires
-			if err := acts.ApprovalNotice(ctx, n); err != nil {
+			res, err := acts.ApprovalNotice(ctx, n)
+			if err != nil {
 				t.Fatal(err)
+			}
+			if n.Decide && fmt.Sprint(res.Users) != "[exe]" {
+				t.Fatalf("the executive alert told %v, want [exe]", res.Users)
 			}
 		}
 	}
@@ -555,7 +550,30 @@ func TestApprovalNoticesRepeatAsOne(t *testing.T) {
 			reminded++
 		}
 	}
-	if reminded != 2 || !v.has("executive_alert", "role:executive") {
+	if reminded != 2 || !v.has("executive_alert", "exe") {
 		t.Errorf("history %+v", v.History)
+	}
+}
+
+// TestRepeatOfAPurgedApprovalStaysDecided: once retention has purged a
+// decided approval's run, the same POST again answers the stored decision
+// and starts nothing: no reminders, no escalation, no "expired" callback
+// for a request that was approved.
+func TestRepeatOfAPurgedApprovalStaysDecided(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t)
+	approvalUsers(tn)
+	body := approvalBody("purged", "remind_every", "1m")
+	created := decodeAs[approvalView](t, tn.must(201, tn.do("POST", "/v1/approvals", body)))
+	tn.must(200, tn.do("POST", "/v1/approvals/purged/decision", map[string]any{"approver": "ada", "decision": "approve"}))
+	wid := created.WorkflowID
+	waitApprovalDone(t, wid)
+	purgeRun(t, wid)
+	again := decodeAs[approvalView](t, tn.must(200, tn.do("POST", "/v1/approvals", body)))
+	if again.Status != "approved" {
+		t.Errorf("the repeat answered %+v, want the stored approval", again)
+	}
+	if _, err := env.temporal.DescribeWorkflowExecution(context.Background(), wid, ""); err == nil {
+		t.Error("the repeat started the decided approval's workflow again")
 	}
 }

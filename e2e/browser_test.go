@@ -155,12 +155,19 @@ func TestInboxPageInABrowser(t *testing.T) {
 		t.Errorf("saving the frequency wrote quiet hours the user did not touch: %v", prefs["quiet_hours"])
 	}
 
+	keepScreenshot(t, ctx, "inbox-375px.png")
+}
+
+// keepScreenshot saves the whole page as name under HERALD_ARTIFACTS (a
+// temporary directory when unset), for a person to look at.
+func keepScreenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
 	shot := value(t, ctx, "the screenshot", chromedp.FullScreenshot(100))
 	dir := os.Getenv("HERALD_ARTIFACTS")
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	path := filepath.Join(dir, "inbox-375px.png")
+	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, shot, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/heraldhq/herald/internal/localstack"
-	"github.com/heraldhq/herald/internal/mailcatch"
+	"github.com/heraldhq/herald/internal/dev/localstack"
+	"github.com/heraldhq/herald/internal/dev/mailcatch"
 )
 
 type cancelView struct {
@@ -133,7 +133,7 @@ func TestCancelDuringFanOut(t *testing.T) {
 	defer st.Stop()
 	tn := newTenantOn(t, st.API.URL)
 	const n = 10000
-	if err := localstack.SeedUsers(context.Background(), env.pool, tn.id, n); err != nil {
+	if err := localstack.SeedUsers(context.Background(), env.owner, tn.id, n); err != nil {
 		t.Fatal(err)
 	}
 	acc := tn.postEvent(map[string]any{"type": "project.update", "data": map[string]any{"project": "Apollo", "message": "moved"}})

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/heraldhq/herald/internal/localstack"
+	"github.com/heraldhq/herald/internal/dev/localstack"
 )
 
 var banner = regexp.MustCompile(`(?s)API key:\s+(hk_\w+).*?(http://127\.0\.0\.1:\d+)/v1/event-types`)

@@ -18,9 +18,9 @@ import (
 	"github.com/heraldhq/herald/activities"
 	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/channel"
-	"github.com/heraldhq/herald/internal/localstack"
-	"github.com/heraldhq/herald/internal/mailcatch"
-	"github.com/heraldhq/herald/workflows"
+	"github.com/heraldhq/herald/contract"
+	"github.com/heraldhq/herald/internal/dev/localstack"
+	"github.com/heraldhq/herald/internal/dev/mailcatch"
 )
 
 // digestMail returns the digest emails caught for address.
@@ -32,6 +32,19 @@ func digestMail(address string) []mailcatch.Message {
 		}
 	}
 	return out
+}
+
+// onlyDigest waits for a user's email digest window to send and close,
+// and returns its one email.
+func (tn *tenant) onlyDigest(user, address string) mailcatch.Message {
+	tn.t.Helper()
+	waitFor(tn.t, time.Minute, "the digest email", func() bool { return len(digestMail(address)) > 0 })
+	tn.windowClosed(user, channel.Email)
+	mail := digestMail(address)
+	if len(mail) != 1 {
+		tn.t.Fatalf("%d digest emails, want 1", len(mail))
+	}
+	return mail[0]
 }
 
 // digestUser adds a user whose email goes out as a digest of frequency and
@@ -49,9 +62,9 @@ func (tn *tenant) digestUser(user, frequency string) string {
 // fixed window (Herald itself never sets one).
 func (tn *tenant) startWindow(user string, ch channel.Channel, every time.Duration) {
 	tn.t.Helper()
-	_, err := env.temporal.SignalWithStartWorkflow(context.Background(), workflows.DigestWorkflowID(tn.id, user, ch),
-		workflows.SignalDigestArm, nil, client.StartWorkflowOptions{TaskQueue: env.cfg.TaskQueue},
-		workflows.DigestWorkflowName, workflows.DigestInput{TenantID: tn.id, UserID: user, Channel: ch, Every: every})
+	_, err := env.temporal.SignalWithStartWorkflow(context.Background(), contract.DigestWorkflowID(tn.id, user, ch),
+		contract.SignalDigestArm, nil, client.StartWorkflowOptions{TaskQueue: env.cfg.TaskQueue},
+		contract.DigestWorkflowName, contract.DigestInput{TenantID: tn.id, UserID: user, Channel: ch, Every: every})
 	if err != nil {
 		tn.t.Fatal(err)
 	}
@@ -61,7 +74,7 @@ func (tn *tenant) startWindow(user string, ch channel.Channel, every time.Durati
 // with nothing left).
 func (tn *tenant) windowClosed(user string, ch channel.Channel) {
 	tn.t.Helper()
-	wid := workflows.DigestWorkflowID(tn.id, user, ch)
+	wid := contract.DigestWorkflowID(tn.id, user, ch)
 	waitFor(tn.t, time.Minute, "the digest window to close", func() bool {
 		d, err := env.temporal.DescribeWorkflowExecution(context.Background(), wid, "")
 		return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
@@ -117,7 +130,7 @@ func TestDigestCollectsAWindowIntoOneEmail(t *testing.T) {
 
 	waitFor(t, time.Minute, "the digest email", func() bool { return len(digestMail(address)) > 0 })
 	tn.windowClosed(user, channel.Email)
-	recordHistory(t, workflows.DigestWorkflowID(tn.id, user, channel.Email), "digest_window")
+	recordHistory(t, contract.DigestWorkflowID(tn.id, user, channel.Email), "digest_window")
 	mail := digestMail(address)
 	if len(mail) != 1 {
 		t.Fatalf("%d digest emails, want 1", len(mail))
@@ -179,7 +192,7 @@ func TestDigestArmsOnceAndFlushesOnImmediate(t *testing.T) {
 	address := tn.digestUser(user, "weekly")
 	first := tn.assign(user, "ARM-1")
 	tn.waitEvent(first.EventID)
-	wid := workflows.DigestWorkflowID(tn.id, user, channel.Email)
+	wid := contract.DigestWorkflowID(tn.id, user, channel.Email)
 	waitFor(t, 30*time.Second, "the armer to start the window's workflow", func() bool {
 		d, err := env.temporal.DescribeWorkflowExecution(context.Background(), wid, "")
 		return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING &&
@@ -189,7 +202,7 @@ func TestDigestArmsOnceAndFlushesOnImmediate(t *testing.T) {
 		tn.waitEvent(tn.assign(user, fmt.Sprintf("ARM-%d", i)).EventID)
 	}
 	time.Sleep(2 * time.Second) // armer passes that would signal, if it did
-	if n := signalsIn(t, wid, workflows.SignalDigestArm); n != 1 {
+	if n := signalsIn(t, wid, contract.SignalDigestArm); n != 1 {
 		t.Fatalf("%d arm signals for four items of one window, want 1", n)
 	}
 	if len(digestMail(address)) != 0 {
@@ -344,13 +357,20 @@ func grouped(n int) string {
 func signalsIn(t *testing.T, workflowID, name string) int {
 	t.Helper()
 	n := 0
-	it := env.temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, ev := range historyOf(t, workflowID) {
 		if s := ev.GetWorkflowExecutionSignaledEventAttributes(); s != nil && s.GetSignalName() == name {
+			n++
+		}
+	}
+	return n
+}
+
+// timersFired counts the timers that fired in a workflow's history.
+func timersFired(t *testing.T, workflowID string) int {
+	t.Helper()
+	n := 0
+	for _, ev := range historyOf(t, workflowID) {
+		if ev.GetTimerFiredEventAttributes() != nil {
 			n++
 		}
 	}
@@ -433,10 +453,10 @@ func TestDigestSurvivesAWorkerRestart(t *testing.T) {
 	tn := newTenantOn(t, h.API.URL)
 	const user = "dig-restart"
 	address := tn.digestUser(user, "hourly")
-	wid := workflows.DigestWorkflowID(tn.id, user, channel.Email)
-	if _, err := env.temporal.SignalWithStartWorkflow(ctx, wid, workflows.SignalDigestArm, nil,
-		client.StartWorkflowOptions{TaskQueue: queue}, workflows.DigestWorkflowName,
-		workflows.DigestInput{TenantID: tn.id, UserID: user, Channel: channel.Email, Every: 12 * time.Second}); err != nil {
+	wid := contract.DigestWorkflowID(tn.id, user, channel.Email)
+	if _, err := env.temporal.SignalWithStartWorkflow(ctx, wid, contract.SignalDigestArm, nil,
+		client.StartWorkflowOptions{TaskQueue: queue}, contract.DigestWorkflowName,
+		contract.DigestInput{TenantID: tn.id, UserID: user, Channel: channel.Email, Every: 12 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	opened := time.Now()
@@ -447,7 +467,11 @@ func TestDigestSurvivesAWorkerRestart(t *testing.T) {
 	if time.Since(opened) > 10*time.Second {
 		t.Skip("the machine is too slow to stop the worker inside the window")
 	}
-	time.Sleep(time.Until(opened.Add(14 * time.Second)))
+	// The window's close is a server-side timer: it fires with no worker,
+	// and the digest waits for one.
+	waitFor(t, time.Minute, "the window's timer to fire with no worker running", func() bool {
+		return timersFired(t, wid) > 0
+	})
 	if len(digestMail(address)) != 0 {
 		t.Fatal("a digest went out with no worker")
 	}

@@ -155,8 +155,14 @@ func TestEdgesNULIsBadInput(t *testing.T) {
 		}
 		r := tn.do(tt.method, tt.path, body)
 		e := r.errorBody()
-		if r.status != http.StatusBadRequest || e.Error.Code != "invalid_request" || !strings.Contains(e.Error.Message, "NUL") {
-			t.Errorf("%s %s %q: %d %s, want 400 invalid_request naming the NUL", tt.method, tt.path, tt.body, r.status, r.raw)
+		// A body's NUL is invalid_request; one in the URL is invalid_field,
+		// naming the path or the query parameter.
+		code := "invalid_request"
+		if tt.body == "" {
+			code = "invalid_field"
+		}
+		if r.status != http.StatusBadRequest || e.Error.Code != code || !strings.Contains(e.Error.Message, "NUL") {
+			t.Errorf("%s %s %q: %d %s, want 400 %s naming the NUL", tt.method, tt.path, tt.body, r.status, r.raw, code)
 		}
 	}
 	if n := count(t, "SELECT count(*) FROM events WHERE tenant_id = $1", tn.id); n != 0 {

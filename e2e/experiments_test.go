@@ -46,12 +46,14 @@ func TestExperimentNotifiesOnceAndTellsTheBackend(t *testing.T) {
 	// away, so the test sees one real check.
 	ny, _ := time.LoadLocation("America/New_York")
 	at := time.Now().In(ny).Add(20 * time.Second).Truncate(time.Minute).Add(time.Minute)
+	const link = "https://app.example/experiments/subjects"
 	body := map[string]any{"id": "subjects", "name": "Subject lines", "variants": []string{"short", "long"},
-		"min_sample_size": 50, "check_at": at.Format("15:04")}
-	v := decodeAs[experimentView](t, tn.must(201, tn.do("POST", "/v1/experiments", body)))
-	if v.Status != "running" {
-		t.Fatalf("a new experiment: %+v", v)
+		"min_sample_size": 50, "check_at": at.Format("15:04"), "link": link}
+	r := tn.must(201, tn.do("POST", "/v1/experiments", body))
+	if v := decodeAs[experimentView](t, r); v.Status != "running" || !strings.Contains(string(r.raw), `"link":"`+link+`"`) {
+		t.Fatalf("a new experiment: %s", r.raw)
 	}
+	var v experimentView
 	tn.must(200, tn.do("POST", "/v1/experiments", body))
 	body2 := map[string]any{"id": "subjects", "name": "Subject lines", "variants": []string{"short", "long", "emoji"}, "min_sample_size": 50}
 	if r := tn.do("POST", "/v1/experiments", body2); r.status != 409 || r.errCode() != "experiment_conflict" {
@@ -75,15 +77,23 @@ func TestExperimentNotifiesOnceAndTellsTheBackend(t *testing.T) {
 		t.Errorf("the stamped experiment: %+v", v)
 	}
 	var ready []string
+	var readyHTML []string
 	waitFor(t, 30*time.Second, "the ready emails", func() bool {
-		ready = nil
+		ready, readyHTML = nil, nil
 		for _, m := range env.mail.Messages() {
 			if strings.Contains(m.Subject, "Experiment Subject lines is ready") && (m.To[0] == "eli-exp@example.com" || m.To[0] == "own-exp@example.com") {
 				ready = append(ready, m.To[0]+": "+m.Text)
+				readyHTML = append(readyHTML, m.HTML)
 			}
 		}
 		return len(ready) == 2
 	})
+	// Each ready email's button opens the experiment.
+	for _, html := range readyHTML {
+		if !strings.Contains(html, `href="`+link+`"`) {
+			t.Errorf("a ready email does not link to the experiment: %s", html)
+		}
+	}
 	if !strings.Contains(ready[0], "short: 55") || !strings.Contains(ready[0], "long: 70") {
 		t.Errorf("the ready email lacks the counts: %s", ready[0])
 	}
@@ -142,6 +152,9 @@ func TestBadExperimentsChangeNothing(t *testing.T) {
 		{"id": "x", "name": "X", "variants": []string{"a", "b"}, "min_sample_size": 10, "check_at": "9am"},
 		{"id": "x", "name": "", "variants": []string{"a", "b"}, "min_sample_size": 10},
 		{"id": "x y", "name": "X", "variants": []string{"a", "b"}, "min_sample_size": 10},
+		{"id": "x", "name": "X", "variants": []string{"a", "b"}, "min_sample_size": 10, "link": "/experiments/x"},
+		{"id": "x", "name": "X", "variants": []string{"a", "b"}, "min_sample_size": 10, "link": "javascript:alert(1)"},
+		{"id": "x", "name": "X", "variants": []string{"a", "b"}, "min_sample_size": 10, "link": "https://app.example/" + strings.Repeat("x", 2000)},
 	} {
 		if r := tn.do("POST", "/v1/experiments", body); r.status != 400 {
 			t.Errorf("%v: %d %s", body, r.status, r.raw)

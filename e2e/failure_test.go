@@ -11,12 +11,51 @@ import (
 	"github.com/emersion/go-smtp"
 )
 
-// flakySMTP is a real SMTP server that rejects recipients by their address:
-// perm-* always with 550, temp-* with 451 on the first try, then accepts.
+// flakySMTP is a real SMTP server that answers each RCPT TO as refuse says
+// (nil accepts), and counts, per lower-cased address, the RCPT TOs it was
+// sent (tries) and the messages it accepted.
 type flakySMTP struct {
 	mu       sync.Mutex
+	refuse   func(to string, try int) *smtp.SMTPError
 	tries    map[string]int
 	accepted map[string]int
+}
+
+// startFlakySMTP serves refuse on a loopback port and answers its URL.
+func startFlakySMTP(t *testing.T, refuse func(to string, try int) *smtp.SMTPError) (*flakySMTP, string) {
+	t.Helper()
+	b := &flakySMTP{refuse: refuse, tries: map[string]int{}, accepted: map[string]int{}}
+	srv := smtp.NewServer(b)
+	srv.Domain = "flaky.test"
+	srv.AllowInsecureAuth = true
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close() })
+	return b, "smtp://" + ln.Addr().String() + "?tls=none"
+}
+
+// counts are the RCPT TOs and the accepted messages for addr so far.
+func (b *flakySMTP) counts(addr string) (tries, accepted int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.tries[strings.ToLower(addr)], b.accepted[strings.ToLower(addr)]
+}
+
+// noSuchMailbox is a permanent refusal that names the address.
+var noSuchMailbox = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+
+// byPrefix refuses perm-* always with 550 and temp-* with 451 on the first try.
+func byPrefix(to string, try int) *smtp.SMTPError {
+	switch {
+	case strings.HasPrefix(to, "perm-"):
+		return noSuchMailbox
+	case strings.HasPrefix(to, "temp-") && try == 1:
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+	}
+	return nil
 }
 
 func (b *flakySMTP) NewSession(*smtp.Conn) (smtp.Session, error) { return &flakySession{b: b}, nil }
@@ -30,12 +69,10 @@ func (s *flakySession) Mail(string, *smtp.MailOptions) error { return nil }
 func (s *flakySession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	s.b.mu.Lock()
 	defer s.b.mu.Unlock()
+	to = strings.ToLower(to)
 	s.b.tries[to]++
-	switch {
-	case strings.HasPrefix(to, "perm-"):
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
-	case strings.HasPrefix(to, "temp-") && s.b.tries[to] == 1:
-		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+	if err := s.b.refuse(to, s.b.tries[to]); err != nil {
+		return err
 	}
 	s.to = append(s.to, to)
 	return nil
@@ -54,18 +91,8 @@ func (s *flakySession) Logout() error { return nil }
 
 func TestEmailRetriesAndPermanentFailures(t *testing.T) {
 	t.Parallel()
-	backend := &flakySMTP{tries: map[string]int{}, accepted: map[string]int{}}
-	srv := smtp.NewServer(backend)
-	srv.Domain = "flaky.test"
-	srv.AllowInsecureAuth = true
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close() })
-
-	st, err := startStack(context.Background(), "smtp://"+ln.Addr().String()+"?tls=none", "herald-e2e-flaky")
+	backend, url := startFlakySMTP(t, byPrefix)
+	st, err := startStack(context.Background(), url, "herald-e2e-flaky")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/heraldhq/herald/internal/localstack"
+	"github.com/heraldhq/herald/internal/dev/localstack"
 )
 
 // TestFanOutTenThousand posts one event to a tenant of 10,000 subscribers,
@@ -19,7 +19,7 @@ func TestFanOutTenThousand(t *testing.T) {
 	t.Parallel()
 	const n = 10000
 	tn := newTenant(t)
-	if err := localstack.SeedUsers(context.Background(), env.pool, tn.id, n); err != nil {
+	if err := localstack.SeedUsers(context.Background(), env.owner, tn.id, n); err != nil {
 		t.Fatal(err)
 	}
 	hook := newHookServer(t)

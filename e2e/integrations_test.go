@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -178,6 +179,7 @@ func TestWebhookSignedRetriedAndDisabled(t *testing.T) {
 	acc := tn.postEvent(map[string]any{"type": "issue.assigned", "recipients": map[string]any{"users": []string{"w1"}},
 		"data": map[string]any{"issue_key": "WH-1", "big": json.Number("12345678901234567890")}})
 	ev := tn.waitSettled(acc.EventID, time.Minute)
+	recordHistory(t, acc.WorkflowID, "notify_webhook_next_try")
 	calls := hook.calls()
 	if len(calls) != 2 {
 		t.Fatalf("the endpoint got %d calls, want 2 (a 503, then the retry)", len(calls))
@@ -504,3 +506,118 @@ func TestUserWebhooksPerHostBound(t *testing.T) {
 		t.Errorf("at most %d requests at once to one host, want between 2 and 4", m)
 	}
 }
+
+// TestSlackPostUnansweredIsNotRepeated: an incoming webhook that takes the
+// whole post and hangs up without answering may have posted it. Slack has
+// no idempotency key, so the post is failed uncertain, never tried again by
+// Herald itself.
+func TestSlackPostUnansweredIsNotRepeated(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	posts := 0
+	hangUp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		mu.Lock()
+		posts++
+		mu.Unlock()
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}))
+	t.Cleanup(hangUp.Close)
+	tn := newTenant(t)
+	tn.must(200, tn.do("PUT", "/v1/integrations/slack", map[string]any{"webhook_url": hangUp.URL,
+		"routes": []map[string]any{{"channel": "#hang"}}}))
+	tn.putUser("hu", "hu@example.com")
+	acc := tn.postEvent(map[string]any{"type": "issue.assigned", "recipients": map[string]any{"users": []string{"hu"}},
+		"data": map[string]any{"issue_key": "HU-1"}})
+	ev := tn.waitSettled(acc.EventID, time.Minute)
+	var post deliveryView
+	for _, d := range ev.Deliveries {
+		if d.Channel == "slack" {
+			post = d
+		}
+	}
+	if post.Status != "failed" || post.Reason != "uncertain" || !strings.Contains(post.Error, "may have been posted") {
+		t.Fatalf("the unanswered post: %+v, want failed uncertain", post)
+	}
+	// A first retry would come 5 s later.
+	time.Sleep(7 * time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	if posts != 1 {
+		t.Errorf("the endpoint got %d posts, want 1", posts)
+	}
+}
+
+// TestHangingWebhookHostCostsAFewTimeouts: 24 users' endpoints on a host
+// that takes requests and never answers. The attempt stops trying the host
+// after three unanswered requests: the rest wait for their next try without
+// being sent, and the attempt ends after one round of timeouts rather than
+// one per delivery (at 4 requests at a time, 6 rounds of 10 s).
+func TestHangingWebhookHostCostsAFewTimeouts(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	calls := 0
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	tn := newTenant(t)
+	tn.must(200, tn.do("PUT", "/v1/integrations/webhook", map[string]any{"url": srv.URL + "/tenant",
+		"event_types": []string{"team.invitation"}}))
+	var users []string
+	for i := range hanging {
+		u := fmt.Sprintf("hang%02d", i)
+		tn.putUser(u, u+"@example.com")
+		tn.must(200, tn.do("PUT", "/v1/users/"+u+"/preferences", map[string]any{
+			"channels": map[string]any{"webhook": map[string]any{"enabled": true, "url": srv.URL + "/" + u}}}))
+		users = append(users, u)
+	}
+	acc := tn.postEvent(map[string]any{"type": "issue.assigned", "recipients": map[string]any{"users": users},
+		"data": map[string]any{"issue_key": "HANG-2"}})
+	// What a failure leaves to read: the deliveries and the run's history.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, d := range tn.event(acc.EventID).Deliveries {
+			t.Logf("%s %s: %s attempts=%d not_before=%v error=%q", d.Channel, d.UserID, d.Status, d.Attempts, d.NotBefore, d.Error)
+		}
+		for _, e := range historyOf(t, "notify/"+acc.EventID) {
+			t.Logf("%d %s %s", e.EventId, e.EventTime.AsTime().Format("15:04:05.000"), e.EventType)
+		}
+	})
+	waitFor(t, 2*time.Minute, "every user's webhook to wait for its next try", func() bool {
+		ev := tn.event(acc.EventID)
+		waiting := 0
+		for _, d := range ev.Deliveries {
+			if d.Channel == "webhook" && d.UserID != "" && d.Status == "pending" && d.Attempts == 1 && d.NotBefore != nil {
+				waiting++
+			}
+		}
+		return waiting == hanging
+	})
+	mu.Lock()
+	n := calls
+	mu.Unlock()
+	// Four at a time to one host; once one timed out, no request starts
+	// until the others are over, and the three more timeouts open the
+	// breaker: one round of timeouts, no more requests.
+	if n > 4 {
+		t.Errorf("the hanging host got %d requests in the first attempt, want at most 4", n)
+	}
+}
+
+// hanging is more than the fast path takes (20), so one regular attempt
+// sends them all.
+const hanging = 24

@@ -24,15 +24,19 @@ import (
 
 	"github.com/heraldhq/herald/internal/app"
 	"github.com/heraldhq/herald/internal/config"
-	"github.com/heraldhq/herald/internal/localstack"
-	"github.com/heraldhq/herald/internal/mailcatch"
+	"github.com/heraldhq/herald/internal/dev/localstack"
+	"github.com/heraldhq/herald/internal/dev/mailcatch"
 )
 
 // env is the shared stack every test uses; tests isolate themselves by
 // creating their own tenant.
 var env struct {
-	servers  *localstack.Servers
+	servers *localstack.Servers
+	// pool is the service's, as the service role; owner is the database
+	// owner's, for what only an owner (or an attacker with its password)
+	// may do.
 	pool     *pgxpool.Pool
+	owner    *pgxpool.Pool
 	temporal client.Client
 	mail     *mailcatch.Server
 	api      *httptest.Server
@@ -68,13 +72,29 @@ func setup(m *testing.M) (int, error) {
 	sl := slacktest.NewTestServer(slackRecorder.bind)
 	sl.Start()
 	defer sl.Stop()
-	h, err := servers.StartHeraldWith(ctx, localstack.HeraldOptions{TaskQueue: "herald-e2e", SlackAPIURL: sl.GetAPIURL()}, logger)
+	h, err := servers.StartHeraldWith(ctx, localstack.HeraldOptions{TaskQueue: "herald-e2e", SlackAPIURL: sl.GetAPIURL(),
+		Wrap: answered.wrap}, logger)
 	if err != nil {
 		return 0, err
 	}
 	defer h.Stop()
+	env.owner = servers.Owner
 	env.servers, env.pool, env.temporal, env.mail, env.api, env.slack, env.cfg = servers, h.Pool, h.Temporal, servers.Mail, h.API, sl, h.Config
-	return m.Run(), nil
+	code := m.Run()
+	// Every status the API answered the tests is one the document lists
+	// for its route.
+	problems, err := answered.undocumented()
+	if err != nil {
+		return 0, err
+	}
+	if len(problems) > 0 {
+		fmt.Println("--- FAIL: the OpenAPI document lacks statuses the API answered")
+		for _, p := range problems {
+			fmt.Println("    " + p)
+		}
+		code = 1
+	}
+	return code, nil
 }
 
 // startStack starts a second Herald on its own task queue and SMTP server.

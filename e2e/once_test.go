@@ -18,10 +18,10 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/internal/app"
-	"github.com/heraldhq/herald/internal/devstack"
-	"github.com/heraldhq/herald/internal/localstack"
-	"github.com/heraldhq/herald/workflows"
+	"github.com/heraldhq/herald/internal/dev/devstack"
+	"github.com/heraldhq/herald/internal/dev/localstack"
 )
 
 // countingSMTP is a real SMTP server that counts the messages it accepts per
@@ -178,12 +178,12 @@ func installRefusals(t *testing.T, n int) {
 		`CREATE OR REPLACE TRIGGER e2e_refuse_mark BEFORE UPDATE ON deliveries
 			FOR EACH ROW EXECUTE FUNCTION e2e_refuse_mark()`,
 	} {
-		if _, err := env.pool.Exec(ctx, stmt); err != nil {
+		if _, err := env.owner.Exec(ctx, stmt); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Cleanup(func() {
-		_, _ = env.pool.Exec(ctx, `DROP TRIGGER IF EXISTS e2e_refuse_mark ON deliveries`)
+		_, _ = env.owner.Exec(ctx, `DROP TRIGGER IF EXISTS e2e_refuse_mark ON deliveries`)
 	})
 }
 
@@ -336,7 +336,7 @@ func startPrivateTemporal(t *testing.T) *devstack.Temporal {
 		t.Fatal(err)
 	}
 	tp, err := devstack.StartTemporal(context.Background(), devstack.TemporalOptions{
-		Bin: bin, SearchAttributes: workflows.SearchAttributeNames,
+		Bin: bin, SearchAttributes: contract.SearchAttributeNames,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -386,6 +386,24 @@ func TestRepeatOfAPurgedEventNeverRunsAgain(t *testing.T) {
 		t.Fatalf("first run sent %d emails", n)
 	}
 	ctx := context.Background()
+	purgeRun(t, wid)
+	again := tn.postEvent(body)
+	if !again.Duplicate || again.EventID != id || again.RunID != acc.RunID {
+		t.Fatalf("repeat = %+v, want the first answer %+v as a duplicate", again, acc)
+	}
+	if _, err := env.temporal.DescribeWorkflowExecution(ctx, wid, ""); err == nil {
+		t.Error("the repeat started the purged event's workflow again")
+	}
+	if n := len(mailFor(id)); n != 1 {
+		t.Errorf("%d emails after the repeat, want still 1", n)
+	}
+}
+
+// purgeRun deletes a closed workflow's runs, as Temporal's retention does,
+// and waits until it is gone.
+func purgeRun(t *testing.T, wid string) {
+	t.Helper()
+	ctx := context.Background()
 	if _, err := env.temporal.WorkflowService().DeleteWorkflowExecution(ctx, &workflowservice.DeleteWorkflowExecutionRequest{
 		Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: wid},
 	}); err != nil {
@@ -397,21 +415,11 @@ func TestRepeatOfAPurgedEventNeverRunsAgain(t *testing.T) {
 		_, err := env.temporal.DescribeWorkflowExecution(ctx, wid, "")
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("workflow %s still there after deletion: %v", wid, err)
 		}
 		time.Sleep(500 * time.Millisecond)
-	}
-	again := tn.postEvent(body)
-	if !again.Duplicate || again.EventID != id || again.RunID != acc.RunID {
-		t.Fatalf("repeat = %+v, want the first answer %+v as a duplicate", again, acc)
-	}
-	if _, err := env.temporal.DescribeWorkflowExecution(ctx, wid, ""); err == nil {
-		t.Error("the repeat started the purged event's workflow again")
-	}
-	if n := len(mailFor(id)); n != 1 {
-		t.Errorf("%d emails after the repeat, want still 1", n)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/heraldhq/herald/internal/mailcatch"
+	"github.com/heraldhq/herald/internal/dev/mailcatch"
 )
 
 // preferencesView is GET /v1/users/{id}/preferences' answer.

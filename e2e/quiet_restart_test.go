@@ -8,9 +8,9 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
-	"github.com/heraldhq/herald/internal/devstack"
-	"github.com/heraldhq/herald/internal/localstack"
-	"github.com/heraldhq/herald/workflows"
+	"github.com/heraldhq/herald/contract"
+	"github.com/heraldhq/herald/internal/dev/devstack"
+	"github.com/heraldhq/herald/internal/dev/localstack"
 )
 
 // TestQuietHoursSurviveRestarts: an email waiting for quiet hours to end is
@@ -26,7 +26,7 @@ func TestQuietHoursSurviveRestarts(t *testing.T) {
 	}
 	// Fixed ports, so the restarted server is where clients look for it.
 	opts := devstack.TemporalOptions{Bin: bin, DBFile: filepath.Join(t.TempDir(), "temporal.db"),
-		SearchAttributes: workflows.SearchAttributeNames}
+		SearchAttributes: contract.SearchAttributeNames}
 	for _, p := range []*int{&opts.Port, &opts.HTTPPort, &opts.MetricsPort} {
 		if *p, err = devstack.FreePort(); err != nil {
 			t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/heraldhq/herald/activities"
 	"github.com/heraldhq/herald/audience"
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/delivery"
 	"github.com/heraldhq/herald/internal/mailer"
@@ -48,7 +49,7 @@ type skipRun struct {
 // with the activities the worker registers, built as the worker builds them.
 func newSkipRun(t *testing.T, tn *tenant, start time.Time) *skipRun {
 	t.Helper()
-	sender, err := mailer.New(env.mail.URL(), "Herald <herald@e2e.test>", 2)
+	sender, err := mailer.NewRelays([]string{env.mail.URL()}, "Herald <herald@e2e.test>", 2, mailer.RelayOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,8 +64,8 @@ func newSkipRun(t *testing.T, tn *tenant, start time.Time) *skipRun {
 	wf.SetTestTimeout(2 * time.Minute)
 	// As the API starts runs: tagged, so the workflow does not tag itself.
 	if err := wf.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(
-		workflows.AttrTenant.ValueSet(tn.id.String()), workflows.AttrEventType.ValueSet("issue.assigned"),
-		workflows.AttrStatus.ValueSet(string(delivery.EventPending)))); err != nil {
+		contract.AttrTenant.ValueSet(tn.id.String()), contract.AttrEventType.ValueSet("issue.assigned"),
+		contract.AttrStatus.ValueSet(string(delivery.EventPending)))); err != nil {
 		t.Fatal(err)
 	}
 
@@ -139,11 +140,11 @@ func (r *skipRun) storeEvent(key string, urgent bool, users ...string) {
 		r.t.Fatal(err)
 	}
 	q := dbq.New(env.pool)
-	r.eventID = workflows.EventID(r.tn.id, key)
+	r.eventID = contract.EventID(r.tn.id, key)
 	if _, err := q.InsertEvent(ctx, dbq.InsertEventParams{
 		ID: r.eventID, TenantID: r.tn.id, Type: "issue.assigned", IdempotencyKey: key, RequestHash: []byte(key),
 		Recipients: recipients, Data: []byte(`{"issue_key": "QH-7", "title": "Quiet, please"}`), Urgent: urgent,
-		WorkflowID: workflows.NotifyWorkflowID(r.eventID),
+		WorkflowID: contract.NotifyWorkflowID(r.eventID),
 	}); err != nil {
 		r.t.Fatal(err)
 	}
@@ -153,10 +154,10 @@ func (r *skipRun) storeEvent(key string, urgent bool, users ...string) {
 }
 
 // run executes NotifyEvent to its end and returns its result.
-func (r *skipRun) run() workflows.NotifyResult {
+func (r *skipRun) run() contract.NotifyResult {
 	r.t.Helper()
-	r.wf.ExecuteWorkflow(workflows.NotifyEvent, workflows.NotifyInput{
-		TenantID: r.tn.id, EventID: r.eventID, Type: "issue.assigned", Engine: workflows.EngineCurrent,
+	r.wf.ExecuteWorkflow(workflows.NotifyEvent, contract.NotifyInput{
+		TenantID: r.tn.id, EventID: r.eventID, Type: "issue.assigned", Engine: contract.EngineCurrent,
 	})
 	if !r.wf.IsWorkflowCompleted() {
 		r.t.Fatal("workflow did not complete")
@@ -164,7 +165,7 @@ func (r *skipRun) run() workflows.NotifyResult {
 	if err := r.wf.GetWorkflowError(); err != nil {
 		r.t.Fatalf("workflow failed: %v", err)
 	}
-	var res workflows.NotifyResult
+	var res contract.NotifyResult
 	if err := r.wf.GetWorkflowResult(&res); err != nil {
 		r.t.Fatal(err)
 	}
@@ -347,7 +348,7 @@ func TestQuietTimeSkipRelease(t *testing.T) {
 			if timers != wantTimers || starts != 1 {
 				t.Errorf("%d timers and %d Deliver attempts, want %d and 1", timers, starts, wantTimers)
 			}
-			want := workflows.NotifyResult{Status: delivery.EventDelivered, Delivered: 2, Deferred: wantDeferred}
+			want := contract.NotifyResult{Status: delivery.EventDelivered, Delivered: 2, Deferred: wantDeferred}
 			if res != want {
 				t.Errorf("result = %+v, want %+v", res, want)
 			}
@@ -373,7 +374,7 @@ func TestQuietTimeSkipReschedule(t *testing.T) {
 	savePrefs := func(doc map[string]any) func(*tenant) response {
 		return func(tn *tenant) response { return tn.do("PUT", "/v1/users/sam/preferences", doc) }
 	}
-	waited := workflows.NotifyResult{Status: delivery.EventDelivered, Delivered: 2, Deferred: 1}
+	waited := contract.NotifyResult{Status: delivery.EventDelivered, Delivered: 2, Deferred: 1}
 	for _, tc := range []struct {
 		name string
 		// change is what the user does mid-wait, through the API.
@@ -384,7 +385,7 @@ func TestQuietTimeSkipReschedule(t *testing.T) {
 		want       time.Time
 		wantEmail  deliveryView // final status and reason
 		wantTimers int
-		wantResult workflows.NotifyResult
+		wantResult contract.NotifyResult
 	}{
 		{
 			name:       "quiet hours turned off",
@@ -429,7 +430,7 @@ func TestQuietTimeSkipReschedule(t *testing.T) {
 			wantEmail:  deliveryView{Status: "skipped", Reason: "preference_disabled"},
 			wantTimers: 1,
 			// The in-app notice went out, so the event is delivered.
-			wantResult: workflows.NotifyResult{Status: delivery.EventDelivered, Delivered: 1, Skipped: 1, Deferred: 1},
+			wantResult: contract.NotifyResult{Status: delivery.EventDelivered, Delivered: 1, Skipped: 1, Deferred: 1},
 		},
 		{
 			// Decided again when the old timer fires: it waits on.
@@ -457,7 +458,7 @@ func TestQuietTimeSkipReschedule(t *testing.T) {
 			lost:       true,
 			wantEmail:  deliveryView{Status: "skipped", Reason: "preference_disabled"},
 			wantTimers: 1,
-			wantResult: workflows.NotifyResult{Status: delivery.EventDelivered, Delivered: 1, Skipped: 1, Deferred: 1},
+			wantResult: contract.NotifyResult{Status: delivery.EventDelivered, Delivered: 1, Skipped: 1, Deferred: 1},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -478,7 +479,7 @@ func TestQuietTimeSkipReschedule(t *testing.T) {
 					t.Errorf("saving the change: %d %s", res.status, res.raw)
 				}
 				if !tc.lost {
-					r.wf.SignalWorkflow(workflows.SignalReschedule, "sam")
+					r.wf.SignalWorkflow(contract.SignalReschedule, "sam")
 				}
 			}, changeAfter)
 
@@ -634,7 +635,7 @@ func TestQuietTimeSkipManyZones(t *testing.T) {
 	if timers == 0 || timers > len(releases)+2 {
 		t.Errorf("%d timers for %d release times: the workflow must wait per release time, not per recipient", timers, len(releases))
 	}
-	wantRes := workflows.NotifyResult{Status: delivery.EventDelivered, Delivered: 2 * len(users), Deferred: quietUsers}
+	wantRes := contract.NotifyResult{Status: delivery.EventDelivered, Delivered: 2 * len(users), Deferred: quietUsers}
 	if res != wantRes {
 		t.Errorf("result = %+v, want %+v", res, wantRes)
 	}

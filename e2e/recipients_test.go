@@ -13,7 +13,7 @@ import (
 	"github.com/heraldhq/herald/activities"
 	"github.com/heraldhq/herald/audience"
 	"github.com/heraldhq/herald/db/dbq"
-	"github.com/heraldhq/herald/internal/localstack"
+	"github.com/heraldhq/herald/internal/dev/localstack"
 )
 
 // insertEvent stores an event to recipients without starting its workflow,
@@ -130,7 +130,7 @@ func TestRecipientPagesReadOnlyAPage(t *testing.T) {
 	ctx := context.Background()
 	tn := newTenant(t)
 	const n, limit = 20000, 500
-	if err := localstack.SeedUsers(ctx, env.pool, tn.id, n); err != nil {
+	if err := localstack.SeedUsers(ctx, env.owner, tn.id, n); err != nil {
 		t.Fatal(err)
 	}
 	// One owner in a hundred, one executive in a thousand.
@@ -142,7 +142,7 @@ func TestRecipientPagesReadOnlyAPage(t *testing.T) {
 	// table never analyzed the planner guesses a dozen rows per tenant and
 	// may sort the rest of the tenant for each everyone-page, until the first
 	// autovacuum analyze (a minute at most after a new table fills).
-	if _, err := env.pool.Exec(ctx, "ANALYZE users"); err != nil {
+	if _, err := env.owner.Exec(ctx, "ANALYZE users"); err != nil {
 		t.Fatal(err)
 	}
 	var thousands []string

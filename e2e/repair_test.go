@@ -5,6 +5,12 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/heraldhq/herald/contract"
 )
 
 type retryView struct {
@@ -138,4 +144,84 @@ func TestBulkRetry(t *testing.T) {
 	if n := len(hook.calls()); n != 4 {
 		t.Errorf("%d calls, want 4 (two refused, two retried)", n)
 	}
+}
+
+// TestRetryWhileAnotherDeliveryWaits: a retry is acted on while the run is
+// still pacing another delivery's tries. The tenant webhook answers 503 (its
+// next try is 5 s away, then 5 minutes); a user's own webhook answered 400
+// and failed. Retrying the user's webhook sends it at once, though the run
+// has not settled.
+func TestRetryWhileAnotherDeliveryWaits(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t)
+	tenantHook := newHookServer(t, http.StatusServiceUnavailable, http.StatusServiceUnavailable)
+	tn.must(200, tn.do("PUT", "/v1/integrations/webhook", map[string]any{"url": tenantHook.URL}))
+	userHook := newHookServer(t, http.StatusBadRequest)
+	tn.putUser("rw", "rw@example.com")
+	tn.must(200, tn.do("PUT", "/v1/users/rw/preferences", map[string]any{
+		"channels": map[string]any{"webhook": map[string]any{"enabled": true, "url": userHook.URL}}}))
+	acc := tn.postEvent(map[string]any{"type": "issue.assigned", "recipients": map[string]any{"users": []string{"rw"}},
+		"data": map[string]any{"issue_key": "RW-1"}})
+	var failed deliveryView
+	waitFor(t, 30*time.Second, "the user's webhook to fail", func() bool {
+		failed = deliveryOf(tn.event(acc.EventID), "rw", "webhook")
+		return failed.Status == "failed"
+	})
+	// The tenant webhook waits for its next try meanwhile.
+	waitFor(t, 30*time.Second, "the tenant webhook's second try", func() bool { return len(tenantHook.calls()) == 2 })
+	if d := webhookDelivery(tn.event(acc.EventID)); d.Status != "pending" || d.NotBefore == nil {
+		t.Fatalf("tenant webhook %+v, want pending until its next try", d)
+	}
+	asked := time.Now()
+	tn.must(202, tn.do("POST", "/v1/deliveries/"+failed.ID+"/retry", nil))
+	waitFor(t, 10*time.Second, "the retried webhook to be delivered", func() bool {
+		return deliveryOf(tn.event(acc.EventID), "rw", "webhook").Status == "delivered"
+	})
+	if took := time.Since(asked); took > 5*time.Second || len(userHook.calls()) != 2 {
+		t.Errorf("the retry took %v and %d calls, want at once and one more call", took, len(userHook.calls()))
+	}
+	if ev := tn.event(acc.EventID); ev.Status != "pending" {
+		t.Errorf("event %s while the tenant webhook still waits, want pending", ev.Status)
+	}
+	// The run ends its wait early here, for the replay fixture: the tenant
+	// webhook is retried now and lands.
+	tn.must(202, tn.do("POST", "/v1/deliveries/"+webhookDelivery(tn.event(acc.EventID)).ID+"/retry", nil))
+	ev := tn.waitSettled(acc.EventID, time.Minute)
+	if ev.Status != "delivered" {
+		t.Fatalf("event %s, want delivered", ev.Status)
+	}
+	recordHistory(t, acc.WorkflowID, "notify_retry_while_waiting")
+}
+
+// TestContinuedRunActsOnCarriedRetry: a run that continued as new with a
+// retry signal it had not acted on sends the delivery at once. The run is
+// started here as continue-as-new starts it, after the first run is gone.
+func TestContinuedRunActsOnCarriedRetry(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t)
+	hook := newHookServer(t, http.StatusBadRequest)
+	tn.must(200, tn.do("PUT", "/v1/integrations/webhook", map[string]any{"url": hook.URL}))
+	tn.putUser("cr", "cr@example.com")
+	acc := tn.postEvent(map[string]any{"type": "issue.assigned", "recipients": map[string]any{"users": []string{"cr"}},
+		"data": map[string]any{"issue_key": "CR-1"}})
+	ev := tn.waitSettled(acc.EventID, time.Minute)
+	failed := webhookDelivery(ev)
+	if err := env.temporal.TerminateWorkflow(context.Background(), acc.WorkflowID, "", "continued"); err != nil {
+		t.Fatal(err)
+	}
+	repairBy := time.Now().Add(contract.RetryWindow)
+	in := contract.NotifyInput{TenantID: tn.id, EventID: mustUUID(t, acc.EventID), Type: "issue.assigned",
+		Engine: contract.EngineCurrent, Waiting: true, Closed: true, RepairBy: &repairBy,
+		RetryIDs: []uuid.UUID{mustUUID(t, failed.ID)}, Carried: &contract.NotifyResult{Status: "partial", Delivered: 2, Failed: 1}}
+	if _, err := env.temporal.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: acc.WorkflowID,
+		TaskQueue: env.cfg.TaskQueue, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE},
+		contract.NotifyWorkflowName, in); err != nil {
+		t.Fatal(err)
+	}
+	tn.waitWebhookStatus(acc.EventID, "delivered")
+	waitFor(t, 10*time.Second, "the event to be delivered", func() bool { return tn.event(acc.EventID).Status == "delivered" })
+	if n := len(hook.calls()); n != 2 {
+		t.Errorf("%d calls, want 2", n)
+	}
+	recordHistory(t, acc.WorkflowID, "notify_carried_retry")
 }

@@ -11,9 +11,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/emitter"
 	"github.com/heraldhq/herald/intake"
-	"github.com/heraldhq/herald/workflows"
+	"github.com/heraldhq/herald/rules"
 )
 
 // ruleView is one rule's decision on an input event.
@@ -297,7 +298,7 @@ func TestTenantEditsRules(t *testing.T) {
 		Rules         []json.RawMessage `json:"rules"`
 	}
 	before := tn.must(200, tn.do("GET", "/v1/tenant/settings", nil))
-	if s := decodeAs[settings](t, before); len(s.Rules) != 5 || !strings.Contains(string(before.raw), `"when":"data.sent >= 10`) {
+	if s := decodeAs[settings](t, before); len(s.Rules) != len(rules.BuiltIn) || !strings.Contains(string(before.raw), `"when":"data.sent >= 10`) {
 		t.Fatalf("the built-in rules are not shown: %s", before.raw)
 	}
 
@@ -316,6 +317,23 @@ func TestTenantEditsRules(t *testing.T) {
 			t.Errorf("%v: %d %s", body, r.status, r.raw)
 		}
 	}
+	// An expression over 1 KiB is refused before it is compiled, and so is
+	// every expression of a request refused for a cheap reason: refused
+	// settings leave no compiled program behind.
+	long := tn.do("PUT", "/v1/tenant/settings", map[string]any{"rules": []map[string]any{{"name": "usage_80", "when": "data.used > 0 || '" + strings.Repeat("x", 1024) + "' == ''"}}})
+	if long.status != 422 || long.errCode() != "invalid_rule" || long.errorBody().Error.Details["field"] != "when" {
+		t.Errorf("an expression over 1 KiB: %d %s", long.status, long.raw)
+	}
+	unique := "data.used > 0 && '" + tn.id.String() + "' != ''"
+	refused := tn.do("PUT", "/v1/tenant/settings", map[string]any{"rules": []map[string]any{
+		{"name": "usage_80", "when": unique},
+		{"name": "mine", "on": "usage.updated", "when": unique + " ", "emit": "no.such_type", "key": []string{"metric"}, "at_most": "once"}}})
+	if refused.status != 422 || refused.errCode() != "invalid_rule" {
+		t.Errorf("a rule emitting an unknown type: %d %s", refused.status, refused.raw)
+	}
+	if rules.Cached(unique) || rules.Cached(unique+" ") {
+		t.Error("a refused request left compiled programs behind")
+	}
 	if after := tn.must(200, tn.do("GET", "/v1/tenant/settings", nil)); string(after.raw) != string(before.raw) {
 		t.Fatalf("refused settings changed them:\n%s\n%s", before.raw, after.raw)
 	}
@@ -329,7 +347,7 @@ func TestTenantEditsRules(t *testing.T) {
 			"key": []string{"metric", "period"}, "at_most": "once"},
 	}}))
 	got := tn.must(200, tn.do("GET", "/v1/tenant/settings", nil))
-	if s := decodeAs[settings](t, got); len(s.Rules) != 6 || !strings.Contains(string(got.raw), "0.2") {
+	if s := decodeAs[settings](t, got); len(s.Rules) != len(rules.BuiltIn)+1 || !strings.Contains(string(got.raw), "0.2") {
 		t.Fatalf("the edited rules: %s", got.raw)
 	}
 	if o := outcome(t, tn.evaluated(tn.postInput("outreach.campaign_stats", map[string]any{"campaign_id": "c", "sent": 100, "bounced": 10})), "bounce_rate"); o.Fired {
@@ -340,14 +358,14 @@ func TestTenantEditsRules(t *testing.T) {
 	for _, r := range v.Rules {
 		names = append(names, fmt.Sprintf("%s:%v", r.Rule, r.Fired))
 	}
-	if got := strings.Join(names, " "); got != "usage_100:false usage_half:true" {
-		t.Errorf("rules on 90%% usage: %s, want usage_100 held, usage_80 off and usage_half fired", got)
+	if got := strings.Join(names, " "); got != "usage_100:false usage_half:true usage_projection:false usage_trend:false" {
+		t.Errorf("rules on 90%% usage: %s, want usage_100 held, usage_80 off, usage_half fired and a first reading measuring no pace", got)
 	}
 
 	// [] restores the built-ins.
 	tn.must(200, tn.do("PUT", "/v1/tenant/settings", map[string]any{"rules": []any{}}))
-	if s := decodeAs[settings](t, tn.must(200, tn.do("GET", "/v1/tenant/settings", nil))); len(s.Rules) != 5 {
-		t.Errorf("after [] the tenant runs %d rules, want the 5 built-ins", len(s.Rules))
+	if s := decodeAs[settings](t, tn.must(200, tn.do("GET", "/v1/tenant/settings", nil))); len(s.Rules) != len(rules.BuiltIn) {
+		t.Errorf("after [] the tenant runs %d rules, want the %d built-ins", len(s.Rules), len(rules.BuiltIn))
 	}
 }
 
@@ -408,7 +426,7 @@ func TestRuleEvaluationRetriesEmitOnce(t *testing.T) {
 	}
 	acts := &emitter.Activities{Pool: env.pool, Intake: &intake.Service{Pool: env.pool, Temporal: env.temporal, TaskQueue: "herald-e2e"}}
 	for range 2 {
-		res, err := acts.EvaluateRules(context.Background(), workflows.RulesInput{TenantID: tn.id, EventID: uuid.MustParse(id), Type: "lead.scored"})
+		res, err := acts.EvaluateRules(context.Background(), contract.RulesInput{TenantID: tn.id, EventID: uuid.MustParse(id), Type: "lead.scored"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,9 +14,8 @@ import (
 	"testing"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-
-	"github.com/heraldhq/herald/internal/localstack"
+	"github.com/heraldhq/herald/internal/dev/localstack"
+	"github.com/heraldhq/herald/internal/dev/mailcatch"
 )
 
 // logBuffer collects a process's output for the test to read.
@@ -85,7 +84,7 @@ func freeAddr(t *testing.T) string {
 func startProc(t *testing.T, bin, name, sub string, vars map[string]string) *heraldProc {
 	t.Helper()
 	env := []string{"PATH=/usr/bin:/bin",
-		"HERALD_DATABASE_URL=" + envServers().Postgres.URL, "HERALD_TEMPORAL_ADDRESS=" + envServers().Temporal.Address,
+		"HERALD_DATABASE_URL=" + envServers().ServiceURL, "HERALD_TEMPORAL_ADDRESS=" + envServers().Temporal.Address,
 		"HERALD_SIGNING_KEY=" + localstack.TestSigningKey, "HERALD_WEBHOOK_ALLOW_PRIVATE=true",
 		"HERALD_MAIL_FROM=Herald <herald@scale.test>"}
 	for k, v := range vars {
@@ -254,12 +253,7 @@ func TestScaleOut(t *testing.T) {
 func workflowWorker(t *testing.T, workflowID string, procs ...*heraldProc) *heraldProc {
 	t.Helper()
 	var identity string
-	it := env.temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, ev := range historyOf(t, workflowID) {
 		if s := ev.GetWorkflowTaskStartedEventAttributes(); s != nil {
 			identity = s.GetIdentity()
 		}
@@ -271,5 +265,98 @@ func workflowWorker(t *testing.T, workflowID string, procs ...*heraldProc) *hera
 		}
 	}
 	t.Fatalf("no worker process is %q", identity)
+	return nil
+}
+
+// TestWorkerKilledMidSend is the fault suite's worker crash (see package
+// e2e/faults): the worker sending a batch of email is SIGKILLed. Its claims
+// run out within a lease, the other worker sends the rest within about a
+// minute, and only what was in flight at the kill may repeat, with the
+// same Message-ID: with one SMTP connection per worker, the message in
+// transmission and, if the kill fell in the millisecond it took, the one
+// whose acceptance was being recorded.
+func TestWorkerKilledMidSend(t *testing.T) {
+	t.Parallel()
+	bin := buildHerald(t)
+	mail, err := mailcatch.Start("127.0.0.1:0", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mail.Close() })
+	mail.SetDelay(250 * time.Millisecond)
+	queue := "herald-kill-send"
+	workerVars := func() map[string]string {
+		return map[string]string{"HERALD_TASK_QUEUE": queue, "HERALD_SMTP_URL": mail.URL(), "HERALD_SMTP_MAX_CONNS": "1",
+			"HERALD_METRICS_ADDR": freeAddr(t)}
+	}
+	w1 := startProc(t, bin, "worker 1", "worker", workerVars())
+	w2 := startProc(t, bin, "worker 2", "worker", workerVars())
+	addr := freeAddr(t)
+	startProc(t, bin, "API", "serve", map[string]string{"HERALD_TASK_QUEUE": queue, "HERALD_HTTP_ADDR": addr, "HERALD_PUBLIC_URL": "http://" + addr})
+	tn := newTenantOn(t, "http://"+addr)
+	const n = 40
+	if err := localstack.SeedUsers(context.Background(), env.owner, tn.id, n); err != nil {
+		t.Fatal(err)
+	}
+	ev := tn.postEvent(map[string]any{"type": "project.update", "data": map[string]any{"project": "Crash", "message": "Kill the sender"}})
+	byDelivery := func() map[string][]string {
+		out := map[string][]string{}
+		for _, m := range mail.Messages() {
+			if id := m.Header["X-Herald-Event-Id"]; len(id) == 1 && id[0] == ev.EventID {
+				d := m.Header["X-Herald-Delivery-Id"][0]
+				out[d] = append(out[d], m.MessageID)
+			}
+		}
+		return out
+	}
+	waitFor(t, time.Minute, "the batch to be sending", func() bool { return len(byDelivery()) >= 8 })
+	victim := activityWorker(t, ev.WorkflowID, w1, w2)
+	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	victim.exited(t, 10*time.Second)
+	waitFor(t, 2*time.Minute, "the other worker to send the rest", func() bool { return len(byDelivery()) == n })
+	t.Logf("every email arrived %v after %s was killed", time.Since(killed).Round(100*time.Millisecond), victim.name)
+	if took := time.Since(killed); took > 80*time.Second {
+		t.Errorf("the rest took %v after the kill, want about a minute (a lease and a heartbeat timeout)", took)
+	}
+	repeats := 0
+	for d, ids := range byDelivery() {
+		if len(ids) > 1 {
+			repeats++
+			for _, id := range ids {
+				if id != ids[0] {
+					t.Errorf("delivery %s was sent with Message-IDs %v", d, ids)
+				}
+			}
+		}
+	}
+	if repeats > 2 {
+		t.Errorf("%d messages arrived twice, want at most the one in flight and the one being recorded", repeats)
+	}
+	t.Logf("%d messages arrived twice", repeats)
+	waitFor(t, 30*time.Second, "the event to be delivered", func() bool {
+		return count(t, `SELECT count(*) FROM events WHERE id = $1 AND status = 'delivered'`, ev.EventID) == 1
+	})
+}
+
+// activityWorker is the worker process running the workflow's pending
+// activity (the SDK's identity starts with the process ID).
+func activityWorker(t *testing.T, workflowID string, procs ...*heraldProc) *heraldProc {
+	t.Helper()
+	desc, err := env.temporal.DescribeWorkflowExecution(context.Background(), workflowID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pa := range desc.GetPendingActivities() {
+		pid, _, _ := strings.Cut(pa.GetLastWorkerIdentity(), "@")
+		for _, p := range procs {
+			if strconv.Itoa(p.pid()) == pid {
+				return p
+			}
+		}
+	}
+	t.Fatalf("no pending activity runs on these workers: %v", desc.GetPendingActivities())
 	return nil
 }

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/heraldhq/herald/internal/localstack"
-	"github.com/heraldhq/herald/internal/mailcatch"
+	"github.com/heraldhq/herald/internal/dev/localstack"
+	"github.com/heraldhq/herald/internal/dev/mailcatch"
 )
 
 // TestLogsCarryNoSecrets runs a Herald whose every log line (API and worker,

@@ -33,14 +33,30 @@ type sseStream struct {
 // as EventSource must (it sends no headers but Last-Event-ID).
 func openStream(t *testing.T, base, user, token, lastEventID string) *sseStream {
 	t.Helper()
+	var headers []string
+	if lastEventID != "" {
+		headers = append(headers, "Last-Event-ID", lastEventID)
+	}
+	return startStream(t, base+"/v1/users/"+user+"/notifications/stream?token="+token, headers...)
+}
+
+// openKeyStream opens the user's stream with the tenant's API key, as a
+// server-side client would.
+func openKeyStream(t *testing.T, base, user, key string) *sseStream {
+	t.Helper()
+	return startStream(t, base+"/v1/users/"+user+"/notifications/stream", "Authorization", "Bearer "+key)
+}
+
+func startStream(t *testing.T, url string, headers ...string) *sseStream {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, "GET", base+"/v1/users/"+user+"/notifications/stream?token="+token, nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Accept", "text/event-stream")
-	if lastEventID != "" {
-		req.Header.Set("Last-Event-ID", lastEventID)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -11,8 +11,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/heraldhq/herald/catalog"
-	"github.com/heraldhq/herald/internal/mailcatch"
-	"github.com/heraldhq/herald/workflows"
+	"github.com/heraldhq/herald/contract"
+	"github.com/heraldhq/herald/internal/dev/mailcatch"
 )
 
 func summaryMail(address string) []mailcatch.Message {
@@ -49,7 +49,7 @@ func TestScheduledSummaries(t *testing.T) {
 	}
 	tn.must(200, tn.do("PUT", "/v1/tenant/settings", map[string]any{"timezone": "Europe/Berlin",
 		"summaries": map[string]any{"weekly_digest": map[string]any{"enabled": true}}}))
-	id := workflows.SummaryScheduleID(tn.id, "weekly_digest")
+	id := contract.SummaryScheduleID(tn.id, "weekly_digest")
 	h := env.temporal.ScheduleClient().GetHandle(ctx, id)
 	desc, err := h.Describe(ctx)
 	if err != nil {
@@ -60,7 +60,7 @@ func TestScheduledSummaries(t *testing.T) {
 		len(spec.Calendars[0].DayOfWeek) != 1 || spec.Calendars[0].DayOfWeek[0].Start != 1 {
 		t.Fatalf("schedule spec %+v", spec)
 	}
-	if _, err := env.temporal.ScheduleClient().GetHandle(ctx, workflows.SummaryScheduleID(tn.id, "daily_summary")).Describe(ctx); err == nil {
+	if _, err := env.temporal.ScheduleClient().GetHandle(ctx, contract.SummaryScheduleID(tn.id, "daily_summary")).Describe(ctx); err == nil {
 		t.Fatal("a disabled summary has a schedule")
 	}
 	got := decodeAs[map[string]any](t, tn.must(200, tn.do("GET", "/v1/tenant/settings", nil)))
@@ -90,7 +90,7 @@ func TestScheduledSummaries(t *testing.T) {
 		t.Errorf("%d summaries to the user who turned them off", n)
 	}
 
-	tn.must(200, tn.do("PUT", "/v1/tenant/settings", map[string]any{"timezone": "Europe/Berlin"}))
+	tn.must(200, tn.do("PUT", "/v1/tenant/settings", map[string]any{"summaries": map[string]any{"weekly_digest": map[string]any{"enabled": false}}}))
 	_, err = h.Describe(ctx)
 	var gone *serviceerror.NotFound
 	if !errors.As(err, &gone) {

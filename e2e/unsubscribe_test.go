@@ -14,8 +14,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/heraldhq/herald/internal/localstack"
-	"github.com/heraldhq/herald/internal/mailcatch"
+	"github.com/heraldhq/herald/internal/dev/localstack"
+	"github.com/heraldhq/herald/internal/dev/mailcatch"
 	"github.com/heraldhq/herald/seal"
 )
 

@@ -36,27 +36,33 @@ func revoke(key string) error {
 
 // historyVersion names the release whose histories recordHistory saves:
 // workflows/testdata/<version>/. Each released version keeps its files.
-const historyVersion = "v5"
+const historyVersion = "v6"
 
 // recordHistory saves a workflow's history as a replay fixture for the
 // workflows package when HERALD_RECORD_HISTORIES=1; replay tests then prove
 // later code still replays histories of this version. A fixture is never
 // overwritten: a shipped version's histories are what running workflows have.
+// historyOf is a workflow's whole history, its latest run's.
+func historyOf(t *testing.T, workflowID string) []*historypb.HistoryEvent {
+	t.Helper()
+	var events []*historypb.HistoryEvent
+	it := env.temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, ev)
+	}
+	return events
+}
+
 func recordHistory(t *testing.T, workflowID, name string) {
 	t.Helper()
 	if os.Getenv("HERALD_RECORD_HISTORIES") != "1" {
 		return
 	}
-	ctx := context.Background()
-	hist := &historypb.History{}
-	iter := env.temporal.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		hist.Events = append(hist.Events, ev)
-	}
+	hist := &historypb.History{Events: historyOf(t, workflowID)}
 	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(hist)
 	if err != nil {
 		t.Fatal(err)

@@ -1,13 +1,10 @@
 package emitter
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"time"
 
@@ -16,11 +13,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/heraldhq/herald/approval"
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/integrations"
 	"github.com/heraldhq/herald/internal/netguard"
 	"github.com/heraldhq/herald/stdwebhooks"
-	"github.com/heraldhq/herald/workflows"
 )
 
 // CallbackPayload is the body posted to an approval's callback_url.
@@ -35,8 +32,8 @@ type CallbackPayload struct {
 	ClosedAt   *time.Time        `json:"closed_at,omitempty"`
 }
 
-// errCallbackRefused: the receiver or the guard refused for good.
-const errCallbackRefused = "CallbackRefused"
+// errTypeCallbackRefused: the receiver or the guard refused for good.
+const errTypeCallbackRefused = "CallbackRefused"
 
 // ApprovalCallback posts the outcome to the approval's callback_url,
 // signed as Standard Webhooks with the tenant's webhook secret (and the
@@ -45,7 +42,7 @@ const errCallbackRefused = "CallbackRefused"
 // failures are retried by the activity's policy; any other answer, and an
 // address the SSRF guard refuses, fail at once. The URL never appears in
 // an error: it may carry a client's secret.
-func (a *Activities) ApprovalCallback(ctx context.Context, c workflows.ApprovalClose) error {
+func (a *Activities) ApprovalCallback(ctx context.Context, c contract.ApprovalClose) error {
 	q := dbq.New(a.Pool)
 	row, err := a.approvalRow(ctx, q, c.TenantID, c.ID)
 	if err != nil || row.CallbackUrl == "" {
@@ -60,20 +57,16 @@ func (a *Activities) ApprovalCallback(ctx context.Context, c workflows.ApprovalC
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, row.CallbackUrl, bytes.NewReader(body))
-	if err != nil {
-		return temporal.NewNonRetryableApplicationError("the callback URL is invalid", errCallbackRefused, nil)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Herald-Webhooks/1")
 	id := "msg_" + uuid.NewSHA1(row.TenantID, []byte("approval:"+row.ID)).String()
-	if err := stdwebhooks.Headers(req.Header, secrets, id, time.Now(), body); err != nil {
-		return temporal.NewNonRetryableApplicationError("the tenant's webhook secret cannot sign", errCallbackRefused, nil)
-	}
-	res, err := a.Approvals.Callbacks.Do(req)
+	code, err := stdwebhooks.Post(ctx, a.Approvals.Callbacks, row.CallbackUrl, id, secrets, body)
 	if err != nil {
-		if errors.Is(err, netguard.ErrForbidden) {
-			return temporal.NewNonRetryableApplicationError("the callback URL's address is private or reserved, and refused", errCallbackRefused, nil)
+		switch {
+		case errors.Is(err, stdwebhooks.ErrBadURL):
+			return temporal.NewNonRetryableApplicationError("the callback URL is invalid", errTypeCallbackRefused, nil)
+		case errors.Is(err, stdwebhooks.ErrBadSecret):
+			return temporal.NewNonRetryableApplicationError("the tenant's webhook secret cannot sign", errTypeCallbackRefused, nil)
+		case errors.Is(err, netguard.ErrForbidden):
+			return temporal.NewNonRetryableApplicationError("the callback URL's address is private or reserved, and refused", errTypeCallbackRefused, nil)
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -81,16 +74,14 @@ func (a *Activities) ApprovalCallback(ctx context.Context, c workflows.ApprovalC
 		}
 		return fmt.Errorf("posting the callback: %w", err)
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
-	res.Body.Close()
-	switch code := res.StatusCode; {
+	switch {
 	case code >= 200 && code < 300:
 		return a.history(ctx, q, row, approval.Key(row.ID, approval.Callback, 0, 0, "delivered"), approval.Callback, 0, "",
 			fmt.Sprintf("delivered (HTTP %d)", code))
-	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
+	case stdwebhooks.Retryable(code):
 		return fmt.Errorf("the callback URL answered HTTP %d", code)
 	default:
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("the callback URL answered HTTP %d", code), errCallbackRefused, nil)
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("the callback URL answered HTTP %d", code), errTypeCallbackRefused, nil)
 	}
 }
 
@@ -103,15 +94,11 @@ func (a *Activities) webhookSecrets(ctx context.Context, q *dbq.Queries, tenantI
 	}
 	if err != nil || row.Secrets == "" || a.Approvals.Links == nil {
 		return nil, temporal.NewNonRetryableApplicationError(
-			"the tenant has no webhook signing secret to sign the callback (PUT /v1/integrations/webhook makes one)", errCallbackRefused, nil)
+			"the tenant has no webhook signing secret to sign the callback (PUT /v1/integrations/webhook makes one)", errTypeCallbackRefused, nil)
 	}
-	raw, err := a.Approvals.Links.Open(integrations.SealPurpose(tenantID, integrations.KindWebhook), row.Secrets)
+	keys, err := integrations.WebhookKeys(a.Approvals.Links, integrations.SealPurpose(tenantID, integrations.KindWebhook), row.Secrets, time.Now())
 	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError("the tenant's webhook secret cannot be opened (was HERALD_SIGNING_KEY changed?)", errCallbackRefused, nil)
+		return nil, temporal.NewNonRetryableApplicationError("the tenant's webhook secret: "+err.Error(), errTypeCallbackRefused, nil)
 	}
-	var s integrations.WebhookSecrets
-	if err := json.Unmarshal(raw, &s); err != nil || s.Secret == "" {
-		return nil, temporal.NewNonRetryableApplicationError("the tenant's webhook secret is unreadable", errCallbackRefused, nil)
-	}
-	return s.SigningKeys(time.Now()), nil
+	return keys, nil
 }

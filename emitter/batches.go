@@ -11,9 +11,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/heraldhq/herald/catalog"
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/intake"
-	"github.com/heraldhq/herald/workflows"
 )
 
 // BatchEvent is the event a batch emits when its jobs are done, as posted
@@ -48,20 +48,20 @@ func BatchData(ev BatchEvent, batchID string, jobs int) map[string]any {
 
 // LoadBatch reads a batch and counts its completed jobs. A batch not
 // posted yet is not Defined; its jobs wait for it.
-func (a *Activities) LoadBatch(ctx context.Context, tenantID uuid.UUID, batchID string) (workflows.BatchState, error) {
+func (a *Activities) LoadBatch(ctx context.Context, tenantID uuid.UUID, batchID string) (contract.BatchState, error) {
 	q := dbq.New(a.Pool)
 	b, err := q.GetBatch(ctx, dbq.GetBatchParams{TenantID: tenantID, ID: batchID})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return workflows.BatchState{}, nil
+		return contract.BatchState{}, nil
 	}
 	if err != nil {
-		return workflows.BatchState{}, err
+		return contract.BatchState{}, err
 	}
 	n, err := q.CountBatchJobs(ctx, dbq.CountBatchJobsParams{TenantID: tenantID, BatchID: batchID})
 	if err != nil {
-		return workflows.BatchState{}, err
+		return contract.BatchState{}, err
 	}
-	return workflows.BatchState{Defined: true, Status: b.Status, Expected: int(b.ExpectedJobs), Completed: int(n), ExpiresAt: b.ExpiresAt}, nil
+	return contract.BatchState{Defined: true, Status: b.Status, Expected: int(b.ExpectedJobs), Completed: int(n), ExpiresAt: b.ExpiresAt}, nil
 }
 
 // CompleteBatch closes a batch whose jobs are all done and emits its event.
@@ -77,7 +77,7 @@ func (a *Activities) CompleteBatch(ctx context.Context, tenantID uuid.UUID, batc
 		if b, err = q.LockBatch(ctx, dbq.LockBatchParams{TenantID: tenantID, ID: batchID}); err != nil {
 			return err
 		}
-		if b.Status != workflows.BatchOpen {
+		if b.Status != contract.BatchOpen {
 			return nil
 		}
 		n, err := q.CountBatchJobs(ctx, dbq.CountBatchJobsParams{TenantID: tenantID, BatchID: batchID})
@@ -87,21 +87,21 @@ func (a *Activities) CompleteBatch(ctx context.Context, tenantID uuid.UUID, batc
 		if int(n) < int(b.ExpectedJobs) {
 			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("batch %s has %d of %d jobs", batchID, n, b.ExpectedJobs), "BatchIncomplete", nil)
 		}
-		b.Status = workflows.BatchCompleted
-		b.EmittedEventID = uuid.NullUUID{UUID: workflows.EventID(tenantID, key), Valid: true}
+		b.Status = contract.BatchCompleted
+		b.EmittedEventID = uuid.NullUUID{UUID: contract.EventID(tenantID, key), Valid: true}
 		return q.CloseBatch(ctx, dbq.CloseBatchParams{TenantID: tenantID, ID: batchID, Status: b.Status, EmittedEventID: b.EmittedEventID})
 	})
 	if err != nil {
 		return fmt.Errorf("closing batch %s: %w", batchID, err)
 	}
-	if b.Status != workflows.BatchCompleted {
+	if b.Status != contract.BatchCompleted {
 		return nil // expired first
 	}
 	var ev BatchEvent
 	if err := json.Unmarshal(b.Event, &ev); err != nil {
 		return temporal.NewNonRetryableApplicationError("batch event: "+err.Error(), "BadBatch", err)
 	}
-	req := workflows.EmitRequest{TenantID: tenantID, Type: ev.Type, Data: BatchData(ev, batchID, int(b.ExpectedJobs)),
+	req := contract.EmitRequest{TenantID: tenantID, Type: ev.Type, Data: BatchData(ev, batchID, int(b.ExpectedJobs)),
 		IdempotencyKey: key, Urgent: ev.Urgent, Link: ev.Link}
 	if ev.Recipients != nil {
 		req.Users, req.Roles = ev.Recipients.Users, ev.Recipients.Roles
@@ -121,16 +121,16 @@ func (a *Activities) ExpireBatch(ctx context.Context, tenantID uuid.UUID, batchI
 		if b, err = q.LockBatch(ctx, dbq.LockBatchParams{TenantID: tenantID, ID: batchID}); err != nil {
 			return err
 		}
-		if b.Status != workflows.BatchOpen {
+		if b.Status != contract.BatchOpen {
 			return nil
 		}
-		b.Status = workflows.BatchExpired
+		b.Status = contract.BatchExpired
 		return q.CloseBatch(ctx, dbq.CloseBatchParams{TenantID: tenantID, ID: batchID, Status: b.Status})
 	})
 	if err != nil {
 		return fmt.Errorf("expiring batch %s: %w", batchID, err)
 	}
-	if b.Status != workflows.BatchExpired {
+	if b.Status != contract.BatchExpired {
 		return nil
 	}
 	// Jobs completed by the close: a retry counts the same.
@@ -141,7 +141,7 @@ func (a *Activities) ExpireBatch(ctx context.Context, tenantID uuid.UUID, batchI
 	}
 	var ev BatchEvent
 	_ = json.Unmarshal(b.Event, &ev)
-	_, err = a.SubmitEvent(ctx, workflows.EmitRequest{TenantID: tenantID, Type: catalog.BatchExpired, Herald: true,
+	_, err = a.SubmitEvent(ctx, contract.EmitRequest{TenantID: tenantID, Type: catalog.BatchExpired, Herald: true,
 		IdempotencyKey: "batch-expired:" + batchID,
 		Data:           map[string]any{"batch_id": batchID, "expected_jobs": b.ExpectedJobs, "completed_jobs": done, "event_type": ev.Type}})
 	return err

@@ -8,12 +8,13 @@ package emitter
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/intake"
-	"github.com/heraldhq/herald/workflows"
 )
 
 // Activities are the emitter's activities; the worker registers them.
@@ -22,11 +23,15 @@ type Activities struct {
 	Intake *intake.Service
 	// Approvals holds what the approval activities need beyond these.
 	Approvals ApprovalDeps
+	// Now is the clock rules' cooldowns are judged by; nil is the
+	// database's, which every worker shares. Tests set it to move past a
+	// 24-hour cooldown without waiting.
+	Now func() time.Time
 }
 
 // SubmitEvent submits an event a workflow emits. A refusal (an unknown
 // type, a recipient deleted since) is final: it fails without retries.
-func (a *Activities) SubmitEvent(ctx context.Context, req workflows.EmitRequest) (workflows.Emitted, error) {
+func (a *Activities) SubmitEvent(ctx context.Context, req contract.EmitRequest) (contract.Emitted, error) {
 	var rec *intake.Recipients
 	if len(req.Users) > 0 || len(req.Roles) > 0 {
 		rec = &intake.Recipients{Users: req.Users, Roles: req.Roles}
@@ -36,16 +41,16 @@ func (a *Activities) SubmitEvent(ctx context.Context, req workflows.EmitRequest)
 		Urgent: req.Urgent, Link: req.Link, Source: req.Source, Herald: req.Herald,
 	})
 	if err != nil {
-		return workflows.Emitted{}, refusal(err)
+		return contract.Emitted{}, refusal(err)
 	}
-	return workflows.Emitted{EventID: acc.EventID, WorkflowID: acc.WorkflowID, Duplicate: acc.Duplicate}, nil
+	return contract.Emitted{EventID: acc.EventID, WorkflowID: acc.WorkflowID, Duplicate: acc.Duplicate}, nil
 }
 
 // refusal makes intake's refusals final; anything else is retried.
 func refusal(err error) error {
 	var ie *intake.Error
 	if errors.As(err, &ie) {
-		return temporal.NewNonRetryableApplicationError(ie.Code+": "+ie.Message, workflows.EmitRefused, nil)
+		return temporal.NewNonRetryableApplicationError(ie.Code+": "+ie.Message, contract.ErrTypeEmitRefused, nil)
 	}
 	return err
 }

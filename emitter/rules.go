@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,11 +15,18 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/heraldhq/herald/catalog"
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/delivery"
 	"github.com/heraldhq/herald/prefs"
 	"github.com/heraldhq/herald/rules"
-	"github.com/heraldhq/herald/workflows"
+)
+
+// Error types of an input event that no retry can decide: its tenant's
+// settings or its data cannot be read.
+const (
+	errTypeBadSettings = "BadSettings"
+	errTypeBadData     = "BadData"
 )
 
 // Why a rule held back, as GET /v1/events/{id} shows it.
@@ -31,6 +39,7 @@ const (
 	ReasonMissingKey   = "missing_key"     // the data lacks a key field
 	ReasonInvalidRule  = "invalid_rule"    // the expression no longer compiles or runs
 	ReasonNoEmitForNow = "no_event"        // on_change: the new value emits nothing
+	ReasonSuperseded   = "superseded"      // a rule that supersedes it holds for this event
 )
 
 // EvaluateRules decides every enabled rule of the tenant fed by an input
@@ -39,8 +48,8 @@ const (
 // transaction; a retry finds the outcome and repeats it, so a rule fires at
 // most once per event however often this runs, and the emitted event, keyed
 // by rule and input event, is submitted as the same event.
-func (a *Activities) EvaluateRules(ctx context.Context, in workflows.RulesInput) (workflows.RulesResult, error) {
-	var res workflows.RulesResult
+func (a *Activities) EvaluateRules(ctx context.Context, in contract.RulesInput) (contract.RulesResult, error) {
+	var res contract.RulesResult
 	q := dbq.New(a.Pool)
 	ev, err := q.GetEvent(ctx, dbq.GetEventParams{TenantID: in.TenantID, ID: in.EventID})
 	if err != nil {
@@ -55,18 +64,31 @@ func (a *Activities) EvaluateRules(ctx context.Context, in workflows.RulesInput)
 	}
 	st, err := prefs.ParseSettings(t.Settings, t.Timezone)
 	if err != nil {
-		return res, temporal.NewNonRetryableApplicationError("reading tenant settings: "+err.Error(), "BadSettings", err)
+		return res, temporal.NewNonRetryableApplicationError("reading tenant settings: "+err.Error(), errTypeBadSettings, err)
 	}
 	data, err := catalog.DecodeData(ev.Data)
 	if err != nil {
-		return res, temporal.NewNonRetryableApplicationError(err.Error(), "BadData", err)
+		return res, temporal.NewNonRetryableApplicationError(err.Error(), errTypeBadData, err)
 	}
-	tenant := map[string]any{"lead_threshold": json.Number(strconv.Itoa(st.LeadThreshold)), "timezone": st.Timezone}
-	for _, r := range rules.Effective(st.Rules) {
+	tenant := map[string]any{"lead_threshold": json.Number(strconv.Itoa(st.LeadThreshold)), "timezone": st.Timezone,
+		"usage_trend_percent": json.Number(strconv.Itoa(st.UsageTrendPercent))}
+	if ev.Type == UsageInput {
+		facts, err := a.usageFacts(ctx, ev, data, st.Timezone)
+		if err != nil {
+			return res, fmt.Errorf("measuring usage: %w", err)
+		}
+		// Herald's measures replace fields of the same names: a rule
+		// reading growth_percent reads Herald's.
+		for k, v := range facts {
+			data[k] = v
+		}
+	}
+	effective := rules.Effective(st.Rules)
+	for _, r := range effective {
 		if r.On != ev.Type || r.Disabled {
 			continue
 		}
-		out, err := a.decide(ctx, ev, r, data, tenant)
+		out, err := a.decide(ctx, ev, r, effective, data, tenant)
 		if err != nil {
 			return res, fmt.Errorf("rule %s: %w", r.Name, err)
 		}
@@ -86,7 +108,7 @@ func (a *Activities) EvaluateRules(ctx context.Context, in workflows.RulesInput)
 // decide returns the rule's outcome for the event: the stored one, if an
 // earlier attempt decided, else a fresh decision, stored with the state it
 // changes.
-func (a *Activities) decide(ctx context.Context, ev dbq.Event, r rules.Rule, data, tenant map[string]any) (dbq.RuleOutcome, error) {
+func (a *Activities) decide(ctx context.Context, ev dbq.Event, r rules.Rule, all []rules.Rule, data, tenant map[string]any) (dbq.RuleOutcome, error) {
 	tx, err := a.Pool.Begin(ctx)
 	if err != nil {
 		return dbq.RuleOutcome{}, err
@@ -100,13 +122,22 @@ func (a *Activities) decide(ctx context.Context, ev dbq.Event, r rules.Rule, dat
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return prev, err
 	}
-	out, err := judge(ctx, q, ev, r, data, tenant)
+	var at *time.Time
+	if a.Now != nil {
+		at = ptr(a.Now())
+	}
+	out, err := judge(ctx, q, ev, r, all, data, tenant, at)
 	if err != nil {
 		return out, err
 	}
+	if out.Fired {
+		if err := claimSuperseded(ctx, q, ev, r, all, data); err != nil {
+			return out, err
+		}
+	}
 	out.EventID, out.Rule = ev.ID, r.Name
 	if out.Fired {
-		out.EmittedEventID = uuid.NullUUID{UUID: workflows.EventID(ev.TenantID, emitKey(r.Name, ev.ID)), Valid: true}
+		out.EmittedEventID = uuid.NullUUID{UUID: contract.EventID(ev.TenantID, emitKey(r.Name, ev.ID)), Valid: true}
 	}
 	if err := q.InsertRuleOutcome(ctx, dbq.InsertRuleOutcomeParams{EventID: ev.ID, Rule: r.Name, Fired: out.Fired,
 		Reason: out.Reason, Detail: out.Detail, EmittedType: out.EmittedType, EmittedEventID: out.EmittedEventID}); err != nil {
@@ -118,7 +149,7 @@ func (a *Activities) decide(ctx context.Context, ev dbq.Event, r rules.Rule, dat
 // judge decides a rule within the caller's transaction: the condition
 // (pure), then the rule's limit, whose state changes with one conditional
 // upsert, so concurrent events with one key fire it once.
-func judge(ctx context.Context, q *dbq.Queries, ev dbq.Event, r rules.Rule, data, tenant map[string]any) (dbq.RuleOutcome, error) {
+func judge(ctx context.Context, q *dbq.Queries, ev dbq.Event, r rules.Rule, all []rules.Rule, data, tenant map[string]any, at *time.Time) (dbq.RuleOutcome, error) {
 	held := func(reason, format string, args ...any) (dbq.RuleOutcome, error) {
 		return dbq.RuleOutcome{Reason: reason, Detail: fmt.Sprintf(format, args...)}, nil
 	}
@@ -136,6 +167,15 @@ func judge(ctx context.Context, q *dbq.Queries, ev dbq.Event, r rules.Rule, data
 	}
 	if !ok {
 		return held(ReasonCondition, "%s is false for this event", r.When)
+	}
+	// Pure, like the condition: whatever order concurrent events commit
+	// in, an event past the superseding threshold never fires this rule.
+	for _, by := range rules.SupersededBy(r, all) {
+		if p, err := rules.Compile(by.When); err == nil {
+			if over, err := p.Eval(data, tenant); err == nil && over {
+				return held(ReasonSuperseded, "rule %s holds for this event too (%s), which makes this one stale", by.Name, by.When)
+			}
+		}
 	}
 	key, err := rules.KeyOf(r, data)
 	if err != nil {
@@ -189,7 +229,7 @@ func judge(ctx context.Context, q *dbq.Queries, ev dbq.Event, r rules.Rule, data
 		return fired, nil
 	default:
 		_, err := q.FireAfterCooldown(ctx, dbq.FireAfterCooldownParams{TenantID: ev.TenantID, Rule: r.Name, Key: key,
-			SourceEventID: ev.ID, CooldownSeconds: limit.Cooldown.Seconds()})
+			At: at, SourceEventID: ev.ID, CooldownSeconds: limit.Cooldown.Seconds()})
 		if errors.Is(err, pgx.ErrNoRows) {
 			s := state()
 			next := "later"
@@ -204,6 +244,30 @@ func judge(ctx context.Context, q *dbq.Queries, ev dbq.Event, r rules.Rule, data
 		fired.Detail = fmt.Sprintf("fired for %s; the next alert for it waits %s", key, limit.Cooldown)
 		return fired, nil
 	}
+}
+
+// claimSuperseded marks the once rules r supersedes as fired for this
+// event's key, in r's transaction: an input that arrives later and lower
+// (a count corrected down, a delayed sample) finds them fired and sends
+// nothing stale. A rule already fired for the key keeps its record.
+func claimSuperseded(ctx context.Context, q *dbq.Queries, ev dbq.Event, r rules.Rule, all []rules.Rule, data map[string]any) error {
+	for _, other := range all {
+		if other.On != r.On || !slices.Contains(r.Supersedes, other.Name) {
+			continue
+		}
+		if l, err := rules.ParseLimit(other.AtMost); err != nil || !l.Once {
+			continue
+		}
+		key, err := rules.KeyOf(other, data)
+		if err != nil {
+			continue // it could not fire for this event either
+		}
+		_, err = q.FireOnce(ctx, dbq.FireOnceParams{TenantID: ev.TenantID, Rule: other.Name, Key: key, SourceEventID: ev.ID})
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("marking %s superseded: %w", other.Name, err)
+		}
+	}
+	return nil
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -221,7 +285,7 @@ func emitKey(rule string, source uuid.UUID) string { return "rule:" + rule + ":"
 // emission is the event a fired rule submits: the input's data, with what
 // a reader wants computed (the bounce rate, the share of a quota used),
 // to the emitted type's default recipients.
-func emission(ev dbq.Event, rule, typ string, data map[string]any, leadThreshold int) workflows.EmitRequest {
+func emission(ev dbq.Event, rule, typ string, data map[string]any, leadThreshold int) contract.EmitRequest {
 	out := make(map[string]any, len(data)+3)
 	for k, v := range data {
 		out[k] = v
@@ -233,13 +297,13 @@ func emission(ev dbq.Event, rule, typ string, data map[string]any, leadThreshold
 			out[key] = r
 		}
 	}
-	if typ == "lead.qualified" {
+	if typ == catalog.LeadQualified {
 		out["threshold"] = leadThreshold
 	}
 	link := ev.Link
-	if u, ok := data["transcript_url"].(string); ok && link == "" && typ == "lead.qualified" && strings.HasPrefix(u, "https://") {
+	if u, ok := data["transcript_url"].(string); ok && link == "" && typ == catalog.LeadQualified && strings.HasPrefix(u, "https://") {
 		link = u // the owner's one click goes to the call
 	}
-	return workflows.EmitRequest{TenantID: ev.TenantID, Type: typ, Data: out, IdempotencyKey: emitKey(rule, ev.ID),
+	return contract.EmitRequest{TenantID: ev.TenantID, Type: typ, Data: out, IdempotencyKey: emitKey(rule, ev.ID),
 		Urgent: ev.Urgent, Link: link, Source: ev.ID}
 }

@@ -10,8 +10,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/db/dbq"
-	"github.com/heraldhq/herald/workflows"
+	"github.com/heraldhq/herald/internal/periodic"
 )
 
 // armBatch bounds the windows one pass takes, armConcurrency the Temporal
@@ -23,7 +24,7 @@ const (
 )
 
 // ArmDigests starts (or signals) the Digest workflow of every window a page
-// armed: the first digested item of an idle window. One Temporal call per
+// armed: the first digested (or collapsed) item of an idle window. One Temporal call per
 // window, however many items it collects. Windows are leased, so several
 // workers share them, and one that dies mid-pass lets go of its share.
 func (s *Service) ArmDigests(ctx context.Context) (int, error) {
@@ -70,13 +71,17 @@ func (s *Service) ArmDigests(ctx context.Context) (int, error) {
 
 func (s *Service) arm(ctx context.Context, q *dbq.Queries, r dbq.ClaimArmingDigestWindowsRow) error {
 	ch := channel.Channel(r.Channel)
+	var group *contract.Group
+	if r.GroupType != "" {
+		group = &contract.Group{Type: r.GroupType, Key: r.GroupKey}
+	}
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, err := s.Temporal.SignalWithStartWorkflow(sctx, workflows.DigestWorkflowID(r.TenantID, r.UserID, ch),
-		workflows.SignalDigestArm, nil, client.StartWorkflowOptions{
+	_, err := s.Temporal.SignalWithStartWorkflow(sctx, contract.WindowWorkflowID(r.TenantID, r.UserID, ch, group),
+		contract.SignalDigestArm, nil, client.StartWorkflowOptions{
 			TaskQueue:             s.TaskQueue,
-			TypedSearchAttributes: temporal.NewSearchAttributes(workflows.AttrTenant.ValueSet(r.TenantID.String())),
-		}, workflows.DigestWorkflowName, workflows.DigestInput{TenantID: r.TenantID, UserID: r.UserID, Channel: ch})
+			TypedSearchAttributes: temporal.NewSearchAttributes(contract.AttrTenant.ValueSet(r.TenantID.String())),
+		}, contract.DigestWorkflowName, contract.DigestInput{TenantID: r.TenantID, UserID: r.UserID, Channel: ch, Group: group})
 	if err != nil {
 		return fmt.Errorf("starting the digest of %s on %s: %w", r.UserID, r.Channel, err)
 	}
@@ -86,16 +91,8 @@ func (s *Service) arm(ctx context.Context, q *dbq.Queries, r dbq.ClaimArmingDige
 // RunDigestArmer arms digest windows every interval until ctx ends. Every
 // worker process runs one.
 func (s *Service) RunDigestArmer(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if _, err := s.ArmDigests(ctx); err != nil && ctx.Err() == nil {
-			s.log().Warn("arming digest windows", "error", err)
-		}
-	}
+	periodic.Run(ctx, every, s.log(), "arming digest windows", func(ctx context.Context) error {
+		_, err := s.ArmDigests(ctx)
+		return err
+	})
 }

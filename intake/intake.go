@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -27,11 +28,13 @@ import (
 
 	"github.com/heraldhq/herald/audience"
 	"github.com/heraldhq/herald/catalog"
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/db"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/delivery"
 	"github.com/heraldhq/herald/internal/metrics"
-	"github.com/heraldhq/herald/workflows"
+	"github.com/heraldhq/herald/internal/periodic"
+	"github.com/heraldhq/herald/personal"
 )
 
 // Limits of an event request.
@@ -54,6 +57,12 @@ type Request struct {
 	Urgent         bool
 	SendAt         *time.Time
 	Link           string
+	// GroupKey and GroupWindow collapse the event: events of its type with
+	// the same key that reach a user within the window (a Go duration, from
+	// the first of them) go out as one notification per channel. Both or
+	// neither.
+	GroupKey    *string
+	GroupWindow *string
 	// Source is the event this one was emitted for (a rule's input event,
 	// for instance); the zero UUID means none. It is recorded, not hashed:
 	// an emitter's key already names its source.
@@ -61,6 +70,10 @@ type Request struct {
 	// Herald marks an event Herald itself submits: it may be of an
 	// internal type (batch.expired), which nobody may post.
 	Herald bool
+	// Personal describes a link of the one recipient's own (an approver's),
+	// minted when it is sent to them and never stored; Link stays the link
+	// anyone may see. Only Herald sets it.
+	Personal *personal.Link
 }
 
 // Recipients name users, roles or both; nil means the type's default.
@@ -86,7 +99,9 @@ type Service struct {
 	TaskQueue string
 	Log       *slog.Logger
 	// StartTimeout bounds a workflow start, which runs detached from the
-	// caller: a client that goes away must not strand its event.
+	// caller: a client that goes away must not strand its event, and a
+	// Temporal that does not answer must not hold the request (the work is
+	// stored and started later). Default: 3 s.
 	StartTimeout time.Duration
 }
 
@@ -128,17 +143,19 @@ func (s *Service) Submit(ctx context.Context, tenantID uuid.UUID, req Request) (
 	if err != nil {
 		return Accepted{}, err
 	}
+	window, _ := groupWindow(&req) // validated above
 	recipients, _ := json.Marshal(spec(typ, req.Recipients))
 	data, err := encodeData(req.Data)
 	if err != nil {
 		return Accepted{}, err
 	}
-	eventID := workflows.EventID(tenantID, req.IdempotencyKey)
+	eventID := contract.EventID(tenantID, req.IdempotencyKey)
 	ev, err := q.InsertEvent(ctx, dbq.InsertEventParams{
 		ID: eventID, TenantID: tenantID, Type: typ.Key, IdempotencyKey: req.IdempotencyKey, RequestHash: hash,
-		Recipients: recipients, Data: data, Urgent: req.Urgent, Link: req.Link,
+		Recipients: recipients, Data: data, Urgent: req.Urgent, Link: req.Link, PersonalLink: personal.Encode(req.Personal),
 		SendAt: req.SendAt, WorkflowID: workflowID(typ, eventID),
 		SourceEventID: uuid.NullUUID{UUID: req.Source, Valid: req.Source != uuid.Nil},
+		GroupKey:      req.GroupKey, GroupWindowSeconds: window,
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		// A concurrent post with the same key won the insert.
@@ -209,11 +226,7 @@ func (s *Service) repeat(ctx context.Context, ev dbq.Event, hash []byte) (Accept
 // every event's row on the API's critical path.
 func (s *Service) start(ctx context.Context, ev dbq.Event, duplicate bool) Accepted {
 	acc := Accepted{EventID: ev.ID, WorkflowID: ev.WorkflowID, Duplicate: duplicate}
-	timeout := s.StartTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.startTimeout())
 	defer cancel()
 	runID, err := s.startWorkflow(sctx, ev)
 	if err != nil {
@@ -228,10 +241,10 @@ func (s *Service) start(ctx context.Context, ev dbq.Event, duplicate bool) Accep
 // startWorkflow starts the event's workflow, or finds the run that exists:
 // the workflow ID runs once.
 func (s *Service) startWorkflow(ctx context.Context, ev dbq.Event) (string, error) {
-	name, input := workflows.NotifyWorkflowName, any(workflows.NotifyInput{TenantID: ev.TenantID, EventID: ev.ID, Type: ev.Type,
-		Engine: workflows.EngineCurrent, SendAt: ev.SendAt})
-	if strings.HasPrefix(ev.WorkflowID, workflows.RulesWorkflowPrefix) {
-		name, input = workflows.RulesWorkflowName, workflows.RulesInput{TenantID: ev.TenantID, EventID: ev.ID, Type: ev.Type}
+	name, input := contract.NotifyWorkflowName, any(contract.NotifyInput{TenantID: ev.TenantID, EventID: ev.ID, Type: ev.Type,
+		Engine: contract.EngineCurrent, SendAt: ev.SendAt})
+	if strings.HasPrefix(ev.WorkflowID, contract.RulesWorkflowPrefix) {
+		name, input = contract.RulesWorkflowName, contract.RulesInput{TenantID: ev.TenantID, EventID: ev.ID, Type: ev.Type}
 	}
 	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                    ev.WorkflowID,
@@ -242,9 +255,9 @@ func (s *Service) startWorkflow(ctx context.Context, ev dbq.Event) (string, erro
 		// round trip through the server's matching service.
 		EnableEagerStart: true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.AttrTenant.ValueSet(ev.TenantID.String()),
-			workflows.AttrEventType.ValueSet(ev.Type),
-			workflows.AttrStatus.ValueSet(string(delivery.EventPending)),
+			contract.AttrTenant.ValueSet(ev.TenantID.String()),
+			contract.AttrEventType.ValueSet(ev.Type),
+			contract.AttrStatus.ValueSet(string(delivery.EventPending)),
 		),
 	}, name, input)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
@@ -286,21 +299,21 @@ func (s *Service) Reconcile(ctx context.Context, olderThan time.Duration) (int, 
 	return n, nil
 }
 
-// RunReconciler calls Reconcile every interval until ctx ends. Every worker
-// process runs one; they may overlap harmlessly, since a workflow ID runs once.
+// RunReconciler calls Reconcile, and makes the owed workflow starts, every
+// interval until ctx ends. Every worker process runs one; they may overlap
+// harmlessly, since a workflow ID runs once.
 func (s *Service) RunReconciler(ctx context.Context, every, olderThan time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	periodic.Run(ctx, every, s.log(), "reconciling", func(ctx context.Context) error {
+		_, rerr := s.Reconcile(ctx, olderThan)
+		if rerr != nil {
+			rerr = fmt.Errorf("unstarted events: %w", rerr)
 		}
-		if _, err := s.Reconcile(ctx, olderThan); err != nil && ctx.Err() == nil {
-			s.log().Warn("reconciling unstarted events", "error", err)
+		_, serr := s.MakeOwedStarts(ctx, olderThan)
+		if serr != nil {
+			serr = fmt.Errorf("owed workflow starts: %w", serr)
 		}
-	}
+		return errors.Join(rerr, serr)
+	})
 }
 
 func (s *Service) validate(ctx context.Context, q *dbq.Queries, tenantID uuid.UUID, req *Request) (catalog.EventType, error) {
@@ -336,12 +349,39 @@ func (s *Service) validate(ctx context.Context, q *dbq.Queries, tenantID uuid.UU
 	if err := validateRecipients(ctx, q, tenantID, typ, req.Recipients); err != nil {
 		return typ, err
 	}
-	if missing := typ.MissingData(req.Data); len(missing) > 0 {
-		return typ, &Error{Kind: Invalid, Code: "missing_data",
+	if err := validatePersonal(req); err != nil {
+		return typ, err
+	}
+	if _, err := groupWindow(req); err != nil {
+		return typ, err
+	}
+	if typ.Input && req.GroupKey != nil {
+		return typ, invalid("group_key", "%s is an input type: it notifies nobody, so there is nothing to collapse", typ.Key)
+	}
+	if err := missingData(typ, req.Data); err != nil {
+		return typ, err
+	}
+	return typ, nil
+}
+
+func missingData(typ catalog.EventType, data map[string]any) error {
+	if missing := typ.MissingData(data); len(missing) > 0 {
+		return &Error{Kind: Invalid, Code: "missing_data",
 			Message: fmt.Sprintf("%s needs data.%s", typ.Key, strings.Join(missing, ", data.")),
 			Details: map[string]any{"field": "data", "missing": missing}}
 	}
-	return typ, nil
+	return nil
+}
+
+// CheckData refuses data as Submit would for an event of typ: a required
+// key missing, or more than MaxData as JSON. A preview says what a post of
+// the same data would be told.
+func CheckData(typ catalog.EventType, data map[string]any) error {
+	if err := missingData(typ, data); err != nil {
+		return err
+	}
+	_, err := encodeData(data)
+	return err
 }
 
 func validateRecipients(ctx context.Context, q *dbq.Queries, tenantID uuid.UUID, typ catalog.EventType, r *Recipients) error {
@@ -382,6 +422,26 @@ func validateRecipients(ctx context.Context, q *dbq.Queries, tenantID uuid.UUID,
 	return nil
 }
 
+// validatePersonal refuses a personal link that could reach anyone but
+// its owner: the event must name them as its one recipient.
+func validatePersonal(req *Request) error {
+	l := req.Personal
+	if l == nil {
+		return nil
+	}
+	if !req.Herald {
+		return invalid("personal_link", "only Herald gives events personal links")
+	}
+	if err := l.Validate(); err != nil {
+		return invalid("personal_link", "%s", err)
+	}
+	r := req.Recipients
+	if r == nil || len(r.Roles) > 0 || len(r.Users) != 1 || r.Users[0] != l.Approver {
+		return invalid("personal_link", "an event with a personal link must name its owner as its one recipient")
+	}
+	return nil
+}
+
 // MissingIDs counts the distinct IDs of want not in found, and names the
 // first 20 of them.
 func MissingIDs(want, found []string) ([]string, int) {
@@ -407,9 +467,9 @@ func MissingIDs(want, found []string) ([]string, int) {
 // tenant's rules, every other type's notifies.
 func workflowID(typ catalog.EventType, eventID uuid.UUID) string {
 	if typ.Input {
-		return workflows.RulesWorkflowID(eventID)
+		return contract.RulesWorkflowID(eventID)
 	}
-	return workflows.NotifyWorkflowID(eventID)
+	return contract.NotifyWorkflowID(eventID)
 }
 
 // spec is whom the event reaches: what it names, or the type's default.
@@ -443,7 +503,12 @@ func requestHash(req Request) []byte {
 		Urgent     bool           `json:"urgent"`
 		SendAt     *time.Time     `json:"send_at"`
 		Link       string         `json:"link"`
-	}{req.Type, r, req.Data, req.Urgent, req.SendAt, req.Link})
+		Personal   *personal.Link `json:"personal_link,omitempty"`
+		// Left out when unset, so events posted before collapse keep
+		// their hash.
+		GroupKey    *string `json:"group_key,omitempty"`
+		GroupWindow *string `json:"group_window,omitempty"`
+	}{req.Type, r, req.Data, req.Urgent, req.SendAt, req.Link, req.Personal, req.GroupKey, req.GroupWindow})
 	h := sha256.Sum256(b)
 	return h[:]
 }
@@ -452,6 +517,37 @@ func sorted(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return out
+}
+
+// Bounds of collapse by key: a key names a thread of events, not a
+// document; a window shorter than ten seconds collapses nothing worth the
+// wait, and one longer than a day is a digest.
+const (
+	MaxGroupKey    = 200
+	MinGroupWindow = 10 * time.Second
+	MaxGroupWindow = 24 * time.Hour
+)
+
+// groupWindow checks an event's group_key and group_window and returns the
+// window in seconds, or nil when the event does not collapse.
+func groupWindow(req *Request) (*int32, error) {
+	switch {
+	case req.GroupKey == nil && req.GroupWindow == nil:
+		return nil, nil
+	case req.GroupKey == nil:
+		return nil, invalid("group_key", "group_window needs a group_key: the events to collapse are those with the same key")
+	case req.GroupWindow == nil:
+		return nil, invalid("group_window", "group_key needs a group_window, such as \"10m\": how long the first event waits for others")
+	}
+	if n := utf8.RuneCountInString(*req.GroupKey); n == 0 || n > MaxGroupKey || strings.TrimSpace(*req.GroupKey) == "" {
+		return nil, invalid("group_key", "group_key must be 1 to %d characters, not all blank", MaxGroupKey)
+	}
+	d, err := time.ParseDuration(*req.GroupWindow)
+	if err != nil || d < MinGroupWindow || d > MaxGroupWindow || d%time.Second != 0 {
+		return nil, invalid("group_window", "group_window must be a duration of whole seconds from %s to %s, such as \"10m\"", MinGroupWindow, MaxGroupWindow)
+	}
+	secs := int32(d / time.Second)
+	return &secs, nil
 }
 
 // maxSendAhead bounds send_at: a scheduled send is a reminder, not an archive.
@@ -465,18 +561,18 @@ func (s *Service) Retry(ctx context.Context, tenantID, eventID uuid.UUID, eventT
 	if ids == nil {
 		ids = []uuid.UUID{}
 	}
-	run, err := s.Temporal.SignalWithStartWorkflow(ctx, workflows.NotifyWorkflowID(eventID), workflows.SignalRetry, ids,
+	run, err := s.Temporal.SignalWithStartWorkflow(ctx, contract.NotifyWorkflowID(eventID), contract.SignalRetry, ids,
 		client.StartWorkflowOptions{
 			TaskQueue: s.TaskQueue,
 			// The event's own run has completed: a repair run takes its ID.
 			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 			TypedSearchAttributes: temporal.NewSearchAttributes(
-				workflows.AttrTenant.ValueSet(tenantID.String()),
-				workflows.AttrEventType.ValueSet(eventType),
-				workflows.AttrStatus.ValueSet(string(delivery.EventPending)),
+				contract.AttrTenant.ValueSet(tenantID.String()),
+				contract.AttrEventType.ValueSet(eventType),
+				contract.AttrStatus.ValueSet(string(delivery.EventPending)),
 			),
-		}, workflows.NotifyWorkflowName,
-		workflows.NotifyInput{TenantID: tenantID, EventID: eventID, Type: eventType, Engine: workflows.EngineCurrent, Repair: true})
+		}, contract.NotifyWorkflowName,
+		contract.NotifyInput{TenantID: tenantID, EventID: eventID, Type: eventType, Engine: contract.EngineCurrent, Repair: true})
 	if err != nil {
 		return "", fmt.Errorf("asking event %s's workflow to retry: %w", eventID, err)
 	}

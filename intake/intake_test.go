@@ -2,9 +2,14 @@ package intake
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/heraldhq/herald/personal"
 )
 
 func TestMissingIDsCountsAllAndNamesTwenty(t *testing.T) {
@@ -48,5 +53,49 @@ func TestRequestHashTellsNumbersApartPast2To53(t *testing.T) {
 	e := Request{Type: "x.y", Recipients: &Recipients{Users: []string{"a", "b"}}}
 	if !bytes.Equal(requestHash(d), requestHash(e)) {
 		t.Error("recipient order changed the hash")
+	}
+}
+
+// A personal link reaches its owner alone: the event must name them as its
+// one recipient, and only Herald may give one.
+func TestPersonalLinkNamesItsOwnerAlone(t *testing.T) {
+	own := &personal.Link{Kind: personal.KindApproval, ApprovalID: "po-1", Approver: "ada", Expires: time.Unix(1_800_000_000, 0)}
+	ok := Request{Herald: true, Recipients: &Recipients{Users: []string{"ada"}}, Personal: own}
+	if err := validatePersonal(&ok); err != nil {
+		t.Fatalf("ada's own link: %v", err)
+	}
+	for name, r := range map[string]Request{
+		"another recipient":   {Herald: true, Recipients: &Recipients{Users: []string{"bob"}}, Personal: own},
+		"two recipients":      {Herald: true, Recipients: &Recipients{Users: []string{"ada", "bob"}}, Personal: own},
+		"a role":              {Herald: true, Recipients: &Recipients{Users: []string{"ada"}, Roles: []string{"owner"}}, Personal: own},
+		"the type's audience": {Herald: true, Personal: own},
+		"not Herald":          {Recipients: &Recipients{Users: []string{"ada"}}, Personal: own},
+		"no expiry": {Herald: true, Recipients: &Recipients{Users: []string{"ada"}},
+			Personal: &personal.Link{Kind: personal.KindApproval, ApprovalID: "po-1", Approver: "ada"}},
+	} {
+		var ie *Error
+		if err := validatePersonal(&r); !errors.As(err, &ie) || ie.Code != "invalid_field" {
+			t.Errorf("%s: %v, want invalid_field", name, err)
+		}
+	}
+	// The description is part of what a key stands for.
+	other := ok
+	other.Personal = &personal.Link{Kind: personal.KindApproval, ApprovalID: "po-2", Approver: "ada", Expires: own.Expires}
+	if bytes.Equal(requestHash(ok), requestHash(other)) {
+		t.Error("two personal links hash the same")
+	}
+	// Without one, a request hashes as it did before personal links, so
+	// stored events still answer their repeats.
+	plain := Request{Type: "x.y", Recipients: &Recipients{Users: []string{"ada"}}, Link: "https://app.example/1"}
+	before, _ := json.Marshal(struct {
+		Type       string         `json:"type"`
+		Recipients *Recipients    `json:"recipients"`
+		Data       map[string]any `json:"data"`
+		Urgent     bool           `json:"urgent"`
+		SendAt     *time.Time     `json:"send_at"`
+		Link       string         `json:"link"`
+	}{plain.Type, plain.Recipients, nil, false, nil, plain.Link})
+	if h := sha256.Sum256(before); !bytes.Equal(requestHash(plain), h[:]) {
+		t.Error("an event without a personal link hashes differently than before")
 	}
 }

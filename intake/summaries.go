@@ -11,8 +11,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/prefs"
-	"github.com/heraldhq/herald/workflows"
 )
 
 // SummarySpec is when a scheduled summary of kind goes out: daily at its
@@ -25,7 +25,7 @@ func SummarySpec(kind string, s prefs.Summary, timezone string) client.ScheduleS
 		Minute:  []client.ScheduleRange{{Start: at % 60}},
 		Comment: "Herald " + kind,
 	}
-	if kind == prefs.SummaryWeekly {
+	if prefs.WeeklySummary(kind) {
 		cal.DayOfWeek = []client.ScheduleRange{{Start: 1}} // Monday
 	}
 	if timezone == "" {
@@ -39,8 +39,8 @@ func SummarySpec(kind string, s prefs.Summary, timezone string) client.ScheduleS
 // zone), none for a disabled one. Running it again changes nothing.
 func (s *Service) SyncSummaries(ctx context.Context, tenantID uuid.UUID, st prefs.Settings) error {
 	sc := s.Temporal.ScheduleClient()
-	for _, kind := range []string{prefs.SummaryWeekly, prefs.SummaryDaily} {
-		id := workflows.SummaryScheduleID(tenantID, kind)
+	for _, kind := range prefs.SummaryKinds {
+		id := contract.SummaryScheduleID(tenantID, kind)
 		want, on := st.Summaries[kind]
 		if !on || !want.Enabled {
 			err := sc.GetHandle(ctx, id).Delete(ctx)
@@ -52,9 +52,9 @@ func (s *Service) SyncSummaries(ctx context.Context, tenantID uuid.UUID, st pref
 		}
 		spec := SummarySpec(kind, want, st.Timezone)
 		action := &client.ScheduleWorkflowAction{
-			ID: id, Workflow: workflows.SummaryWorkflowName, TaskQueue: s.TaskQueue,
-			Args:                  []any{workflows.SummaryInput{TenantID: tenantID, Kind: kind}},
-			TypedSearchAttributes: temporal.NewSearchAttributes(workflows.AttrTenant.ValueSet(tenantID.String())),
+			ID: id, Workflow: contract.SummaryWorkflowName, TaskQueue: s.TaskQueue,
+			Args:                  []any{contract.SummaryInput{TenantID: tenantID, Kind: kind}},
+			TypedSearchAttributes: temporal.NewSearchAttributes(contract.AttrTenant.ValueSet(tenantID.String())),
 		}
 		_, err := sc.Create(ctx, client.ScheduleOptions{ID: id, Spec: spec, Action: action,
 			Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, Note: "Herald scheduled summary " + kind})

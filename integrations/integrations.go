@@ -12,10 +12,13 @@ import (
 	"time"
 )
 
+// Kind is a kind of integration (integrations.kind).
+type Kind string
+
 // Kinds of integration.
 const (
-	KindSlack   = "slack"
-	KindWebhook = "webhook"
+	KindSlack   Kind = "slack"
+	KindWebhook Kind = "webhook"
 )
 
 // AllPurposes routes every event.
@@ -26,6 +29,25 @@ const AllPurposes = "*"
 type Route struct {
 	Channel  string   `json:"channel"`
 	Purposes []string `json:"purposes"`
+	// Implied marks the route a webhook URL without routes stands for
+	// (ImpliedRoute): answered so a tenant sees where posts go, never
+	// stored.
+	Implied bool `json:"implied,omitempty"`
+}
+
+// ImpliedRoute is what a Slack integration with an incoming-webhook URL and
+// no routes posts by: every event whose type sends to Slack, on the
+// webhook. Pasting the URL is the whole setup; without it, the URL would
+// post nothing and say nothing.
+var ImpliedRoute = Route{Channel: WebhookChannel, Purposes: []string{AllPurposes}, Implied: true}
+
+// EffectiveRoutes are the routes s posts by: its own, or, with a webhook
+// URL and none of its own, the implied one.
+func (s Slack) EffectiveRoutes() []Route {
+	if len(s.Routes) == 0 && s.WebhookURLSet {
+		return []Route{ImpliedRoute}
+	}
+	return s.Routes
 }
 
 // Slack is a tenant's Slack integration as the planner sees it.
@@ -48,7 +70,7 @@ type Webhook struct {
 	// EventTypes limits the endpoint to these types; empty means every event.
 	EventTypes []string `json:"event_types"`
 	// Disabled endpoints (they answered 410 Gone) get nothing until set
-	// again; their secret still signs users' own endpoints.
+	// again; their secret still signs approval callbacks.
 	Disabled bool `json:"disabled,omitempty"`
 }
 
@@ -58,6 +80,16 @@ type WebhookSecrets struct {
 	Secret        string `json:"secret"`
 	Previous      string `json:"previous,omitempty"`
 	PreviousUntil int64  `json:"previous_until,omitempty"` // Unix seconds
+}
+
+// WebhookPayload is the JSON body of an outbound webhook: what the worker
+// posts and what a preview shows.
+type WebhookPayload struct {
+	EventID   string          `json:"event_id"`
+	EventType string          `json:"event_type"`
+	Timestamp time.Time       `json:"timestamp"`
+	UserID    string          `json:"user_id,omitempty"`
+	Data      json.RawMessage `json:"data"`
 }
 
 // SigningKeys are the secrets a message sent at now is signed with: the
@@ -80,11 +112,16 @@ type Targets struct {
 
 // Plan decides an event's event-level sends. With routes but only a
 // webhook URL (no bot token), every routed post goes to the webhook URL, so
-// it is one post however many routes match.
-func Plan(slack *Slack, webhook *Webhook, eventType, category string) Targets {
+// it is one post however many routes match. toSlack says the event's type
+// sends to Slack: the implied route carries only those, while routes a
+// tenant set carry what their purposes name.
+func Plan(slack *Slack, webhook *Webhook, eventType, category string, toSlack bool) Targets {
 	var t Targets
 	if slack != nil && (slack.BotTokenSet || slack.WebhookURLSet) {
-		for _, r := range slack.Routes {
+		for _, r := range slack.EffectiveRoutes() {
+			if r.Implied && !toSlack {
+				continue
+			}
 			if r.Matches(eventType, category) && !slices.Contains(t.SlackChannels, r.Channel) {
 				t.SlackChannels = append(t.SlackChannels, r.Channel)
 			}
@@ -118,7 +155,7 @@ func PlanAll(slack *Slack, webhook *Webhook) Targets {
 		copied.EventTypes = nil
 		hook = &copied
 	}
-	return Plan(all, hook, "", "")
+	return Plan(all, hook, "", "", true)
 }
 
 // WebhookChannel names the Slack incoming webhook as a post's channel: the
@@ -163,8 +200,35 @@ func (r Route) Matches(eventType, category string) bool {
 
 // SealPurpose binds an integration's sealed secrets to its tenant and kind:
 // one tenant's ciphertext cannot be opened as another's.
-func SealPurpose(tenantID fmt.Stringer, kind string) string {
-	return "integration:" + kind + ":" + tenantID.String()
+func SealPurpose(tenantID fmt.Stringer, kind Kind) string {
+	return "integration:" + string(kind) + ":" + tenantID.String()
+}
+
+// UserWebhookSealPurpose binds the sealed secrets of a user's own webhook
+// endpoint (WebhookSecrets) to that user: copied to another user's row,
+// or another tenant's, they do not open.
+func UserWebhookSealPurpose(tenantID fmt.Stringer, userID string) string {
+	return "user-webhook:" + tenantID.String() + ":" + userID
+}
+
+// RotationGrace is how long a rotated webhook secret keeps signing beside
+// the new one, so receivers can switch without losing a message.
+const RotationGrace = 24 * time.Hour
+
+// Rotate is s with fresh as its secret and the current one signing beside
+// it until RotationGrace after now.
+func (s WebhookSecrets) Rotate(fresh string, now time.Time) WebhookSecrets {
+	return WebhookSecrets{Secret: fresh, Previous: s.Secret, PreviousUntil: now.Add(RotationGrace).Unix()}
+}
+
+// PreviousExpiresAt is when, during a rotation, the previous secret stops
+// signing; nil outside one.
+func (s WebhookSecrets) PreviousExpiresAt(now time.Time) *time.Time {
+	if s.Previous == "" || !now.Before(time.Unix(s.PreviousUntil, 0)) {
+		return nil
+	}
+	t := time.Unix(s.PreviousUntil, 0).UTC()
+	return &t
 }
 
 // Parse reads plain config JSON; nil or empty input is nil.

@@ -1,10 +1,14 @@
 package prefs
 
 import (
+	"maps"
+	"slices"
 	"time"
 
+	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/channel"
 	"github.com/heraldhq/herald/delivery"
+	"github.com/heraldhq/herald/digest"
 	"github.com/heraldhq/herald/quiet"
 )
 
@@ -26,9 +30,16 @@ type Decision struct {
 	Send   bool
 	Reason delivery.Reason // a skip reason when !Send
 	// Frequency is immediate unless a digest frequency applies.
-	Frequency string
+	Frequency digest.Frequency
 	// Quiet is the user's quiet hours on a channel they defer; nil when none apply.
 	Quiet *quiet.Window
+}
+
+// Digested reports whether the delivery on ch waits for the user's digest
+// rather than going out: a digest frequency applies, ch has digests (email
+// and Slack DMs), and the type is not a scheduled summary (itself a digest).
+func (d Decision) Digested(ch channel.Channel, eventType string) bool {
+	return d.Send && d.Frequency != digest.Immediate && (ch == channel.Email || ch == channel.Slack) && !catalog.IsSummary(eventType)
 }
 
 // Decide resolves a user's document over the tenant's settings for one
@@ -45,12 +56,12 @@ func Decide(user Document, t Settings, s Subject) Decision {
 	if !s.HasAddress {
 		return Decision{Reason: delivery.NoAddress}
 	}
-	d := Decision{Send: true, Frequency: Immediate}
+	d := Decision{Send: true, Frequency: digest.Immediate}
 	if s.Urgent {
 		return d
 	}
 	if s.Channel == channel.Email || s.Channel == channel.Slack {
-		if f := frequency(user, t.Defaults, s.Channel); f != "" {
+		if f := frequency(user, t.Defaults, s.Category, s.Channel); f != "" {
 			d.Frequency = f
 		}
 		d.Quiet = QuietWindow(user, t, s.UserTimezone)
@@ -65,7 +76,7 @@ func enabled(user, tenant Document, s Subject) (bool, delivery.Reason) {
 		if v, ok := d.Events[s.EventType][string(s.Channel)]; ok {
 			return v, delivery.PreferenceDisabled
 		}
-		if v, ok := d.Categories[s.Category][string(s.Channel)]; ok {
+		if v, ok := d.Categories[s.Category].Channels[string(s.Channel)]; ok {
 			return v, delivery.CategoryUnsubscribed
 		}
 		if c, ok := d.Channels[string(s.Channel)]; ok && c.Enabled != nil {
@@ -75,11 +86,19 @@ func enabled(user, tenant Document, s Subject) (bool, delivery.Reason) {
 	return true, delivery.None
 }
 
-func frequency(user, tenant Document, ch channel.Channel) string {
-	if f := user.Channels[string(ch)].Frequency; f != "" {
-		return f
+// frequency walks the layers as enabled does: a category's frequency is
+// more specific than its channel's, and what the user set wins over every
+// default of the tenant's. "" means none is set (immediate).
+func frequency(user, tenant Document, category string, ch channel.Channel) digest.Frequency {
+	for _, d := range []Document{user, tenant} {
+		if f := d.Categories[category].Frequency.On(ch); f != "" {
+			return f
+		}
+		if f := d.Channels[string(ch)].Frequency; f != "" {
+			return f
+		}
 	}
-	return tenant.Channels[string(ch)].Frequency
+	return ""
 }
 
 // QuietWindow returns the quiet hours that apply to a user: their own when
@@ -117,4 +136,29 @@ func (d Decision) NotBefore(now time.Time) (time.Time, bool) {
 		return now, false
 	}
 	return d.Quiet.Until(now)
+}
+
+// Cadences are the digest frequencies in force for a user on ch, sorted
+// and without immediate: the channel's own and that of every category
+// either document sets one for. A digest window wakes at the next boundary
+// of each, since any of them may have items due.
+func Cadences(user Document, t Settings, ch channel.Channel) []digest.Frequency {
+	seen := map[digest.Frequency]bool{}
+	if f := frequency(user, t.Defaults, "", ch); f != "" {
+		seen[f] = true
+	}
+	for _, d := range []Document{user, t.Defaults} {
+		for key, c := range d.Categories {
+			if c.Frequency.On(ch) == "" {
+				continue
+			}
+			if f := frequency(user, t.Defaults, key, ch); f != "" {
+				seen[f] = true
+			}
+		}
+	}
+	delete(seen, digest.Immediate)
+	out := slices.Collect(maps.Keys(seen))
+	slices.Sort(out)
+	return out
 }

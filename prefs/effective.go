@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/digest"
 )
 
 // Effective is what applies to a user after the tenant's defaults and
@@ -12,7 +13,7 @@ import (
 // hours in force with their zone.
 type Effective struct {
 	Channels   map[string]Channel         `json:"channels"`
-	Categories map[string]map[string]bool `json:"categories"`
+	Categories map[string]Category        `json:"categories"`
 	Events     map[string]map[string]bool `json:"events"`
 	QuietHours *QuietHours                `json:"quiet_hours"`
 	Required   Required                   `json:"required"`
@@ -22,7 +23,7 @@ type Effective struct {
 func Resolve(user Document, t Settings, userTimezone string) Effective {
 	e := Effective{
 		Channels:   map[string]Channel{},
-		Categories: merge(user.Categories, t.Defaults.Categories, t.Required.Categories),
+		Categories: categories(user, t),
 		Events:     merge(user.Events, t.Defaults.Events, t.Required.Events),
 		Required:   t.Required,
 	}
@@ -36,8 +37,8 @@ func Resolve(user Document, t Settings, userTimezone string) Effective {
 		}
 		c := Channel{Enabled: &on}
 		if ch == channel.Email || ch == channel.Slack {
-			c.Frequency = Immediate
-			if f := frequency(user, t.Defaults, ch); f != "" {
+			c.Frequency = digest.Immediate
+			if f := frequency(user, t.Defaults, "", ch); f != "" {
 				c.Frequency = f
 			}
 		}
@@ -69,6 +70,45 @@ func Resolve(user Document, t Settings, userTimezone string) Effective {
 	return e
 }
 
+// categories lays the user's category flags over the tenant's, forces what
+// is required on, and, for a category whose frequency either document sets,
+// resolves the frequency on each channel that has one: what Decide applies.
+func categories(user Document, t Settings) map[string]Category {
+	flags := func(d Document) map[string]map[string]bool {
+		m := make(map[string]map[string]bool, len(d.Categories))
+		for key, c := range d.Categories {
+			m[key] = c.Channels
+		}
+		return m
+	}
+	merged := merge(flags(user), flags(t.Defaults), t.Required.Categories)
+	out := make(map[string]Category, len(merged))
+	for key, chans := range merged {
+		out[key] = Category{Channels: chans}
+	}
+	for _, d := range []Document{t.Defaults, user} {
+		for key, c := range d.Categories {
+			if c.Frequency.IsZero() {
+				continue
+			}
+			f := Frequency{ByChannel: map[string]digest.Frequency{}}
+			for _, ch := range []channel.Channel{channel.Email, channel.Slack} {
+				f.ByChannel[string(ch)] = digest.Immediate
+				if v := frequency(user, t.Defaults, key, ch); v != "" {
+					f.ByChannel[string(ch)] = v
+				}
+			}
+			c := out[key]
+			if c.Channels == nil {
+				c.Channels = map[string]bool{}
+			}
+			c.Frequency = f
+			out[key] = c
+		}
+	}
+	return out
+}
+
 // merge lays user flags over tenant flags and forces what is required on.
 func merge(user, tenant map[string]map[string]bool, required map[string][]channel.Channel) map[string]map[string]bool {
 	out := map[string]map[string]bool{}
@@ -83,6 +123,9 @@ func merge(user, tenant map[string]map[string]bool, required map[string][]channe
 		}
 	}
 	for key, chans := range required {
+		if len(chans) == 0 {
+			continue // a default the tenant lifted
+		}
 		if out[key] == nil {
 			out[key] = map[string]bool{}
 		}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/google/cel-go/cel"
+
+	"github.com/heraldhq/herald/internal/lru"
 )
 
 // Rule is one tenant-editable rule.
@@ -41,6 +43,11 @@ type Rule struct {
 	Field   string            `json:"field,omitempty"`
 	EmitOn  map[string]string `json:"emit_on,omitempty"`
 	Initial string            `json:"initial,omitempty"`
+	// Supersedes names rules this one makes stale: on an event for which
+	// this rule's condition holds, they hold back, and once this rule
+	// fires for a key, they never fire for that key (usage_100 over
+	// usage_80: a jump straight past the limit sends only the 100 % alert).
+	Supersedes []string `json:"supersedes,omitempty"`
 	// Disabled turns the rule off: a built-in a tenant does not want.
 	Disabled bool `json:"disabled,omitempty"`
 }
@@ -82,7 +89,13 @@ var BuiltIn = []Rule{
 	{Name: "usage_80", On: "usage.updated", When: "data.used * 5.0 >= data.limit * 4.0", // 80 %, exactly: 0.8 * 300 is 240.00000000000003
 		Emit: "usage.quota_warning", Key: []string{"metric", "period"}, AtMost: "once"},
 	{Name: "usage_100", On: "usage.updated", When: "data.used >= data.limit",
-		Emit: "usage.quota_reached", Key: []string{"metric", "period"}, AtMost: "once"},
+		Emit: "usage.quota_reached", Key: []string{"metric", "period"}, AtMost: "once", Supersedes: []string{"usage_80"}},
+	// The usage series (package usage) adds growth_percent, days_to_limit
+	// and days_left to a usage.updated reading when it can measure them.
+	{Name: "usage_trend", On: "usage.updated", When: "data.growth_percent > tenant.usage_trend_percent",
+		Emit: "usage.trend_alert", Key: []string{"metric", "period"}, AtMost: "once"},
+	{Name: "usage_projection", On: "usage.updated", When: "data.used < data.limit && data.days_to_limit < data.days_left",
+		Emit: "usage.projection_alert", Key: []string{"metric", "period"}, AtMost: "once"},
 }
 
 // Effective is the rules a tenant runs: the built-ins, each with the
@@ -135,6 +148,9 @@ func merge(b, o Rule) Rule {
 	if o.Initial != "" {
 		b.Initial = o.Initial
 	}
+	if len(o.Supersedes) > 0 {
+		b.Supersedes = o.Supersedes
+	}
 	b.Disabled = o.Disabled
 	return b
 }
@@ -147,6 +163,18 @@ func Lookup(name string) (Rule, bool) {
 		}
 	}
 	return Rule{}, false
+}
+
+// SupersededBy returns the rules of set, fed by the same input as r and
+// enabled, that name r in their Supersedes, in set's order.
+func SupersededBy(r Rule, set []Rule) []Rule {
+	var out []Rule
+	for _, s := range set {
+		if s.Name != r.Name && s.On == r.On && !s.Disabled && slices.Contains(s.Supersedes, r.Name) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Emits lists the event types a rule may emit.
@@ -165,6 +193,16 @@ func (r Rule) Emits() []string {
 // costLimit bounds one evaluation: a tenant's expression cannot spin.
 const costLimit = 10000
 
+// MaxWhenBytes bounds an expression: the built-ins are under 60 bytes, and
+// a compiled program takes up to about 40 bytes per byte of expression.
+const MaxWhenBytes = 1024
+
+// cacheSize bounds the compiled programs kept (so at most about 20 MiB):
+// the built-ins and the expressions of tenants that edit their rules. The
+// least recently used go first; one evicted is compiled again when next
+// needed, which takes well under a millisecond.
+const cacheSize = 512
+
 var env = func() *cel.Env {
 	e, err := cel.NewEnv(
 		cel.Variable("data", cel.MapType(cel.StringType, cel.DynType)),
@@ -172,6 +210,7 @@ var env = func() *cel.Env {
 		// 10 >= 9.5 and score (a double) >= a threshold (an int) compare
 		// as numbers, as a user writing a threshold expects.
 		cel.CrossTypeNumericComparisons(true),
+		cel.ParserExpressionSizeLimit(MaxWhenBytes),
 	)
 	if err != nil {
 		panic(err)
@@ -182,14 +221,55 @@ var env = func() *cel.Env {
 // Program is a compiled expression.
 type Program struct{ prg cel.Program }
 
-var cache sync.Map // expression -> *Program
+// cache holds compiled programs by expression; only those that compiled,
+// so refused expressions leave nothing behind.
+var cache = struct {
+	sync.Mutex
+	programs *lru.Cache[string, *Program]
+}{programs: lru.New[string, *Program](cacheSize)}
 
-// Compile compiles a When expression, once per distinct expression. Its
-// error is the compiler's message, for the 422 a tenant sees.
+// Compile compiles a When expression, once per distinct expression while it
+// is in use. Its error is the compiler's message, for the 422 a tenant sees.
 func Compile(expr string) (*Program, error) {
-	if p, ok := cache.Load(expr); ok {
-		return p.(*Program), nil
+	if err := checkWhen(expr); err != nil {
+		return nil, err
 	}
+	cache.Lock()
+	p, ok := cache.programs.Get(expr)
+	cache.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := compile(expr)
+	if err != nil {
+		return nil, err
+	}
+	cache.Lock()
+	cache.programs.Add(expr, p)
+	cache.Unlock()
+	return p, nil
+}
+
+// Cached reports whether expr's program is in the cache, for tests and
+// diagnostics.
+func Cached(expr string) bool {
+	cache.Lock()
+	defer cache.Unlock()
+	_, ok := cache.programs.Peek(expr)
+	return ok
+}
+
+// ErrWhenTooLong refuses an expression over MaxWhenBytes.
+var ErrWhenTooLong = errors.New("the expression is too long")
+
+func checkWhen(expr string) error {
+	if len(expr) > MaxWhenBytes {
+		return fmt.Errorf("%w: %d bytes; at most %d", ErrWhenTooLong, len(expr), MaxWhenBytes)
+	}
+	return nil
+}
+
+func compile(expr string) (*Program, error) {
 	ast, iss := env.Compile(expr)
 	if iss.Err() != nil {
 		return nil, iss.Err()
@@ -203,13 +283,22 @@ func Compile(expr string) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Program{prg: prg}
-	cache.Store(expr, p)
-	return p, nil
+	return &Program{prg: prg}, nil
 }
 
-// Validate checks a rule as a tenant wrote it.
+// Validate checks a rule as a tenant wrote it: CheckShape, then the
+// expression.
 func Validate(r Rule) error {
+	if err := CheckShape(r); err != nil {
+		return err
+	}
+	_, err := Compile(r.When)
+	return err
+}
+
+// CheckShape checks everything of a rule but whether its expression
+// compiles: cheap checks, to refuse a rule before compiling anything.
+func CheckShape(r Rule) error {
 	if r.Name == "" || r.On == "" {
 		return errors.New("a rule needs a name and on")
 	}
@@ -226,8 +315,10 @@ func Validate(r Rule) error {
 	if len(r.Key) == 0 {
 		return errors.New("a rule needs a key: the data fields that name the same thing")
 	}
-	_, err = Compile(r.When)
-	return err
+	if len(r.Supersedes) > 10 || slices.Contains(r.Supersedes, r.Name) {
+		return errors.New("supersedes names at most 10 other rules")
+	}
+	return checkWhen(r.When)
 }
 
 // Eval runs the expression over an event's data and the tenant's settings.

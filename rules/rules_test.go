@@ -2,9 +2,13 @@ package rules
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heraldhq/herald/internal/lru"
 )
 
 func rule(t *testing.T, name string) Rule {
@@ -146,5 +150,53 @@ func TestCostLimit(t *testing.T) {
 	}
 	if _, err := p.Eval(map[string]any{}, map[string]any{}); err == nil || !strings.Contains(err.Error(), "cost") {
 		t.Fatalf("a 10,000-step expression ran: %v", err)
+	}
+}
+
+func cached() int {
+	cache.Lock()
+	defer cache.Unlock()
+	return cache.programs.Len()
+}
+
+// 10,000 distinct expressions keep at most cacheSize programs; expressions
+// that fail are not kept, and one over MaxWhenBytes is refused before it is
+// compiled.
+func TestCompiledProgramsStayBounded(t *testing.T) {
+	for i := range 10_000 {
+		if _, err := Compile(fmt.Sprintf("data.score >= %d", i)); err != nil {
+			t.Fatal(err)
+		}
+		if n := cached(); n > cacheSize {
+			t.Fatalf("%d programs cached after %d expressions", n, i+1)
+		}
+	}
+	// The most recent is still there, and compiles to the same program.
+	p1, _ := Compile("data.score >= 9999")
+	p2, _ := Compile("data.score >= 9999")
+	if p1 != p2 {
+		t.Error("a recent expression was compiled again")
+	}
+
+	cache.Lock()
+	cache.programs = lru.New[string, *Program](cacheSize)
+	cache.Unlock()
+	for i := range 100 {
+		if _, err := Compile(fmt.Sprintf("data.score >= %d &&", i)); err == nil {
+			t.Fatal("a bad expression compiled")
+		}
+		if _, err := Compile(fmt.Sprintf("data.score + %d", i)); err == nil {
+			t.Fatal("a number compiled as a condition")
+		}
+	}
+	long := "data.a == '" + strings.Repeat("x", MaxWhenBytes) + "'"
+	if _, err := Compile(long); !errors.Is(err, ErrWhenTooLong) {
+		t.Errorf("an expression of %d bytes: %v", len(long), err)
+	}
+	if err := CheckShape(Rule{Name: "r", On: "x", Emit: "y", Key: []string{"k"}, AtMost: "once", When: long}); !errors.Is(err, ErrWhenTooLong) {
+		t.Errorf("CheckShape let a long expression through: %v", err)
+	}
+	if n := cached(); n != 0 {
+		t.Errorf("%d programs cached for expressions that failed", n)
 	}
 }

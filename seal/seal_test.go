@@ -73,4 +73,30 @@ func TestInboxTokens(t *testing.T) {
 	if _, err := s.OpenInbox(s.SealUnsubscribe(Unsubscribe{TenantID: in.TenantID, UserID: "ada", Category: "x"}), now); !errors.Is(err, ErrInvalid) {
 		t.Errorf("an unsubscribe token opened as an inbox token: %v", err)
 	}
+	if got.Bound() {
+		t.Error("a token sealed without the user's creation is bound")
+	}
+}
+
+// A token bound to a user's creation carries it to the microsecond, and
+// expires like any other.
+func TestInboxTokensBoundToTheUser(t *testing.T) {
+	s, _ := New(key)
+	now := time.Now()
+	created := time.Date(2026, 3, 1, 9, 30, 0, 123456000, time.UTC)
+	in := Inbox{TenantID: uuid.New(), UserID: "ada:x", Expires: now.Add(time.Hour).Truncate(time.Second), UserCreated: created}
+	tok := s.SealInbox(in)
+	got, err := s.OpenInbox(tok, now)
+	if err != nil || got.UserID != "ada:x" || got.TenantID != in.TenantID || !got.Expires.Equal(in.Expires) ||
+		!got.Bound() || !got.UserCreated.Equal(created) {
+		t.Fatalf("OpenInbox = %+v, %v", got, err)
+	}
+	if _, err := s.OpenInbox(tok, in.Expires); !errors.Is(err, ErrInvalid) {
+		t.Errorf("an expired bound token opened: %v", err)
+	}
+	// The kinds are sealed for different purposes, so one payload cannot be
+	// read as the other's.
+	if _, err := s.Open(purposeInbox, tok); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a bound token opened as an unbound one: %v", err)
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/heraldhq/herald/catalog"
+	"github.com/heraldhq/herald/locale"
 )
 
 // Message is what one Slack post carries.
@@ -59,21 +60,46 @@ var fields = map[string][]field{
 	"project.sprint_completed":      {{"Sprint", "sprint"}, {"Project", "project"}},
 	"system.build_failed":           {{"Pipeline", "pipeline"}, {"Build", "build_id"}, {"Branch", "branch"}, {"Commit", "commit"}},
 	"ai.risk_alert":                 {{"Risk", "risk"}, {"Severity", "severity"}},
+	"ai.aide_alert":                 {{"Repository", "repository"}, {"File", "file"}},
+	"ai.skill_suggestion":           {{"Skill", "skill"}, {"Level", "level"}},
+	"integration.extension_alert":   {{"Extension", "extension"}, {"Severity", "severity"}},
+	"usage.trend_alert":             {{"Metric", "metric"}, {"Growth (%)", "growth_percent"}, {"Per day now", "rate"}, {"Per day before", "previous_rate"}, {"Used", "used"}, {"Limit", "limit"}},
+	"usage.projection_alert":        {{"Metric", "metric"}, {"Limit reached around", "projected_on"}, {"Period ends", "period_end"}, {"Used", "used"}, {"Limit", "limit"}},
+	"usage.quota_warning":           {{"Metric", "metric"}, {"Used", "used"}, {"Limit", "limit"}, {"Share", "percent"}},
+	"usage.quota_reached":           {{"Metric", "metric"}, {"Used", "used"}, {"Limit", "limit"}, {"Share", "percent"}},
+	"time.entry_updated":            {{"Entry", "entry_id"}, {"Status", "status"}, {"Project", "project"}, {"Hours", "hours"}},
 	"approval.requested":            {{"Request", "title"}, {"Requester", "requester"}},
 	"approval.reminder":             {{"Request", "title"}, {"Requester", "requester"}},
 	"approval.escalated":            {{"Request", "title"}, {"Level", "level"}},
 	"approval.executive_alert":      {{"Request", "title"}, {"Level", "level"}},
 }
 
-// Build renders the message of one event for Slack.
-func Build(t catalog.EventType, r *catalog.Renderer, data map[string]any, link, tenant string) (Message, error) {
+// Build renders the message of one event for Slack, with link, the
+// event's own link that anyone may see, behind its button: what a channel
+// gets, and a DM without a link of the recipient's own. It is written for
+// reader: a DM's recipient, or catalog.Recipient{} for a channel (the
+// tenant's default locale).
+func Build(t catalog.EventType, r *catalog.Renderer, data map[string]any, link, tenant string, reader catalog.Recipient) (Message, error) {
+	return render(t, r, data, link, tenant, reader, false)
+}
+
+// BuildForApprover renders one approver's DM: link is their own
+// (PUBLIC_URL/a/{token}), behind Approve and Reject buttons that open its
+// page. Only the approver's own channels may carry it.
+func BuildForApprover(t catalog.EventType, r *catalog.Renderer, data map[string]any, link, tenant string, reader catalog.Recipient) (Message, error) {
+	return render(t, r, data, link, tenant, reader, true)
+}
+
+func render(t catalog.EventType, r *catalog.Renderer, data map[string]any, link, tenant string, reader catalog.Recipient, approver bool) (Message, error) {
 	if t.Key == catalog.Digest {
-		return digest(r, data)
+		return digest(r, data, reader)
 	}
-	c, err := r.Notice(data, catalog.Recipient{}, link)
+	c, err := r.Notice(data, reader, link)
 	if err != nil {
 		return Message{}, err
 	}
+	lang, format := locale.First(c.Lang), locale.For(locale.First(c.Locale))
+	word := func(en string) string { return locale.Word(lang, en) }
 	title := cut(strings.TrimSpace(c.Subject), maxHeader)
 	if title == "" {
 		title = cut(t.Title, maxHeader)
@@ -85,32 +111,32 @@ func Build(t catalog.EventType, r *catalog.Renderer, data map[string]any, link, 
 	}
 	var fs []*slack.TextBlockObject
 	for _, f := range fields[t.Key] {
-		if v, ok := value(data[f.key]); ok {
-			fs = append(fs, slack.NewTextBlockObject(slack.MarkdownType, cut("*"+f.label+"*\n"+escape(v), maxField), false, false))
+		if v, ok := value(format, data[f.key]); ok {
+			fs = append(fs, slack.NewTextBlockObject(slack.MarkdownType, cut("*"+word(f.label)+"*\n"+escape(v), maxField), false, false))
 		}
 	}
 	if t.Key == "outreach.campaign_completed" {
 		for _, r := range []struct{ label, part string }{{"Reply rate", "replies"}, {"Bounce rate", "bounced"}} {
-			if v := catalog.Rate(data[r.part], data["sent"]); v != "" {
-				fs = append(fs, slack.NewTextBlockObject(slack.MarkdownType, "*"+r.label+"*\n"+v, false, false))
+			if v := catalog.RateIn(format, data[r.part], data["sent"]); v != "" {
+				fs = append(fs, slack.NewTextBlockObject(slack.MarkdownType, "*"+word(r.label)+"*\n"+v, false, false))
 			}
 		}
 	}
-	if t.Key == "outreach.experiment_ready" {
+	if t.Key == catalog.ExperimentReady {
 		// Each variant's sample, its own field.
 		if counts, ok := data["counts"].(map[string]any); ok {
 			for _, k := range sortedKeys(counts) {
-				if v, ok := value(counts[k]); ok {
+				if v, ok := value(format, counts[k]); ok {
 					fs = append(fs, slack.NewTextBlockObject(slack.MarkdownType, cut("*"+escape(k)+"*\n"+escape(v), maxField), false, false))
 				}
 			}
 		}
 	}
-	if t.Key == "lead.qualified" {
+	if t.Key == catalog.LeadQualified {
 		// The brief's qualification fields, each its own field.
 		if q, ok := data["fields"].(map[string]any); ok {
 			for _, k := range sortedKeys(q) {
-				if v, ok := value(q[k]); ok {
+				if v, ok := value(format, q[k]); ok {
 					fs = append(fs, slack.NewTextBlockObject(slack.MarkdownType, cut("*"+escape(k)+"*\n"+escape(v), maxField), false, false))
 				}
 			}
@@ -122,9 +148,9 @@ func Build(t catalog.EventType, r *catalog.Renderer, data map[string]any, link, 
 	if len(fs) > 0 {
 		m.Blocks = append(m.Blocks, slack.NewSectionBlock(nil, fs, nil))
 	}
-	if t.Key == "lead.qualified" {
-		if s, ok := value(data["summary"]); ok {
-			m.Blocks = append(m.Blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, cut("*Summary*\n"+escape(s), maxSection), false, false), nil, nil))
+	if t.Key == catalog.LeadQualified {
+		if s, ok := value(format, data["summary"]); ok {
+			m.Blocks = append(m.Blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, cut("*"+word("Summary")+"*\n"+escape(s), maxSection), false, false), nil, nil))
 		}
 	}
 	ctx := []string{}
@@ -135,40 +161,30 @@ func Build(t catalog.EventType, r *catalog.Renderer, data map[string]any, link, 
 		ctx = append(ctx, escape(t.Category))
 	}
 	if t.Urgent {
-		ctx = append(ctx, ":rotating_light: urgent")
+		ctx = append(ctx, ":rotating_light: "+word("urgent"))
 	}
 	if len(ctx) > 0 {
 		m.Blocks = append(m.Blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, strings.Join(ctx, " · "), false, false)))
 	}
 	var buttons []slack.BlockElement
-	if webLink(link) && approverLink(t.Key) {
+	if webLink(link) && approver {
 		// The approver's own link: both buttons open its page, which
 		// asks again before anything is decided.
-		approve, reject := button("approve", "Approve", withQuery(link, "decision=approve")), button("reject", "Reject", withQuery(link, "decision=reject"))
+		approve, reject := button("approve", word("Approve"), withQuery(link, "decision=approve")), button("reject", word("Reject"), withQuery(link, "decision=reject"))
 		approve.Style, reject.Style = slack.StylePrimary, slack.StyleDanger
 		buttons = append(buttons, approve, reject)
 	} else if webLink(link) {
-		action := t.Templates.Action
-		if action == "" {
-			action = "View details"
-		}
-		buttons = append(buttons, button("open", action, link))
+		buttons = append(buttons, button("open", c.Action, link))
 	}
-	if t.Key == "lead.qualified" {
+	if t.Key == catalog.LeadQualified {
 		if u, ok := data["transcript_url"].(string); ok && webLink(u) {
-			buttons = append(buttons, button("transcript", "Transcript", u))
+			buttons = append(buttons, button("transcript", word("Transcript"), u))
 		}
 	}
 	if len(buttons) > 0 {
 		m.Blocks = append(m.Blocks, slack.NewActionBlock("", buttons...))
 	}
 	return m, nil
-}
-
-// approverLink reports whether an event type's link is an approver's own
-// (PUBLIC_URL/a/{token}).
-func approverLink(key string) bool {
-	return key == "approval.requested" || key == "approval.reminder" || key == "approval.escalated"
 }
 
 func withQuery(link, q string) string {
@@ -188,9 +204,10 @@ func webLink(s string) bool {
 	return len(s) <= maxURL && (strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://"))
 }
 
-// value shows a data value as text; numbers keep their exact digits, with
-// thousands separators for whole numbers, as the email templates show them.
-func value(v any) (string, bool) {
+// value shows a data value as text; numbers keep their exact digits,
+// grouped as the reader's language groups them, as the email templates
+// show them.
+func value(f locale.Format, v any) (string, bool) {
 	switch x := v.(type) {
 	case nil:
 		return "", false
@@ -199,37 +216,26 @@ func value(v any) (string, bool) {
 	case bool:
 		return strconv.FormatBool(x), true
 	case fmt.Stringer: // json.Number
-		return grouped(x.String()), true
+		return grouped(f, x.String()), true
 	case float64:
 		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
-			return grouped(strconv.FormatInt(int64(x), 10)), true
+			return grouped(f, strconv.FormatInt(int64(x), 10)), true
 		}
 		return strconv.FormatFloat(x, 'f', -1, 64), true
 	case int:
-		return grouped(strconv.Itoa(x)), true
+		return grouped(f, strconv.Itoa(x)), true
 	}
 	return "", false
 }
 
 // grouped puts thousands separators in a whole number; anything else is
 // returned as is.
-func grouped(s string) string {
-	neg := strings.HasPrefix(s, "-")
+func grouped(f locale.Format, s string) string {
 	digits := strings.TrimPrefix(s, "-")
 	if digits == "" || strings.Trim(digits, "0123456789") != "" || len(digits) <= 3 {
 		return s
 	}
-	var b strings.Builder
-	for i, r := range digits {
-		if i > 0 && (len(digits)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
+	return f.Number(s[:len(s)-len(digits)], digits, "")
 }
 
 // escape makes text safe in Slack mrkdwn: &, < and > are control characters
@@ -251,25 +257,29 @@ func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) 
 
 // digest lays a digest out as one section per category, each item a line
 // linked to its source, with the rest of a long window counted.
-func digest(r *catalog.Renderer, data map[string]any) (Message, error) {
-	c, err := r.Notice(data, catalog.Recipient{}, "")
+func digest(r *catalog.Renderer, data map[string]any, reader catalog.Recipient) (Message, error) {
+	c, err := r.Notice(data, reader, "")
 	if err != nil {
 		return Message{}, err
 	}
+	lang, format := locale.First(c.Lang), locale.For(locale.First(c.Locale))
 	title := cut(c.Subject, maxHeader)
 	m := Message{Text: title}
 	m.Blocks = append(m.Blocks, slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, title, true, false)))
 	groups, _ := data["groups"].([]any)
 	for _, g := range groups {
 		g, _ := g.(map[string]any)
-		name, _ := value(g["title"])
-		total, _ := value(g["total"])
+		name, _ := value(format, g["title"])
+		if cat, ok := g["category"].(string); ok && cat != "" {
+			name = locale.Category(lang, cat)
+		}
+		total, _ := value(format, g["total"])
 		var b strings.Builder
 		fmt.Fprintf(&b, "*%s* (%s)", escape(name), escape(total))
 		items, _ := g["items"].([]any)
 		for _, it := range items {
 			it, _ := it.(map[string]any)
-			t, _ := value(it["title"])
+			t, _ := value(format, it["title"])
 			line := "\n• " + escape(t)
 			if u, ok := it["link"].(string); ok && webLink(u) && !strings.ContainsAny(u, "|<> ") {
 				line = "\n• <" + u + "|" + escape(t) + ">"
@@ -279,8 +289,8 @@ func digest(r *catalog.Renderer, data map[string]any) (Message, error) {
 			}
 			b.WriteString(line)
 		}
-		if more, ok := value(g["more"]); ok && more != "0" {
-			b.WriteString("\n…and " + escape(more) + " more")
+		if more, ok := value(format, g["more"]); ok && more != "0" {
+			b.WriteString("\n" + locale.Printer(lang).Sprintf("…and %s more", escape(more)))
 		}
 		m.Blocks = append(m.Blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, cut(b.String(), maxSection), false, false), nil, nil))
 		if len(m.Blocks) >= 49 { // Slack takes 50 blocks a message

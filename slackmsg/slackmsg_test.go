@@ -10,25 +10,18 @@ import (
 
 func build(t *testing.T, key string, data map[string]any, link string) (Message, string) {
 	t.Helper()
-	typ, ok := catalog.BuiltIn().Lookup(key)
-	if !ok {
-		t.Fatalf("no type %s", key)
-	}
-	r, err := catalog.NewRenderer(typ)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := Build(typ, r, data, link, "Acme")
-	if err != nil {
-		t.Fatal(err)
-	}
+	return buildWith(t, Build, key, data, link)
+}
+
+func encodeBlocks(t *testing.T, m Message) string {
+	t.Helper()
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false) // read the blocks as Slack does
 	if err := enc.Encode(m.Blocks); err != nil {
 		t.Fatal(err)
 	}
-	return m, b.String()
+	return b.String()
 }
 
 func TestBuildShowsWhatSlackUsersRead(t *testing.T) {
@@ -114,7 +107,7 @@ func TestTenantTypeGetsTheGenericLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := Build(typ, r, map[string]any{"v": "1.2"}, "", "")
+	m, err := Build(typ, r, map[string]any{"v": "1.2"}, "", "", catalog.Recipient{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +129,7 @@ func TestDigestListsItemsByCategory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := Build(typ, r, data, "", "Acme")
+	m, err := Build(typ, r, data, "", "Acme", catalog.Recipient{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,5 +160,48 @@ func TestExperimentReadyShowsEachVariant(t *testing.T) {
 		if !strings.Contains(blocks, want) {
 			t.Errorf("the experiment message lacks %s:\n%s", want, blocks)
 		}
+	}
+}
+
+func TestUsageProjectionShowsWhen(t *testing.T) {
+	m, blocks := build(t, "usage.projection_alert", map[string]any{"metric": "emails", "used": json.Number("6000"),
+		"limit": json.Number("10000"), "rate": json.Number("500"), "projected_on": "2026-01-19", "period_end": "2026-02-01"}, "")
+	for _, want := range []string{`*Limit reached around*\n2026-01-19`, `*Period ends*\n2026-02-01`, `*Limit*\n10,000`, "around January 19, 2026, before the period ends on February 1, 2026"} {
+		if !strings.Contains(blocks, want) {
+			t.Errorf("blocks lack %s:\n%s", want, blocks)
+		}
+	}
+	if !strings.Contains(m.Text, "You will reach your emails limit around January 19, 2026") {
+		t.Errorf("fallback text %q", m.Text)
+	}
+}
+
+// TestSlackInTheReadersLanguage: a DM to a reader of de-AT has German
+// labels, numbers grouped as in Austria, and the German button; a
+// channel post follows the tenant's default (French here).
+func TestSlackInTheReadersLanguage(t *testing.T) {
+	typ, _ := catalog.BuiltIn().Lookup("outreach.campaign_completed")
+	r, err := catalog.NewRenderer(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Locale = "fr"
+	data := map[string]any{"name": "Frühling", "sent": json.Number("1200"), "replies": json.Number("3"), "bounced": json.Number("7")}
+	dm, err := Build(typ, r, data, "https://app.example/c", "Acme", catalog.Recipient{Locale: "de-AT"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := encodeBlocks(t, dm)
+	for _, want := range []string{"Kampagne Frühling abgeschlossen", "*Gesendet*\\n1\u00a0200", "*Antwortquote*\\n0,3\u00a0%", `"text":"Details ansehen"`} {
+		if !strings.Contains(blocks, want) {
+			t.Errorf("the DM lacks %q:\n%s", want, blocks)
+		}
+	}
+	post, err := Build(typ, r, data, "https://app.example/c", "Acme", catalog.Recipient{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if blocks := encodeBlocks(t, post); !strings.Contains(blocks, "Campagne Frühling terminée") || !strings.Contains(blocks, "*Envoyés*\\n1\u00a0200") {
+		t.Errorf("the channel post is not in the tenant's French:\n%s", blocks)
 	}
 }

@@ -1,7 +1,11 @@
 package stdwebhooks
 
 import (
+	"context"
+	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -48,5 +52,46 @@ func TestReceiversVerifyWithTheSpecLibrary(t *testing.T) {
 	}
 	if err := Headers(http.Header{}, []string{"whsec_%%%"}, "m", now, body); err == nil {
 		t.Error("a malformed secret signed")
+	}
+}
+
+// Post sends what the spec's library verifies, the same webhook-id on every
+// attempt, and reports the receiver's status for the caller to judge.
+func TestPostIsVerifiableAndReportsTheAnswer(t *testing.T) {
+	secret := NewSecret()
+	wh, _ := standardwebhooks.NewWebhook(secret)
+	var ids []string
+	code := http.StatusOK
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := wh.Verify(body, r.Header); err != nil || r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("receiver: verify %v, content type %q", err, r.Header.Get("Content-Type"))
+		}
+		ids = append(ids, r.Header.Get(HeaderID))
+		w.WriteHeader(code)
+	}))
+	defer srv.Close()
+	body := []byte(`{"type":"approval.outcome"}`)
+	for _, want := range []int{http.StatusOK, http.StatusServiceUnavailable, http.StatusBadRequest} {
+		code = want
+		got, err := Post(context.Background(), srv.Client(), srv.URL, "msg_1", []string{secret}, body)
+		if err != nil || got != want {
+			t.Errorf("Post = %d, %v; want %d", got, err, want)
+		}
+	}
+	if len(ids) != 3 || ids[0] != "msg_1" || ids[2] != "msg_1" {
+		t.Errorf("webhook-ids %v, want msg_1 on every attempt", ids)
+	}
+	if !Retryable(503) || !Retryable(429) || !Retryable(408) || Retryable(400) || Retryable(301) {
+		t.Error("Retryable: want 408, 429 and 5xx only")
+	}
+	if _, err := Post(context.Background(), srv.Client(), "http://[::1", "m", []string{secret}, body); !errors.Is(err, ErrBadURL) {
+		t.Errorf("a malformed URL: %v, want ErrBadURL", err)
+	}
+	if _, err := Post(context.Background(), srv.Client(), srv.URL, "m", []string{"whsec_%%%"}, body); !errors.Is(err, ErrBadSecret) {
+		t.Errorf("a malformed secret: %v, want ErrBadSecret", err)
+	}
+	if len(ids) != 3 {
+		t.Errorf("%d requests, want nothing sent for a malformed URL or secret", len(ids))
 	}
 }

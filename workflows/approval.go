@@ -11,6 +11,7 @@ import (
 
 	"github.com/heraldhq/herald/approval"
 	"github.com/heraldhq/herald/audience"
+	"github.com/heraldhq/herald/contract"
 )
 
 // approvalRecordOptions retry the database steps for a day, like an
@@ -37,11 +38,12 @@ var approvalCallbackOptions = workflow.ActivityOptions{
 // Approval asks each level of approvers in turn until one decides: level 1
 // is asked, reminded every RemindEvery, and when its timeout passes the
 // next level is asked (urgently) while earlier approvers may still decide.
-// After the last level times out, executives are alerted and the approval
+// When the top level is asked, executives are alerted, each with a link of
+// their own, and may decide too. When the top level times out the approval
 // expires. The first decision, or a withdrawal, ends it; the outcome is
 // stored, the requester told, and the callback posted.
-func Approval(ctx workflow.Context, in ApprovalInput) (ApprovalState, error) {
-	f := &approvalFlow{ctx: ctx, in: in, st: ApprovalState{Status: approval.Pending, Asked: []ApprovalAsked{}}}
+func Approval(ctx workflow.Context, in contract.ApprovalInput) (contract.ApprovalState, error) {
+	f := &approvalFlow{ctx: ctx, in: in, st: contract.ApprovalState{Status: approval.Pending, Asked: []contract.ApprovalAsked{}}}
 	if err := f.handle(); err != nil {
 		return f.st, err
 	}
@@ -50,16 +52,23 @@ func Approval(ctx workflow.Context, in ApprovalInput) (ApprovalState, error) {
 
 type approvalFlow struct {
 	ctx workflow.Context
-	in  ApprovalInput
-	st  ApprovalState
+	in  contract.ApprovalInput
+	st  contract.ApprovalState
 	// expires is when the last level times out.
 	expires time.Time
 	// stored: the outcome is in the database, so an update answering it
 	// cannot be contradicted by a read that follows.
 	stored bool
+	// alerted: executives were alerted at the top level.
+	alerted bool
 }
 
-func (f *approvalFlow) run() (ApprovalState, error) {
+// versionExecutivesAtTop: executives are alerted, with links of their own,
+// when the top level is asked. Runs from before alerted them, without
+// links, when the approval expired.
+const versionExecutivesAtTop = "approval-executives-at-top"
+
+func (f *approvalFlow) run() (contract.ApprovalState, error) {
 	f.expires = workflow.Now(f.ctx)
 	for _, lv := range f.in.Levels {
 		f.expires = f.expires.Add(lv.Timeout)
@@ -69,6 +78,9 @@ func (f *approvalFlow) run() (ApprovalState, error) {
 			break
 		}
 		f.ask(i+1, lv)
+		if i+1 == len(f.in.Levels) && !f.st.Status.Closed() {
+			f.alertExecutives(i + 1)
+		}
 		f.waitLevel(i+1, lv)
 	}
 	if !f.st.Status.Closed() {
@@ -76,7 +88,9 @@ func (f *approvalFlow) run() (ApprovalState, error) {
 		// is refused, not taken and then overwritten.
 		now := workflow.Now(f.ctx)
 		f.st.Status, f.st.ClosedAt = approval.Expired, &now
-		f.notice(ApprovalNotice{Kind: approval.ExecutiveAlert, Level: len(f.in.Levels), Roles: []string{string(audience.Executive)}})
+		if !f.alerted {
+			f.notice(contract.ApprovalNotice{Kind: approval.ExecutiveAlert, Level: len(f.in.Levels), Roles: []string{string(audience.Executive)}})
+		}
 	}
 	if err := f.settle(); err != nil {
 		return f.st, err
@@ -90,14 +104,14 @@ func (f *approvalFlow) run() (ApprovalState, error) {
 
 // handle registers the query and the updates.
 func (f *approvalFlow) handle() error {
-	if err := workflow.SetQueryHandler(f.ctx, QueryApproval, func() (ApprovalState, error) { return f.st, nil }); err != nil {
+	if err := workflow.SetQueryHandler(f.ctx, contract.QueryApproval, func() (contract.ApprovalState, error) { return f.st, nil }); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(f.ctx, UpdateDecide, f.decide,
+	if err := workflow.SetUpdateHandlerWithOptions(f.ctx, contract.UpdateDecide, f.decide,
 		workflow.UpdateHandlerOptions{Validator: f.validateDecision}); err != nil {
 		return err
 	}
-	return workflow.SetUpdateHandlerWithOptions(f.ctx, UpdateWithdraw, f.withdraw,
+	return workflow.SetUpdateHandlerWithOptions(f.ctx, contract.UpdateWithdraw, f.withdraw,
 		workflow.UpdateHandlerOptions{Validator: func() error { return f.refuseClosed() }})
 }
 
@@ -112,18 +126,18 @@ func (f *approvalFlow) refuseClosed() error {
 	if f.st.ClosedAt != nil {
 		what += " at " + f.st.ClosedAt.UTC().Format(time.RFC3339)
 	}
-	return temporal.NewApplicationError(fmt.Sprintf("approval %s is already %s", f.in.ID, what), ErrApprovalClosed, f.st)
+	return temporal.NewApplicationError(fmt.Sprintf("approval %s is already %s", f.in.ID, what), contract.ErrTypeApprovalClosed, f.st)
 }
 
-func (f *approvalFlow) validateDecision(_ workflow.Context, req DecideRequest) error {
+func (f *approvalFlow) validateDecision(_ workflow.Context, req contract.DecideRequest) error {
 	if err := f.refuseClosed(); err != nil {
 		return err
 	}
 	if !req.Decision.Valid() {
-		return temporal.NewApplicationError(fmt.Sprintf("decision %q is neither approve nor reject", req.Decision), ErrBadDecision)
+		return temporal.NewApplicationError(fmt.Sprintf("decision %q is neither approve nor reject", req.Decision), contract.ErrTypeBadDecision)
 	}
-	if !slices.ContainsFunc(f.st.Asked, func(a ApprovalAsked) bool { return a.User == req.Approver }) {
-		return temporal.NewApplicationError(fmt.Sprintf("%q has not been asked to decide approval %s", req.Approver, f.in.ID), ErrNotApprover)
+	if !slices.ContainsFunc(f.st.Asked, func(a contract.ApprovalAsked) bool { return a.User == req.Approver }) {
+		return temporal.NewApplicationError(fmt.Sprintf("%q has not been asked to decide approval %s", req.Approver, f.in.ID), contract.ErrTypeNotApprover)
 	}
 	return nil
 }
@@ -131,7 +145,7 @@ func (f *approvalFlow) validateDecision(_ workflow.Context, req DecideRequest) e
 // decide records the first decision. Validators of updates delivered
 // together all run before any handler, so the handler checks again: of
 // any number of concurrent decisions exactly one is taken.
-func (f *approvalFlow) decide(ctx workflow.Context, req DecideRequest) (ApprovalState, error) {
+func (f *approvalFlow) decide(ctx workflow.Context, req contract.DecideRequest) (contract.ApprovalState, error) {
 	if err := f.validateDecision(ctx, req); err != nil {
 		return f.st, err
 	}
@@ -143,7 +157,7 @@ func (f *approvalFlow) decide(ctx workflow.Context, req DecideRequest) (Approval
 	return f.st, nil
 }
 
-func (f *approvalFlow) withdraw(ctx workflow.Context) (ApprovalState, error) {
+func (f *approvalFlow) withdraw(ctx workflow.Context) (contract.ApprovalState, error) {
 	if err := f.refuseClosed(); err != nil {
 		return f.st, err
 	}
@@ -157,24 +171,39 @@ func (f *approvalFlow) withdraw(ctx workflow.Context) (ApprovalState, error) {
 
 // ask tells a level's approvers: level 1 is requested, later levels are
 // escalated to.
-func (f *approvalFlow) ask(level int, lv ApprovalLevel) {
+func (f *approvalFlow) ask(level int, lv contract.ApprovalLevel) {
 	kind := approval.Asked
 	if level > 1 {
 		kind = approval.Escalated
 	}
 	f.st.Level = level
 	for _, u := range lv.Approvers {
-		if !slices.ContainsFunc(f.st.Asked, func(a ApprovalAsked) bool { return a.User == u }) {
-			f.st.Asked = append(f.st.Asked, ApprovalAsked{User: u, Level: level})
+		if !slices.ContainsFunc(f.st.Asked, func(a contract.ApprovalAsked) bool { return a.User == u }) {
+			f.st.Asked = append(f.st.Asked, contract.ApprovalAsked{User: u, Level: level})
 		}
 	}
-	f.notice(ApprovalNotice{Kind: kind, Level: level, Users: lv.Approvers})
+	f.notice(contract.ApprovalNotice{Kind: kind, Level: level, Users: lv.Approvers})
+}
+
+// alertExecutives tells the executives, each with their own link, that the
+// approval reached its top level, and lets those told decide.
+func (f *approvalFlow) alertExecutives(level int) {
+	if workflow.GetVersion(f.ctx, versionExecutivesAtTop, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return // alerted, without links, when it expires
+	}
+	f.alerted = true
+	told := f.notice(contract.ApprovalNotice{Kind: approval.ExecutiveAlert, Level: level, Roles: []string{string(audience.Executive)}, Decide: true})
+	for _, u := range told.Users {
+		if !slices.ContainsFunc(f.st.Asked, func(a contract.ApprovalAsked) bool { return a.User == u }) {
+			f.st.Asked = append(f.st.Asked, contract.ApprovalAsked{User: u, Level: level})
+		}
+	}
 }
 
 // waitLevel waits for a decision until the level's timeout, reminding its
 // approvers every RemindEvery (counted from when the level was asked; a
 // reminder due at the timeout gives way to the escalation).
-func (f *approvalFlow) waitLevel(level int, lv ApprovalLevel) {
+func (f *approvalFlow) waitLevel(level int, lv contract.ApprovalLevel) {
 	start := workflow.Now(f.ctx)
 	deadline := start.Add(lv.Timeout)
 	f.st.Deadline = &deadline
@@ -193,26 +222,29 @@ func (f *approvalFlow) waitLevel(level int, lv ApprovalLevel) {
 		if err != nil || closed || !workflow.Now(f.ctx).Before(deadline) {
 			return
 		}
-		f.notice(ApprovalNotice{Kind: approval.Reminded, Level: level, N: n, Users: lv.Approvers})
+		f.notice(contract.ApprovalNotice{Kind: approval.Reminded, Level: level, N: n, Users: lv.Approvers})
 	}
 }
 
 // notice emits and waits for it. A notice that fails for good (an
 // approver deleted since) is logged: it must not stop the approval.
-func (f *approvalFlow) notice(n ApprovalNotice) {
+func (f *approvalFlow) notice(n contract.ApprovalNotice) contract.ApprovalNoticeResult {
 	n.TenantID, n.ID, n.Expires = f.in.TenantID, f.in.ID, f.expires
 	ctx := workflow.WithActivityOptions(f.ctx, emitOptions)
-	if err := workflow.ExecuteActivity(ctx, ApprovalNoticeActivity, n).Get(ctx, nil); err != nil {
+	var res contract.ApprovalNoticeResult
+	if err := workflow.ExecuteActivity(ctx, em.ApprovalNotice, n).Get(ctx, &res); err != nil {
 		workflow.GetLogger(f.ctx).Warn("approval notice failed", "kind", n.Kind, "level", n.Level, "error", err)
+		return contract.ApprovalNoticeResult{}
 	}
+	return res
 }
 
 // settle stores the outcome, releases the updates waiting for it, tells
 // the requester (or, on a withdrawal, the approvers) and posts the callback.
 func (f *approvalFlow) settle() error {
 	rctx := workflow.WithActivityOptions(f.ctx, approvalRecordOptions)
-	if err := workflow.ExecuteActivity(rctx, CloseApprovalActivity,
-		ApprovalClose{TenantID: f.in.TenantID, ID: f.in.ID, State: f.st}).Get(rctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(rctx, em.CloseApproval,
+		contract.ApprovalClose{TenantID: f.in.TenantID, ID: f.in.ID, State: f.st}).Get(rctx, nil); err != nil {
 		return err
 	}
 	f.stored = true
@@ -222,15 +254,15 @@ func (f *approvalFlow) settle() error {
 		for _, a := range st.Asked {
 			users = append(users, a.User)
 		}
-		f.notice(ApprovalNotice{Kind: approval.WithdrawnKind, Level: st.Level, Users: users, State: &st})
+		f.notice(contract.ApprovalNotice{Kind: approval.WithdrawnKind, Level: st.Level, Users: users, State: &st})
 	} else {
-		f.notice(ApprovalNotice{Kind: outcomeKind(st.Status), Level: st.Level, Users: []string{f.in.Requester}, State: &st})
+		f.notice(contract.ApprovalNotice{Kind: outcomeKind(st.Status), Level: st.Level, Users: []string{f.in.Requester}, State: &st})
 	}
 	if !f.in.Callback {
 		return nil
 	}
 	cctx := workflow.WithActivityOptions(f.ctx, approvalCallbackOptions)
-	err := workflow.ExecuteActivity(cctx, ApprovalCallbackActivity, ApprovalClose{TenantID: f.in.TenantID, ID: f.in.ID, State: st}).Get(cctx, nil)
+	err := workflow.ExecuteActivity(cctx, em.ApprovalCallback, contract.ApprovalClose{TenantID: f.in.TenantID, ID: f.in.ID, State: st}).Get(cctx, nil)
 	if err == nil {
 		return nil
 	}
@@ -241,7 +273,7 @@ func (f *approvalFlow) settle() error {
 	if errors.As(err, &ae) {
 		detail = "failed: " + ae.Message()
 	}
-	return workflow.ExecuteActivity(rctx, ApprovalHistoryActivity, ApprovalEntry{TenantID: f.in.TenantID, ID: f.in.ID,
+	return workflow.ExecuteActivity(rctx, em.ApprovalHistory, contract.ApprovalEntry{TenantID: f.in.TenantID, ID: f.in.ID,
 		Key: approval.Key(f.in.ID, approval.Callback, 0, 0, "failed"), Kind: approval.Callback, Detail: detail, At: workflow.Now(f.ctx)}).Get(rctx, nil)
 }
 

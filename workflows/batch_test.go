@@ -11,6 +11,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/heraldhq/herald/contract"
 )
 
 // fakeBatch is a stored batch and its jobs, as the batch activities see them.
@@ -19,37 +21,37 @@ type fakeBatch struct {
 	defined   bool
 	expected  int
 	jobs      map[string]bool
-	status    string
+	status    contract.BatchStatus
 	expiresAt time.Time
 	completed int // CompleteBatch calls that closed it
 	expired   int // ExpireBatch calls that closed it
 }
 
 func (f *fakeBatch) register(env *testsuite.TestWorkflowEnvironment) {
-	env.RegisterActivityWithOptions(func(context.Context, uuid.UUID, string) (BatchState, error) {
+	env.RegisterActivityWithOptions(func(context.Context, uuid.UUID, string) (contract.BatchState, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if !f.defined {
-			return BatchState{}, nil
+			return contract.BatchState{}, nil
 		}
-		return BatchState{Defined: true, Status: f.status, Expected: f.expected, Completed: len(f.jobs), ExpiresAt: f.expiresAt}, nil
-	}, activity.RegisterOptions{Name: LoadBatchActivity})
+		return contract.BatchState{Defined: true, Status: f.status, Expected: f.expected, Completed: len(f.jobs), ExpiresAt: f.expiresAt}, nil
+	}, activity.RegisterOptions{Name: "LoadBatch"})
 	env.RegisterActivityWithOptions(func(context.Context, uuid.UUID, string) error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		if f.status == BatchOpen {
-			f.status, f.completed = BatchCompleted, f.completed+1
+		if f.status == contract.BatchOpen {
+			f.status, f.completed = contract.BatchCompleted, f.completed+1
 		}
 		return nil
-	}, activity.RegisterOptions{Name: CompleteBatchActivity})
+	}, activity.RegisterOptions{Name: "CompleteBatch"})
 	env.RegisterActivityWithOptions(func(context.Context, uuid.UUID, string) error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		if f.status == BatchOpen {
-			f.status, f.expired = BatchExpired, f.expired+1
+		if f.status == contract.BatchOpen {
+			f.status, f.expired = contract.BatchExpired, f.expired+1
 		}
 		return nil
-	}, activity.RegisterOptions{Name: ExpireBatchActivity})
+	}, activity.RegisterOptions{Name: "ExpireBatch"})
 }
 
 // complete records a job (as the API does) and signals, after d.
@@ -58,12 +60,12 @@ func (f *fakeBatch) complete(env *testsuite.TestWorkflowEnvironment, d time.Dura
 		f.mu.Lock()
 		f.jobs[job] = true
 		f.mu.Unlock()
-		env.SignalWorkflow(SignalBatchJob, nil)
+		env.SignalWorkflow(contract.SignalBatchJob, nil)
 	}, d)
 }
 
 func newFakeBatch(expected int, defined bool) *fakeBatch {
-	return &fakeBatch{defined: defined, expected: expected, jobs: map[string]bool{}, status: BatchOpen,
+	return &fakeBatch{defined: defined, expected: expected, jobs: map[string]bool{}, status: contract.BatchOpen,
 		expiresAt: time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)}
 }
 
@@ -71,11 +73,11 @@ func batchEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.SetStartTime(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
-	env.RegisterWorkflowWithOptions(Batch, workflow.RegisterOptions{Name: BatchWorkflowName})
+	env.RegisterWorkflowWithOptions(Batch, workflow.RegisterOptions{Name: contract.BatchWorkflowName})
 	return env
 }
 
-var batchIn = BatchInput{TenantID: uuid.New(), BatchID: "drafts-1"}
+var batchIn = contract.BatchInput{TenantID: uuid.New(), BatchID: "drafts-1"}
 
 // Three jobs, one completed twice: the batch emits once, after the third.
 func TestBatchEmitsOnceWhenEveryJobIsDone(t *testing.T) {
@@ -116,7 +118,7 @@ func TestBatchCountsCompletionsThatCameFirst(t *testing.T) {
 		f.mu.Lock()
 		f.defined = true
 		f.mu.Unlock()
-		env.SignalWorkflow(SignalBatchDefined, nil)
+		env.SignalWorkflow(contract.SignalBatchDefined, nil)
 	}, time.Hour)
 	env.ExecuteWorkflow(Batch, batchIn)
 	if err := env.GetWorkflowError(); err != nil {
@@ -162,8 +164,8 @@ func TestBatchNeverPostedGivesUp(t *testing.T) {
 	if f.expired+f.completed != 0 {
 		t.Fatalf("an unposted batch was closed: %+v", f)
 	}
-	if got := env.Now().Sub(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)); got != DefaultBatchExpiry {
-		t.Errorf("gave up after %v, want %v", got, DefaultBatchExpiry)
+	if got := env.Now().Sub(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)); got != contract.DefaultBatchExpiry {
+		t.Errorf("gave up after %v, want %v", got, contract.DefaultBatchExpiry)
 	}
 }
 
@@ -184,7 +186,7 @@ func TestBatchContinuesAsNewAfterManyWakes(t *testing.T) {
 			}
 			f.mu.Unlock()
 			for range maxBatchWakes / 10 {
-				env.SignalWorkflow(SignalBatchJob, nil)
+				env.SignalWorkflow(contract.SignalBatchJob, nil)
 			}
 		}, time.Duration(burst+1)*time.Minute)
 	}

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -14,17 +15,18 @@ import (
 
 	"github.com/heraldhq/herald/activities"
 	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/delivery"
 	"github.com/heraldhq/herald/digest"
 )
 
-var digestIn = DigestInput{TenantID: uuid.New(), UserID: "u1", Channel: channel.Email}
+var digestIn = contract.DigestInput{TenantID: uuid.New(), UserID: "u1", Channel: channel.Email}
 
 // fakeWindow stands in for the database side of a user's window: their
 // cadence and zone, what PrepareDigest listed and when, and whether items
 // came after the listing.
 type fakeWindow struct {
-	freq    string
+	freq    digest.Frequency
 	zone    *time.Location
 	items   int
 	lateSeq bool // a page digested more after the listing: the window stays open
@@ -65,7 +67,13 @@ func (f *fakeWindow) mock(env *testsuite.TestWorkflowEnvironment) {
 			f.delivered++
 			return activities.DeliverResult{Delivered: 1}, nil
 		})
-	env.OnActivity(a.CloseEvent, mock.Anything, closing(delivery.EventDelivered)).Return(nil)
+	env.OnActivity(a.SettleEvent, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SettleInput) (activities.SettledEvent, error) {
+			if in.Status != "" {
+				return activities.SettledEvent{}, errors.New("a digest's outcome is its tally")
+			}
+			return activities.SettledEvent{Status: delivery.EventDelivered, Tally: activities.Tally{Delivered: f.delivered}}, nil
+		})
 	env.OnActivity(a.CloseDigestWindow, mock.Anything, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, _ activities.DigestWindow, seq int64) (bool, error) {
 			f.closedAt = append(f.closedAt, seq)
@@ -88,7 +96,7 @@ func zoneOf(t *testing.T, name string) *time.Location {
 func TestDigestSendsAtTheWindowsClose(t *testing.T) {
 	berlin := zoneOf(t, "Europe/Berlin")
 	cases := []struct {
-		freq  string
+		freq  digest.Frequency
 		start time.Time // UTC
 		want  time.Time // UTC
 	}{
@@ -98,7 +106,7 @@ func TestDigestSendsAtTheWindowsClose(t *testing.T) {
 		{digest.Weekly, time.Date(2026, 3, 25, 12, 0, 0, 0, time.UTC), time.Date(2026, 3, 30, 7, 0, 0, 0, time.UTC)},  // Monday 09:00 CEST
 	}
 	for _, c := range cases {
-		t.Run(c.freq+" from "+c.start.Format(time.RFC3339), func(t *testing.T) {
+		t.Run(string(c.freq)+" from "+c.start.Format(time.RFC3339), func(t *testing.T) {
 			env := newEnv(t)
 			env.SetStartTime(c.start)
 			f := &fakeWindow{freq: c.freq, zone: berlin, items: 3}
@@ -163,7 +171,7 @@ func TestDigestArmedAfterCloseOpensAnotherWindow(t *testing.T) {
 	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).After(time.Minute).Return(activities.DeliverResult{Delivered: 1}, nil)
 	f := &fakeWindow{freq: digest.Hourly, zone: time.UTC, items: 1}
 	f.mock(env)
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalDigestArm, nil) }, 30*time.Minute+30*time.Second)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(contract.SignalDigestArm, nil) }, 30*time.Minute+30*time.Second)
 	env.ExecuteWorkflow(Digest, digestIn)
 	next := digestContinued(t, env)
 	if next.Opened == nil || next.Opened.Before(start.Add(30*time.Minute)) {
@@ -179,10 +187,10 @@ func TestDigestFlushesWhenTheUserGoesImmediate(t *testing.T) {
 	env.SetStartTime(start)
 	f := &fakeWindow{freq: digest.Daily, zone: time.UTC, items: 5}
 	f.mock(env)
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalDigestArm, nil) }, time.Hour)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(contract.SignalDigestArm, nil) }, time.Hour)
 	env.RegisterDelayedCallback(func() {
 		f.freq = digest.Immediate
-		env.SignalWorkflow(SignalReschedule, "u1")
+		env.SignalWorkflow(contract.SignalReschedule, "u1")
 	}, 2*time.Hour)
 	env.ExecuteWorkflow(Digest, digestIn)
 	if err := env.GetWorkflowError(); err != nil {
@@ -203,7 +211,7 @@ func TestDigestRearmsOnCadenceChange(t *testing.T) {
 	f.mock(env)
 	env.RegisterDelayedCallback(func() {
 		f.freq = digest.Hourly
-		env.SignalWorkflow(SignalReschedule, "u1")
+		env.SignalWorkflow(contract.SignalReschedule, "u1")
 	}, 5*time.Minute)
 	env.ExecuteWorkflow(Digest, digestIn)
 	if err := env.GetWorkflowError(); err != nil {
@@ -226,13 +234,13 @@ func TestDigestKeepsItsWindowWhenTheDatabaseFails(t *testing.T) {
 	}
 }
 
-func digestContinued(t *testing.T, env *testsuite.TestWorkflowEnvironment) DigestInput {
+func digestContinued(t *testing.T, env *testsuite.TestWorkflowEnvironment) contract.DigestInput {
 	t.Helper()
 	var cont *workflow.ContinueAsNewError
 	if err := env.GetWorkflowError(); !errors.As(err, &cont) {
 		t.Fatalf("workflow ended with %v, want continue-as-new", err)
 	}
-	var next DigestInput
+	var next contract.DigestInput
 	if err := converter.GetDefaultDataConverter().FromPayloads(cont.Input, &next); err != nil {
 		t.Fatal(err)
 	}
@@ -245,28 +253,76 @@ func TestSummaryPostsOnceAndStartsTheEventsRun(t *testing.T) {
 	env := newEnv(t)
 	at := time.Date(2026, 6, 8, 7, 0, 12, 0, time.UTC)
 	env.SetStartTime(at)
-	in := SummaryInput{TenantID: uuid.New(), Kind: "weekly_digest"}
+	in := contract.SummaryInput{TenantID: uuid.New(), Kind: "weekly_digest"}
 	var posted activities.SummaryEvent
 	env.OnActivity(a.PostSummary, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, ev activities.SummaryEvent) (string, error) {
 			posted = ev
 			return "summary.weekly_digest", nil
 		})
-	var started NotifyInput
-	env.OnWorkflow(NotifyWorkflowName, mock.Anything, mock.Anything).Return(
-		func(_ workflow.Context, n NotifyInput) (NotifyResult, error) {
+	var started contract.NotifyInput
+	env.OnWorkflow(contract.NotifyWorkflowName, mock.Anything, mock.Anything).Return(
+		func(_ workflow.Context, n contract.NotifyInput) (contract.NotifyResult, error) {
 			started = n
-			return NotifyResult{Status: delivery.EventDelivered}, nil
+			return contract.NotifyResult{Status: delivery.EventDelivered}, nil
 		})
 	env.ExecuteWorkflow(Summary, in)
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	want := EventID(in.TenantID, "summary-weekly_digest-2026-06-08T07:00:00Z")
-	if posted.EventID != want || !posted.Until.Equal(at) || posted.WorkflowID != NotifyWorkflowID(want) {
+	want := contract.EventID(in.TenantID, "summary-weekly_digest-2026-06-08T07:00:00Z")
+	if posted.EventID != want || !posted.Until.Equal(at) || posted.WorkflowID != contract.NotifyWorkflowID(want) {
 		t.Fatalf("posted %+v", posted)
 	}
-	if started.EventID != want || started.Type != "summary.weekly_digest" || started.Engine != EngineCurrent {
+	if started.EventID != want || started.Type != "summary.weekly_digest" || started.Engine != contract.EngineCurrent {
 		t.Fatalf("started %+v", started)
+	}
+}
+
+// A collapse window runs the digest's steps over its own items: every step
+// names the window's event type and group key, its one notification goes
+// out at the close the plan gives (its first item plus group_window), and
+// the window ends when nothing came after the listing.
+func TestCollapseWindowSendsOnceAtItsClose(t *testing.T) {
+	env := newEnv(t)
+	start := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	env.SetStartTime(start)
+	in := digestIn
+	in.Group = &contract.Group{Type: "issue.commented", Key: "PROJ-123"}
+	named := func(w activities.DigestWindow) error {
+		if w.GroupType != in.Group.Type || w.GroupKey != in.Group.Key {
+			return fmt.Errorf("step for window %+v, want group %+v", w, *in.Group)
+		}
+		return nil
+	}
+	var prepared []time.Time
+	var closed int
+	env.OnActivity(a.PlanDigest, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, p activities.PlanDigestInput) (activities.DigestPlan, error) {
+			return activities.DigestPlan{Frequency: digest.Immediate, CloseAt: start.Add(10 * time.Minute)}, named(p.DigestWindow)
+		})
+	env.OnActivity(a.PrepareDigest, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, p activities.PrepareDigestInput) (activities.PreparedDigest, error) {
+			prepared = append(prepared, env.Now())
+			return activities.PreparedDigest{EventID: uuid.New(), DeliveryID: uuid.New(), Items: 5, Seq: 5}, named(p.DigestWindow)
+		})
+	var sent int
+	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, d activities.DeliverInput) (activities.DeliverResult, error) {
+			sent += len(d.DeliveryIDs)
+			return activities.DeliverResult{Delivered: len(d.DeliveryIDs)}, nil
+		})
+	env.OnActivity(a.SettleEvent, mock.Anything, mock.Anything).Return(activities.SettledEvent{Status: delivery.EventDelivered}, nil)
+	env.OnActivity(a.CloseDigestWindow, mock.Anything, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, w activities.DigestWindow, seq int64) (bool, error) {
+			closed++
+			return seq == 5, named(w)
+		})
+	env.ExecuteWorkflow(Digest, in)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if len(prepared) != 1 || !prepared[0].Equal(start.Add(10*time.Minute)) || sent != 1 || closed != 1 {
+		t.Fatalf("listed at %v, sent %d, closed %d times: want once at %s", prepared, sent, closed, start.Add(10*time.Minute))
 	}
 }

@@ -3,48 +3,16 @@ package workflows
 import (
 	"time"
 
-	"github.com/google/uuid"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/heraldhq/herald/contract"
+	"github.com/heraldhq/herald/emitter"
 )
 
-// SubmitEventActivity is the registered name of the activity that submits
-// an event on Herald's own behalf (package emitter implements it). It is
-// called by name: emitter submits through intake, which starts workflows,
-// so workflows cannot import it.
-const SubmitEventActivity = "SubmitEvent"
-
-// EmitRequest is an event a workflow emits: a rule firing, a batch's
-// completion, an experiment's readiness, an approval's request. It goes
-// through the same submission path as a posted event (catalog, recipients,
-// data limits), and its idempotency key, derived by the emitter from what
-// it emits for, makes a retried emission the same event.
-type EmitRequest struct {
-	TenantID       uuid.UUID      `json:"tenant_id"`
-	Type           string         `json:"type"`
-	Users          []string       `json:"users,omitempty"`
-	Roles          []string       `json:"roles,omitempty"`
-	Data           map[string]any `json:"data"`
-	IdempotencyKey string         `json:"idempotency_key"`
-	Urgent         bool           `json:"urgent,omitempty"`
-	Link           string         `json:"link,omitempty"`
-	// Source is the event this one comes from, if any.
-	Source uuid.UUID `json:"source,omitempty"`
-	// Herald allows an internal type, one nobody may post.
-	Herald bool `json:"herald,omitempty"`
-}
-
-// Emitted answers an emission.
-type Emitted struct {
-	EventID    uuid.UUID `json:"event_id"`
-	WorkflowID string    `json:"workflow_id"`
-	Duplicate  bool      `json:"duplicate"`
-}
-
-// EmitRefused is the error type of an emission the catalog or the tenant's
-// users refuse (an unknown type, a recipient deleted since): retrying it
-// cannot help, so it fails at once, with the intake's code in the message.
-const EmitRefused = "EmitRefused"
+// em is the emitter's method set (events Herald emits on its own behalf);
+// the worker registers the real instance.
+var em *emitter.Activities
 
 // emitOptions retry an emission for a day: PostgreSQL or Temporal being
 // down delays an emitted event, it does not lose it.
@@ -53,11 +21,11 @@ var emitOptions = workflow.ActivityOptions{
 	ScheduleToCloseTimeout: 24 * time.Hour,
 	RetryPolicy: &temporal.RetryPolicy{
 		InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
-		NonRetryableErrorTypes: []string{EmitRefused},
+		NonRetryableErrorTypes: []string{contract.ErrTypeEmitRefused},
 	},
 }
 
 // Emit submits an event from a workflow; the future yields Emitted.
-func Emit(ctx workflow.Context, req EmitRequest) workflow.Future {
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, emitOptions), SubmitEventActivity, req)
+func Emit(ctx workflow.Context, req contract.EmitRequest) workflow.Future {
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, emitOptions), em.SubmitEvent, req)
 }

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/quiet"
 )
 
@@ -19,7 +20,7 @@ import (
 type experimentRun struct {
 	env     *testsuite.TestWorkflowEnvironment
 	mu      sync.Mutex
-	emitted []EmitRequest
+	emitted []contract.EmitRequest
 	emitAt  []time.Time
 }
 
@@ -27,7 +28,7 @@ func newExperimentRun(t *testing.T, start time.Time) *experimentRun {
 	var s testsuite.WorkflowTestSuite
 	r := &experimentRun{env: s.NewTestWorkflowEnvironment()}
 	r.env.SetStartTime(start)
-	r.env.RegisterWorkflowWithOptions(Experiment, workflow.RegisterOptions{Name: ExperimentWorkflowName})
+	r.env.RegisterWorkflowWithOptions(Experiment, workflow.RegisterOptions{Name: contract.ExperimentWorkflowName})
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
@@ -35,25 +36,25 @@ func newExperimentRun(t *testing.T, start time.Time) *experimentRun {
 	r.env.RegisterActivityWithOptions(func(_ context.Context, _ uuid.UUID, at string, after time.Time) (time.Time, error) {
 		c, err := quiet.ParseClock(at)
 		return quiet.Next(c, berlin, after), err
-	}, activity.RegisterOptions{Name: PlanCheckActivity})
-	r.env.RegisterActivityWithOptions(func(_ context.Context, req EmitRequest) (Emitted, error) {
+	}, activity.RegisterOptions{Name: "PlanExperimentCheck"})
+	r.env.RegisterActivityWithOptions(func(_ context.Context, req contract.EmitRequest) (contract.Emitted, error) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.emitted = append(r.emitted, req)
 		r.emitAt = append(r.emitAt, r.env.Now())
-		return Emitted{EventID: uuid.New()}, nil
-	}, activity.RegisterOptions{Name: SubmitEventActivity})
+		return contract.Emitted{EventID: uuid.New()}, nil
+	}, activity.RegisterOptions{Name: "SubmitEvent"})
 	return r
 }
 
 func (r *experimentRun) samples(d time.Duration, counts map[string]int64) {
-	r.env.RegisterDelayedCallback(func() { r.env.SignalWorkflow(SignalSamples, counts) }, d)
+	r.env.RegisterDelayedCallback(func() { r.env.SignalWorkflow(contract.SignalSamples, counts) }, d)
 }
 
 // conclude sends the conclude update after d and records its outcome.
-func (r *experimentRun) conclude(d time.Duration, winner string, out *error, view *ExperimentView) {
+func (r *experimentRun) conclude(d time.Duration, winner string, out *error, view *contract.ExperimentView) {
 	r.env.RegisterDelayedCallback(func() {
-		r.env.UpdateWorkflow(UpdateConclude, uuid.NewString(), &testsuite.TestUpdateCallback{
+		r.env.UpdateWorkflow(contract.UpdateConclude, uuid.NewString(), &testsuite.TestUpdateCallback{
 			OnAccept: func() {},
 			OnReject: func(err error) { *out = err },
 			OnComplete: func(v any, err error) {
@@ -61,7 +62,7 @@ func (r *experimentRun) conclude(d time.Duration, winner string, out *error, vie
 					*out = err
 					return
 				}
-				*view = v.(ExperimentView)
+				*view = v.(contract.ExperimentView)
 			},
 		}, winner)
 	}, d)
@@ -75,7 +76,7 @@ func (r *experimentRun) types() []string {
 	return out
 }
 
-var expIn = ExperimentInput{TenantID: uuid.New(), ID: "subject-lines", Name: "Subject lines", Variants: []string{"a", "b"},
+var expIn = contract.ExperimentInput{TenantID: uuid.New(), ID: "subject-lines", Name: "Subject lines", Variants: []string{"a", "b"},
 	MinSampleSize: 100, CheckAt: "09:00"}
 
 // A week of daily 09:00 checks in Berlin across the end of summer time:
@@ -92,12 +93,12 @@ func TestExperimentChecksDailyStampsOnceAndConcludes(t *testing.T) {
 	r.samples(70*time.Hour, map[string]int64{"b": 100})            // Sun 09:00 CEST... before Monday's check
 	r.samples(100*time.Hour, map[string]int64{"a": 500, "b": 600}) // after the stamp: no second notice
 	var concludeErr, lateErr error
-	var final, late ExperimentView
+	var final, late contract.ExperimentView
 	r.conclude(120*time.Hour, "b", &concludeErr, &final)
 	r.conclude(120*time.Hour, "a", &lateErr, &late) // a race: both at once
-	var midweek ExperimentView
+	var midweek contract.ExperimentView
 	r.env.RegisterDelayedCallback(func() {
-		res, err := r.env.QueryWorkflow(QueryExperiment)
+		res, err := r.env.QueryWorkflow(contract.QueryExperiment)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +110,7 @@ func TestExperimentChecksDailyStampsOnceAndConcludes(t *testing.T) {
 	if err := r.env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	if midweek.Status != ExperimentRunning || midweek.Checks != 2 || midweek.Counts["b"] != 99 {
+	if midweek.Status != contract.ExperimentRunning || midweek.Checks != 2 || midweek.Counts["b"] != 99 {
 		t.Errorf("Saturday's state: %+v", midweek)
 	}
 	if got := r.types(); len(got) != 2 || got[0] != "outreach.experiment_ready" || got[1] != "experiment.concluded" {
@@ -124,7 +125,7 @@ func TestExperimentChecksDailyStampsOnceAndConcludes(t *testing.T) {
 	if ready.IdempotencyKey != "experiment:subject-lines:ready" || ready.Data["counts"].(map[string]any)["b"] != float64(100) {
 		t.Errorf("the ready notice: %+v", ready)
 	}
-	if concludeErr != nil || final.Status != ExperimentConcluded || final.Winner != "b" {
+	if concludeErr != nil || final.Status != contract.ExperimentConcluded || final.Winner != "b" {
 		t.Errorf("conclude: %v %+v", concludeErr, final)
 	}
 	if lateErr == nil {
@@ -143,8 +144,8 @@ func TestExperimentCheckTimesFollowTheLocalClock(t *testing.T) {
 	var checks []time.Time
 	for h := 1; h <= 7*24; h++ {
 		r.env.RegisterDelayedCallback(func() {
-			res, _ := r.env.QueryWorkflow(QueryExperiment)
-			var v ExperimentView
+			res, _ := r.env.QueryWorkflow(contract.QueryExperiment)
+			var v contract.ExperimentView
 			_ = res.Get(&v)
 			if len(checks) < v.Checks {
 				checks = append(checks, r.env.Now())
@@ -152,7 +153,7 @@ func TestExperimentCheckTimesFollowTheLocalClock(t *testing.T) {
 		}, time.Duration(h)*time.Hour)
 	}
 	var err1 error
-	var v ExperimentView
+	var v contract.ExperimentView
 	r.conclude(7*24*time.Hour+time.Minute, "a", &err1, &v)
 	r.env.ExecuteWorkflow(Experiment, expIn)
 	if err := r.env.GetWorkflowError(); err != nil {
@@ -182,7 +183,7 @@ func TestExperimentCheckTimesFollowTheLocalClock(t *testing.T) {
 func TestExperimentRefusesAnUnknownWinner(t *testing.T) {
 	r := newExperimentRun(t, time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
 	var bad, good error
-	var v1, v2 ExperimentView
+	var v1, v2 contract.ExperimentView
 	r.conclude(time.Minute, "c", &bad, &v1)
 	r.conclude(2*time.Minute, "a", &good, &v2)
 	r.env.ExecuteWorkflow(Experiment, expIn)

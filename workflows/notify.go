@@ -12,7 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/heraldhq/herald/activities"
-	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/delivery"
 )
 
@@ -21,20 +21,18 @@ import (
 // Temporal's history limits.
 const maxPagesPerRun = 200
 
-// fastPathSize is the largest batch first tried inside the workflow task,
-// as a local activity: most events reach a handful of people, and sending
-// without a round trip through the server's task queues makes an event cost
-// less than a bare workflow with one activity. What the fast path does not
-// settle goes to the regular activity with retries.
+// fastPathSize is the largest batch first tried inside the workflow task
+// (see dispatcher.sendFast).
 const fastPathSize = 20
-
-// maxBatchesInFlight bounds how many batches send at once, so a large
-// fan-out overlaps database work with sending without flooding a server.
-const maxBatchesInFlight = 4
 
 // maxRetryRounds bounds how often a batch whose outcome could only partly be
 // recorded is sent again by the workflow itself.
 const maxRetryRounds = 3
+
+// maxLoopRounds bounds how many wakes one run's settling loop handles before
+// it continues as new: an event deferred across many zones, retried again
+// and again, or waiting for days must not grow its history with every wake.
+const maxLoopRounds = 200
 
 // versionBatches switches runs to channel batches (Deliver); runs begun
 // before it replay through runV1.
@@ -43,402 +41,422 @@ const versionBatches = "channel-batches"
 // a is the activities' method set; the worker registers the real instance.
 var a *activities.Activities
 
-// NotifyEvent delivers one event to its recipients on every channel they allow.
-func NotifyEvent(ctx workflow.Context, in NotifyInput) (NotifyResult, error) {
-	n := newNotify(ctx, in)
-	if err := n.tagSearchAttributes(ctx); err != nil {
-		return n.result, err
+// NotifyEvent delivers one event to its recipients on every channel they
+// allow: it plans the recipients page by page, delivers each channel in its
+// own lane, lets what a channel deferred wait in the database for its next
+// try, and records the outcome. A run with failed deliveries then waits for
+// an operator's retry. Retry, cancel and reschedule signals are acted on in
+// every phase, within a workflow task of their arrival.
+func NotifyEvent(ctx workflow.Context, in contract.NotifyInput) (contract.NotifyResult, error) {
+	if err := tagSearchAttributes(ctx, in); err != nil {
+		return contract.NotifyResult{}, err
 	}
-	if in.Engine < EngineBatches && workflow.GetVersion(ctx, versionBatches, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		return n.runV1(ctx)
+	if in.Engine < contract.EngineLanes {
+		return notifyV4Run(ctx, in)
 	}
-	if in.Repair {
-		return n.awaitRetry(ctx)
-	}
-	var res NotifyResult
-	var err error
-	if in.Waiting {
-		res, err = n.awaitDeferred(ctx)
-	} else {
-		res, err = n.run(ctx)
-	}
-	// A run that failed deliveries waits for an operator's retry; one that
-	// continues as new or failed outright does not.
-	if err == nil && in.Engine >= EngineRepair && n.result.Failed > 0 && n.result.Status != delivery.EventCancelled {
-		return n.awaitRetry(ctx)
-	}
-	return res, err
-}
-
-type notify struct {
-	in     NotifyInput
-	result NotifyResult
-	log    interface {
-		Info(string, ...any)
-		Warn(string, ...any)
-		Error(string, ...any)
-	}
-	// lctx runs database steps, actx deliveries, fastctx the one-shot fast
-	// path, hookctx webhook deliveries (one try each; the workflow paces
-	// their retries).
-	lctx, actx, fastctx, hookctx workflow.Context
-	inFlight                     []inFlight
-	// parked are webhook batches waiting for their next try.
-	parked []ParkedBatch
-	// cancels receives SignalCancel; cancelSeen records that one came.
-	cancels    workflow.ReceiveChannel
-	cancelSeen bool
-}
-
-// webhookSchedule is when each try of a webhook is made, after the one
-// before it: a schedule like Svix's, so a receiver that is down for most of
-// a day still gets the message. A try answered with 408, 429 or 5xx (or
-// not at all) waits for the next.
-var webhookSchedule = []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute,
-	2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
-
-// inFlight is a batch being delivered by a regular activity.
-type inFlight struct {
-	batch  activities.Batch
-	round  int
-	future workflow.Future
-}
-
-func newNotify(ctx workflow.Context, in NotifyInput) *notify {
-	// Every line about the event carries its tenant and ID; the SDK adds
-	// the workflow's.
-	n := &notify{in: in, log: sdklog.With(workflow.GetLogger(ctx), "tenant", in.TenantID.String(), "event_id", in.EventID.String()),
-		cancels: workflow.GetSignalChannel(ctx, SignalCancel)}
-	if in.Carried != nil {
-		n.result = *in.Carried
-	}
-	n.parked = in.Parked
-	// Database steps are short and idempotent: local activities keep them
-	// off the server's critical path. They retry with capped backoff for two
-	// hours, so an event outlives a long database outage.
-	n.lctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: 2 * time.Hour,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-		},
-	})
-	// Sending is real I/O: a regular activity, retried with backoff for two
-	// hours, each retry sending only what is still pending.
-	n.actx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    5 * time.Minute,
-		HeartbeatTimeout:       time.Minute,
-		ScheduleToCloseTimeout: 2 * time.Hour,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 2 * time.Minute,
-		},
-	})
-	n.hookctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 10 * time.Minute,
-		HeartbeatTimeout:    time.Minute,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
-	})
-	// One attempt, bounded well inside the workflow task timeout.
-	n.fastctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 5 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
-	})
-	return n
-}
-
-// run pages through the recipients, stores in-app items with each page and
-// hands every other channel's batch to its sender, then records the outcome.
-func (n *notify) run(ctx workflow.Context) (NotifyResult, error) {
-	after := n.in.After
-	if at := n.in.SendAt; at != nil && after == "" && n.in.Carried == nil {
-		if wait := at.Sub(workflow.Now(ctx)); wait > 0 && n.sleepUnlessCancelled(ctx, wait) {
-			return n.finish(ctx, delivery.EventCancelled, nil)
-		}
-	}
-	for pages := 1; ; pages++ {
-		if n.cancelled() {
-			n.settleAll(ctx)
-			return n.finish(ctx, delivery.EventCancelled, nil)
-		}
-		page, err := n.preparePage(ctx, after)
-		if err != nil {
-			// Earlier pages' batches still settle before the event closes.
-			n.settleAll(ctx)
-			return n.finish(ctx, delivery.EventFailed, fmt.Errorf("preparing recipients after %q: %w", after, err))
-		}
-		if page.Cancelled {
-			// Cancelled while earlier pages were sent: what they started
-			// settles, nothing more is planned.
-			n.settleAll(ctx)
-			return n.finish(ctx, delivery.EventCancelled, nil)
-		}
-		n.add(page.Delivered, page.Skipped, page.Failed)
-		n.result.Deferred += page.Deferred
-		n.sendEventLevel(ctx, page.EventSends)
-		batches := page.Batches
-		if after == "" && page.Next == "" {
-			batches = n.sendFast(ctx, batches)
-		}
-		for _, b := range batches {
-			n.dispatch(ctx, b, 0)
-		}
-		if page.Next == "" {
-			break
-		}
-		after = page.Next
-		if pages >= maxPagesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			// Batches in flight settle here; parked webhook retries go
-			// with the next run rather than hold the fan-out for hours.
-			n.settleInFlight(ctx)
-			return n.continueAsNew(ctx, after)
-		}
-	}
-	n.settleAll(ctx)
-	if n.result.Deferred > 0 {
-		return n.awaitDeferred(ctx)
-	}
-	return n.finish(ctx, delivery.Outcome(n.result.Delivered, n.result.Failed), nil)
+	return newEventRun(ctx, in).run(ctx)
 }
 
 // tagSearchAttributes sets the search attributes on a run started without
 // them (from the CLI or the UI; the API sets them at start), so operators
 // can still filter on it.
-func (n *notify) tagSearchAttributes(ctx workflow.Context) error {
-	if _, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(AttrTenant); ok {
+func tagSearchAttributes(ctx workflow.Context, in contract.NotifyInput) error {
+	if _, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(contract.AttrTenant); ok {
 		return nil
 	}
 	return workflow.UpsertTypedSearchAttributes(ctx,
-		AttrTenant.ValueSet(n.in.TenantID.String()), AttrEventType.ValueSet(n.in.Type),
-		AttrStatus.ValueSet(string(delivery.EventPending)))
+		contract.AttrTenant.ValueSet(in.TenantID.String()), contract.AttrEventType.ValueSet(in.Type),
+		contract.AttrStatus.ValueSet(string(delivery.EventPending)))
 }
 
-func (n *notify) preparePage(ctx workflow.Context, after string) (activities.PageResult, error) {
-	var page activities.PageResult
-	in := activities.PageInput{TenantID: n.in.TenantID, EventID: n.in.EventID, After: after, Limit: PageSize, Batched: true}
-	if n.in.Engine >= EngineDeferral {
-		in.AsOf = workflow.Now(ctx)
+// eventRun is one run of an event's NotifyEvent (EngineLanes).
+type eventRun struct {
+	in  contract.NotifyInput
+	log sdklog.Logger
+	d   *dispatcher
+
+	retries, cancels, reschedules workflow.ReceiveChannel
+	// Signals taken and not acted on yet.
+	cancelled bool
+	retryIDs  []uuid.UUID
+	retryAll  bool
+	moved     []string
+
+	// closed: the outcome is recorded and the run waits, until repairBy,
+	// only for retries.
+	closed   bool
+	repairBy time.Time
+	// broken is a failure no retry heals (the event cannot be planned).
+	broken error
+	result contract.NotifyResult
+}
+
+func newEventRun(ctx workflow.Context, in contract.NotifyInput) *eventRun {
+	// Every line about the event carries its tenant and ID; the SDK adds
+	// the workflow's.
+	log := sdklog.With(workflow.GetLogger(ctx), "tenant", in.TenantID.String(), "event_id", in.EventID.String())
+	r := &eventRun{in: in, log: log, d: newDispatcher(ctx, in.TenantID, in.EventID, log),
+		retries: workflow.GetSignalChannel(ctx, contract.SignalRetry), cancels: workflow.GetSignalChannel(ctx, contract.SignalCancel),
+		reschedules: workflow.GetSignalChannel(ctx, contract.SignalReschedule),
+		retryIDs:    in.RetryIDs, retryAll: in.RetryAll, moved: in.Moved, closed: in.Closed}
+	if in.RepairBy != nil {
+		r.repairBy = *in.RepairBy
 	}
-	err := workflow.ExecuteLocalActivity(n.lctx, a.PreparePage, in).Get(ctx, &page)
+	if in.Carried != nil {
+		r.result = *in.Carried
+	}
+	return r
+}
+
+// run is the event's process: wait for send_at, plan and send every page,
+// then settle what waits and record the outcome.
+func (r *eventRun) run(ctx workflow.Context) (contract.NotifyResult, error) {
+	switch {
+	case r.in.Repair:
+		// Started (with its signal) for an event whose first run completed.
+		r.closed = true
+		r.repairBy = workflow.Now(ctx).Add(contract.RetryWindow)
+	case r.in.Waiting:
+		// Continued in the settling phase: what waits is in the database.
+		r.d.stale = true
+	default:
+		if r.in.After == "" {
+			r.awaitSendAt(ctx)
+		}
+		if !r.cancelled {
+			if err := r.fanOut(ctx); err != nil {
+				return r.result, err // continued as new
+			}
+		}
+	}
+	return r.settle(ctx)
+}
+
+// awaitSendAt waits for the event's send_at on a durable timer, unless the
+// event is cancelled first.
+func (r *eventRun) awaitSendAt(ctx workflow.Context) {
+	at := r.in.SendAt
+	for at != nil && at.After(workflow.Now(ctx)) && !r.cancelled {
+		r.d.wait(ctx, at, r.signalCases(ctx))
+	}
+}
+
+// fanOut plans the recipients page by page: each page stores its in-app
+// items and hands every other channel's batch to its lane. Between pages it
+// tends to what came meanwhile, and keeps pace with lanes that keep up. It
+// returns a continue-as-new error when the audience needs another run.
+func (r *eventRun) fanOut(ctx workflow.Context) error {
+	after := r.in.After
+	if after != "" {
+		// A continued fan-out: what the last run handed to the database
+		// is due now.
+		r.d.stale = true
+		r.d.nextDue(ctx)
+	}
+	for pages := 1; ; pages++ {
+		r.tend(ctx)
+		if r.cancelled {
+			return nil
+		}
+		page, err := r.preparePage(ctx, after)
+		if err != nil {
+			if temporal.IsApplicationError(err) && !isRetryable(err) {
+				r.broken = fmt.Errorf("preparing recipients after %q: %w", after, err)
+				return nil
+			}
+			// The database has been out for hours: plan this page again
+			// later, in a fresh run, rather than abandon the audience.
+			r.log.Error("preparing recipients failed after retries; trying again later", "after", after, "error", err)
+			return r.redrive(ctx, after)
+		}
+		if page.Cancelled {
+			// Cancelled while earlier pages were sent: what they started
+			// settles, nothing more is planned.
+			r.cancelled = true
+			return nil
+		}
+		if page.Deferred > 0 {
+			r.result.Deferred += page.Deferred
+			r.d.stale = true
+		}
+		for _, b := range page.EventSends {
+			r.d.submit(ctx, b, 0)
+		}
+		batches := page.Batches
+		if after == "" && page.Next == "" {
+			batches = r.d.sendFast(ctx, batches)
+		}
+		for _, b := range batches {
+			r.d.submit(ctx, b, 0)
+		}
+		r.keepPace(ctx)
+		if page.Next == "" {
+			return nil
+		}
+		after = page.Next
+		if pages >= maxPagesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return r.continueAsNew(ctx, after)
+		}
+	}
+}
+
+// keepPace waits while a lane has more batches queued than it may, as long
+// as the lane finishes batches: planning far ahead of the sending only
+// grows the queue. A lane that finishes none for stallAfter stalls (an
+// endpoint that hangs), and planning goes on without it.
+func (r *eventRun) keepPace(ctx workflow.Context) {
+	for l := r.d.crowded(); l != nil && !r.cancelled; l = r.d.crowded() {
+		progress, deadline := l.settled, workflow.Now(ctx).Add(stallAfter)
+		for l.settled == progress && !r.cancelled && workflow.Now(ctx).Before(deadline) {
+			r.d.wait(ctx, &deadline, r.signalCases(ctx))
+			r.tend(ctx)
+		}
+		if l.settled == progress {
+			r.log.Warn("a channel keeps no pace; planning goes on without it", "channel", l.ch)
+			l.stalled = true
+		}
+	}
+}
+
+func (r *eventRun) preparePage(ctx workflow.Context, after string) (activities.PageResult, error) {
+	var page activities.PageResult
+	in := activities.PageInput{TenantID: r.in.TenantID, EventID: r.in.EventID, After: after, Limit: PageSize,
+		Batched: true, AsOf: workflow.Now(ctx)}
+	err := workflow.ExecuteLocalActivity(r.d.lctx, a.PreparePage, in).Get(ctx, &page)
 	return page, err
 }
 
-// sleepUnlessCancelled waits for d on a durable timer and reports whether
-// a cancel signal ended the wait.
-func (n *notify) sleepUnlessCancelled(ctx workflow.Context, d time.Duration) bool {
-	tctx, cancel := workflow.WithCancel(ctx)
-	defer cancel()
-	workflow.NewSelector(ctx).
-		AddFuture(workflow.NewTimer(tctx, d), func(workflow.Future) {}).
-		AddReceive(n.cancels, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); n.cancelSeen = true }).
-		Select(ctx)
-	return n.cancelSeen
-}
-
-// cancelled reports whether the event was cancelled (a signal came).
-func (n *notify) cancelled() bool {
-	if !n.cancelSeen && n.cancels.ReceiveAsync(nil) {
-		n.cancelSeen = true
-	}
-	return n.cancelSeen
-}
-
-// sendEventLevel starts the event's own sends (a post per routed Slack
-// channel, the tenant webhook): one call each, however many recipients the
-// event has, through the regular activity with its retries.
-func (n *notify) sendEventLevel(ctx workflow.Context, sends []activities.Batch) {
-	for _, b := range sends {
-		n.dispatch(ctx, b, 0)
-	}
-}
-
-// sendFast tries the small batches of a single-page event once inside the
-// workflow task and returns what is left for the regular activity.
-func (n *notify) sendFast(ctx workflow.Context, batches []activities.Batch) []activities.Batch {
-	var left []activities.Batch
-	for _, b := range batches {
-		if len(b.DeliveryIDs) > fastPathSize {
-			left = append(left, b)
+// settle delivers what is in flight and everything that waits (quiet hours,
+// a channel's next try) as it comes due, records the outcome when nothing
+// is left, and then waits for retries while any delivery failed.
+func (r *eventRun) settle(ctx workflow.Context) (contract.NotifyResult, error) {
+	for rounds := 0; ; rounds++ {
+		r.tend(ctx)
+		if r.cancelled && !r.closed {
+			// The API cancelled what had not been made; what is being sent
+			// finishes.
+			r.d.drain(ctx, nil)
+			return r.finish(ctx, delivery.EventCancelled)
+		}
+		next := r.d.nextDue(ctx)
+		if next != nil && !next.After(workflow.Now(ctx)) {
+			r.d.releaseDue(ctx, "")
 			continue
 		}
-		var res activities.DeliverResult
-		err := workflow.ExecuteLocalActivity(n.fastctx, a.Deliver, n.deliverInput(b)).Get(ctx, &res)
-		if err != nil {
-			n.log.Info("fast path incomplete; retrying as an activity", "channel", b.Channel, "error", err)
-			left = append(left, b)
-			continue
+		if !r.d.busy() && next == nil {
+			if r.broken != nil {
+				_, _ = r.finish(ctx, delivery.EventFailed)
+				return r.result, r.broken
+			}
+			if !r.closed {
+				if _, err := r.finish(ctx, ""); err != nil {
+					return r.result, err
+				}
+				r.closed, r.repairBy = true, workflow.Now(ctx).Add(contract.RetryWindow)
+			}
+			if r.result.Failed == 0 || !workflow.Now(ctx).Before(r.repairBy) {
+				r.d.stopTimer()
+				return r.result, nil
+			}
+			next = &r.repairBy
 		}
-		if retry := n.settled(ctx, res); len(retry) > 0 {
-			left = append(left, activities.Batch{Channel: b.Channel, DeliveryIDs: retry})
+		if rounds >= maxLoopRounds || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			if err := r.continueAsNew(ctx, ""); err != nil {
+				return r.result, err
+			}
+			continue // cancelled meanwhile
 		}
+		r.d.wait(ctx, next, r.signalCases(ctx))
 	}
-	return left
 }
 
-// dispatch starts a batch's Deliver activity, first settling the oldest
-// batch when the window is full.
-func (n *notify) dispatch(ctx workflow.Context, b activities.Batch, round int) {
-	if len(n.inFlight) == maxBatchesInFlight {
-		oldest := n.inFlight[0]
-		n.inFlight = n.inFlight[1:]
-		n.settle(ctx, oldest)
+// signalCases adds the run's signals to a wait.
+func (r *eventRun) signalCases(ctx workflow.Context) func(workflow.Selector) {
+	return func(sel workflow.Selector) {
+		sel.AddReceive(r.retries, func(c workflow.ReceiveChannel, _ bool) { r.takeRetry(ctx, c, true) })
+		sel.AddReceive(r.cancels, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); r.cancelled = true })
+		sel.AddReceive(r.reschedules, func(c workflow.ReceiveChannel, _ bool) {
+			var user string
+			c.Receive(ctx, &user)
+			r.moved = append(r.moved, user)
+		})
 	}
-	actx := n.actx
-	if b.Channel == channel.Webhook {
-		actx = n.hookctx
-	}
-	f := workflow.ExecuteActivity(actx, a.Deliver, n.deliverInput(b))
-	n.inFlight = append(n.inFlight, inFlight{batch: b, round: round, future: f})
 }
 
-func (n *notify) deliverInput(b activities.Batch) activities.DeliverInput {
-	return activities.DeliverInput{TenantID: n.in.TenantID, EventID: n.in.EventID, Channel: b.Channel, DeliveryIDs: b.DeliveryIDs}
+// takeRetry takes one retry signal: a list of delivery IDs, or none for
+// every failed delivery of the event.
+func (r *eventRun) takeRetry(ctx workflow.Context, c workflow.ReceiveChannel, block bool) bool {
+	var ids []uuid.UUID
+	if block {
+		c.Receive(ctx, &ids)
+	} else if !c.ReceiveAsync(&ids) {
+		return false
+	}
+	if len(ids) == 0 {
+		r.retryAll = true
+	}
+	r.retryIDs = append(r.retryIDs, ids...)
+	return true
 }
 
-// settle waits for a batch. One whose retries ran out is marked failed; one
-// that answered with deliveries to retry is sent again, a few rounds at most.
-func (n *notify) settle(ctx workflow.Context, f inFlight) {
-	var res activities.DeliverResult
-	if err := f.future.Get(ctx, &res); err != nil {
-		if f.batch.Channel == channel.Webhook {
-			n.retryLater(ctx, f.batch, f.round, lastError(err))
-			return
-		}
-		n.log.Warn("batch failed after retries", "channel", f.batch.Channel, "deliveries", len(f.batch.DeliveryIDs), "error", err)
-		n.markFailed(ctx, f.batch.DeliveryIDs, "retries ran out: "+lastError(err))
+// tend does what is due without waiting: it takes the signals already
+// delivered, settles finished batches, sends what an operator asked to
+// retry, decides again the deliveries of users who changed their
+// preferences, and releases what has come due. Signals that arrive
+// together are acted on together, so a delivery is sent again once.
+func (r *eventRun) tend(ctx workflow.Context) {
+	for r.takeRetry(ctx, r.retries, false) {
+	}
+	if r.cancels.ReceiveAsync(nil) {
+		r.cancelled = true
+	}
+	var user string
+	for r.reschedules.ReceiveAsync(&user) {
+		r.moved = append(r.moved, user)
+	}
+	r.d.settleReady(ctx)
+	if r.cancelled {
+		// A cancel ended the wait; what was waiting is cancelled.
+		r.moved, r.retryIDs, r.retryAll = nil, nil, false
 		return
 	}
-	retry := n.settled(ctx, res)
-	if len(retry) == 0 {
+	if len(r.moved) > 0 {
+		slices.Sort(r.moved)
+		for _, u := range slices.Compact(r.moved) {
+			if u != "" {
+				r.d.releaseDue(ctx, u)
+			}
+		}
+		r.moved = nil
+	}
+	if r.retryAll || len(r.retryIDs) > 0 {
+		r.requeue(ctx)
+	}
+	if next := r.d.knownDue(); next != nil && !next.After(workflow.Now(ctx)) {
+		r.d.releaseDue(ctx, "")
+	}
+}
+
+// requeue makes the failed deliveries an operator asked for pending again
+// (and those waiting for their next try due now) and sends them through
+// the same lanes, claims and leases as any batch.
+func (r *eventRun) requeue(ctx workflow.Context) {
+	ids := r.retryIDs
+	if r.retryAll {
+		ids = nil
+	}
+	slices.SortFunc(ids, func(x, y uuid.UUID) int { return slices.Compare(x[:], y[:]) })
+	var requeued activities.RequeueResult
+	in := activities.RequeueInput{EventID: r.in.EventID, IDs: slices.Compact(ids)}
+	if err := workflow.ExecuteLocalActivity(r.d.lctx, a.RequeueFailed, in).Get(ctx, &requeued); err != nil {
+		r.log.Error("requeueing failed deliveries; the retry stays asked", "error", err)
 		return
 	}
-	if f.batch.Channel == channel.Webhook {
-		n.retryLater(ctx, activities.Batch{Channel: f.batch.Channel, DeliveryIDs: retry}, f.round, "retries ran out")
+	r.retryIDs, r.retryAll = nil, false
+	if len(requeued.Batches) == 0 {
 		return
 	}
-	if f.round+1 >= maxRetryRounds {
-		n.markFailed(ctx, retry, "retries ran out")
-		return
+	r.d.stale = true // deliveries brought forward no longer wait
+	if r.closed {
+		r.closed = false
+		r.setStatus(ctx, delivery.EventPending)
 	}
-	n.dispatch(ctx, activities.Batch{Channel: f.batch.Channel, DeliveryIDs: retry}, f.round+1)
-}
-
-// settled tallies a batch's result, records the deliveries it reports as
-// accepted but unrecorded, and returns those it asks to retry.
-func (n *notify) settled(ctx workflow.Context, res activities.DeliverResult) []uuid.UUID {
-	n.add(res.Delivered, res.Skipped, res.Failed)
-	if len(res.Unrecorded) > 0 {
-		// The history holds these IDs now; recording them can take as long
-		// as the database needs, and they are never sent again.
-		if err := workflow.ExecuteLocalActivity(n.lctx, a.MarkAccepted, res.Unrecorded).Get(ctx, nil); err != nil {
-			n.log.Error("recording accepted deliveries", "deliveries", len(res.Unrecorded), "error", err)
-		}
-		n.result.Delivered += len(res.Unrecorded)
-	}
-	return res.Retry
-}
-
-// retryLater parks a webhook batch for its next try on the schedule, or
-// fails what is left of it when the schedule is spent.
-func (n *notify) retryLater(ctx workflow.Context, b activities.Batch, round int, reason string) {
-	if round+1 >= len(webhookSchedule) {
-		n.markFailed(ctx, b.DeliveryIDs, "retries ran out: "+reason)
-		return
-	}
-	n.parked = append(n.parked, ParkedBatch{Batch: b, Round: round + 1, At: workflow.Now(ctx).Add(webhookSchedule[round+1])})
-}
-
-// settleAll waits for every batch in flight and every parked batch's tries.
-func (n *notify) settleAll(ctx workflow.Context) {
-	for len(n.inFlight) > 0 || len(n.parked) > 0 {
-		n.settleInFlight(ctx)
-		if len(n.parked) == 0 {
-			return
-		}
-		slices.SortStableFunc(n.parked, func(x, y ParkedBatch) int { return x.At.Compare(y.At) })
-		p := n.parked[0]
-		n.parked = n.parked[1:]
-		if wait := p.At.Sub(workflow.Now(ctx)); wait > 0 {
-			_ = workflow.Sleep(ctx, wait)
-		}
-		n.dispatch(ctx, p.Batch, p.Round)
+	for _, b := range requeued.Batches {
+		r.d.submit(ctx, b, 0)
 	}
 }
 
-// settleInFlight waits for the batches in flight (not the parked ones).
-func (n *notify) settleInFlight(ctx workflow.Context) {
-	for len(n.inFlight) > 0 {
-		f := n.inFlight[0]
-		n.inFlight = n.inFlight[1:]
-		n.settle(ctx, f)
+// redrive plans the page after after again in a fresh run, later: a
+// database outage longer than the steps' own retries must not abandon the
+// rest of the audience. What is in flight settles first.
+func (r *eventRun) redrive(ctx workflow.Context, after string) error {
+	wake := workflow.Now(ctx).Add(dbRetryAfter)
+	for workflow.Now(ctx).Before(wake) && !r.cancelled {
+		r.d.wait(ctx, &wake, r.signalCases(ctx))
+	}
+	if r.cancelled {
+		return nil
+	}
+	return r.continueAsNew(ctx, after)
+}
+
+// continueAsNew carries the run on in a new one: the fan-out from after, or
+// (after "") the settling phase. What is in flight settles first; signals
+// taken and not yet acted on, and those still buffered, go with it; batches
+// still queued are handed to the database, due at once. A run cancelled
+// meanwhile does not continue: it returns nil, to settle.
+func (r *eventRun) continueAsNew(ctx workflow.Context, after string) error {
+	r.d.park(ctx, func(sel workflow.Selector) {
+		sel.AddReceive(r.cancels, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); r.cancelled = true })
+	})
+	r.d.stopTimer()
+	for r.takeRetry(ctx, r.retries, false) {
+	}
+	var user string
+	for r.reschedules.ReceiveAsync(&user) {
+		r.moved = append(r.moved, user)
+	}
+	if r.cancels.ReceiveAsync(nil) {
+		r.cancelled = true
+	}
+	if r.cancelled {
+		return nil
+	}
+	next := r.in
+	next.After, next.Carried, next.Parked = after, &r.result, nil
+	next.Waiting = after == ""
+	next.Repair = false
+	next.Closed, next.RetryIDs, next.RetryAll, next.Moved = r.closed, r.retryIDs, r.retryAll, r.moved
+	next.RepairBy = nil
+	if r.closed {
+		next.RepairBy = &r.repairBy
+	}
+	return workflow.NewContinueAsNewError(ctx, NotifyEvent, next)
+}
+
+// finish records the event's outcome from its delivery rows (or status, when
+// given) and sets the status search attribute.
+func (r *eventRun) finish(ctx workflow.Context, status delivery.EventStatus) (contract.NotifyResult, error) {
+	var settled activities.SettledEvent
+	in := activities.SettleInput{EventID: r.in.EventID, Status: status, RunID: workflow.GetInfo(ctx).FirstRunID}
+	for {
+		err := workflow.ExecuteLocalActivity(r.d.lctx, a.SettleEvent, in).Get(ctx, &settled)
+		if err == nil {
+			break
+		}
+		// The deliveries are settled; the row is what the API answers
+		// from, so it is recorded however long the database takes.
+		r.log.Error("recording the event's outcome; trying again later", "status", status, "error", err)
+		if workflow.Sleep(ctx, dbRetryAfter) != nil {
+			return r.result, err
+		}
+	}
+	r.result = contract.NotifyResult{Status: settled.Status, Delivered: settled.Delivered, Skipped: settled.Skipped, Failed: settled.Failed,
+		Deferred: r.result.Deferred}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, contract.AttrStatus.ValueSet(string(settled.Status))); err != nil {
+		r.log.Warn("setting the status search attribute", "status", settled.Status, "error", err)
+	}
+	return r.result, nil
+}
+
+// setStatus records the event's status without settling it (a retry made
+// it pending again).
+func (r *eventRun) setStatus(ctx workflow.Context, status delivery.EventStatus) {
+	r.result.Status = status
+	if err := workflow.UpsertTypedSearchAttributes(ctx, contract.AttrStatus.ValueSet(string(status))); err != nil {
+		r.log.Warn("setting the status search attribute", "status", status, "error", err)
+	}
+	close := activities.CloseInput{EventID: r.in.EventID, Status: status}
+	if err := workflow.ExecuteLocalActivity(r.d.lctx, a.CloseEvent, close).Get(ctx, nil); err != nil {
+		r.log.Error("recording the event's status", "status", status, "error", err)
 	}
 }
 
-// markFailed fails a batch whose retries ran out. Deliveries an overrunning
-// attempt still holds are waited for (on a timer, until its lease runs out),
-// so a message it is still sending is not called failed.
-func (n *notify) markFailed(ctx workflow.Context, ids []uuid.UUID, reason string) {
-	for round := 0; ; round++ {
-		var res activities.DeliverResult
-		if err := workflow.ExecuteLocalActivity(n.lctx, a.MarkFailed, ids, reason).Get(ctx, &res); err != nil {
-			n.log.Error("marking deliveries failed", "error", err)
-			n.result.Failed += len(ids)
-			return
-		}
-		if res.HeldUntil == nil || round == maxRetryRounds {
-			n.add(res.Delivered, res.Skipped, res.Failed)
-			return
-		}
-		if err := workflow.Sleep(ctx, res.HeldUntil.Sub(workflow.Now(ctx))+time.Second); err != nil {
-			n.add(res.Delivered, res.Skipped, res.Failed)
-			return
-		}
-	}
-}
-
-// lastError describes an activity's last failure for the delivery log. Only
-// Herald's own failures, whose messages are sanitised sentences, pass
-// through: anything else (a database error, say) may name hosts and users.
-func lastError(err error) string {
+// isRetryable reports whether an activity error may heal with time.
+func isRetryable(err error) bool {
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
-		switch app.Type() {
-		case activities.ErrTypeTemporary, activities.ErrTypeHeldElsewhere:
-			return app.Message()
-		}
+		return !app.NonRetryable()
 	}
-	var timeout *temporal.TimeoutError
-	if errors.As(err, &timeout) {
-		return "the attempt timed out"
-	}
-	return "the delivery could not be attempted"
-}
-
-func (n *notify) continueAsNew(ctx workflow.Context, after string) (NotifyResult, error) {
-	next := n.in
-	next.After, next.Carried, next.Parked = after, &n.result, n.parked
-	return n.result, workflow.NewContinueAsNewError(ctx, NotifyEvent, next)
-}
-
-func (n *notify) add(delivered, skipped, failed int) {
-	n.result.Delivered += delivered
-	n.result.Skipped += skipped
-	n.result.Failed += failed
-}
-
-// finish records the outcome in the search attributes and on the event row.
-// The deliveries are settled by now, so a failure to write the event row is
-// logged, never turned into a failed event.
-func (n *notify) finish(ctx workflow.Context, status delivery.EventStatus, cause error) (NotifyResult, error) {
-	n.result.Status = status
-	// The row is closed even if the search attribute cannot be set: it is
-	// what the API answers from.
-	saErr := workflow.UpsertTypedSearchAttributes(ctx, AttrStatus.ValueSet(string(status)))
-	close := activities.CloseInput{EventID: n.in.EventID, Status: status, RunID: workflow.GetInfo(ctx).FirstRunID}
-	if err := workflow.ExecuteLocalActivity(n.lctx, a.CloseEvent, close).Get(ctx, nil); err != nil {
-		n.log.Error("recording the event's outcome", "status", status, "error", err)
-	}
-	if cause == nil {
-		cause = saErr
-	}
-	return n.result, cause
+	return true
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/heraldhq/herald/activities"
 	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/delivery"
 )
 
@@ -29,8 +30,8 @@ func ids(n int) []uuid.UUID {
 	return out
 }
 
-func emails(n int) []activities.Batch {
-	return []activities.Batch{{Channel: channel.Email, DeliveryIDs: ids(n)}}
+func emails(n int) []delivery.Batch {
+	return []delivery.Batch{{Channel: channel.Email, DeliveryIDs: ids(n)}}
 }
 
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
@@ -43,13 +44,13 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 
 // runOK executes NotifyEvent and returns its result, failing the test if
 // the workflow failed.
-func runOK(t *testing.T, env *testsuite.TestWorkflowEnvironment, in NotifyInput) NotifyResult {
+func runOK(t *testing.T, env *testsuite.TestWorkflowEnvironment, in contract.NotifyInput) contract.NotifyResult {
 	t.Helper()
 	env.ExecuteWorkflow(NotifyEvent, in)
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	var res NotifyResult
+	var res contract.NotifyResult
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func closing(status delivery.EventStatus) any {
 	return mock.MatchedBy(func(in activities.CloseInput) bool { return in.Status == status })
 }
 
-var input = NotifyInput{TenantID: uuid.New(), EventID: uuid.New(), Type: "project.update"}
+var input = contract.NotifyInput{TenantID: uuid.New(), EventID: uuid.New(), Type: "project.update"}
 
 func TestNotifyEventPagesAndTallies(t *testing.T) {
 	env := newEnv(t)
@@ -98,13 +99,15 @@ func TestNotifyEventPagesAndTallies(t *testing.T) {
 			finished = in.Status
 			return nil
 		})
-	env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(AttrTenant.ValueSet(input.TenantID.String()),
-		AttrEventType.ValueSet(input.Type), AttrStatus.ValueSet(string(delivery.EventPending))))
+	if err := env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(contract.AttrTenant.ValueSet(input.TenantID.String()),
+		contract.AttrEventType.ValueSet(input.Type), contract.AttrStatus.ValueSet(string(delivery.EventPending)))); err != nil {
+		t.Fatal(err)
+	}
 	// Only the outcome is upserted: the API already set the rest at start.
-	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(AttrStatus.ValueSet(string(delivery.EventDelivered)))).Return(nil).Once()
+	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(contract.AttrStatus.ValueSet(string(delivery.EventDelivered)))).Return(nil).Once()
 
 	res := runOK(t, env, input)
-	want := NotifyResult{Status: delivery.EventDelivered, Delivered: 500 + 498 + 10 + 500 + 499, Skipped: 2}
+	want := contract.NotifyResult{Status: delivery.EventDelivered, Delivered: 500 + 498 + 10 + 500 + 499, Skipped: 2}
 	if res != want {
 		t.Errorf("result = %+v, want %+v", res, want)
 	}
@@ -235,11 +238,11 @@ func TestNotifyEventDatabaseStepsOutlastAnHourLongOutage(t *testing.T) {
 
 func TestEventIDIsStable(t *testing.T) {
 	tenant := uuid.MustParse("11111111-1111-1111-1111-111111111111")
-	if EventID(tenant, "k") == EventID(uuid.New(), "k") || EventID(tenant, "k") == EventID(tenant, "k2") {
+	if contract.EventID(tenant, "k") == contract.EventID(uuid.New(), "k") || contract.EventID(tenant, "k") == contract.EventID(tenant, "k2") {
 		t.Fatal("different tenants or keys collide")
 	}
 	// Pinned: changing the derivation would let a repeated post start a second workflow.
-	if got := EventID(tenant, "evt-42").String(); got != "067bf6e7-76f4-5f9f-aaf1-61eb8462c64b" {
+	if got := contract.EventID(tenant, "evt-42").String(); got != "067bf6e7-76f4-5f9f-aaf1-61eb8462c64b" {
 		t.Errorf("EventID(tenant, evt-42) = %s; the derivation changed", got)
 	}
 }
@@ -251,7 +254,7 @@ func TestNotifyEventSmallEventSendsOnceOnTheFastPath(t *testing.T) {
 	env.OnActivity(a.CloseEvent, mock.Anything, closing(delivery.EventDelivered)).Return(nil).Once()
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 	res := runOK(t, env, input)
-	if res != (NotifyResult{Status: delivery.EventDelivered, Delivered: 2}) {
+	if res != (contract.NotifyResult{Status: delivery.EventDelivered, Delivered: 2}) {
 		t.Errorf("result = %+v", res)
 	}
 	env.AssertExpectations(t)
@@ -261,9 +264,9 @@ func TestNotifyEventStartedWithoutSearchAttributesSetsThem(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(activities.PageResult{Delivered: 1}, nil)
 	env.OnActivity(a.CloseEvent, mock.Anything, closing(delivery.EventDelivered)).Return(nil)
-	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(AttrTenant.ValueSet(input.TenantID.String()),
-		AttrEventType.ValueSet(input.Type), AttrStatus.ValueSet(string(delivery.EventPending)))).Return(nil).Once()
-	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(AttrStatus.ValueSet(string(delivery.EventDelivered)))).Return(nil).Once()
+	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(contract.AttrTenant.ValueSet(input.TenantID.String()),
+		contract.AttrEventType.ValueSet(input.Type), contract.AttrStatus.ValueSet(string(delivery.EventPending)))).Return(nil).Once()
+	env.OnUpsertTypedSearchAttributes(temporal.NewSearchAttributes(contract.AttrStatus.ValueSet(string(delivery.EventDelivered)))).Return(nil).Once()
 	runOK(t, env, input)
 	env.AssertExpectations(t)
 }
@@ -299,13 +302,13 @@ func TestNotifyEventSettlesSentPagesWhenALaterPageFails(t *testing.T) {
 
 // continued runs NotifyEvent with endless pages and returns the input of the
 // run it continued as.
-func continued(t *testing.T, env *testsuite.TestWorkflowEnvironment, in NotifyInput) NotifyInput {
+func continued(t *testing.T, env *testsuite.TestWorkflowEnvironment, in contract.NotifyInput) contract.NotifyInput {
 	t.Helper()
 	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.PageInput) (activities.PageResult, error) {
 			n := 0
 			if in.After != "" {
-				fmt.Sscanf(in.After, "u%d", &n)
+				_, _ = fmt.Sscanf(in.After, "u%d", &n)
 			}
 			return activities.PageResult{Next: fmt.Sprintf("u%d", n+1), Delivered: 1}, nil
 		})
@@ -319,13 +322,13 @@ func continued(t *testing.T, env *testsuite.TestWorkflowEnvironment, in NotifyIn
 
 // continuedAs returns the input a finished run continued as new with,
 // failing the test if it ended any other way.
-func continuedAs(t *testing.T, env *testsuite.TestWorkflowEnvironment) NotifyInput {
+func continuedAs(t *testing.T, env *testsuite.TestWorkflowEnvironment) contract.NotifyInput {
 	t.Helper()
 	var cont *workflow.ContinueAsNewError
 	if err := env.GetWorkflowError(); !errors.As(err, &cont) {
 		t.Fatalf("workflow ended with %v, want continue-as-new", err)
 	}
-	var next NotifyInput
+	var next contract.NotifyInput
 	if err := converter.GetDefaultDataConverter().FromPayloads(cont.Input, &next); err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +337,7 @@ func continuedAs(t *testing.T, env *testsuite.TestWorkflowEnvironment) NotifyInp
 
 func TestNotifyEventContinuesAsNewAfterMaxPages(t *testing.T) {
 	env := newEnv(t)
-	carried := NotifyResult{Delivered: 7}
+	carried := contract.NotifyResult{Delivered: 7}
 	in := input
 	in.After, in.Carried = "u1000", &carried
 	next := continued(t, env, in)
@@ -364,7 +367,7 @@ func TestNotifyEventStartedForBatchesSkipsTheVersionMarker(t *testing.T) {
 		return 1
 	})
 	in := input
-	in.Engine = EngineBatches
+	in.Engine = contract.EngineBatches
 	res := runOK(t, env, in)
 	if res.Delivered != 2 {
 		t.Errorf("result = %+v", res)
@@ -410,9 +413,9 @@ func TestNotifyEventWaitsOutLiveClaimsBeforeFailing(t *testing.T) {
 func TestParkedWebhookRetriesGoWithTheNextRun(t *testing.T) {
 	env := newEnv(t)
 	env.SetContinueAsNewSuggested(true)
-	hook := activities.Batch{Channel: channel.Webhook, DeliveryIDs: ids(1)}
+	hook := delivery.Batch{Channel: channel.Webhook, DeliveryIDs: ids(1)}
 	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(
-		activities.PageResult{Next: "u1", Delivered: 1, EventSends: []activities.Batch{hook}}, nil).Once()
+		activities.PageResult{Next: "u1", Delivered: 1, EventSends: []delivery.Batch{hook}}, nil).Once()
 	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(activities.DeliverResult{},
 		temporal.NewApplicationError("the endpoint answered HTTP 503", activities.ErrTypeTemporary)).Once()
 	env.ExecuteWorkflow(NotifyEvent, input)
@@ -427,11 +430,11 @@ func TestParkedWebhookRetriesGoWithTheNextRun(t *testing.T) {
 
 func TestContinuedRunTriesItsParkedWebhooks(t *testing.T) {
 	env := newEnv(t)
-	hook := activities.Batch{Channel: channel.Webhook, DeliveryIDs: ids(1)}
+	hook := delivery.Batch{Channel: channel.Webhook, DeliveryIDs: ids(1)}
 	in := input
-	in.After, in.Carried = "u500", &NotifyResult{Delivered: 500}
+	in.After, in.Carried = "u500", &contract.NotifyResult{Delivered: 500}
 	due := env.Now().Add(5 * time.Minute)
-	in.Parked = []ParkedBatch{{Batch: hook, Round: 2, At: due}}
+	in.Parked = []contract.ParkedBatch{{Batch: hook, Round: 2, At: due}}
 	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(activities.PageResult{Delivered: 3}, nil).Once()
 	var triedAt time.Time
 	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(

@@ -7,14 +7,15 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/heraldhq/herald/activities"
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/delivery"
 )
 
 // runV1 is NotifyEvent as released before channel batches: email only, one
 // SendEmails activity per page. Runs begun by that release replay and finish
 // through it (workflows/testdata/v1); new runs take run. Do not change its
-// command sequence.
-func (n *notify) runV1(ctx workflow.Context) (NotifyResult, error) {
+// command sequence. activities/send_emails_v1.go says when it can go.
+func (n *notifyV4) runV1(ctx workflow.Context) (contract.NotifyResult, error) {
 	logger := workflow.GetLogger(ctx)
 	var inFlight []pendingV1
 	settle := func(b pendingV1) {
@@ -83,9 +84,9 @@ func (n *notify) runV1(ctx workflow.Context) (NotifyResult, error) {
 }
 
 // finishV1 is finish as released: a failed FinishEvent failed the run.
-func (n *notify) finishV1(status delivery.EventStatus, cause error) (NotifyResult, error) {
+func (n *notifyV4) finishV1(status delivery.EventStatus, cause error) (contract.NotifyResult, error) {
 	n.result.Status = status
-	if err := workflow.UpsertTypedSearchAttributes(n.lctx, AttrStatus.ValueSet(string(status))); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(n.lctx, contract.AttrStatus.ValueSet(string(status))); err != nil {
 		return n.result, err
 	}
 	if err := workflow.ExecuteLocalActivity(n.lctx, a.FinishEvent, n.in.EventID, status).Get(n.lctx, nil); err != nil && cause == nil {

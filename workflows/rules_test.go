@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/delivery"
 )
 
@@ -17,15 +18,15 @@ import (
 // as evaluated.
 func TestEvaluateRulesClosesTheEvent(t *testing.T) {
 	env := newEnv(t)
-	fired := RulesResult{Fired: 1, Held: 1, Emitted: []uuid.UUID{uuid.New()}}
-	env.RegisterActivityWithOptions(func(context.Context, RulesInput) (RulesResult, error) { return fired, nil },
-		activity.RegisterOptions{Name: EvaluateRulesActivity})
+	fired := contract.RulesResult{Fired: 1, Held: 1, Emitted: []uuid.UUID{uuid.New()}}
+	env.RegisterActivityWithOptions(func(context.Context, contract.RulesInput) (contract.RulesResult, error) { return fired, nil },
+		activity.RegisterOptions{Name: "EvaluateRules"})
 	env.OnActivity(a.CloseEvent, mock.Anything, closing(delivery.EventEvaluated)).Return(nil).Once()
-	env.ExecuteWorkflow(EvaluateRules, RulesInput{TenantID: uuid.New(), EventID: uuid.New(), Type: "lead.scored"})
+	env.ExecuteWorkflow(EvaluateRules, contract.RulesInput{TenantID: uuid.New(), EventID: uuid.New(), Type: "lead.scored"})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	var res RulesResult
+	var res contract.RulesResult
 	if err := env.GetWorkflowResult(&res); err != nil || res.Fired != 1 || len(res.Emitted) != 1 {
 		t.Fatalf("result %+v, %v", res, err)
 	}
@@ -37,15 +38,15 @@ func TestEvaluateRulesClosesTheEvent(t *testing.T) {
 func TestEvaluateRulesRetriesThenFails(t *testing.T) {
 	env := newEnv(t)
 	calls := 0
-	env.RegisterActivityWithOptions(func(context.Context, RulesInput) (RulesResult, error) {
+	env.RegisterActivityWithOptions(func(context.Context, contract.RulesInput) (contract.RulesResult, error) {
 		calls++
 		if calls < 3 {
-			return RulesResult{}, errors.New("database restarting")
+			return contract.RulesResult{}, errors.New("database restarting")
 		}
-		return RulesResult{}, temporal.NewNonRetryableApplicationError("unknown_event_type: gone", EmitRefused, nil)
-	}, activity.RegisterOptions{Name: EvaluateRulesActivity})
+		return contract.RulesResult{}, temporal.NewNonRetryableApplicationError("unknown_event_type: gone", contract.ErrTypeEmitRefused, nil)
+	}, activity.RegisterOptions{Name: "EvaluateRules"})
 	env.OnActivity(a.CloseEvent, mock.Anything, closing(delivery.EventFailed)).Return(nil).Once()
-	env.ExecuteWorkflow(EvaluateRules, RulesInput{TenantID: uuid.New(), EventID: uuid.New(), Type: "lead.scored"})
+	env.ExecuteWorkflow(EvaluateRules, contract.RulesInput{TenantID: uuid.New(), EventID: uuid.New(), Type: "lead.scored"})
 	if err := env.GetWorkflowError(); err == nil {
 		t.Fatal("a refused emission did not fail the run")
 	}

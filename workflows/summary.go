@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/heraldhq/herald/activities"
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/delivery"
 )
 
@@ -17,17 +18,16 @@ import (
 // by its own NotifyEvent (preferences, quiet hours, unsubscribe and the
 // delivery log all apply). Its event ID derives from the tenant, kind and
 // period, so a run retried or triggered twice for a period posts once.
-func Summary(ctx workflow.Context, in SummaryInput) error {
+func Summary(ctx workflow.Context, in contract.SummaryInput) error {
 	// The period ends now; its key is the minute, so a second trigger in
 	// the same minute is the same summary.
 	until := workflow.Now(ctx).UTC()
 	key := "summary-" + in.Kind + "-" + until.Truncate(time.Minute).Format(time.RFC3339)
-	eventID := EventID(in.TenantID, key)
-	n := newNotify(ctx, NotifyInput{TenantID: in.TenantID, EventID: eventID})
+	eventID := contract.EventID(in.TenantID, key)
 	ev := activities.SummaryEvent{TenantID: in.TenantID, EventID: eventID, Kind: in.Kind, IdempotencyKey: key,
-		WorkflowID: NotifyWorkflowID(eventID), Until: until}
+		WorkflowID: contract.NotifyWorkflowID(eventID), Until: until}
 	var typ string
-	if err := workflow.ExecuteLocalActivity(n.lctx, a.PostSummary, ev).Get(ctx, &typ); err != nil {
+	if err := workflow.ExecuteLocalActivity(dbSteps(ctx), a.PostSummary, ev).Get(ctx, &typ); err != nil {
 		return err
 	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
@@ -35,11 +35,11 @@ func Summary(ctx workflow.Context, in SummaryInput) error {
 		// The event's run outlives this one: it may wait out quiet hours.
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(AttrTenant.ValueSet(in.TenantID.String()),
-			AttrEventType.ValueSet(typ), AttrStatus.ValueSet(string(delivery.EventPending))),
+		TypedSearchAttributes: temporal.NewSearchAttributes(contract.AttrTenant.ValueSet(in.TenantID.String()),
+			contract.AttrEventType.ValueSet(typ), contract.AttrStatus.ValueSet(string(delivery.EventPending))),
 	})
-	child := workflow.ExecuteChildWorkflow(cctx, NotifyWorkflowName,
-		NotifyInput{TenantID: in.TenantID, EventID: eventID, Type: typ, Engine: EngineCurrent})
+	child := workflow.ExecuteChildWorkflow(cctx, contract.NotifyWorkflowName,
+		contract.NotifyInput{TenantID: in.TenantID, EventID: eventID, Type: typ, Engine: contract.EngineCurrent})
 	var started *temporal.ChildWorkflowExecutionAlreadyStartedError
 	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil && !errors.As(err, &started) {
 		return err

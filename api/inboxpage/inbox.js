@@ -9,6 +9,15 @@
   var $ = function (id) { return document.getElementById(id); };
   var list = $("list"), badge = $("badge"), bell = $("bell"), filter = $("filter");
   var shown = {}; // item id -> its <li>
+  // The page's language and the words this script writes, in it (the
+  // server fills them in; a key without a word is its own English).
+  var lang = document.documentElement.lang || "en";
+  var words = {};
+  try { words = JSON.parse(body.dataset.words || "{}"); } catch (e) { words = {}; }
+  function t(key, arg) {
+    var s = words[key] || key;
+    return arg === undefined ? s : s.replace("%s", arg);
+  }
 
   function api(method, path, payload) {
     var opts = { method: method, headers: { "Authorization": "Bearer " + token } };
@@ -18,7 +27,7 @@
     }
     return fetch(base + path, opts).then(function (res) {
       if (res.status === 401) {
-        status("Your session has expired. Reopen the notifications from the app.");
+        status(t("Your session has expired. Reopen the notifications from the app."));
         throw new Error("unauthorized");
       }
       return res.json().then(function (j) {
@@ -37,11 +46,20 @@
   function setCount(n) {
     badge.textContent = n > 99 ? "99+" : String(n);
     badge.dataset.count = String(n);
-    bell.setAttribute("aria-label", "Notifications: " + n + " unread");
+    bell.setAttribute("aria-label", t("Notifications: %s unread", String(n)));
   }
 
   function ago(iso) {
     var s = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
+    if (lang.split("-")[0] !== "en" && window.Intl && Intl.RelativeTimeFormat) {
+      // The browser's own CLDR data says "vor 5 Minuten", "il y a 5 minutes".
+      var rtf = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
+      if (s < 45) { return rtf.format(0, "second"); }
+      if (s < 3600) { return rtf.format(-Math.max(1, Math.round(s / 60)), "minute"); }
+      if (s < 86400) { return rtf.format(-Math.max(1, Math.round(s / 3600)), "hour"); }
+      if (s < 172800) { return rtf.format(-1, "day"); }
+      return new Date(iso).toLocaleDateString(lang);
+    }
     if (s < 45) { return "just now"; }
     if (s < 90) { return "a minute ago"; }
     if (s < 3600) { return Math.round(s / 60) + " minutes ago"; }
@@ -87,19 +105,19 @@
     li.appendChild(meta);
     var actions = el("div", "actions");
     if (item.archived) {
-      actions.appendChild(button("Unarchive", function () { setState(item, { archived: false }); }));
+      actions.appendChild(button(t("Unarchive"), function () { setState(item, { archived: false }); }));
     } else {
-      actions.appendChild(button(item.read ? "Mark unread" : "Mark read", function () { markRead(item, !item.read); }));
-      actions.appendChild(button("Archive", function () { setState(item, { archived: true }); }));
+      actions.appendChild(button(item.read ? t("Mark unread") : t("Mark read"), function () { markRead(item, !item.read); }));
+      actions.appendChild(button(t("Archive"), function () { setState(item, { archived: true }); }));
       var snooze = el("select");
-      snooze.setAttribute("aria-label", "Snooze for");
+      snooze.setAttribute("aria-label", t("Snooze for"));
       [["3600", "1 hour"], ["14400", "4 hours"], ["tomorrow", "Until tomorrow"], ["week", "Until next week"]].forEach(function (o) {
-        var opt = el("option", "", o[1]);
+        var opt = el("option", "", t(o[1]));
         opt.value = o[0];
         snooze.appendChild(opt);
       });
       actions.appendChild(snooze);
-      actions.appendChild(button("Snooze", function () { snoozeItem(item, snooze.value); }));
+      actions.appendChild(button(t("Snooze"), function () { snoozeItem(item, snooze.value); }));
     }
     li.appendChild(actions);
     return li;
@@ -132,7 +150,7 @@
       shown = {};
       page.data.forEach(place);
       $("empty").hidden = page.data.length > 0;
-    }).catch(function (e) { if (e.message !== "unauthorized") { status("Could not load notifications: " + e.message); } });
+    }).catch(function (e) { if (e.message !== "unauthorized") { status(t("Could not load notifications: %s", e.message)); } });
   }
 
   function refreshCount() {
@@ -147,7 +165,7 @@
     return api("PATCH", "/notifications/" + item.id, state).then(function (updated) {
       if (matches(updated)) { place(updated); } else { drop(item.id); }
       return refreshCount();
-    }).catch(function (e) { status("Could not update: " + e.message); });
+    }).catch(function (e) { status(t("Could not update: %s", e.message)); });
   }
 
   function drop(id) {
@@ -163,7 +181,7 @@
     return api("POST", "/notifications/" + item.id + "/snooze", { until: until.toISOString() }).then(function () {
       drop(item.id);
       return refreshCount();
-    }).catch(function (e) { status("Could not snooze: " + e.message); });
+    }).catch(function (e) { status(t("Could not snooze: %s", e.message)); });
   }
 
   $("read-all").addEventListener("click", function () {
@@ -187,10 +205,16 @@
     source.addEventListener("notification", function (e) {
       var item = JSON.parse(e.data);
       if (matches(item)) { place(item); }
-      $("live").textContent = "New notification: " + item.title;
+      $("live").textContent = t("New notification: %s", item.title);
     });
     source.addEventListener("count", function (e) { setCount(JSON.parse(e.data).count); });
     source.addEventListener("state", function () { load(); });
+    // The server ended the stream for good: the token expired or the user
+    // is gone. Reconnecting with this page's token cannot help.
+    source.addEventListener("end", function () {
+      source.close();
+      status(t("Your session has expired. Reopen the notifications from the app."));
+    });
     source.onopen = function () { status(""); };
     source.onerror = function () {
       if (source.readyState === EventSource.CLOSED) {
@@ -252,11 +276,11 @@
         weekends: $("quiet-weekends").checked };
       if (zone) { next.quiet_hours.timezone = zone; }
     }
-    $("prefs-status").textContent = "Saving…";
+    $("prefs-status").textContent = t("Saving…");
     api("PUT", "/preferences", next).then(function (saved) {
       doc = saved;
-      $("prefs-status").textContent = "Saved.";
-    }).catch(function (err) { $("prefs-status").textContent = "Not saved: " + err.message; });
+      $("prefs-status").textContent = t("Saved.");
+    }).catch(function (err) { $("prefs-status").textContent = t("Not saved: %s", err.message); });
   });
   try {
     var zones = Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : [];

@@ -61,4 +61,6 @@
   var source = new EventSource(origin + "/v1/users/" + encodeURIComponent(user) +
     "/notifications/stream?token=" + encodeURIComponent(token));
   source.addEventListener("count", function (e) { setCount(JSON.parse(e.data).count); });
+  // The token expired or the user is gone: reconnecting with it cannot help.
+  source.addEventListener("end", function () { source.close(); });
 })();

@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/heraldhq/herald/internal/app"
-	"github.com/heraldhq/herald/internal/localstack"
+	"github.com/heraldhq/herald/internal/dev/localstack"
 )
 
 // digestResult is the digest fan-out's figures.
@@ -22,28 +21,20 @@ type digestResult struct {
 // same windows and costs no Temporal call per user.
 func digestFanOut(ctx context.Context, h *localstack.Herald, n int) (digestResult, error) {
 	var r digestResult
-	tenant, key, err := app.CreateTenant(ctx, h.Pool, "digest fan-out")
+	tenant, key, err := seededTenant(ctx, h, "digest fan-out", n)
 	if err != nil {
 		return r, err
 	}
-	if err := localstack.SeedUsers(ctx, h.Pool, tenant.ID, n); err != nil {
-		return r, err
-	}
-	if _, err := h.Pool.Exec(ctx, `UPDATE users SET preferences = '{"channels": {"email": {"frequency": "daily"}}}' WHERE tenant_id = $1`, tenant.ID); err != nil {
+	if _, err := h.Pool.Exec(ctx, `UPDATE users SET preferences = '{"channels": {"email": {"frequency": "daily"}}}' WHERE tenant_id = $1`, tenant); err != nil {
 		return r, err
 	}
 	post := func() (time.Duration, error) {
-		start := time.Now()
-		res, err := call(h.API.URL, key, "POST", "/v1/events", `{"type": "project.update", "data": {"project": "Apollo", "message": "Launch moved"}}`)
+		id, took, err := postAndWait(ctx, h, key, projectUpdate)
 		if err != nil {
 			return 0, err
 		}
-		if err := h.Temporal.GetWorkflow(ctx, res["workflow_id"].(string), "").Get(ctx, nil); err != nil {
-			return 0, err
-		}
-		took := time.Since(start)
 		var digested int
-		if err := h.Pool.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE event_id = $1 AND reason = 'digested'`, res["event_id"]).Scan(&digested); err != nil {
+		if err := h.Pool.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE event_id = $1 AND reason = 'digested'`, id).Scan(&digested); err != nil {
 			return 0, err
 		}
 		if digested != n {
@@ -56,7 +47,7 @@ func digestFanOut(ctx context.Context, h *localstack.Herald, n int) (digestResul
 		return r, err
 	}
 	for {
-		if err := h.Pool.QueryRow(ctx, `SELECT count(*) FROM digest_windows WHERE tenant_id = $1 AND state = 'armed'`, tenant.ID).Scan(&r.windows); err != nil {
+		if err := h.Pool.QueryRow(ctx, `SELECT count(*) FROM digest_windows WHERE tenant_id = $1 AND state = 'armed'`, tenant).Scan(&r.windows); err != nil {
 			return r, err
 		}
 		if r.windows == n {

@@ -21,8 +21,11 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,9 +37,16 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/heraldhq/herald/internal/app"
-	"github.com/heraldhq/herald/internal/localstack"
-	"github.com/heraldhq/herald/internal/mailcatch"
+	"github.com/heraldhq/herald/internal/dev/localstack"
+	"github.com/heraldhq/herald/internal/dev/mailcatch"
 )
+
+// statements is how many of the database's costliest statements each
+// fan-out phase prints.
+var statements = flag.Int("statements", 5, "print the database's top statements by time per fan-out phase (0: none)")
+
+// cpuProfile is where each fan-out phase's CPU profile is written.
+var cpuProfile = flag.String("cpuprofile", "", "directory for a CPU profile (pprof) of this process per fan-out phase")
 
 func main() {
 	events := flag.Int("events", 600, "events (and bare workflows) per measured phase")
@@ -47,8 +57,12 @@ func main() {
 	large := flag.Int("large-fanout", 100000, "recipients of one more, large fan-out (0 skips it)")
 	streams := flag.Int("streams", 1000, "inbox streams open for the real-time phase (0 skips it)")
 	workers := flag.Bool("worker-processes", true, "measure events/s with one and with two `herald worker` processes")
+	digests := flag.Bool("digests", true, "measure the fan-out to daily digests and the arming of their windows")
+	throttles := flag.Bool("throttles", true, "measure two fan-outs of a throttled type: one admitted, one skipped")
+	collapses := flag.Bool("collapses", true, "measure two fan-outs with one group key: one opening the windows, one joining them")
 	flag.Parse()
-	opts := options{events: *events, conc: *conc, fanout: *fanout, fanoutRuns: *fanoutRuns, smtpDelay: *smtpDelay, large: *large, streams: *streams, workers: *workers}
+	opts := options{events: *events, conc: *conc, fanout: *fanout, fanoutRuns: *fanoutRuns, smtpDelay: *smtpDelay, large: *large, streams: *streams, workers: *workers, digests: *digests,
+		throttles: *throttles, collapses: *collapses}
 	if err := run(context.Background(), opts); err != nil {
 		fmt.Fprintln(os.Stderr, "herald-load:", err)
 		os.Exit(1)
@@ -66,6 +80,9 @@ func noop(context.Context) error { return nil }
 type options struct {
 	events, conc       int
 	fanout, fanoutRuns int
+	digests            bool
+	throttles          bool
+	collapses          bool
 	smtpDelay          time.Duration
 	large              int
 	streams            int
@@ -77,7 +94,7 @@ func run(ctx context.Context, opts options) error {
 	bin, _ := filepath.Abs("bin/temporal")
 	var logs localstack.LogBuffer
 	fmt.Println("starting PostgreSQL, Temporal (SQLite file, WAL) and the SMTP catcher...")
-	servers, err := localstack.Start(ctx, localstack.Options{TemporalBin: bin, TemporalFile: true, Log: &logs})
+	servers, err := localstack.Start(ctx, localstack.Options{TemporalBin: bin, TemporalFile: true, Statements: *statements > 0, Log: &logs})
 	if err != nil {
 		return fmt.Errorf("%w\n%s", err, logs.String())
 	}
@@ -257,9 +274,19 @@ func run(ctx context.Context, opts options) error {
 		}
 		fmt.Printf("%-48s %8.2f s\n", fmt.Sprintf("fan-out to %d recipients (in-app + email)", opts.large), d.Seconds())
 	}
-	// Last: its 10,000 windows' workflows stay open (until 09:00), and would
-	// weigh on any phase after it.
-	if fanout > 0 {
+	if fanout > 0 && opts.throttles {
+		r, err := throttleFanOut(ctx, h, servers, fanout)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-48s %8.2f s  (%.2fx the immediate fan-out)\n", fmt.Sprintf("fan-out to %d, throttle admits", fanout),
+			r.first.Seconds(), r.first.Seconds()/immediate.Seconds())
+		fmt.Printf("%-48s %8.2f s  (%.2fx the immediate fan-out)\n", fmt.Sprintf("fan-out to %d, throttle skips", fanout),
+			r.second.Seconds(), r.second.Seconds()/immediate.Seconds())
+	}
+	// Next to last: its 10,000 windows' workflows stay open (until 09:00),
+	// and would weigh on any phase after it.
+	if fanout > 0 && opts.digests {
 		r, err := digestFanOut(ctx, h, fanout)
 		if err != nil {
 			return err
@@ -270,6 +297,18 @@ func run(ctx context.Context, opts options) error {
 			r.second.Seconds(), r.second.Seconds()/immediate.Seconds())
 		fmt.Printf("%-48s %8.2f s  (%d windows, %.0f/s, after the fan-out)\n", "digest windows' workflows started",
 			r.armed.Seconds(), r.windows, float64(r.windows)/r.armed.Seconds())
+	}
+	// Last, after the digests' windows are armed: the collapse windows'
+	// workflows stay open for an hour.
+	if fanout > 0 && opts.collapses {
+		r, err := collapseFanOut(ctx, h, fanout)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-48s %8.2f s  (%.2fx the immediate fan-out)\n", fmt.Sprintf("fan-out to %d, collapse opens windows", fanout),
+			r.first.Seconds(), r.first.Seconds()/immediate.Seconds())
+		fmt.Printf("%-48s %8.2f s  (%.2fx the immediate fan-out)\n", fmt.Sprintf("fan-out to %d, collapse joins them", fanout),
+			r.second.Seconds(), r.second.Seconds()/immediate.Seconds())
 	}
 	return nil
 }
@@ -333,29 +372,44 @@ func selfName() string {
 // inbox item and email is delivered. name labels the run's CPU line and names
 // the tenant.
 func fanOut(ctx context.Context, h *localstack.Herald, servers *localstack.Servers, n int, name string) (time.Duration, error) {
-	tenant, key, err := app.CreateTenant(ctx, h.Pool, name)
+	_, key, err := seededTenant(ctx, h, name, n)
 	if err != nil {
 		return 0, err
 	}
-	if err := localstack.SeedUsers(ctx, h.Pool, tenant.ID, n); err != nil {
-		return 0, err
-	}
 	mailBefore := servers.Mail.Count()
+	if dir := *cpuProfile; dir != "" {
+		// The whole process: API, worker, SMTP catcher and the load itself.
+		path := filepath.Join(dir, strings.NewReplacer(" ", "-", ",", "").Replace(name)+".pprof")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return 0, err
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return 0, err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return 0, err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+			topFunctions(path, 5)
+		}()
+	}
+	resetStatements(ctx, h)
 	c0 := cpuByProcess()
 	defer func() {
 		d := cpuDelta(c0, cpuByProcess(), "temporal", "postgres", selfName())
 		fmt.Printf("  %s CPU s: temporal %.1f  postgres %.1f  herald+load %.1f\n", name,
 			d["temporal"]/1000, d["postgres"]/1000, d[selfName()]/1000)
+		if *statements > 0 {
+			topStatements(ctx, h, *statements)
+		}
 	}()
-	start := time.Now()
-	res, err := call(h.API.URL, key, "POST", "/v1/events", `{"type": "project.update", "data": {"project": "Apollo", "message": "Launch moved"}}`)
+	_, took, err := postAndWait(ctx, h, key, projectUpdate)
 	if err != nil {
 		return 0, err
 	}
-	if err := h.Temporal.GetWorkflow(ctx, res["workflow_id"].(string), "").Get(ctx, nil); err != nil {
-		return 0, err
-	}
-	took := time.Since(start)
 	if got := servers.Mail.Count() - mailBefore; got != n {
 		return 0, fmt.Errorf("fan-out delivered %d emails to %d recipients", got, n)
 	}
@@ -409,4 +463,55 @@ func call(base, key, method, path, body string) (map[string]any, error) {
 	}
 	var out map[string]any
 	return out, json.Unmarshal(raw, &out)
+}
+
+// topFunctions prints the n functions a CPU profile spent most time in by
+// their own time (mostly the runtime and system calls), and Herald's own n
+// costliest functions with what they call, as `go tool pprof -top` reports.
+func topFunctions(path string, n int) {
+	for _, view := range []struct {
+		title string
+		args  []string
+	}{
+		{"by own CPU", nil},
+		{"Herald's, by CPU with callees", []string{"-cum", "-show=heraldhq/herald/"}},
+	} {
+		args := append([]string{"tool", "pprof", "-top", "-nodecount=" + strconv.Itoa(n)}, view.args...)
+		out, err := exec.Command("go", append(args, path)...).Output()
+		if err != nil {
+			fmt.Printf("  (no profile summary: %v)\n", err)
+			return
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		fmt.Printf("  top %d functions %s (%s):\n", n, view.title, filepath.Base(path))
+		for _, l := range lines[max(0, len(lines)-n):] {
+			fmt.Println("    " + strings.TrimSpace(l))
+		}
+	}
+}
+
+// resetStatements starts pg_stat_statements afresh for a phase.
+func resetStatements(ctx context.Context, h *localstack.Herald) {
+	_, _ = h.Owner.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+	_, _ = h.Owner.Exec(ctx, "SELECT pg_stat_statements_reset()")
+}
+
+// topStatements prints the n statements the database spent most time on
+// since the reset: where a phase's PostgreSQL CPU goes.
+func topStatements(ctx context.Context, h *localstack.Herald, n int) {
+	rows, err := h.Owner.Query(ctx, `SELECT total_exec_time, calls, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 90)
+		FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1`, n)
+	if err != nil {
+		fmt.Printf("    (no statement statistics: %v)\n", err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ms float64
+		var calls, nrows int64
+		var q string
+		if rows.Scan(&ms, &calls, &nrows, &q) == nil {
+			fmt.Printf("    %8.0f ms %7d calls %9d rows  %s\n", ms, calls, nrows, q)
+		}
+	}
 }

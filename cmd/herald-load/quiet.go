@@ -7,8 +7,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
-	"github.com/heraldhq/herald/internal/app"
-	"github.com/heraldhq/herald/internal/localstack"
+	"github.com/heraldhq/herald/internal/dev/localstack"
 )
 
 // quietZones spread the quiet fan-out's users over 24 whole-hour zones, so at
@@ -37,21 +36,18 @@ var quietZones = func() []string {
 // one at a time, each on the next of them) and the timers started so far,
 // and ends the wait.
 func quietFanOut(ctx context.Context, h *localstack.Herald, servers *localstack.Servers, n int) (took time.Duration, deferred, releases, timers int, err error) {
-	tenant, key, err := app.CreateTenant(ctx, h.Pool, "quiet fan-out")
+	tenant, key, err := seededTenant(ctx, h, "quiet fan-out", n)
 	if err != nil {
-		return 0, 0, 0, 0, err
-	}
-	if err := localstack.SeedUsers(ctx, h.Pool, tenant.ID, n); err != nil {
 		return 0, 0, 0, 0, err
 	}
 	if _, err := h.Pool.Exec(ctx, `UPDATE users SET timezone = ($2::text[])[1 + abs(hashtext(id)) % 24],
 		preferences = '{"quiet_hours": {"enabled": true, "start": "22:00", "end": "07:00"}}'
-		WHERE tenant_id = $1`, tenant.ID, quietZones); err != nil {
+		WHERE tenant_id = $1`, tenant, quietZones); err != nil {
 		return 0, 0, 0, 0, err
 	}
 	mailBefore := servers.Mail.Count()
 	start := time.Now()
-	res, err := call(h.API.URL, key, "POST", "/v1/events", `{"type": "project.update", "data": {"project": "Apollo", "message": "Launch moved"}}`)
+	res, err := call(h.API.URL, key, "POST", "/v1/events", projectUpdate)
 	if err != nil {
 		return 0, 0, 0, 0, err
 	}

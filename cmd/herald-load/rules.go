@@ -7,7 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/heraldhq/herald/internal/app"
-	"github.com/heraldhq/herald/internal/localstack"
+	"github.com/heraldhq/herald/internal/dev/localstack"
 )
 
 // rulesPhase posts n usage.updated input events, each crossing 80 % of its

@@ -11,8 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/heraldhq/herald/internal/app"
-	"github.com/heraldhq/herald/internal/localstack"
+	"github.com/heraldhq/herald/internal/dev/localstack"
 	"github.com/heraldhq/herald/seal"
 )
 
@@ -28,11 +27,8 @@ type streamResult struct {
 // stream has received the item, and what the open streams cost in RSS.
 func streamFanOut(ctx context.Context, h *localstack.Herald, n int) (streamResult, error) {
 	var r streamResult
-	tenant, key, err := app.CreateTenant(ctx, h.Pool, "stream fan-out")
+	tenant, key, err := seededTenant(ctx, h, "stream fan-out", n)
 	if err != nil {
-		return r, err
-	}
-	if err := localstack.SeedUsers(ctx, h.Pool, tenant.ID, n); err != nil {
 		return r, err
 	}
 	// The tokens are what the API would mint, sealed here to save n calls.
@@ -51,7 +47,7 @@ func streamFanOut(ctx context.Context, h *localstack.Herald, n int) (streamResul
 	var wg sync.WaitGroup
 	for i := 1; i <= n; i++ {
 		user := fmt.Sprintf("user-%06d", i)
-		tok := links.SealInbox(seal.Inbox{TenantID: tenant.ID, UserID: user, Expires: time.Now().Add(time.Hour)})
+		tok := links.SealInbox(seal.Inbox{TenantID: tenant, UserID: user, Expires: time.Now().Add(time.Hour)})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -85,7 +81,7 @@ func streamFanOut(ctx context.Context, h *localstack.Herald, n int) (streamResul
 	r.rss = rss()
 	r.rssDelta = r.rss - before
 	start := time.Now()
-	res, err := call(h.API.URL, key, "POST", "/v1/events", `{"type": "project.update", "data": {"project": "Apollo", "message": "Launch moved"}}`)
+	res, err := call(h.API.URL, key, "POST", "/v1/events", projectUpdate)
 	if err != nil {
 		return r, err
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/internal/app"
-	"github.com/heraldhq/herald/internal/localstack"
+	"github.com/heraldhq/herald/internal/dev/localstack"
 )
 
 // workerScaling measures events/s through the API with one `herald worker`
@@ -49,7 +49,7 @@ func workerScaling(ctx context.Context, h *localstack.Herald, servers *localstac
 	}()
 	start := func() error {
 		p := exec.CommandContext(ctx, bin, "worker")
-		p.Env = []string{"PATH=" + os.Getenv("PATH"), "HERALD_DATABASE_URL=" + servers.Postgres.URL,
+		p.Env = []string{"PATH=" + os.Getenv("PATH"), "HERALD_DATABASE_URL=" + servers.ServiceURL,
 			"HERALD_TEMPORAL_ADDRESS=" + servers.Temporal.Address, "HERALD_TASK_QUEUE=" + queue,
 			"HERALD_SMTP_URL=" + servers.Mail.URL(), "HERALD_SIGNING_KEY=" + localstack.TestSigningKey,
 			"HERALD_LOG_FORMAT=text"}

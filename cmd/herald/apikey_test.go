@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/heraldhq/herald/internal/apikey"
-	"github.com/heraldhq/herald/internal/devstack"
+	"github.com/heraldhq/herald/internal/dev/devstack"
 )
 
 func TestAPIKeyUsageErrors(t *testing.T) {

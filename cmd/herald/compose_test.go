@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -152,5 +153,52 @@ func TestComposeWorkersServeMetrics(t *testing.T) {
 		if v := p.Services[name].Environment["HERALD_LOG_FORMAT"]; v == nil || *v != "json" {
 			t.Errorf("%s logs %v, want json", name, v)
 		}
+	}
+}
+
+// Migrations run as the owner; the API and the workers log in as
+// herald_app, which a one-shot makes a member of herald_service after the
+// migrations made the group, and start only after it.
+func TestComposeRunsTheServiceAsItsOwnRole(t *testing.T) {
+	t.Parallel()
+	p, err := loadCompose(map[string]string{"HERALD_SIGNING_KEY": testSigningKey, "POSTGRES_PASSWORD": "owner-pw", "POSTGRES_SERVICE_PASSWORD": "service-pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := func(service string) string {
+		v := p.Services[service].Environment["HERALD_DATABASE_URL"]
+		if v == nil {
+			t.Fatalf("%s has no HERALD_DATABASE_URL", service)
+		}
+		u, err := url.Parse(*v)
+		if err != nil {
+			t.Fatalf("%s: %v", service, err)
+		}
+		pw, _ := u.User.Password()
+		return u.User.Username() + ":" + pw
+	}
+	if got := user("herald-migrate"); got != "postgres:owner-pw" {
+		t.Errorf("herald-migrate connects as %s, want the owner", got)
+	}
+	for _, s := range []string{"herald-api", "herald-worker"} {
+		if got := user(s); got != "herald_app:service-pw" {
+			t.Errorf("%s connects as %s, want herald_app", s, got)
+		}
+		if d, ok := p.Services[s].DependsOn["herald-db-login"]; !ok || d.Condition != types.ServiceConditionCompletedSuccessfully {
+			t.Errorf("%s does not wait for herald-db-login: %+v", s, p.Services[s].DependsOn)
+		}
+	}
+	login := p.Services["herald-db-login"]
+	if d, ok := login.DependsOn["herald-migrate"]; !ok || d.Condition != types.ServiceConditionCompletedSuccessfully {
+		t.Errorf("herald-db-login does not wait for the migrations: %+v", login.DependsOn)
+	}
+	script := strings.Join(login.Command, " ")
+	for _, want := range []string{"CREATE ROLE herald_app LOGIN", "NOSUPERUSER", "PASSWORD :'pw'", "GRANT herald_service TO herald_app"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("herald-db-login's script lacks %q:\n%s", want, script)
+		}
+	}
+	if v := login.Environment["SERVICE_PASSWORD"]; v == nil || *v != "service-pw" {
+		t.Errorf("herald-db-login gets SERVICE_PASSWORD %v, want POSTGRES_SERVICE_PASSWORD", v)
 	}
 }

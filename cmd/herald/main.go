@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
+	"github.com/heraldhq/herald/audit"
 	"github.com/heraldhq/herald/db"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/internal/app"
@@ -55,7 +56,7 @@ func one(args, summary string) []form { return []form{{args, summary}} }
 var (
 	dbVars       = []string{"HERALD_DATABASE_URL"}
 	temporalVars = []string{"HERALD_TEMPORAL_ADDRESS", "HERALD_TEMPORAL_NAMESPACE", "HERALD_TASK_QUEUE"}
-	mailVars     = []string{"HERALD_SMTP_URL", "HERALD_MAIL_FROM"}
+	mailVars     = []string{"HERALD_SMTP_URL", "HERALD_SMTP_COOLDOWN", "HERALD_MAIL_FROM"}
 )
 
 func concat(lists ...[]string) []string {
@@ -69,7 +70,11 @@ func concat(lists ...[]string) []string {
 // The forms of commands whose errors quote their usage stand alone, so the
 // commands can name them without an initialization cycle.
 var (
-	auditForms  = one("verify [--tenant T]", "recompute the audit hash chain of one tenant (ID or name) or of all; progress on stderr")
+	auditForms = []form{
+		{"verify [--tenant T] [--checkpoint JSON]", "recompute the audit hash chain of one tenant (ID or name) or of all, against its signed checkpoints and one kept from an earlier verify; progress on stderr"},
+		{"verify --archive FILE", "verify an exported archive offline (no database; needs only HERALD_SIGNING_KEY): every row against the signed checkpoint it carries"},
+		{"export --tenant T --before DATE", "write tenant T's audit rows older than DATE (YYYY-MM-DD, UTC, or RFC 3339) to stdout as an archive (JSON lines) with a signed checkpoint at its last row; deletes nothing"},
+	}
 	tenantForms = one("create NAME", "create a tenant and print its first API key")
 	apikeyForms = []form{
 		{"create --tenant T", "add an API key to tenant T (ID or name) and print it"},
@@ -84,7 +89,7 @@ var commands = []command{
 	{"migrate", one("", "bring the database schema up to date"), dbVars, cmdMigrate},
 	{"tenant", tenantForms, dbVars, cmdTenant},
 	{"apikey", apikeyForms, dbVars, cmdAPIKey},
-	{"audit", auditForms, dbVars, cmdAudit},
+	{"audit", auditForms, concat(dbVars, []string{"HERALD_SIGNING_KEY"}), cmdAudit},
 	{"dev", one("", "run everything on this machine: PostgreSQL, Temporal, SMTP catcher, API and worker"), []string{"every HERALD_* variable (set ones are used as given)", "HERALD_DEV_API_KEY"}, cmdDev},
 }
 
@@ -143,7 +148,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			continue
 		}
 		rest := args[1:]
-		if len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help") {
+		if asksForHelp(rest) {
 			commandUsage(stdout, c)
 			return nil
 		}
@@ -156,6 +161,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fmt.Fprintf(stderr, "herald: unknown command %q\n\n", args[0])
 	usage(stderr)
 	return errUsage
+}
+
+// asksForHelp reports whether a command's arguments ask for its usage
+// anywhere before a "--": "herald apikey list --help" means the usage, not a
+// malformed list.
+func asksForHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
 }
 
 func capitalize(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
@@ -317,21 +337,42 @@ func stamp(t *time.Time, none string) string {
 var errAuditBroken = errors.New("the audit trail is broken (see above)")
 
 func cmdAudit(ctx context.Context, args []string, getenv func(string) string, out io.Writer, _ *slog.Logger) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return usageError("audit", auditForms, "")
+	switch {
+	case len(args) > 0 && args[0] == "verify":
+		return cmdAuditVerify(ctx, args[1:], getenv, out)
+	case len(args) > 0 && args[0] == "export":
+		return cmdAuditExport(ctx, args[1:], getenv, out)
 	}
+	return usageError("audit", auditForms, "")
+}
+
+func cmdAuditVerify(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	tenant := fs.String("tenant", "", "tenant ID or name")
-	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
+	checkpoint := fs.String("checkpoint", "", "a checkpoint an earlier verify printed or answered (JSON)")
+	archive := fs.String("archive", "", "an archive herald audit export wrote")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || (*archive != "" && (*tenant != "" || *checkpoint != "")) {
 		return usageError("audit", auditForms, "verify")
 	}
-	pool, err := openDB(ctx, getenv)
+	if *archive != "" {
+		return verifyArchive(*archive, getenv, out)
+	}
+	var given *audit.Checkpoint
+	if *checkpoint != "" {
+		cp, err := audit.ParseCheckpoint([]byte(*checkpoint))
+		if err != nil {
+			return fmt.Errorf("--checkpoint: %w", err)
+		}
+		given = &cp
+	}
+	// The key checks the stored checkpoints and signs the new one.
+	pool, signer, err := auditDB(ctx, getenv)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	ok, err := app.VerifyAuditAll(ctx, pool, *tenant, out, os.Stderr)
+	ok, err := app.VerifyAuditAll(ctx, pool, signer, *tenant, given, out, os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -339,6 +380,88 @@ func cmdAudit(ctx context.Context, args []string, getenv func(string) string, ou
 		return errAuditBroken
 	}
 	return nil
+}
+
+// auditDB opens the database and the checkpoint signer for the audit
+// commands, which need both.
+func auditDB(ctx context.Context, getenv func(string) string) (*pgxpool.Pool, *audit.Signer, error) {
+	cfg, err := config.Load(getenv, "HERALD_DATABASE_URL", "HERALD_SIGNING_KEY")
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := app.Links(cfg); err != nil {
+		return nil, nil, err
+	}
+	pool, err := app.OpenDB(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pool, audit.NewSigner(cfg.SigningKey), nil
+}
+
+// verifyArchive needs no database: the checkpoint in the archive vouches
+// for its rows, and the signing key for the checkpoint.
+func verifyArchive(path string, getenv func(string) string, out io.Writer) error {
+	cfg, err := config.Load(getenv, "HERALD_SIGNING_KEY")
+	if err != nil {
+		return err
+	}
+	if _, err := app.Links(cfg); err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("--archive: %w", err)
+	}
+	defer f.Close()
+	ok, err := app.VerifyArchive(f, audit.NewSigner(cfg.SigningKey), out)
+	if err != nil {
+		return fmt.Errorf("--archive %s: %w", path, err)
+	}
+	if !ok {
+		return errArchiveBroken
+	}
+	return nil
+}
+
+// errArchiveBroken makes an archive that does not verify a failing exit status.
+var errArchiveBroken = errors.New("the archive does not verify (see above)")
+
+func cmdAuditExport(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	fs := flag.NewFlagSet("audit export", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	tenant := fs.String("tenant", "", "tenant ID or name")
+	beforeArg := fs.String("before", "", "the rows older than this (YYYY-MM-DD or RFC 3339)")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *tenant == "" || *beforeArg == "" {
+		return usageError("audit", auditForms, "export")
+	}
+	before, err := parseDate(*beforeArg)
+	if err != nil {
+		return fmt.Errorf("--before: %w", err)
+	}
+	pool, signer, err := auditDB(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	h, err := app.ExportAudit(ctx, pool, signer, *tenant, before, out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "exported %d audit rows of tenant %s (seq %d to %d)\n", h.Rows, h.TenantID, h.FirstSeq, h.LastSeq)
+	return nil
+}
+
+// parseDate reads a day (midnight UTC) or an RFC 3339 instant.
+func parseDate(s string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return t, errors.New("want a date (2026-01-31) or an RFC 3339 time (2026-01-31T12:00:00Z)")
+	}
+	return t, nil
 }
 
 func cmdDev(ctx context.Context, _ []string, getenv func(string) string, out io.Writer, log *slog.Logger) error {

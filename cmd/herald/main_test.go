@@ -54,3 +54,23 @@ func TestUnknownCommand(t *testing.T) {
 		t.Errorf("err = %v, stderr = %q", err, errOut)
 	}
 }
+
+// audit verify checks a kept checkpoint's form before it connects, and
+// needs the signing key that checks and signs checkpoints.
+func TestAuditVerifyChecksItsArguments(t *testing.T) {
+	env := map[string]string{"HERALD_DATABASE_URL": "postgres://x@127.0.0.1:1/x", "HERALD_SIGNING_KEY": "0123456789abcdef0123456789abcdef-cmd-test"}
+	for _, bad := range []string{"seq=4", `{"seq": 4}`, `{"tenant_id": "x"}`} {
+		_, _, err := runHerald([]string{"audit", "verify", "--checkpoint", bad}, env)
+		if err == nil || !strings.HasPrefix(err.Error(), "--checkpoint: ") {
+			t.Errorf("--checkpoint %s: err = %v, want it refused by name", bad, err)
+		}
+	}
+	_, _, err := runHerald([]string{"audit", "verify"}, map[string]string{"HERALD_DATABASE_URL": env["HERALD_DATABASE_URL"]})
+	if err == nil || err.Error() != "HERALD_SIGNING_KEY is not set" {
+		t.Errorf("without the signing key: err = %v", err)
+	}
+	_, _, err = runHerald([]string{"audit", "verify", "--checkpoint"}, env)
+	if err == nil || !strings.Contains(err.Error(), "usage: herald audit verify") {
+		t.Errorf("--checkpoint without a value: err = %v", err)
+	}
+}

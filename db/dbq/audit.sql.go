@@ -12,6 +12,79 @@ import (
 	"github.com/google/uuid"
 )
 
+const auditCheckpointAt = `-- name: AuditCheckpointAt :one
+SELECT tenant_id, seq, hash, at, key_id, signature FROM audit_checkpoints WHERE tenant_id = $1 AND seq = $2
+`
+
+type AuditCheckpointAtParams struct {
+	TenantID uuid.UUID
+	Seq      int64
+}
+
+func (q *Queries) AuditCheckpointAt(ctx context.Context, arg AuditCheckpointAtParams) (AuditCheckpoint, error) {
+	row := q.db.QueryRow(ctx, auditCheckpointAt, arg.TenantID, arg.Seq)
+	var i AuditCheckpoint
+	err := row.Scan(
+		&i.TenantID,
+		&i.Seq,
+		&i.Hash,
+		&i.At,
+		&i.KeyID,
+		&i.Signature,
+	)
+	return i, err
+}
+
+const auditCheckpointsBetween = `-- name: AuditCheckpointsBetween :many
+SELECT tenant_id, seq, hash, at, key_id, signature FROM audit_checkpoints
+WHERE tenant_id = $1 AND key_id = $2 AND seq > $3 AND seq <= $4
+ORDER BY seq LIMIT $5
+`
+
+type AuditCheckpointsBetweenParams struct {
+	TenantID uuid.UUID
+	KeyID    []byte
+	AfterSeq int64
+	UptoSeq  int64
+	Max      int32
+}
+
+// The checkpoints a key signed over seqs (after_seq, upto_seq], for the
+// verifier, which compares them with the rows of one batch (or, past the
+// chain's end, with nothing: then only the first matters).
+func (q *Queries) AuditCheckpointsBetween(ctx context.Context, arg AuditCheckpointsBetweenParams) ([]AuditCheckpoint, error) {
+	rows, err := q.db.Query(ctx, auditCheckpointsBetween,
+		arg.TenantID,
+		arg.KeyID,
+		arg.AfterSeq,
+		arg.UptoSeq,
+		arg.Max,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AuditCheckpoint{}
+	for rows.Next() {
+		var i AuditCheckpoint
+		if err := rows.Scan(
+			&i.TenantID,
+			&i.Seq,
+			&i.Hash,
+			&i.At,
+			&i.KeyID,
+			&i.Signature,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const auditHead = `-- name: AuditHead :one
 SELECT tenant_id, seq, hash FROM audit_heads WHERE tenant_id = $1
 `
@@ -91,6 +164,85 @@ func (q *Queries) AuditTenants(ctx context.Context) ([]uuid.UUID, error) {
 		return nil, err
 	}
 	return items, nil
+}
+
+const auditTenantsPastCheckpoint = `-- name: AuditTenantsPastCheckpoint :many
+SELECT h.tenant_id FROM audit_heads h
+WHERE h.seq > coalesce((SELECT max(c.seq) FROM audit_checkpoints c WHERE c.tenant_id = h.tenant_id AND c.key_id = $1), 0)
+ORDER BY h.tenant_id
+`
+
+// Tenants whose chain has grown since a key's last checkpoint of it.
+func (q *Queries) AuditTenantsPastCheckpoint(ctx context.Context, keyID []byte) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, auditTenantsPastCheckpoint, keyID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var tenant_id uuid.UUID
+		if err := rows.Scan(&tenant_id); err != nil {
+			return nil, err
+		}
+		items = append(items, tenant_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const insertAuditCheckpoint = `-- name: InsertAuditCheckpoint :exec
+INSERT INTO audit_checkpoints (tenant_id, seq, hash, at, key_id, signature)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (tenant_id, seq) DO NOTHING
+`
+
+type InsertAuditCheckpointParams struct {
+	TenantID  uuid.UUID
+	Seq       int64
+	Hash      []byte
+	At        time.Time
+	KeyID     []byte
+	Signature []byte
+}
+
+// Two processes checkpointing one head store the first.
+func (q *Queries) InsertAuditCheckpoint(ctx context.Context, arg InsertAuditCheckpointParams) error {
+	_, err := q.db.Exec(ctx, insertAuditCheckpoint,
+		arg.TenantID,
+		arg.Seq,
+		arg.Hash,
+		arg.At,
+		arg.KeyID,
+		arg.Signature,
+	)
+	return err
+}
+
+const latestAuditCheckpoint = `-- name: LatestAuditCheckpoint :one
+SELECT tenant_id, seq, hash, at, key_id, signature FROM audit_checkpoints WHERE tenant_id = $1 AND key_id = $2 ORDER BY seq DESC LIMIT 1
+`
+
+type LatestAuditCheckpointParams struct {
+	TenantID uuid.UUID
+	KeyID    []byte
+}
+
+// The newest checkpoint a key signed: an incremental verify starts there.
+func (q *Queries) LatestAuditCheckpoint(ctx context.Context, arg LatestAuditCheckpointParams) (AuditCheckpoint, error) {
+	row := q.db.QueryRow(ctx, latestAuditCheckpoint, arg.TenantID, arg.KeyID)
+	var i AuditCheckpoint
+	err := row.Scan(
+		&i.TenantID,
+		&i.Seq,
+		&i.Hash,
+		&i.At,
+		&i.KeyID,
+		&i.Signature,
+	)
+	return i, err
 }
 
 const listAudit = `-- name: ListAudit :many

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/heraldhq/herald/contract"
 )
 
 const closeBatch = `-- name: CloseBatch :exec
@@ -18,7 +19,7 @@ WHERE tenant_id = $3 AND id = $4
 `
 
 type CloseBatchParams struct {
-	Status         string
+	Status         contract.BatchStatus
 	EmittedEventID uuid.NullUUID
 	TenantID       uuid.UUID
 	ID             string

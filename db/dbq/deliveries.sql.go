@@ -18,7 +18,7 @@ const cancelEventDeliveries = `-- name: CancelEventDeliveries :execrows
 UPDATE deliveries SET status = 'cancelled', reason = $1, updated_at = now()
 WHERE event_id = $2
   AND ((status = 'pending' AND (claimed_until IS NULL OR claimed_until < now()))
-       OR (status = 'skipped' AND reason = 'digested' AND digest_id IS NULL))
+       OR (status = 'skipped' AND reason IN ('digested', 'collapsed') AND digest_id IS NULL))
 `
 
 type CancelEventDeliveriesParams struct {
@@ -28,7 +28,7 @@ type CancelEventDeliveriesParams struct {
 
 // Cancelling an event: what has not been made never will be. A delivery
 // whose claim is live is being sent right now; it is left for its sender.
-// An item waiting for its digest is cancelled too: it is never listed.
+// An item waiting for its digest (or collapse) is cancelled too: it is never listed.
 func (q *Queries) CancelEventDeliveries(ctx context.Context, arg CancelEventDeliveriesParams) (int64, error) {
 	result, err := q.db.Exec(ctx, cancelEventDeliveries, arg.Reason, arg.EventID)
 	if err != nil {
@@ -39,44 +39,63 @@ func (q *Queries) CancelEventDeliveries(ctx context.Context, arg CancelEventDeli
 
 const claimDeliveries = `-- name: ClaimDeliveries :many
 WITH claimed AS (
-    UPDATE deliveries d SET claim_id = $1::uuid, claimed_until = $2::timestamptz
-    WHERE d.id = ANY($3::uuid[]) AND d.status = 'pending' AND d.channel = $4::text
+    UPDATE deliveries d SET claim_id = $2::uuid, claimed_until = now() + make_interval(secs => $3::float8)
+    WHERE d.id = ANY($4::uuid[]) AND d.status = 'pending' AND d.channel = $1::text
       AND (d.claimed_until IS NULL OR d.claimed_until < now())
-    RETURNING d.id, d.tenant_id, d.user_id
+      AND (d.not_before IS NULL OR d.not_before <= now())
+    RETURNING d.id, d.tenant_id, d.user_id, d.tries
 )
-SELECT c.id, c.user_id, COALESCE(u.email, '')::text AS email, COALESCE(u.name, '')::text AS name,
+SELECT c.id, c.user_id, c.tries, COALESCE(u.email, '')::text AS email, COALESCE(u.name, '')::text AS name,
        COALESCE(u.slack_user_id, '')::text AS slack_user_id,
-       COALESCE(u.preferences->'channels'->'webhook'->>'url', '')::text AS webhook_url
+       COALESCE(u.locale, '')::text AS locale, COALESCE(u.timezone, '')::text AS timezone,
+       COALESCE(u.preferences->'channels'->'webhook'->>'url', '')::text AS webhook_url,
+       COALESCE(u.webhook_secrets, '')::text AS webhook_secrets,
+       -- The suppression list is read with the claim, in its snapshot: an
+       -- address listed by a rejection or complaint that committed before
+       -- this claim is skipped, and one listed later finds the delivery
+       -- already on its way. The recipient's current address is probed, so
+       -- a user who changed it is not held back by the old one.
+       ($1::text = 'email' AND EXISTS (
+           SELECT 1 FROM suppressions s WHERE s.tenant_id = c.tenant_id AND s.address = lower(u.email)
+       ))::bool AS suppressed
 FROM claimed c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id
 ORDER BY c.id
 `
 
 type ClaimDeliveriesParams struct {
-	ClaimID      uuid.UUID
-	ClaimedUntil time.Time
-	Ids          []uuid.UUID
 	Channel      string
+	ClaimID      uuid.UUID
+	LeaseSeconds float64
+	Ids          []uuid.UUID
 }
 
 type ClaimDeliveriesRow struct {
-	ID          uuid.UUID
-	UserID      string
-	Email       string
-	Name        string
-	SlackUserID string
-	WebhookUrl  string
+	ID             uuid.UUID
+	UserID         string
+	Tries          int16
+	Email          string
+	Name           string
+	SlackUserID    string
+	Locale         string
+	Timezone       string
+	WebhookUrl     string
+	WebhookSecrets string
+	Suppressed     bool
 }
 
 // Claims the still-pending deliveries of ids on channel for one attempt, so
 // no two attempts ever send the same delivery: a row is claimable only when
-// no live lease holds it. The recipient is read in the same round trip; a LEFT
-// JOIN so a user deleted since the page was planned shows up, to be skipped.
+// no live lease holds it, and not while it waits for its next try. The lease
+// is the database's time, the only clock every worker shares; the attempt
+// renews it while it works. The recipient is read in the same round trip; a
+// LEFT JOIN so a user deleted since the page was planned shows up, to be
+// skipped.
 func (q *Queries) ClaimDeliveries(ctx context.Context, arg ClaimDeliveriesParams) ([]ClaimDeliveriesRow, error) {
 	rows, err := q.db.Query(ctx, claimDeliveries,
-		arg.ClaimID,
-		arg.ClaimedUntil,
-		arg.Ids,
 		arg.Channel,
+		arg.ClaimID,
+		arg.LeaseSeconds,
+		arg.Ids,
 	)
 	if err != nil {
 		return nil, err
@@ -88,10 +107,15 @@ func (q *Queries) ClaimDeliveries(ctx context.Context, arg ClaimDeliveriesParams
 		if err := rows.Scan(
 			&i.ID,
 			&i.UserID,
+			&i.Tries,
 			&i.Email,
 			&i.Name,
 			&i.SlackUserID,
+			&i.Locale,
+			&i.Timezone,
 			&i.WebhookUrl,
+			&i.WebhookSecrets,
+			&i.Suppressed,
 		); err != nil {
 			return nil, err
 		}
@@ -103,10 +127,45 @@ func (q *Queries) ClaimDeliveries(ctx context.Context, arg ClaimDeliveriesParams
 	return items, nil
 }
 
+const deferAttempt = `-- name: DeferAttempt :one
+UPDATE deliveries SET attempts = attempts + 1, tries = tries + 1, error = $1,
+    not_before = now() + make_interval(secs => $2::float8),
+    claim_id = NULL, claimed_until = NULL, updated_at = now()
+WHERE id = $3 AND status = 'pending' AND claim_id = $4::uuid
+RETURNING not_before::timestamptz
+`
+
+type DeferAttemptParams struct {
+	Error       string
+	WaitSeconds float64
+	ID          uuid.UUID
+	ClaimID     uuid.UUID
+}
+
+// A temporary failure of a paced delivery: the claim is released and the
+// row waits for its next try, wait from now by the database's clock. Only
+// the claim's holder records it.
+func (q *Queries) DeferAttempt(ctx context.Context, arg DeferAttemptParams) (time.Time, error) {
+	row := q.db.QueryRow(ctx, deferAttempt,
+		arg.Error,
+		arg.WaitSeconds,
+		arg.ID,
+		arg.ClaimID,
+	)
+	var not_before time.Time
+	err := row.Scan(&not_before)
+	return not_before, err
+}
+
 const deferredDeliveries = `-- name: DeferredDeliveries :many
-SELECT d.id, d.user_id, d.channel, u.preferences, u.timezone,
-       (u.email <> '')::bool AS has_email, (u.slack_user_id <> '')::bool AS has_slack
-FROM deliveries d JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id
+SELECT d.id, d.user_id, d.channel, COALESCE(u.preferences, '{}'::jsonb)::jsonb AS preferences,
+       COALESCE(u.timezone, '')::text AS timezone,
+       COALESCE(u.email <> '', false)::bool AS has_email, COALESCE(u.slack_user_id <> '', false)::bool AS has_slack,
+       (u.id IS NOT NULL)::bool AS has_user, d.not_before::timestamptz AS due_at,
+       d.escalated_from,
+       -- An escalation is called off once its recipient acted on the item.
+       escalation_acknowledged(d.event_id, d.user_id, d.escalated_from)::bool AS acknowledged
+FROM deliveries d LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id
 WHERE d.event_id = $1 AND d.status = 'pending' AND d.not_before IS NOT NULL
   AND d.not_before <= $2::timestamptz AND d.id > $3::uuid
   AND ($4::text = '' OR d.user_id = $4::text)
@@ -123,19 +182,25 @@ type DeferredDeliveriesParams struct {
 }
 
 type DeferredDeliveriesRow struct {
-	ID          uuid.UUID
-	UserID      string
-	Channel     channel.Channel
-	Preferences []byte
-	Timezone    string
-	HasEmail    bool
-	HasSlack    bool
+	ID            uuid.UUID
+	UserID        string
+	Channel       channel.Channel
+	Preferences   []byte
+	Timezone      string
+	HasEmail      bool
+	HasSlack      bool
+	HasUser       bool
+	DueAt         time.Time
+	EscalatedFrom *channel.Channel
+	Acknowledged  bool
 }
 
-// A page of an event's deferred deliveries due by due_by (of one user, unless
-// user_id is empty), with what deciding them again needs: the recipient's
+// A page of an event's waiting deliveries due by due_by (of one user, unless
+// user_id is empty): those waiting out quiet hours and those waiting for
+// their next try, with what deciding them again needs: the recipient's
 // current preferences and addresses. A deleted recipient's rows were
-// cancelled with them.
+// cancelled with them; an event-level row (a Slack channel post, the tenant
+// webhook) has no recipient and is sent as it is.
 func (q *Queries) DeferredDeliveries(ctx context.Context, arg DeferredDeliveriesParams) ([]DeferredDeliveriesRow, error) {
 	rows, err := q.db.Query(ctx, deferredDeliveries,
 		arg.EventID,
@@ -159,6 +224,10 @@ func (q *Queries) DeferredDeliveries(ctx context.Context, arg DeferredDeliveries
 			&i.Timezone,
 			&i.HasEmail,
 			&i.HasSlack,
+			&i.HasUser,
+			&i.DueAt,
+			&i.EscalatedFrom,
+			&i.Acknowledged,
 		); err != nil {
 			return nil, err
 		}
@@ -171,9 +240,9 @@ func (q *Queries) DeferredDeliveries(ctx context.Context, arg DeferredDeliveries
 }
 
 const deliveriesForUsers = `-- name: DeliveriesForUsers :many
-SELECT d.id, d.tenant_id, d.event_id, d.user_id, d.channel, d.status, d.reason, d.attempts, d.not_before, d.delivered_at, d.error, d.content_hash, d.created_at, d.updated_at, d.claim_id, d.claimed_until, d.failed_at, d.digest_id FROM unnest($1::text[]) AS u (user_id)
+SELECT d.id, d.tenant_id, d.event_id, d.user_id, d.channel, d.status, d.reason, d.attempts, d.not_before, d.delivered_at, d.error, d.content_hash, d.created_at, d.updated_at, d.claim_id, d.claimed_until, d.failed_at, d.digest_id, d.tries, d.relay, d.escalated_from FROM unnest($1::text[]) AS u (user_id)
 CROSS JOIN LATERAL (
-    SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at, digest_id FROM deliveries WHERE deliveries.event_id = $2::uuid AND deliveries.user_id = u.user_id OFFSET 0
+    SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at, digest_id, tries, relay, escalated_from FROM deliveries WHERE deliveries.event_id = $2::uuid AND deliveries.user_id = u.user_id OFFSET 0
 ) AS d
 `
 
@@ -214,6 +283,92 @@ func (q *Queries) DeliveriesForUsers(ctx context.Context, arg DeliveriesForUsers
 			&i.ClaimedUntil,
 			&i.FailedAt,
 			&i.DigestID,
+			&i.Tries,
+			&i.Relay,
+			&i.EscalatedFrom,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const dueDeliveries = `-- name: DueDeliveries :many
+SELECT d.id, d.user_id, d.channel, COALESCE(u.preferences, '{}'::jsonb)::jsonb AS preferences,
+       COALESCE(u.timezone, '')::text AS timezone,
+       COALESCE(u.email <> '', false)::bool AS has_email, COALESCE(u.slack_user_id <> '', false)::bool AS has_slack,
+       (u.id IS NOT NULL)::bool AS has_user, d.not_before::timestamptz AS due_at,
+       d.escalated_from,
+       -- An escalation is called off once its recipient acted on the item.
+       escalation_acknowledged(d.event_id, d.user_id, d.escalated_from)::bool AS acknowledged
+FROM deliveries d LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id
+WHERE d.event_id = $1 AND d.status = 'pending' AND d.not_before IS NOT NULL
+  AND d.not_before <= $2::timestamptz
+  AND (d.not_before, d.id) > ($3::timestamptz, $4::uuid)
+  AND ($5::text = '' OR d.user_id = $5::text)
+ORDER BY d.not_before, d.id
+LIMIT $6
+`
+
+type DueDeliveriesParams struct {
+	EventID  uuid.UUID
+	DueBy    time.Time
+	AfterAt  time.Time
+	After    uuid.UUID
+	UserID   string
+	PageSize int32
+}
+
+type DueDeliveriesRow struct {
+	ID            uuid.UUID
+	UserID        string
+	Channel       channel.Channel
+	Preferences   []byte
+	Timezone      string
+	HasEmail      bool
+	HasSlack      bool
+	HasUser       bool
+	DueAt         time.Time
+	EscalatedFrom *channel.Channel
+	Acknowledged  bool
+}
+
+// DeferredDeliveries in the order they come due, from the partial index
+// deliveries_waiting: a page is a range of it, however many deliveries
+// wait (a run that continued as new may hand tens of thousands to the
+// next), where ordering by ID sorted every waiting row for each page.
+func (q *Queries) DueDeliveries(ctx context.Context, arg DueDeliveriesParams) ([]DueDeliveriesRow, error) {
+	rows, err := q.db.Query(ctx, dueDeliveries,
+		arg.EventID,
+		arg.DueBy,
+		arg.AfterAt,
+		arg.After,
+		arg.UserID,
+		arg.PageSize,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []DueDeliveriesRow{}
+	for rows.Next() {
+		var i DueDeliveriesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.Channel,
+			&i.Preferences,
+			&i.Timezone,
+			&i.HasEmail,
+			&i.HasSlack,
+			&i.HasUser,
+			&i.DueAt,
+			&i.EscalatedFrom,
+			&i.Acknowledged,
 		); err != nil {
 			return nil, err
 		}
@@ -226,7 +381,7 @@ func (q *Queries) DeliveriesForUsers(ctx context.Context, arg DeliveriesForUsers
 }
 
 const eventDeliveries = `-- name: EventDeliveries :many
-SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at, digest_id FROM deliveries WHERE event_id = $1 ORDER BY user_id, channel LIMIT $2
+SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at, digest_id, tries, relay, escalated_from FROM deliveries WHERE event_id = $1 ORDER BY user_id, channel LIMIT $2
 `
 
 type EventDeliveriesParams struct {
@@ -264,6 +419,9 @@ func (q *Queries) EventDeliveries(ctx context.Context, arg EventDeliveriesParams
 			&i.ClaimedUntil,
 			&i.FailedAt,
 			&i.DigestID,
+			&i.Tries,
+			&i.Relay,
+			&i.EscalatedFrom,
 		); err != nil {
 			return nil, err
 		}
@@ -310,6 +468,7 @@ func (q *Queries) EventsWaitingForUser(ctx context.Context, arg EventsWaitingFor
 const failedToRetry = `-- name: FailedToRetry :many
 SELECT d.id, d.event_id, d.created_at, e.type AS event_type FROM deliveries d JOIN events e ON e.id = d.event_id
 WHERE d.tenant_id = $1 AND d.failed_at IS NOT NULL AND d.status = 'failed' AND d.channel <> 'in_app'
+  AND d.reason <> 'uncertain'
   AND (NOT $2::bool OR d.event_id = $3::uuid)
   AND (NOT $4::bool OR d.channel = $5::text)
   AND (NOT $6::bool OR d.created_at >= $7::timestamptz)
@@ -341,7 +500,8 @@ type FailedToRetryRow struct {
 
 // A page of the failed deliveries a bulk retry matches, oldest first, served
 // by deliveries_failed. In-app rows are left out: they failed while being
-// planned, and sending again cannot help them.
+// planned, and sending again cannot help them. Uncertain ones are too: they
+// may have arrived, and only a retry of that one delivery sends it again.
 func (q *Queries) FailedToRetry(ctx context.Context, arg FailedToRetryParams) ([]FailedToRetryRow, error) {
 	rows, err := q.db.Query(ctx, failedToRetry,
 		arg.TenantID,
@@ -380,7 +540,7 @@ func (q *Queries) FailedToRetry(ctx context.Context, arg FailedToRetryParams) ([
 }
 
 const getDeliveryWithType = `-- name: GetDeliveryWithType :one
-SELECT d.id, d.tenant_id, d.event_id, d.user_id, d.channel, d.status, d.reason, d.attempts, d.not_before, d.delivered_at, d.error, d.content_hash, d.created_at, d.updated_at, d.claim_id, d.claimed_until, d.failed_at, d.digest_id, e.type AS event_type FROM deliveries d JOIN events e ON e.id = d.event_id
+SELECT d.id, d.tenant_id, d.event_id, d.user_id, d.channel, d.status, d.reason, d.attempts, d.not_before, d.delivered_at, d.error, d.content_hash, d.created_at, d.updated_at, d.claim_id, d.claimed_until, d.failed_at, d.digest_id, d.tries, d.relay, d.escalated_from, e.type AS event_type FROM deliveries d JOIN events e ON e.id = d.event_id
 WHERE d.tenant_id = $1 AND d.id = $2
 `
 
@@ -416,6 +576,9 @@ func (q *Queries) GetDeliveryWithType(ctx context.Context, arg GetDeliveryWithTy
 		&i.Delivery.ClaimedUntil,
 		&i.Delivery.FailedAt,
 		&i.Delivery.DigestID,
+		&i.Delivery.Tries,
+		&i.Delivery.Relay,
+		&i.Delivery.EscalatedFrom,
 		&i.EventType,
 	)
 	return i, err
@@ -423,30 +586,33 @@ func (q *Queries) GetDeliveryWithType(ctx context.Context, arg GetDeliveryWithTy
 
 const insertDeliveries = `-- name: InsertDeliveries :exec
 INSERT INTO deliveries (tenant_id, event_id, user_id, channel, status, reason, error, content_hash,
-                        not_before, attempts, delivered_at, failed_at)
+                        not_before, escalated_from, attempts, delivered_at, failed_at)
 SELECT $1::uuid, $2::uuid, r.user_id, r.channel, r.status, r.reason, r.error,
        NULLIF(r.content_hash, ''::bytea), NULLIF(r.not_before, '0001-01-01 00:00:00+00'::timestamptz),
+       NULLIF(r.escalated_from, ''),
        CASE WHEN r.status IN ('delivered', 'failed') THEN 1 ELSE 0 END,
        CASE WHEN r.status = 'delivered' THEN now() END,
        CASE WHEN r.status = 'failed' THEN now() END
 FROM (SELECT unnest($3::text[]) AS user_id, unnest($4::text[]) AS channel,
              unnest($5::text[]) AS status, unnest($6::text[]) AS reason,
              unnest($7::text[]) AS error, unnest($8::bytea[]) AS content_hash,
-             unnest($9::timestamptz[]) AS not_before) r
+             unnest($9::timestamptz[]) AS not_before,
+             unnest($10::text[]) AS escalated_from) r
 WHERE EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = $1::uuid AND u.id = r.user_id FOR KEY SHARE)
 ON CONFLICT (event_id, user_id, channel) DO NOTHING
 `
 
 type InsertDeliveriesParams struct {
-	TenantID      uuid.UUID
-	EventID       uuid.UUID
-	UserIds       []string
-	Channels      []string
-	Statuses      []string
-	Reasons       []string
-	Errors        []string
-	ContentHashes [][]byte
-	NotBefores    []time.Time
+	TenantID       uuid.UUID
+	EventID        uuid.UUID
+	UserIds        []string
+	Channels       []string
+	Statuses       []string
+	Reasons        []string
+	Errors         []string
+	ContentHashes  [][]byte
+	NotBefores     []time.Time
+	EscalatedFroms []string
 }
 
 // Conflicts are a retried page: the rows from the first attempt stand. A row
@@ -454,7 +620,9 @@ type InsertDeliveriesParams struct {
 // in-app, delivered: its inbox item is written in the same transaction, so
 // marking it afterwards would only update every row again.
 // A pending row waiting out quiet hours has not_before; the zero time stands
-// for none, as arrays of timestamps cannot carry NULLs from Go.
+// for none, as arrays of timestamps cannot carry NULLs from Go. A row held
+// for an escalation has not_before too, and the channel it escalates from
+// (” for none).
 // A user deleted since the page read them gets no row: the key-share lock
 // makes a concurrent delete wait for this transaction (and then cancel what
 // it wrote), or makes this insert skip a user whose delete committed first.
@@ -469,6 +637,7 @@ func (q *Queries) InsertDeliveries(ctx context.Context, arg InsertDeliveriesPara
 		arg.Errors,
 		arg.ContentHashes,
 		arg.NotBefores,
+		arg.EscalatedFroms,
 	)
 	return err
 }
@@ -546,7 +715,7 @@ func (q *Queries) LatestLiveClaim(ctx context.Context, ids []uuid.UUID) (*time.T
 }
 
 const listDeliveries = `-- name: ListDeliveries :many
-SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at, digest_id FROM deliveries
+SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at, digest_id, tries, relay, escalated_from FROM deliveries
 WHERE tenant_id = $1
   AND (NOT $2::bool OR event_id = $3::uuid)
   AND (NOT $4::bool OR status = $5::text)
@@ -606,6 +775,9 @@ func (q *Queries) ListDeliveries(ctx context.Context, arg ListDeliveriesParams) 
 			&i.ClaimedUntil,
 			&i.FailedAt,
 			&i.DigestID,
+			&i.Tries,
+			&i.Relay,
+			&i.EscalatedFrom,
 		); err != nil {
 			return nil, err
 		}
@@ -618,7 +790,7 @@ func (q *Queries) ListDeliveries(ctx context.Context, arg ListDeliveriesParams) 
 }
 
 const listFailedDeliveries = `-- name: ListFailedDeliveries :many
-SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at, digest_id FROM deliveries
+SELECT id, tenant_id, event_id, user_id, channel, status, reason, attempts, not_before, delivered_at, error, content_hash, created_at, updated_at, claim_id, claimed_until, failed_at, digest_id, tries, relay, escalated_from FROM deliveries
 WHERE tenant_id = $1 AND failed_at IS NOT NULL AND status = 'failed'
   AND (NOT $2::bool OR event_id = $3::uuid)
   AND (NOT $4::bool OR (created_at, id) < ($5::timestamptz, $6::uuid))
@@ -676,6 +848,9 @@ func (q *Queries) ListFailedDeliveries(ctx context.Context, arg ListFailedDelive
 			&i.ClaimedUntil,
 			&i.FailedAt,
 			&i.DigestID,
+			&i.Tries,
+			&i.Relay,
+			&i.EscalatedFrom,
 		); err != nil {
 			return nil, err
 		}
@@ -689,7 +864,7 @@ func (q *Queries) ListFailedDeliveries(ctx context.Context, arg ListFailedDelive
 
 const markAccepted = `-- name: MarkAccepted :exec
 UPDATE deliveries
-SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, error = '',
+SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, error = '', not_before = NULL,
     claim_id = NULL, claimed_until = NULL, updated_at = now()
 WHERE id = ANY($1::uuid[]) AND status = 'pending'
 `
@@ -704,7 +879,7 @@ func (q *Queries) MarkAccepted(ctx context.Context, ids []uuid.UUID) error {
 
 const markFailed = `-- name: MarkFailed :exec
 UPDATE deliveries SET status = 'failed', failed_at = now(), claim_id = NULL, claimed_until = NULL, updated_at = now(),
-    error = CASE WHEN error = '' THEN $1::text ELSE error END
+    not_before = NULL, error = CASE WHEN error = '' THEN $1::text ELSE error END
 WHERE id = ANY($2::uuid[]) AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < now())
 `
 
@@ -720,56 +895,144 @@ func (q *Queries) MarkFailed(ctx context.Context, arg MarkFailedParams) error {
 	return err
 }
 
-const markManyDelivered = `-- name: MarkManyDelivered :exec
+const markManyDelivered = `-- name: MarkManyDelivered :execrows
 UPDATE deliveries
-SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, error = '',
+SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, error = '', not_before = NULL,
     content_hash = ($1::bytea[])[array_position($2::uuid[], id)],
+    relay = NULLIF(($3::text[])[array_position($2::uuid[], id)], ''),
     claim_id = NULL, claimed_until = NULL, updated_at = now()
 WHERE id = ANY($2::uuid[]) AND status = 'pending'
+  AND (claim_id = $4::uuid OR claimed_until IS NULL OR claimed_until < now())
 `
 
 type MarkManyDeliveredParams struct {
 	ContentHashes [][]byte
 	Ids           []uuid.UUID
+	Relays        []string
+	ClaimID       uuid.UUID
 }
 
 // Accepted messages, recorded a few at a time. Rows are found by primary key
 // (= ANY), never by joining an unnested list, which the planner may turn
-// into a scan of the whole table.
-func (q *Queries) MarkManyDelivered(ctx context.Context, arg MarkManyDeliveredParams) error {
-	_, err := q.db.Exec(ctx, markManyDelivered, arg.ContentHashes, arg.Ids)
-	return err
+// into a scan of the whole table. The message went out, so it is recorded
+// unless another attempt holds the row under a live lease: that attempt
+// owns the row now and records what it did.
+func (q *Queries) MarkManyDelivered(ctx context.Context, arg MarkManyDeliveredParams) (int64, error) {
+	result, err := q.db.Exec(ctx, markManyDelivered,
+		arg.ContentHashes,
+		arg.Ids,
+		arg.Relays,
+		arg.ClaimID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
-const markPermanentFailure = `-- name: MarkPermanentFailure :exec
+const markPermanentFailure = `-- name: MarkPermanentFailure :execrows
 UPDATE deliveries SET status = 'failed', failed_at = now(), attempts = attempts + 1, error = $1,
-    claim_id = NULL, claimed_until = NULL, updated_at = now()
-WHERE id = $2 AND status = 'pending'
+    not_before = NULL, claim_id = NULL, claimed_until = NULL, updated_at = now()
+WHERE id = $2 AND status = 'pending' AND claim_id IS NOT DISTINCT FROM $3
 `
 
 type MarkPermanentFailureParams struct {
-	Error string
-	ID    uuid.UUID
+	Error   string
+	ID      uuid.UUID
+	ClaimID uuid.NullUUID
 }
 
-func (q *Queries) MarkPermanentFailure(ctx context.Context, arg MarkPermanentFailureParams) error {
-	_, err := q.db.Exec(ctx, markPermanentFailure, arg.Error, arg.ID)
-	return err
+// A refusal no retry can change, recorded by the claim's holder; with no
+// claim (a delivery released from its wait), only an unclaimed row.
+func (q *Queries) MarkPermanentFailure(ctx context.Context, arg MarkPermanentFailureParams) (int64, error) {
+	result, err := q.db.Exec(ctx, markPermanentFailure, arg.Error, arg.ID, arg.ClaimID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
-const markSkipped = `-- name: MarkSkipped :exec
-UPDATE deliveries SET status = 'skipped', reason = $1, claim_id = NULL, claimed_until = NULL, updated_at = now()
-WHERE id = $2 AND status = 'pending'
+const markRejected = `-- name: MarkRejected :one
+WITH failed AS (
+    UPDATE deliveries d SET status = 'failed', failed_at = now(), attempts = d.attempts + 1, error = $1::text,
+        not_before = NULL, claim_id = NULL, claimed_until = NULL, updated_at = now()
+    WHERE d.id = $2::uuid AND d.status = 'pending' AND d.claim_id IS NOT DISTINCT FROM $3::uuid
+    RETURNING d.tenant_id, d.id
+), listed AS (
+    INSERT INTO suppressions (tenant_id, address, reason, delivery_id, detail)
+    SELECT f.tenant_id, lower($4::text), 'bounce', f.id, $5::text FROM failed f
+    ON CONFLICT (tenant_id, address) DO NOTHING
+)
+SELECT count(*)::int FROM failed
+`
+
+type MarkRejectedParams struct {
+	Error   string
+	ID      uuid.UUID
+	ClaimID uuid.NullUUID
+	Address string
+	Detail  string
+}
+
+// MarkPermanentFailure for a message the relay refused for its recipient
+// (a 5xx for the address): the address joins the tenant's suppression list
+// in the same statement, so a failed row and its listing never part. An
+// address already listed keeps its first entry. Answers 1 when the row was
+// failed, 0 when the claim was lost (and then nothing is listed).
+func (q *Queries) MarkRejected(ctx context.Context, arg MarkRejectedParams) (int32, error) {
+	row := q.db.QueryRow(ctx, markRejected,
+		arg.Error,
+		arg.ID,
+		arg.ClaimID,
+		arg.Address,
+		arg.Detail,
+	)
+	var column_1 int32
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
+const markSkipped = `-- name: MarkSkipped :execrows
+UPDATE deliveries SET status = 'skipped', reason = $1, not_before = NULL, claim_id = NULL, claimed_until = NULL,
+    updated_at = now()
+WHERE id = $2 AND status = 'pending' AND claim_id = $3::uuid
 `
 
 type MarkSkippedParams struct {
-	Reason delivery.Reason
-	ID     uuid.UUID
+	Reason  delivery.Reason
+	ID      uuid.UUID
+	ClaimID uuid.UUID
 }
 
-func (q *Queries) MarkSkipped(ctx context.Context, arg MarkSkippedParams) error {
-	_, err := q.db.Exec(ctx, markSkipped, arg.Reason, arg.ID)
-	return err
+func (q *Queries) MarkSkipped(ctx context.Context, arg MarkSkippedParams) (int64, error) {
+	result, err := q.db.Exec(ctx, markSkipped, arg.Reason, arg.ID, arg.ClaimID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const markUncertain = `-- name: MarkUncertain :execrows
+UPDATE deliveries SET status = 'failed', reason = 'uncertain', failed_at = now(), attempts = attempts + 1,
+    error = $1, not_before = NULL, claim_id = NULL, claimed_until = NULL, updated_at = now()
+WHERE id = $2 AND status = 'pending' AND claim_id = $3::uuid
+`
+
+type MarkUncertainParams struct {
+	Error   string
+	ID      uuid.UUID
+	ClaimID uuid.UUID
+}
+
+// The message left and its answer never came: it may have been accepted,
+// so it is never sent again automatically. It is failed with reason
+// uncertain for an operator, whose retry names it on purpose.
+func (q *Queries) MarkUncertain(ctx context.Context, arg MarkUncertainParams) (int64, error) {
+	result, err := q.db.Exec(ctx, markUncertain, arg.Error, arg.ID, arg.ClaimID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const nextRelease = `-- name: NextRelease :one
@@ -787,21 +1050,57 @@ func (q *Queries) NextRelease(ctx context.Context, eventID uuid.UUID) (time.Time
 	return not_before, err
 }
 
-const recordAttemptFailure = `-- name: RecordAttemptFailure :exec
+const parkDeliveries = `-- name: ParkDeliveries :exec
+UPDATE deliveries SET not_before = now(), updated_at = now()
+WHERE id = ANY($1::uuid[]) AND status = 'pending' AND not_before IS NULL
+`
+
+// Deliveries a run had queued and not started when it continued as new:
+// due now, so the next run releases them.
+func (q *Queries) ParkDeliveries(ctx context.Context, ids []uuid.UUID) error {
+	_, err := q.db.Exec(ctx, parkDeliveries, ids)
+	return err
+}
+
+const parkedDeliveries = `-- name: ParkedDeliveries :one
+SELECT count(*)::int AS n, COALESCE(min(not_before), 'epoch')::timestamptz AS next FROM deliveries
+WHERE id = ANY($1::uuid[]) AND status = 'pending' AND not_before > now()
+`
+
+type ParkedDeliveriesRow struct {
+	N    int32
+	Next time.Time
+}
+
+// How many of ids wait for their next try, and when the first is due.
+func (q *Queries) ParkedDeliveries(ctx context.Context, ids []uuid.UUID) (ParkedDeliveriesRow, error) {
+	row := q.db.QueryRow(ctx, parkedDeliveries, ids)
+	var i ParkedDeliveriesRow
+	err := row.Scan(&i.N, &i.Next)
+	return i, err
+}
+
+const recordAttemptFailure = `-- name: RecordAttemptFailure :execrows
 UPDATE deliveries SET attempts = attempts + 1, error = $1, claim_id = NULL, claimed_until = NULL,
     updated_at = now()
-WHERE id = $2 AND status = 'pending'
+WHERE id = $2 AND status = 'pending' AND claim_id = $3::uuid
 `
 
 type RecordAttemptFailureParams struct {
-	Error string
-	ID    uuid.UUID
+	Error   string
+	ID      uuid.UUID
+	ClaimID uuid.UUID
 }
 
 // A temporary failure: the claim is released so the next attempt may retry.
-func (q *Queries) RecordAttemptFailure(ctx context.Context, arg RecordAttemptFailureParams) error {
-	_, err := q.db.Exec(ctx, recordAttemptFailure, arg.Error, arg.ID)
-	return err
+// Only the claim's holder records it: an attempt whose lease ran out (a
+// paused process) must not release a live attempt's claim.
+func (q *Queries) RecordAttemptFailure(ctx context.Context, arg RecordAttemptFailureParams) (int64, error) {
+	result, err := q.db.Exec(ctx, recordAttemptFailure, arg.Error, arg.ID, arg.ClaimID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const redefer = `-- name: Redefer :exec
@@ -838,11 +1137,48 @@ func (q *Queries) ReleaseClaim(ctx context.Context, arg ReleaseClaimParams) erro
 	return err
 }
 
+const releaseMany = `-- name: ReleaseMany :exec
+UPDATE deliveries SET not_before = NULL, updated_at = now()
+WHERE id = ANY($1::uuid[]) AND status = 'pending'
+`
+
+// Released deliveries are due now: they no longer wait, so the next release
+// time is not read from them while they are sent.
+func (q *Queries) ReleaseMany(ctx context.Context, ids []uuid.UUID) error {
+	_, err := q.db.Exec(ctx, releaseMany, ids)
+	return err
+}
+
+const renewClaims = `-- name: RenewClaims :execrows
+UPDATE deliveries SET claimed_until = now() + make_interval(secs => $1::float8)
+WHERE id = ANY($2::uuid[]) AND status = 'pending' AND claim_id = $3::uuid
+`
+
+type RenewClaimsParams struct {
+	LeaseSeconds float64
+	Ids          []uuid.UUID
+	ClaimID      uuid.UUID
+}
+
+// An attempt that is still working keeps its claims: leases are short, so a
+// worker that dies frees its deliveries within a lease, and renewing is
+// what tells a live attempt from a dead one.
+func (q *Queries) RenewClaims(ctx context.Context, arg RenewClaimsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, renewClaims, arg.LeaseSeconds, arg.Ids, arg.ClaimID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const requeueFailed = `-- name: RequeueFailed :many
-UPDATE deliveries SET status = 'pending', error = '', failed_at = NULL, claim_id = NULL, claimed_until = NULL,
-    updated_at = now()
-WHERE event_id = $1 AND status = 'failed' AND channel <> 'in_app'
+UPDATE deliveries SET status = 'pending', reason = '', error = '', failed_at = NULL, not_before = NULL, tries = 0,
+    claim_id = NULL, claimed_until = NULL, updated_at = now()
+WHERE event_id = $1 AND channel <> 'in_app'
   AND (cardinality($2::uuid[]) = 0 OR id = ANY($2::uuid[]))
+  AND ((status = 'failed' AND (reason <> 'uncertain' OR cardinality($2::uuid[]) > 0))
+       OR (status = 'pending' AND tries > 0 AND not_before IS NOT NULL
+           AND (claimed_until IS NULL OR claimed_until < now())))
 RETURNING id, user_id, channel
 `
 
@@ -858,9 +1194,12 @@ type RequeueFailedRow struct {
 }
 
 // An operator's retry: failed deliveries (all of the event's, or those
-// named) are pending again and go through the same claim-and-send path.
-// In-app rows failed while being planned (their notice could not be
-// rendered); sending again cannot change that, so they stay failed.
+// named) are pending again and go through the same claim-and-send path, on
+// a fresh retry schedule; deliveries waiting for their next try are due at
+// once. In-app rows failed while being planned (their notice could not be
+// rendered); sending again cannot change that, so they stay failed. An
+// uncertain delivery may have arrived: only a retry that names it sends it
+// again.
 func (q *Queries) RequeueFailed(ctx context.Context, arg RequeueFailedParams) ([]RequeueFailedRow, error) {
 	rows, err := q.db.Query(ctx, requeueFailed, arg.EventID, arg.Ids)
 	if err != nil {
@@ -954,7 +1293,9 @@ func (q *Queries) TallyEvent(ctx context.Context, eventID uuid.UUID) (TallyEvent
 }
 
 const unsettledDeliveries = `-- name: UnsettledDeliveries :many
-SELECT id, (claimed_until IS NOT NULL AND claimed_until >= now())::bool AS held FROM deliveries
+SELECT id, (claimed_until IS NOT NULL AND claimed_until >= now())::bool AS held,
+       (not_before IS NOT NULL AND not_before > now())::bool AS parked
+FROM deliveries
 WHERE id = ANY($1::uuid[]) AND status = 'pending' AND claim_id IS DISTINCT FROM $2::uuid
 ORDER BY id
 `
@@ -965,13 +1306,15 @@ type UnsettledDeliveriesParams struct {
 }
 
 type UnsettledDeliveriesRow struct {
-	ID   uuid.UUID
-	Held bool
+	ID     uuid.UUID
+	Held   bool
+	Parked bool
 }
 
 // The deliveries of ids still pending and not claimed by this attempt: held
-// by another attempt (a live lease), or free again (released, or a lease run
-// out) and to be claimed.
+// by another attempt (a live lease), waiting for their next try (parked;
+// not this attempt's to send), or free again (released, or a lease run out)
+// and to be claimed.
 func (q *Queries) UnsettledDeliveries(ctx context.Context, arg UnsettledDeliveriesParams) ([]UnsettledDeliveriesRow, error) {
 	rows, err := q.db.Query(ctx, unsettledDeliveries, arg.Ids, arg.ClaimID)
 	if err != nil {
@@ -981,7 +1324,7 @@ func (q *Queries) UnsettledDeliveries(ctx context.Context, arg UnsettledDeliveri
 	items := []UnsettledDeliveriesRow{}
 	for rows.Next() {
 		var i UnsettledDeliveriesRow
-		if err := rows.Scan(&i.ID, &i.Held); err != nil {
+		if err := rows.Scan(&i.ID, &i.Held, &i.Parked); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -16,11 +16,12 @@ import (
 
 const claimArmingDigestWindows = `-- name: ClaimArmingDigestWindows :many
 UPDATE digest_windows w SET lease_until = now() + make_interval(secs => $1::float8)
-FROM (SELECT tenant_id, user_id, channel FROM digest_windows
+FROM (SELECT tenant_id, user_id, channel, group_type, group_key FROM digest_windows
       WHERE state = 'arming' AND digest_windows.task_queue = $2::text AND (lease_until IS NULL OR lease_until < now())
       ORDER BY updated_at LIMIT $3 FOR UPDATE SKIP LOCKED) c
 WHERE w.tenant_id = c.tenant_id AND w.user_id = c.user_id AND w.channel = c.channel
-RETURNING w.tenant_id, w.user_id, w.channel
+  AND w.group_type = c.group_type AND w.group_key = c.group_key
+RETURNING w.tenant_id, w.user_id, w.channel, w.group_type, w.group_key
 `
 
 type ClaimArmingDigestWindowsParams struct {
@@ -30,9 +31,11 @@ type ClaimArmingDigestWindowsParams struct {
 }
 
 type ClaimArmingDigestWindowsRow struct {
-	TenantID uuid.UUID
-	UserID   string
-	Channel  string
+	TenantID  uuid.UUID
+	UserID    string
+	Channel   channel.Channel
+	GroupType string
+	GroupKey  string
 }
 
 // A worker takes windows of its task queue waiting for their workflow,
@@ -46,7 +49,13 @@ func (q *Queries) ClaimArmingDigestWindows(ctx context.Context, arg ClaimArmingD
 	items := []ClaimArmingDigestWindowsRow{}
 	for rows.Next() {
 		var i ClaimArmingDigestWindowsRow
-		if err := rows.Scan(&i.TenantID, &i.UserID, &i.Channel); err != nil {
+		if err := rows.Scan(
+			&i.TenantID,
+			&i.UserID,
+			&i.Channel,
+			&i.GroupType,
+			&i.GroupKey,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -57,20 +66,116 @@ func (q *Queries) ClaimArmingDigestWindows(ctx context.Context, arg ClaimArmingD
 	return items, nil
 }
 
+const claimCollapseHeads = `-- name: ClaimCollapseHeads :many
+INSERT INTO collapse_heads AS h (tenant_id, user_id, group_type, group_key, event_id, closes_at)
+SELECT $1::uuid, u.id, $2::text, $3::text, $4::uuid,
+       now() + make_interval(secs => $5::float8)
+FROM unnest($6::text[]) AS u(id)
+ORDER BY u.id
+ON CONFLICT (tenant_id, user_id, group_type, group_key) DO UPDATE
+SET event_id = excluded.event_id,
+    closes_at = CASE WHEN h.event_id = excluded.event_id THEN h.closes_at ELSE excluded.closes_at END
+WHERE h.closes_at <= now() OR h.event_id = excluded.event_id
+RETURNING h.user_id
+`
+
+type ClaimCollapseHeadsParams struct {
+	TenantID      uuid.UUID
+	GroupType     string
+	GroupKey      string
+	EventID       uuid.UUID
+	WindowSeconds float64
+	UserIds       []string
+}
+
+// The users of a page for whom this event opens the in-app window of its
+// type and key: those with no open window, or whose window is this event's
+// own (a page run again). Rows are locked in user order, so concurrent
+// pages cannot deadlock; a concurrent event waits for this one's commit and
+// finds the window open.
+func (q *Queries) ClaimCollapseHeads(ctx context.Context, arg ClaimCollapseHeadsParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, claimCollapseHeads,
+		arg.TenantID,
+		arg.GroupType,
+		arg.GroupKey,
+		arg.EventID,
+		arg.WindowSeconds,
+		arg.UserIds,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var user_id string
+		if err := rows.Scan(&user_id); err != nil {
+			return nil, err
+		}
+		items = append(items, user_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const closeCollapseWindow = `-- name: CloseCollapseWindow :execrows
+UPDATE digest_windows w SET state = 'idle', lease_until = NULL, updated_at = now()
+WHERE w.tenant_id = $1 AND w.user_id = $2 AND w.channel = $3 AND w.seq = $4
+  AND w.group_type = $5 AND w.group_key = $6
+  AND NOT EXISTS (SELECT 1 FROM deliveries d JOIN events e ON e.id = d.event_id
+                  WHERE d.tenant_id = w.tenant_id AND d.user_id = w.user_id AND d.channel = w.channel
+                    AND d.reason = 'collapsed' AND d.status = 'skipped' AND d.digest_id IS NULL
+                    AND e.type = w.group_type AND e.group_key = w.group_key)
+`
+
+type CloseCollapseWindowParams struct {
+	TenantID  uuid.UUID
+	UserID    string
+	Channel   channel.Channel
+	Seq       int64
+	GroupType string
+	GroupKey  string
+}
+
+// A collapse window closes as a digest's does: only if no page collapsed an
+// item into it since its notification listed them.
+func (q *Queries) CloseCollapseWindow(ctx context.Context, arg CloseCollapseWindowParams) (int64, error) {
+	result, err := q.db.Exec(ctx, closeCollapseWindow,
+		arg.TenantID,
+		arg.UserID,
+		arg.Channel,
+		arg.Seq,
+		arg.GroupType,
+		arg.GroupKey,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const closeDigestWindow = `-- name: CloseDigestWindow :execrows
-UPDATE digest_windows SET state = 'idle', lease_until = NULL, updated_at = now()
-WHERE tenant_id = $1 AND user_id = $2 AND channel = $3 AND seq = $4
+UPDATE digest_windows w SET state = 'idle', lease_until = NULL, updated_at = now()
+WHERE w.tenant_id = $1 AND w.user_id = $2 AND w.channel = $3 AND w.seq = $4
+  AND w.group_type = '' AND w.group_key = ''
+  AND NOT EXISTS (SELECT 1 FROM deliveries d
+                  WHERE d.tenant_id = w.tenant_id AND d.user_id = w.user_id AND d.channel = w.channel
+                    AND d.reason = 'digested' AND d.status = 'skipped' AND d.digest_id IS NULL)
 `
 
 type CloseDigestWindowParams struct {
 	TenantID uuid.UUID
 	UserID   string
-	Channel  string
+	Channel  channel.Channel
 	Seq      int64
 }
 
 // A window closes only if no page digested an item since its digest listed
-// them (seq unchanged); otherwise its workflow opens the next window.
+// them (seq unchanged) and no item waits for a later close (a category
+// digested less often than the one that closed); otherwise its workflow
+// opens the next window.
 func (q *Queries) CloseDigestWindow(ctx context.Context, arg CloseDigestWindowParams) (int64, error) {
 	result, err := q.db.Exec(ctx, closeDigestWindow,
 		arg.TenantID,
@@ -143,6 +248,34 @@ func (q *Queries) DropDigestItems(ctx context.Context, arg DropDigestItemsParams
 	return result.RowsAffected(), nil
 }
 
+const dropDigestItemsByID = `-- name: DropDigestItemsByID :execrows
+UPDATE deliveries SET reason = $1, updated_at = now()
+WHERE id = ANY($2::uuid[]) AND tenant_id = $3
+  AND reason = $4 AND status = 'skipped' AND digest_id IS NULL
+`
+
+type DropDigestItemsByIDParams struct {
+	Reason   delivery.Reason
+	Ids      []uuid.UUID
+	TenantID uuid.UUID
+	Waiting  delivery.Reason
+}
+
+// Items whose channel or category the user turned off since they were
+// digested (or collapsed): skipped for that reason instead, and never listed.
+func (q *Queries) DropDigestItemsByID(ctx context.Context, arg DropDigestItemsByIDParams) (int64, error) {
+	result, err := q.db.Exec(ctx, dropDigestItemsByID,
+		arg.Reason,
+		arg.Ids,
+		arg.TenantID,
+		arg.Waiting,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const listDigestItems = `-- name: ListDigestItems :execrows
 UPDATE deliveries SET digest_id = $1, updated_at = now()
 WHERE tenant_id = $2 AND user_id = $3 AND channel = $4
@@ -171,21 +304,59 @@ func (q *Queries) ListDigestItems(ctx context.Context, arg ListDigestItemsParams
 	return result.RowsAffected(), nil
 }
 
+const listDigestItemsByID = `-- name: ListDigestItemsByID :execrows
+UPDATE deliveries SET digest_id = $1, updated_at = now()
+WHERE id = ANY($2::uuid[]) AND tenant_id = $3
+  AND reason = $4 AND status = 'skipped' AND digest_id IS NULL
+`
+
+type ListDigestItemsByIDParams struct {
+	DigestID uuid.NullUUID
+	Ids      []uuid.UUID
+	TenantID uuid.UUID
+	Waiting  delivery.Reason
+}
+
+// A digest takes the items of a window that are due (waiting: 'digested',
+// or 'collapsed' for a collapse). An item a cancel took first is
+// cancelled, not listed; one listed first is not cancelled.
+func (q *Queries) ListDigestItemsByID(ctx context.Context, arg ListDigestItemsByIDParams) (int64, error) {
+	result, err := q.db.Exec(ctx, listDigestItemsByID,
+		arg.DigestID,
+		arg.Ids,
+		arg.TenantID,
+		arg.Waiting,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const lockDigestWindow = `-- name: LockDigestWindow :one
 SELECT seq FROM digest_windows
-WHERE tenant_id = $1 AND user_id = $2 AND channel = $3 FOR UPDATE
+WHERE tenant_id = $1 AND user_id = $2 AND channel = $3
+  AND group_type = $4 AND group_key = $5 FOR UPDATE
 `
 
 type LockDigestWindowParams struct {
-	TenantID uuid.UUID
-	UserID   string
-	Channel  string
+	TenantID  uuid.UUID
+	UserID    string
+	Channel   channel.Channel
+	GroupType string
+	GroupKey  string
 }
 
 // Taken before a digest lists its items: every page that counted itself
 // before has committed its items, and every later one counts itself after.
 func (q *Queries) LockDigestWindow(ctx context.Context, arg LockDigestWindowParams) (int64, error) {
-	row := q.db.QueryRow(ctx, lockDigestWindow, arg.TenantID, arg.UserID, arg.Channel)
+	row := q.db.QueryRow(ctx, lockDigestWindow,
+		arg.TenantID,
+		arg.UserID,
+		arg.Channel,
+		arg.GroupType,
+		arg.GroupKey,
+	)
 	var seq int64
 	err := row.Scan(&seq)
 	return seq, err
@@ -193,18 +364,27 @@ func (q *Queries) LockDigestWindow(ctx context.Context, arg LockDigestWindowPara
 
 const markDigestWindowArmed = `-- name: MarkDigestWindowArmed :exec
 UPDATE digest_windows SET state = 'armed', lease_until = NULL, updated_at = now()
-WHERE tenant_id = $1 AND user_id = $2 AND channel = $3 AND state = 'arming'
+WHERE tenant_id = $1 AND user_id = $2 AND channel = $3
+  AND group_type = $4 AND group_key = $5 AND state = 'arming'
 `
 
 type MarkDigestWindowArmedParams struct {
-	TenantID uuid.UUID
-	UserID   string
-	Channel  string
+	TenantID  uuid.UUID
+	UserID    string
+	Channel   channel.Channel
+	GroupType string
+	GroupKey  string
 }
 
 // Its workflow runs. A window its workflow closed meanwhile stays idle.
 func (q *Queries) MarkDigestWindowArmed(ctx context.Context, arg MarkDigestWindowArmedParams) error {
-	_, err := q.db.Exec(ctx, markDigestWindowArmed, arg.TenantID, arg.UserID, arg.Channel)
+	_, err := q.db.Exec(ctx, markDigestWindowArmed,
+		arg.TenantID,
+		arg.UserID,
+		arg.Channel,
+		arg.GroupType,
+		arg.GroupKey,
+	)
 	return err
 }
 
@@ -257,7 +437,8 @@ func (q *Queries) NewestDigestItems(ctx context.Context, arg NewestDigestItemsPa
 
 const openDigestWindows = `-- name: OpenDigestWindows :many
 SELECT channel FROM digest_windows
-WHERE tenant_id = $1 AND user_id = $2 AND state <> 'idle' ORDER BY channel
+WHERE tenant_id = $1 AND user_id = $2 AND state <> 'idle'
+  AND group_type = '' AND group_key = '' ORDER BY channel
 `
 
 type OpenDigestWindowsParams struct {
@@ -266,16 +447,17 @@ type OpenDigestWindowsParams struct {
 }
 
 // The channels whose window a user's workflow holds, to tell it about a
-// change of preferences.
-func (q *Queries) OpenDigestWindows(ctx context.Context, arg OpenDigestWindowsParams) ([]string, error) {
+// change of preferences. Collapse windows are left out: they close on their
+// own clock (their first item plus its group_window).
+func (q *Queries) OpenDigestWindows(ctx context.Context, arg OpenDigestWindowsParams) ([]channel.Channel, error) {
 	rows, err := q.db.Query(ctx, openDigestWindows, arg.TenantID, arg.UserID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []string{}
+	items := []channel.Channel{}
 	for rows.Next() {
-		var channel string
+		var channel channel.Channel
 		if err := rows.Scan(&channel); err != nil {
 			return nil, err
 		}
@@ -302,11 +484,12 @@ func (q *Queries) SetEventData(ctx context.Context, arg SetEventDataParams) erro
 }
 
 const touchDigestWindows = `-- name: TouchDigestWindows :exec
-INSERT INTO digest_windows AS w (tenant_id, user_id, channel, task_queue)
-SELECT $1::uuid, r.user_id, r.channel, $2::text
-FROM (SELECT unnest($3::text[]) AS user_id, unnest($4::text[]) AS channel) r
-ORDER BY r.user_id, r.channel
-ON CONFLICT (tenant_id, user_id, channel) DO UPDATE
+INSERT INTO digest_windows AS w (tenant_id, user_id, channel, group_type, group_key, task_queue)
+SELECT $1::uuid, r.user_id, r.channel, r.group_type, r.group_key, $2::text
+FROM (SELECT unnest($3::text[]) AS user_id, unnest($4::text[]) AS channel,
+             unnest($5::text[]) AS group_type, unnest($6::text[]) AS group_key) r
+ORDER BY r.user_id, r.channel, r.group_type, r.group_key
+ON CONFLICT (tenant_id, user_id, channel, group_type, group_key) DO UPDATE
 SET seq = w.seq + 1,
     state = CASE WHEN w.state = 'idle' THEN 'arming' ELSE w.state END,
     task_queue = CASE WHEN w.state = 'idle' THEN excluded.task_queue ELSE w.task_queue END,
@@ -314,22 +497,161 @@ SET seq = w.seq + 1,
 `
 
 type TouchDigestWindowsParams struct {
-	TenantID  uuid.UUID
-	TaskQueue string
-	UserIds   []string
-	Channels  []string
+	TenantID   uuid.UUID
+	TaskQueue  string
+	UserIds    []string
+	Channels   []string
+	GroupTypes []string
+	GroupKeys  []string
 }
 
 // A page that digested items makes sure each user's window is armed: an
 // idle (or new) window becomes 'arming' for a worker to start its workflow;
 // an armed one only counts the page, so later items cost no Temporal call.
-// Rows are locked in key order, so concurrent pages cannot deadlock.
+// Rows are locked in key order, so concurrent pages cannot deadlock. A
+// collapse window names its event type and group key; a digest's has both ”.
 func (q *Queries) TouchDigestWindows(ctx context.Context, arg TouchDigestWindowsParams) error {
 	_, err := q.db.Exec(ctx, touchDigestWindows,
 		arg.TenantID,
 		arg.TaskQueue,
 		arg.UserIds,
 		arg.Channels,
+		arg.GroupTypes,
+		arg.GroupKeys,
 	)
 	return err
+}
+
+const waitingCollapsedItems = `-- name: WaitingCollapsedItems :many
+SELECT d.id, e.type, d.created_at, coalesce(e.group_window_seconds, 0)::int AS window_seconds
+FROM deliveries d JOIN events e ON e.id = d.event_id
+WHERE d.tenant_id = $1 AND d.user_id = $2 AND d.channel = $3
+  AND d.reason = 'collapsed' AND d.status = 'skipped' AND d.digest_id IS NULL
+  AND e.type = $4 AND e.group_key = $5::text
+ORDER BY d.created_at, d.id
+`
+
+type WaitingCollapsedItemsParams struct {
+	TenantID  uuid.UUID
+	UserID    string
+	Channel   channel.Channel
+	GroupType string
+	GroupKey  string
+}
+
+type WaitingCollapsedItemsRow struct {
+	ID            uuid.UUID
+	Type          string
+	CreatedAt     time.Time
+	WindowSeconds int32
+}
+
+// The items waiting in a collapse window: the recipient's collapsed
+// deliveries of events of one type with one group key, oldest first (the
+// first opened the window: its created_at plus its window is the close).
+func (q *Queries) WaitingCollapsedItems(ctx context.Context, arg WaitingCollapsedItemsParams) ([]WaitingCollapsedItemsRow, error) {
+	rows, err := q.db.Query(ctx, waitingCollapsedItems,
+		arg.TenantID,
+		arg.UserID,
+		arg.Channel,
+		arg.GroupType,
+		arg.GroupKey,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []WaitingCollapsedItemsRow{}
+	for rows.Next() {
+		var i WaitingCollapsedItemsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Type,
+			&i.CreatedAt,
+			&i.WindowSeconds,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const waitingDigestItems = `-- name: WaitingDigestItems :many
+SELECT d.id, e.type, d.created_at FROM deliveries d JOIN events e ON e.id = d.event_id
+WHERE d.tenant_id = $1 AND d.user_id = $2 AND d.channel = $3
+  AND d.reason = 'digested' AND d.status = 'skipped' AND d.digest_id IS NULL
+ORDER BY d.created_at, d.id
+`
+
+type WaitingDigestItemsParams struct {
+	TenantID uuid.UUID
+	UserID   string
+	Channel  channel.Channel
+}
+
+type WaitingDigestItemsRow struct {
+	ID        uuid.UUID
+	Type      string
+	CreatedAt time.Time
+}
+
+// The items waiting in a user's window, each with its type (its category
+// decides its cadence) and when it was digested.
+func (q *Queries) WaitingDigestItems(ctx context.Context, arg WaitingDigestItemsParams) ([]WaitingDigestItemsRow, error) {
+	rows, err := q.db.Query(ctx, waitingDigestItems, arg.TenantID, arg.UserID, arg.Channel)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []WaitingDigestItemsRow{}
+	for rows.Next() {
+		var i WaitingDigestItemsRow
+		if err := rows.Scan(&i.ID, &i.Type, &i.CreatedAt); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const waitingDigestTypes = `-- name: WaitingDigestTypes :many
+SELECT DISTINCT e.type FROM deliveries d JOIN events e ON e.id = d.event_id
+WHERE d.tenant_id = $1 AND d.user_id = $2 AND d.channel = $3
+  AND d.reason = 'digested' AND d.status = 'skipped' AND d.digest_id IS NULL
+ORDER BY e.type
+`
+
+type WaitingDigestTypesParams struct {
+	TenantID uuid.UUID
+	UserID   string
+	Channel  channel.Channel
+}
+
+// The event types of the items waiting in a user's window: their categories
+// decide when it closes.
+func (q *Queries) WaitingDigestTypes(ctx context.Context, arg WaitingDigestTypesParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, waitingDigestTypes, arg.TenantID, arg.UserID, arg.Channel)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var type_ string
+		if err := rows.Scan(&type_); err != nil {
+			return nil, err
+		}
+		items = append(items, type_)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

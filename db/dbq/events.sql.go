@@ -13,6 +13,35 @@ import (
 	"github.com/heraldhq/herald/delivery"
 )
 
+const addEventTypeVersion = `-- name: AddEventTypeVersion :one
+WITH latest AS (
+    SELECT v.version, v.definition FROM event_type_versions v
+    WHERE v.tenant_id = $1 AND v.key = $2
+    ORDER BY v.version DESC LIMIT 1
+)
+INSERT INTO event_type_versions (tenant_id, key, version, definition)
+SELECT $1, $2, COALESCE((SELECT l.version FROM latest l), 0) + 1, $3::jsonb
+WHERE NOT EXISTS (SELECT 1 FROM latest l WHERE l.definition = $3::jsonb)
+RETURNING version
+`
+
+type AddEventTypeVersionParams struct {
+	TenantID   uuid.UUID
+	Key        string
+	Definition []byte
+}
+
+// Records a definition just stored as the key's next version, unless it is
+// the latest one already (a PUT repeated by a retrying client must not push
+// real versions out). The caller holds the event type's row lock, so two
+// PUTs cannot take one number. No row: nothing was recorded.
+func (q *Queries) AddEventTypeVersion(ctx context.Context, arg AddEventTypeVersionParams) (int32, error) {
+	row := q.db.QueryRow(ctx, addEventTypeVersion, arg.TenantID, arg.Key, arg.Definition)
+	var version int32
+	err := row.Scan(&version)
+	return version, err
+}
+
 const eventStatusForPage = `-- name: EventStatusForPage :one
 SELECT status FROM events WHERE id = $1 FOR SHARE
 `
@@ -27,8 +56,54 @@ func (q *Queries) EventStatusForPage(ctx context.Context, id uuid.UUID) (deliver
 	return status, err
 }
 
+const eventTypeVersions = `-- name: EventTypeVersions :many
+SELECT tenant_id, key, version, definition, created_at FROM event_type_versions
+WHERE tenant_id = $1 AND key = $2 AND ($3::integer = 0 OR version < $3::integer)
+ORDER BY version DESC
+LIMIT $4
+`
+
+type EventTypeVersionsParams struct {
+	TenantID uuid.UUID
+	Key      string
+	Before   int32
+	MaxRows  int32
+}
+
+// The versions of a key, newest first, those below before (0: from the newest).
+func (q *Queries) EventTypeVersions(ctx context.Context, arg EventTypeVersionsParams) ([]EventTypeVersion, error) {
+	rows, err := q.db.Query(ctx, eventTypeVersions,
+		arg.TenantID,
+		arg.Key,
+		arg.Before,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []EventTypeVersion{}
+	for rows.Next() {
+		var i EventTypeVersion
+		if err := rows.Scan(
+			&i.TenantID,
+			&i.Key,
+			&i.Version,
+			&i.Definition,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getEvent = `-- name: GetEvent :one
-SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at, source_event_id FROM events WHERE tenant_id = $1 AND id = $2
+SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at, source_event_id, personal_link, group_key, group_window_seconds FROM events WHERE tenant_id = $1 AND id = $2
 `
 
 type GetEventParams struct {
@@ -56,12 +131,15 @@ func (q *Queries) GetEvent(ctx context.Context, arg GetEventParams) (Event, erro
 		&i.RunID,
 		&i.StartedAt,
 		&i.SourceEventID,
+		&i.PersonalLink,
+		&i.GroupKey,
+		&i.GroupWindowSeconds,
 	)
 	return i, err
 }
 
 const getEventByKey = `-- name: GetEventByKey :one
-SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at, source_event_id FROM events WHERE tenant_id = $1 AND idempotency_key = $2
+SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at, source_event_id, personal_link, group_key, group_window_seconds FROM events WHERE tenant_id = $1 AND idempotency_key = $2
 `
 
 type GetEventByKeyParams struct {
@@ -89,6 +167,9 @@ func (q *Queries) GetEventByKey(ctx context.Context, arg GetEventByKeyParams) (E
 		&i.RunID,
 		&i.StartedAt,
 		&i.SourceEventID,
+		&i.PersonalLink,
+		&i.GroupKey,
+		&i.GroupWindowSeconds,
 	)
 	return i, err
 }
@@ -145,26 +226,31 @@ func (q *Queries) GetTenantEventTypes(ctx context.Context, tenantID uuid.UUID) (
 
 const insertEvent = `-- name: InsertEvent :one
 INSERT INTO events (id, tenant_id, type, idempotency_key, request_hash, recipients, data,
-                    urgent, link, send_at, workflow_id, source_event_id)
+                    urgent, link, personal_link, send_at, workflow_id, source_event_id,
+                    group_key, group_window_seconds)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
-        $8, $9, $10, $11, $12)
+        $8, $9, $10::jsonb, $11, $12, $13,
+        $14, $15)
 ON CONFLICT DO NOTHING
-RETURNING id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at, source_event_id
+RETURNING id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at, source_event_id, personal_link, group_key, group_window_seconds
 `
 
 type InsertEventParams struct {
-	ID             uuid.UUID
-	TenantID       uuid.UUID
-	Type           string
-	IdempotencyKey string
-	RequestHash    []byte
-	Recipients     []byte
-	Data           []byte
-	Urgent         bool
-	Link           string
-	SendAt         *time.Time
-	WorkflowID     string
-	SourceEventID  uuid.NullUUID
+	ID                 uuid.UUID
+	TenantID           uuid.UUID
+	Type               string
+	IdempotencyKey     string
+	RequestHash        []byte
+	Recipients         []byte
+	Data               []byte
+	Urgent             bool
+	Link               string
+	PersonalLink       []byte
+	SendAt             *time.Time
+	WorkflowID         string
+	SourceEventID      uuid.NullUUID
+	GroupKey           *string
+	GroupWindowSeconds *int32
 }
 
 // ON CONFLICT DO NOTHING makes concurrent posts with one key race on the unique
@@ -182,9 +268,12 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (Event
 		arg.Data,
 		arg.Urgent,
 		arg.Link,
+		arg.PersonalLink,
 		arg.SendAt,
 		arg.WorkflowID,
 		arg.SourceEventID,
+		arg.GroupKey,
+		arg.GroupWindowSeconds,
 	)
 	var i Event
 	err := row.Scan(
@@ -204,12 +293,16 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (Event
 		&i.RunID,
 		&i.StartedAt,
 		&i.SourceEventID,
+		&i.PersonalLink,
+		&i.GroupKey,
+		&i.GroupWindowSeconds,
 	)
 	return i, err
 }
 
 const loadEventContext = `-- name: LoadEventContext :one
-SELECT e.id, e.tenant_id, e.type, e.idempotency_key, e.request_hash, e.recipients, e.data, e.urgent, e.link, e.send_at, e.workflow_id, e.status, e.created_at, e.run_id, e.started_at, e.source_event_id, t.name AS tenant_name, t.settings AS tenant_settings, t.timezone AS tenant_timezone,
+SELECT e.id, e.tenant_id, e.type, e.idempotency_key, e.request_hash, e.recipients, e.data, e.urgent, e.link, e.send_at, e.workflow_id, e.status, e.created_at, e.run_id, e.started_at, e.source_event_id, e.personal_link, e.group_key, e.group_window_seconds, t.name AS tenant_name, t.settings AS tenant_settings, t.timezone AS tenant_timezone,
+       t.branding AS tenant_branding,
        (SELECT et.definition FROM event_types et
         WHERE et.tenant_id = e.tenant_id AND et.key = e.type) AS type_definition,
        -- The integrations' plain config, NULL when none: planning needs to
@@ -227,6 +320,7 @@ type LoadEventContextRow struct {
 	TenantName     string
 	TenantSettings []byte
 	TenantTimezone string
+	TenantBranding []byte
 	TypeDefinition []byte
 	SlackConfig    []byte
 	WebhookConfig  []byte
@@ -253,9 +347,13 @@ func (q *Queries) LoadEventContext(ctx context.Context, id uuid.UUID) (LoadEvent
 		&i.Event.RunID,
 		&i.Event.StartedAt,
 		&i.Event.SourceEventID,
+		&i.Event.PersonalLink,
+		&i.Event.GroupKey,
+		&i.Event.GroupWindowSeconds,
 		&i.TenantName,
 		&i.TenantSettings,
 		&i.TenantTimezone,
+		&i.TenantBranding,
 		&i.TypeDefinition,
 		&i.SlackConfig,
 		&i.WebhookConfig,
@@ -264,7 +362,7 @@ func (q *Queries) LoadEventContext(ctx context.Context, id uuid.UUID) (LoadEvent
 }
 
 const lockEventForCancel = `-- name: LockEventForCancel :one
-SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at, source_event_id FROM events WHERE tenant_id = $1 AND id = $2 FOR UPDATE
+SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at, source_event_id, personal_link, group_key, group_window_seconds FROM events WHERE tenant_id = $1 AND id = $2 FOR UPDATE
 `
 
 type LockEventForCancelParams struct {
@@ -292,8 +390,28 @@ func (q *Queries) LockEventForCancel(ctx context.Context, arg LockEventForCancel
 		&i.RunID,
 		&i.StartedAt,
 		&i.SourceEventID,
+		&i.PersonalLink,
+		&i.GroupKey,
+		&i.GroupWindowSeconds,
 	)
 	return i, err
+}
+
+const lockTenantEventType = `-- name: LockTenantEventType :one
+SELECT definition FROM event_types WHERE tenant_id = $1 AND key = $2 FOR UPDATE
+`
+
+type LockTenantEventTypeParams struct {
+	TenantID uuid.UUID
+	Key      string
+}
+
+// An event type PUT reads the definition it keeps under the row's lock.
+func (q *Queries) LockTenantEventType(ctx context.Context, arg LockTenantEventTypeParams) ([]byte, error) {
+	row := q.db.QueryRow(ctx, lockTenantEventType, arg.TenantID, arg.Key)
+	var definition []byte
+	err := row.Scan(&definition)
+	return definition, err
 }
 
 const markEventCancelled = `-- name: MarkEventCancelled :exec
@@ -365,8 +483,48 @@ func (q *Queries) SetEventStatus(ctx context.Context, arg SetEventStatusParams) 
 	return err
 }
 
+const settleEventStatus = `-- name: SettleEventStatus :one
+UPDATE events SET status = CASE WHEN status = 'cancelled' THEN status ELSE $1 END,
+    started_at = COALESCE(started_at, now()),
+    run_id = CASE WHEN $2::text = '' THEN run_id ELSE $2::text END
+WHERE id = $3
+RETURNING status
+`
+
+type SettleEventStatusParams struct {
+	Status delivery.EventStatus
+	RunID  string
+	ID     uuid.UUID
+}
+
+// SetEventStatus, answering the status the row ends with (a cancelled event
+// stays cancelled).
+func (q *Queries) SettleEventStatus(ctx context.Context, arg SettleEventStatusParams) (delivery.EventStatus, error) {
+	row := q.db.QueryRow(ctx, settleEventStatus, arg.Status, arg.RunID, arg.ID)
+	var status delivery.EventStatus
+	err := row.Scan(&status)
+	return status, err
+}
+
+const trimEventTypeVersions = `-- name: TrimEventTypeVersions :exec
+DELETE FROM event_type_versions
+WHERE tenant_id = $1 AND key = $2 AND version < $3::integer
+`
+
+type TrimEventTypeVersionsParams struct {
+	TenantID   uuid.UUID
+	Key        string
+	OldestKept int32
+}
+
+// Drops the versions of a key older than the oldest one kept.
+func (q *Queries) TrimEventTypeVersions(ctx context.Context, arg TrimEventTypeVersionsParams) error {
+	_, err := q.db.Exec(ctx, trimEventTypeVersions, arg.TenantID, arg.Key, arg.OldestKept)
+	return err
+}
+
 const unstartedEvents = `-- name: UnstartedEvents :many
-SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at, source_event_id FROM events
+SELECT id, tenant_id, type, idempotency_key, request_hash, recipients, data, urgent, link, send_at, workflow_id, status, created_at, run_id, started_at, source_event_id, personal_link, group_key, group_window_seconds FROM events
 WHERE started_at IS NULL AND status = 'pending' AND created_at < $1::timestamptz
 ORDER BY created_at
 LIMIT $2
@@ -405,6 +563,9 @@ func (q *Queries) UnstartedEvents(ctx context.Context, arg UnstartedEventsParams
 			&i.RunID,
 			&i.StartedAt,
 			&i.SourceEventID,
+			&i.PersonalLink,
+			&i.GroupKey,
+			&i.GroupWindowSeconds,
 		); err != nil {
 			return nil, err
 		}

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/google/uuid"
+	"github.com/heraldhq/herald/integrations"
 )
 
 const disableIntegration = `-- name: DisableIntegration :exec
@@ -19,7 +20,7 @@ WHERE tenant_id = $2 AND kind = $3 AND disabled_at IS NULL
 type DisableIntegrationParams struct {
 	Reason   string
 	TenantID uuid.UUID
-	Kind     string
+	Kind     integrations.Kind
 }
 
 func (q *Queries) DisableIntegration(ctx context.Context, arg DisableIntegrationParams) error {
@@ -33,11 +34,37 @@ SELECT tenant_id, kind, config, secrets, disabled_at, disabled_reason, created_a
 
 type GetIntegrationParams struct {
 	TenantID uuid.UUID
-	Kind     string
+	Kind     integrations.Kind
 }
 
 func (q *Queries) GetIntegration(ctx context.Context, arg GetIntegrationParams) (Integration, error) {
 	row := q.db.QueryRow(ctx, getIntegration, arg.TenantID, arg.Kind)
+	var i Integration
+	err := row.Scan(
+		&i.TenantID,
+		&i.Kind,
+		&i.Config,
+		&i.Secrets,
+		&i.DisabledAt,
+		&i.DisabledReason,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const lockIntegration = `-- name: LockIntegration :one
+SELECT tenant_id, kind, config, secrets, disabled_at, disabled_reason, created_at, updated_at FROM integrations WHERE tenant_id = $1 AND kind = $2 FOR UPDATE
+`
+
+type LockIntegrationParams struct {
+	TenantID uuid.UUID
+	Kind     integrations.Kind
+}
+
+// A PUT reads the configuration it keeps under the row's lock.
+func (q *Queries) LockIntegration(ctx context.Context, arg LockIntegrationParams) (Integration, error) {
+	row := q.db.QueryRow(ctx, lockIntegration, arg.TenantID, arg.Kind)
 	var i Integration
 	err := row.Scan(
 		&i.TenantID,
@@ -63,7 +90,7 @@ RETURNING tenant_id, kind, config, secrets, disabled_at, disabled_reason, create
 
 type PutIntegrationParams struct {
 	TenantID uuid.UUID
-	Kind     string
+	Kind     integrations.Kind
 	Config   []byte
 	Secrets  string
 }

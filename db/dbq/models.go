@@ -11,7 +11,9 @@ import (
 	"github.com/heraldhq/herald/approval"
 	"github.com/heraldhq/herald/audience"
 	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/delivery"
+	"github.com/heraldhq/herald/integrations"
 )
 
 type ApiKey struct {
@@ -54,6 +56,15 @@ type ApprovalHistory struct {
 	At         time.Time
 }
 
+type AuditCheckpoint struct {
+	TenantID  uuid.UUID
+	Seq       int64
+	Hash      []byte
+	At        time.Time
+	KeyID     []byte
+	Signature []byte
+}
+
 type AuditHead struct {
 	TenantID uuid.UUID
 	Seq      int64
@@ -67,9 +78,9 @@ type AuditLog struct {
 	DeliveryID  uuid.UUID
 	EventID     uuid.UUID
 	Recipient   string
-	Channel     string
-	Status      string
-	Reason      string
+	Channel     channel.Channel
+	Status      delivery.Status
+	Reason      delivery.Reason
 	ContentHash []byte
 	At          time.Time
 	PrevHash    []byte
@@ -83,7 +94,7 @@ type Batch struct {
 	ExpectedJobs   int32
 	Event          []byte
 	ExpiresAt      time.Time
-	Status         string
+	Status         contract.BatchStatus
 	EmittedEventID uuid.NullUUID
 	CreatedAt      time.Time
 	ClosedAt       *time.Time
@@ -96,55 +107,72 @@ type BatchJob struct {
 	CompletedAt time.Time
 }
 
+type CollapseHead struct {
+	TenantID  uuid.UUID
+	UserID    string
+	GroupType string
+	GroupKey  string
+	EventID   uuid.UUID
+	ClosesAt  time.Time
+}
+
 type Delivery struct {
-	ID           uuid.UUID
-	TenantID     uuid.UUID
-	EventID      uuid.UUID
-	UserID       string
-	Channel      channel.Channel
-	Status       delivery.Status
-	Reason       delivery.Reason
-	Attempts     int32
-	NotBefore    *time.Time
-	DeliveredAt  *time.Time
-	Error        string
-	ContentHash  []byte
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	ClaimID      uuid.NullUUID
-	ClaimedUntil *time.Time
-	FailedAt     *time.Time
-	DigestID     uuid.NullUUID
+	ID            uuid.UUID
+	TenantID      uuid.UUID
+	EventID       uuid.UUID
+	UserID        string
+	Channel       channel.Channel
+	Status        delivery.Status
+	Reason        delivery.Reason
+	Attempts      int32
+	NotBefore     *time.Time
+	DeliveredAt   *time.Time
+	Error         string
+	ContentHash   []byte
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	ClaimID       uuid.NullUUID
+	ClaimedUntil  *time.Time
+	FailedAt      *time.Time
+	DigestID      uuid.NullUUID
+	Tries         int16
+	Relay         *string
+	EscalatedFrom *channel.Channel
 }
 
 type DigestWindow struct {
 	TenantID   uuid.UUID
 	UserID     string
-	Channel    string
+	Channel    channel.Channel
 	State      string
 	Seq        int64
 	TaskQueue  string
 	LeaseUntil *time.Time
 	UpdatedAt  time.Time
+	GroupType  string
+	GroupKey   string
 }
 
 type Event struct {
-	ID             uuid.UUID
-	TenantID       uuid.UUID
-	Type           string
-	IdempotencyKey string
-	RequestHash    []byte
-	Recipients     []byte
-	Data           []byte
-	Urgent         bool
-	Link           string
-	SendAt         *time.Time
-	WorkflowID     string
-	Status         delivery.EventStatus
-	CreatedAt      time.Time
-	RunID          string
-	StartedAt      *time.Time
-	SourceEventID  uuid.NullUUID
+	ID                 uuid.UUID
+	TenantID           uuid.UUID
+	Type               string
+	IdempotencyKey     string
+	RequestHash        []byte
+	Recipients         []byte
+	Data               []byte
+	Urgent             bool
+	Link               string
+	SendAt             *time.Time
+	WorkflowID         string
+	Status             delivery.EventStatus
+	CreatedAt          time.Time
+	RunID              string
+	StartedAt          *time.Time
+	SourceEventID      uuid.NullUUID
+	PersonalLink       []byte
+	GroupKey           *string
+	GroupWindowSeconds *int32
 }
 
 type EventType struct {
@@ -152,6 +180,14 @@ type EventType struct {
 	Key        string
 	Definition []byte
 	UpdatedAt  time.Time
+}
+
+type EventTypeVersion struct {
+	TenantID   uuid.UUID
+	Key        string
+	Version    int32
+	Definition []byte
+	CreatedAt  time.Time
 }
 
 type Experiment struct {
@@ -164,7 +200,7 @@ type Experiment struct {
 
 type Integration struct {
 	TenantID       uuid.UUID
-	Kind           string
+	Kind           integrations.Kind
 	Config         []byte
 	Secrets        string
 	DisabledAt     *time.Time
@@ -213,23 +249,75 @@ type RuleState struct {
 	UpdatedAt     time.Time
 }
 
+type Suppression struct {
+	ID         uuid.UUID
+	TenantID   uuid.UUID
+	Address    string
+	Reason     delivery.SuppressionReason
+	DeliveryID uuid.NullUUID
+	Detail     string
+	CreatedAt  time.Time
+}
+
 type Tenant struct {
 	ID        uuid.UUID
 	Name      string
 	Timezone  string
 	Settings  []byte
 	CreatedAt time.Time
+	Branding  []byte
+}
+
+type ThrottleHit struct {
+	EventID  uuid.UUID
+	UserID   string
+	Admitted bool
+}
+
+type ThrottleWindow struct {
+	TenantID    uuid.UUID
+	EventType   string
+	UserID      string
+	WindowStart time.Time
+	Used        int32
+}
+
+type UsageFact struct {
+	EventID uuid.UUID
+	Facts   []byte
+}
+
+type UsageSeries struct {
+	TenantID  uuid.UUID
+	Metric    string
+	Period    string
+	FirstUsed float64
+	FirstAt   time.Time
+	LastUsed  float64
+	LastAt    time.Time
 }
 
 type User struct {
-	TenantID    uuid.UUID
-	ID          string
-	Email       string
-	Name        string
-	Timezone    string
-	Role        audience.Role
-	SlackUserID string
-	Preferences []byte
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	TenantID       uuid.UUID
+	ID             string
+	Email          string
+	Name           string
+	Timezone       string
+	Role           audience.Role
+	SlackUserID    string
+	Preferences    []byte
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	WebhookSecrets string
+	Locale         string
+}
+
+type WorkflowStart struct {
+	WorkflowID   string
+	TenantID     uuid.UUID
+	WorkflowType string
+	Input        []byte
+	Signal       string
+	Reuse        bool
+	CreatedAt    time.Time
 }

@@ -50,7 +50,7 @@ func (q *Queries) DeleteUserInbox(ctx context.Context, arg DeleteUserInboxParams
 }
 
 const getNotification = `-- name: GetNotification :one
-SELECT n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.data, n.read_at, n.created_at, n.seen_at, n.archived_at, n.snoozed_until, e.data AS event_data FROM notifications n JOIN events e ON e.id = n.event_id
+SELECT n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.data, n.read_at, n.created_at, n.seen_at, n.archived_at, n.snoozed_until, e.data AS event_data, e.personal_link FROM notifications n JOIN events e ON e.id = n.event_id
 WHERE n.tenant_id = $1 AND n.user_id = $2 AND n.id = $3
 `
 
@@ -63,6 +63,7 @@ type GetNotificationParams struct {
 type GetNotificationRow struct {
 	Notification Notification
 	EventData    []byte
+	PersonalLink []byte
 }
 
 func (q *Queries) GetNotification(ctx context.Context, arg GetNotificationParams) (GetNotificationRow, error) {
@@ -85,6 +86,7 @@ func (q *Queries) GetNotification(ctx context.Context, arg GetNotificationParams
 		&i.Notification.ArchivedAt,
 		&i.Notification.SnoozedUntil,
 		&i.EventData,
+		&i.PersonalLink,
 	)
 	return i, err
 }
@@ -187,7 +189,7 @@ func (q *Queries) LatestUnread(ctx context.Context, arg LatestUnreadParams) ([]L
 const listNotifications = `-- name: ListNotifications :many
 SELECT n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.data, n.read_at, n.created_at, n.seen_at, n.archived_at, n.snoozed_until,
        (CASE WHEN size.data_bytes <= $1::int THEN e.data END)::jsonb AS event_data,
-       size.data_bytes > $1::int AS data_truncated
+       size.data_bytes > $1::int AS data_truncated, e.personal_link
 FROM notifications n
 JOIN events e ON e.id = n.event_id
 CROSS JOIN LATERAL (SELECT octet_length(e.data::text) AS data_bytes) size
@@ -220,6 +222,7 @@ type ListNotificationsRow struct {
 	Notification  Notification
 	EventData     []byte
 	DataTruncated bool
+	PersonalLink  []byte
 }
 
 // Keyset paging, newest first; the cursor is the last row's (created_at, id).
@@ -263,6 +266,7 @@ func (q *Queries) ListNotifications(ctx context.Context, arg ListNotificationsPa
 			&i.Notification.SnoozedUntil,
 			&i.EventData,
 			&i.DataTruncated,
+			&i.PersonalLink,
 		); err != nil {
 			return nil, err
 		}
@@ -334,7 +338,7 @@ func (q *Queries) MarkNotificationRead(ctx context.Context, arg MarkNotification
 
 const notificationsByID = `-- name: NotificationsByID :many
 SELECT n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.data, n.read_at, n.created_at, n.seen_at, n.archived_at, n.snoozed_until,
-       (CASE WHEN octet_length(e.data::text) <= $1::int THEN e.data END)::jsonb AS event_data
+       (CASE WHEN octet_length(e.data::text) <= $1::int THEN e.data END)::jsonb AS event_data, e.personal_link
 FROM notifications n JOIN events e ON e.id = n.event_id
 WHERE n.id = ANY($2::uuid[])
 `
@@ -347,6 +351,7 @@ type NotificationsByIDParams struct {
 type NotificationsByIDRow struct {
 	Notification Notification
 	EventData    []byte
+	PersonalLink []byte
 }
 
 // The items a stream announces, with their event's data when it is small.
@@ -376,6 +381,7 @@ func (q *Queries) NotificationsByID(ctx context.Context, arg NotificationsByIDPa
 			&i.Notification.ArchivedAt,
 			&i.Notification.SnoozedUntil,
 			&i.EventData,
+			&i.PersonalLink,
 		); err != nil {
 			return nil, err
 		}
@@ -389,7 +395,7 @@ func (q *Queries) NotificationsByID(ctx context.Context, arg NotificationsByIDPa
 
 const notificationsSince = `-- name: NotificationsSince :many
 SELECT n.id, n.tenant_id, n.user_id, n.event_id, n.delivery_id, n.type, n.title, n.body, n.link, n.data, n.read_at, n.created_at, n.seen_at, n.archived_at, n.snoozed_until,
-       (CASE WHEN octet_length(e.data::text) <= $1::int THEN e.data END)::jsonb AS event_data
+       (CASE WHEN octet_length(e.data::text) <= $1::int THEN e.data END)::jsonb AS event_data, e.personal_link
 FROM notifications n JOIN events e ON e.id = n.event_id
 WHERE n.tenant_id = $2 AND n.user_id = $3 AND n.created_at >= $4
   AND n.archived_at IS NULL AND (n.snoozed_until IS NULL OR n.snoozed_until <= now())
@@ -408,6 +414,7 @@ type NotificationsSinceParams struct {
 type NotificationsSinceRow struct {
 	Notification Notification
 	EventData    []byte
+	PersonalLink []byte
 }
 
 // A stream's catch-up: the items of the inbox created at or after since,
@@ -444,6 +451,7 @@ func (q *Queries) NotificationsSince(ctx context.Context, arg NotificationsSince
 			&i.Notification.ArchivedAt,
 			&i.Notification.SnoozedUntil,
 			&i.EventData,
+			&i.PersonalLink,
 		); err != nil {
 			return nil, err
 		}
@@ -530,6 +538,72 @@ func (q *Queries) SnoozeNotification(ctx context.Context, arg SnoozeNotification
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const timeEntriesOfPeriod = `-- name: TimeEntriesOfPeriod :many
+SELECT DISTINCT ON (x.entry_id) x.entry_id::text AS entry_id, x.status::text AS status, x.project::text AS project,
+       x.day::text AS day, x.hours::text AS hours, x.link
+FROM (SELECT e.data->>'entry_id' AS entry_id, coalesce(e.data->>'status', '') AS status,
+             coalesce(e.data->>'project', '') AS project, coalesce(e.data->>'date', '') AS day,
+             coalesce(e.data->>'hours', '') AS hours, n.link, n.created_at, n.id
+      FROM notifications n JOIN events e ON e.id = n.event_id
+      WHERE n.tenant_id = $1 AND n.user_id = $2 AND n.type = 'time.entry_updated'
+        AND n.created_at >= $3 AND n.created_at < $4) x
+WHERE x.entry_id IS NOT NULL
+ORDER BY x.entry_id, x.created_at DESC, x.id DESC
+LIMIT $5
+`
+
+type TimeEntriesOfPeriodParams struct {
+	TenantID uuid.UUID
+	UserID   string
+	Since    time.Time
+	Until    time.Time
+	MaxRows  int32
+}
+
+type TimeEntriesOfPeriodRow struct {
+	EntryID string
+	Status  string
+	Project string
+	Day     string
+	Hours   string
+	Link    string
+}
+
+// Each time entry a user was told of in a period (their time.entry_updated
+// inbox items), as its latest notice left it: their weekly time review.
+func (q *Queries) TimeEntriesOfPeriod(ctx context.Context, arg TimeEntriesOfPeriodParams) ([]TimeEntriesOfPeriodRow, error) {
+	rows, err := q.db.Query(ctx, timeEntriesOfPeriod,
+		arg.TenantID,
+		arg.UserID,
+		arg.Since,
+		arg.Until,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TimeEntriesOfPeriodRow{}
+	for rows.Next() {
+		var i TimeEntriesOfPeriodRow
+		if err := rows.Scan(
+			&i.EntryID,
+			&i.Status,
+			&i.Project,
+			&i.Day,
+			&i.Hours,
+			&i.Link,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const unreadCount = `-- name: UnreadCount :one

@@ -47,11 +47,11 @@ func (q *Queries) EventRuleOutcomes(ctx context.Context, eventID uuid.UUID) ([]R
 
 const fireAfterCooldown = `-- name: FireAfterCooldown :one
 INSERT INTO rule_state (tenant_id, rule, key, fired_at, source_event_id)
-VALUES ($1, $2, $3, now(), $4)
+VALUES ($1, $2, $3, coalesce($4::timestamptz, now()), $5)
 ON CONFLICT (tenant_id, rule, key) DO UPDATE
     SET fired_at = excluded.fired_at, source_event_id = excluded.source_event_id, updated_at = now()
     WHERE rule_state.fired_at IS NULL
-       OR rule_state.fired_at <= now() - make_interval(secs => $5::float8)
+       OR rule_state.fired_at <= excluded.fired_at - make_interval(secs => $6::float8)
 RETURNING fired_at
 `
 
@@ -59,18 +59,22 @@ type FireAfterCooldownParams struct {
 	TenantID        uuid.UUID
 	Rule            string
 	Key             string
+	At              *time.Time
 	SourceEventID   uuid.UUID
 	CooldownSeconds float64
 }
 
 // A rule that fires at most once per cooldown per key. The update's WHERE
 // is evaluated on the locked, latest row, so of two concurrent breaches the
-// second sees the first's fired_at and does not fire.
+// second sees the first's fired_at and does not fire. The time is the
+// database's (one clock for every worker) unless the caller gives one: a
+// test's clock, which moves a day on without waiting one.
 func (q *Queries) FireAfterCooldown(ctx context.Context, arg FireAfterCooldownParams) (*time.Time, error) {
 	row := q.db.QueryRow(ctx, fireAfterCooldown,
 		arg.TenantID,
 		arg.Rule,
 		arg.Key,
+		arg.At,
 		arg.SourceEventID,
 		arg.CooldownSeconds,
 	)

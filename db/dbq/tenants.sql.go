@@ -43,7 +43,7 @@ func (q *Queries) CreateAPIKey(ctx context.Context, arg CreateAPIKeyParams) (Cre
 }
 
 const createTenant = `-- name: CreateTenant :one
-INSERT INTO tenants (name) VALUES ($1) RETURNING id, name, timezone, settings, created_at
+INSERT INTO tenants (name) VALUES ($1) RETURNING id, name, timezone, settings, created_at, branding
 `
 
 func (q *Queries) CreateTenant(ctx context.Context, name string) (Tenant, error) {
@@ -55,12 +55,13 @@ func (q *Queries) CreateTenant(ctx context.Context, name string) (Tenant, error)
 		&i.Timezone,
 		&i.Settings,
 		&i.CreatedAt,
+		&i.Branding,
 	)
 	return i, err
 }
 
 const findTenantByName = `-- name: FindTenantByName :one
-SELECT id, name, timezone, settings, created_at FROM tenants WHERE name = $1 ORDER BY created_at LIMIT 1
+SELECT id, name, timezone, settings, created_at, branding FROM tenants WHERE name = $1 ORDER BY created_at LIMIT 1
 `
 
 func (q *Queries) FindTenantByName(ctx context.Context, name string) (Tenant, error) {
@@ -72,12 +73,13 @@ func (q *Queries) FindTenantByName(ctx context.Context, name string) (Tenant, er
 		&i.Timezone,
 		&i.Settings,
 		&i.CreatedAt,
+		&i.Branding,
 	)
 	return i, err
 }
 
 const getTenant = `-- name: GetTenant :one
-SELECT id, name, timezone, settings, created_at FROM tenants WHERE id = $1
+SELECT id, name, timezone, settings, created_at, branding FROM tenants WHERE id = $1
 `
 
 func (q *Queries) GetTenant(ctx context.Context, id uuid.UUID) (Tenant, error) {
@@ -89,8 +91,20 @@ func (q *Queries) GetTenant(ctx context.Context, id uuid.UUID) (Tenant, error) {
 		&i.Timezone,
 		&i.Settings,
 		&i.CreatedAt,
+		&i.Branding,
 	)
 	return i, err
+}
+
+const getTenantBranding = `-- name: GetTenantBranding :one
+SELECT branding FROM tenants WHERE id = $1
+`
+
+func (q *Queries) GetTenantBranding(ctx context.Context, id uuid.UUID) ([]byte, error) {
+	row := q.db.QueryRow(ctx, getTenantBranding, id)
+	var branding []byte
+	err := row.Scan(&branding)
+	return branding, err
 }
 
 const listAPIKeys = `-- name: ListAPIKeys :many
@@ -133,6 +147,37 @@ func (q *Queries) ListAPIKeys(ctx context.Context, tenantID uuid.UUID) ([]ListAP
 	return items, nil
 }
 
+const lockTenantBranding = `-- name: LockTenantBranding :one
+SELECT branding FROM tenants WHERE id = $1 FOR UPDATE
+`
+
+// A branding PUT merges what it leaves out under the row's lock, so two
+// PUTs of different fields both count.
+func (q *Queries) LockTenantBranding(ctx context.Context, id uuid.UUID) ([]byte, error) {
+	row := q.db.QueryRow(ctx, lockTenantBranding, id)
+	var branding []byte
+	err := row.Scan(&branding)
+	return branding, err
+}
+
+const lockTenantSettings = `-- name: LockTenantSettings :one
+SELECT settings, timezone FROM tenants WHERE id = $1 FOR UPDATE
+`
+
+type LockTenantSettingsRow struct {
+	Settings []byte
+	Timezone string
+}
+
+// A settings PUT reads what it keeps under the row's lock, so two PUTs of
+// different fields both count.
+func (q *Queries) LockTenantSettings(ctx context.Context, id uuid.UUID) (LockTenantSettingsRow, error) {
+	row := q.db.QueryRow(ctx, lockTenantSettings, id)
+	var i LockTenantSettingsRow
+	err := row.Scan(&i.Settings, &i.Timezone)
+	return i, err
+}
+
 const revokeAPIKeyByHash = `-- name: RevokeAPIKeyByHash :one
 UPDATE api_keys SET revoked_at = now() WHERE key_hash = $1 AND revoked_at IS NULL
 RETURNING id, prefix
@@ -167,9 +212,23 @@ func (q *Queries) RevokeAPIKeyByID(ctx context.Context, id uuid.UUID) (RevokeAPI
 	return i, err
 }
 
+const setTenantBranding = `-- name: SetTenantBranding :exec
+UPDATE tenants SET branding = $1 WHERE id = $2
+`
+
+type SetTenantBrandingParams struct {
+	Branding []byte
+	ID       uuid.UUID
+}
+
+func (q *Queries) SetTenantBranding(ctx context.Context, arg SetTenantBrandingParams) error {
+	_, err := q.db.Exec(ctx, setTenantBranding, arg.Branding, arg.ID)
+	return err
+}
+
 const setTenantSettings = `-- name: SetTenantSettings :one
 UPDATE tenants SET settings = $1, timezone = $2 WHERE id = $3
-RETURNING id, name, timezone, settings, created_at
+RETURNING id, name, timezone, settings, created_at, branding
 `
 
 type SetTenantSettingsParams struct {
@@ -187,12 +246,13 @@ func (q *Queries) SetTenantSettings(ctx context.Context, arg SetTenantSettingsPa
 		&i.Timezone,
 		&i.Settings,
 		&i.CreatedAt,
+		&i.Branding,
 	)
 	return i, err
 }
 
 const tenantByAPIKey = `-- name: TenantByAPIKey :one
-SELECT t.id, t.name, t.timezone, t.settings, t.created_at, k.id AS key_id,
+SELECT t.id, t.name, t.timezone, t.settings, t.created_at, t.branding, k.id AS key_id,
        (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute')::bool AS record_use
 FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
 WHERE k.key_hash = $1 AND k.revoked_at IS NULL
@@ -216,6 +276,7 @@ func (q *Queries) TenantByAPIKey(ctx context.Context, keyHash []byte) (TenantByA
 		&i.Tenant.Timezone,
 		&i.Tenant.Settings,
 		&i.Tenant.CreatedAt,
+		&i.Tenant.Branding,
 		&i.KeyID,
 		&i.RecordUse,
 	)

@@ -18,7 +18,7 @@ const cancelUserDeliveries = `-- name: CancelUserDeliveries :execrows
 UPDATE deliveries SET status = 'cancelled', reason = $1, updated_at = now()
 WHERE tenant_id = $2 AND user_id = $3
   AND ((status = 'pending' AND (claimed_until IS NULL OR claimed_until < now()))
-       OR (status = 'skipped' AND reason = 'digested' AND digest_id IS NULL))
+       OR (status = 'skipped' AND reason IN ('digested', 'collapsed') AND digest_id IS NULL))
 `
 
 type CancelUserDeliveriesParams struct {
@@ -98,7 +98,7 @@ func (q *Queries) FirstOwner(ctx context.Context, tenantID uuid.UUID) (string, e
 }
 
 const getUser = `-- name: GetUser :one
-SELECT tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at FROM users WHERE tenant_id = $1 AND id = $2
+SELECT tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at, webhook_secrets, locale FROM users WHERE tenant_id = $1 AND id = $2
 `
 
 type GetUserParams struct {
@@ -120,22 +120,48 @@ func (q *Queries) GetUser(ctx context.Context, arg GetUserParams) (User, error) 
 		&i.Preferences,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.WebhookSecrets,
+		&i.Locale,
 	)
 	return i, err
 }
 
+const lockUserPreferences = `-- name: LockUserPreferences :one
+SELECT preferences, webhook_secrets FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE
+`
+
+type LockUserPreferencesParams struct {
+	TenantID uuid.UUID
+	ID       string
+}
+
+type LockUserPreferencesRow struct {
+	Preferences    []byte
+	WebhookSecrets string
+}
+
+// A preferences PUT reads the document and the endpoint's secrets under the
+// row's lock, so two PUTs of different fields both count, and never both
+// make the first secret and answer different ones.
+func (q *Queries) LockUserPreferences(ctx context.Context, arg LockUserPreferencesParams) (LockUserPreferencesRow, error) {
+	row := q.db.QueryRow(ctx, lockUserPreferences, arg.TenantID, arg.ID)
+	var i LockUserPreferencesRow
+	err := row.Scan(&i.Preferences, &i.WebhookSecrets)
+	return i, err
+}
+
 const namedRecipientsPage = `-- name: NamedRecipientsPage :many
-SELECT DISTINCT ON (id) tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at FROM (
-    (SELECT u.tenant_id, u.id, u.email, u.name, u.timezone, u.role, u.slack_user_id, u.preferences, u.created_at, u.updated_at FROM (
+SELECT DISTINCT ON (id) tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at, webhook_secrets, locale FROM (
+    (SELECT u.tenant_id, u.id, u.email, u.name, u.timezone, u.role, u.slack_user_id, u.preferences, u.created_at, u.updated_at, u.webhook_secrets, u.locale FROM (
         SELECT DISTINCT n.id FROM unnest($1::text[]) AS n(id) WHERE n.id > $2::text ORDER BY n.id
      ) AS n
-     CROSS JOIN LATERAL (SELECT tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at FROM users WHERE users.tenant_id = $3 AND users.id = n.id LIMIT 1) AS u
+     CROSS JOIN LATERAL (SELECT tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at, webhook_secrets, locale FROM users WHERE users.tenant_id = $3 AND users.id = n.id LIMIT 1) AS u
      ORDER BY n.id
      LIMIT $4)
     UNION ALL
-    (SELECT u.tenant_id, u.id, u.email, u.name, u.timezone, u.role, u.slack_user_id, u.preferences, u.created_at, u.updated_at FROM unnest($5::text[]) AS r(role)
+    (SELECT u.tenant_id, u.id, u.email, u.name, u.timezone, u.role, u.slack_user_id, u.preferences, u.created_at, u.updated_at, u.webhook_secrets, u.locale FROM unnest($5::text[]) AS r(role)
      CROSS JOIN LATERAL (
-         SELECT tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at FROM users
+         SELECT tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at, webhook_secrets, locale FROM users
          WHERE users.tenant_id = $3 AND users.role = r.role AND users.id > $2
          ORDER BY users.id
          LIMIT $4
@@ -184,6 +210,8 @@ func (q *Queries) NamedRecipientsPage(ctx context.Context, arg NamedRecipientsPa
 			&i.Preferences,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.WebhookSecrets,
+			&i.Locale,
 		); err != nil {
 			return nil, err
 		}
@@ -196,9 +224,9 @@ func (q *Queries) NamedRecipientsPage(ctx context.Context, arg NamedRecipientsPa
 }
 
 const roleRecipientsPage = `-- name: RoleRecipientsPage :many
-SELECT u.tenant_id, u.id, u.email, u.name, u.timezone, u.role, u.slack_user_id, u.preferences, u.created_at, u.updated_at FROM unnest($1::text[]) AS r(role)
+SELECT u.tenant_id, u.id, u.email, u.name, u.timezone, u.role, u.slack_user_id, u.preferences, u.created_at, u.updated_at, u.webhook_secrets, u.locale FROM unnest($1::text[]) AS r(role)
 CROSS JOIN LATERAL (
-    SELECT tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at FROM users
+    SELECT tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at, webhook_secrets, locale FROM users
     WHERE tenant_id = $2 AND role = r.role AND id > $3
     ORDER BY id
     LIMIT $4
@@ -242,6 +270,8 @@ func (q *Queries) RoleRecipientsPage(ctx context.Context, arg RoleRecipientsPage
 			&i.Preferences,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.WebhookSecrets,
+			&i.Locale,
 		); err != nil {
 			return nil, err
 		}
@@ -280,19 +310,27 @@ func (q *Queries) SetUserCategoryEmail(ctx context.Context, arg SetUserCategoryE
 }
 
 const setUserPreferences = `-- name: SetUserPreferences :one
-UPDATE users SET preferences = $1, updated_at = now()
-WHERE tenant_id = $2 AND id = $3
-RETURNING tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at
+UPDATE users SET preferences = $1, webhook_secrets = $2, updated_at = now()
+WHERE tenant_id = $3 AND id = $4
+RETURNING tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at, webhook_secrets, locale
 `
 
 type SetUserPreferencesParams struct {
-	Preferences []byte
-	TenantID    uuid.UUID
-	ID          string
+	Preferences    []byte
+	WebhookSecrets string
+	TenantID       uuid.UUID
+	ID             string
 }
 
+// The document and the sealed secrets of the user's own webhook endpoint,
+// which follow its URL.
 func (q *Queries) SetUserPreferences(ctx context.Context, arg SetUserPreferencesParams) (User, error) {
-	row := q.db.QueryRow(ctx, setUserPreferences, arg.Preferences, arg.TenantID, arg.ID)
+	row := q.db.QueryRow(ctx, setUserPreferences,
+		arg.Preferences,
+		arg.WebhookSecrets,
+		arg.TenantID,
+		arg.ID,
+	)
 	var i User
 	err := row.Scan(
 		&i.TenantID,
@@ -305,13 +343,15 @@ func (q *Queries) SetUserPreferences(ctx context.Context, arg SetUserPreferences
 		&i.Preferences,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.WebhookSecrets,
+		&i.Locale,
 	)
 	return i, err
 }
 
 const tenantRecipientsPage = `-- name: TenantRecipientsPage :many
 
-SELECT tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at FROM users
+SELECT tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at, webhook_secrets, locale FROM users
 WHERE tenant_id = $1 AND id > $2
 ORDER BY id
 LIMIT $3
@@ -349,6 +389,8 @@ func (q *Queries) TenantRecipientsPage(ctx context.Context, arg TenantRecipients
 			&i.Preferences,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.WebhookSecrets,
+			&i.Locale,
 		); err != nil {
 			return nil, err
 		}
@@ -361,18 +403,19 @@ func (q *Queries) TenantRecipientsPage(ctx context.Context, arg TenantRecipients
 }
 
 const upsertUser = `-- name: UpsertUser :one
-INSERT INTO users (tenant_id, id, email, name, timezone, role, slack_user_id)
+INSERT INTO users (tenant_id, id, email, name, timezone, role, slack_user_id, locale)
 VALUES ($1, $2, COALESCE($3::text, ''), COALESCE($4::text, ''),
         COALESCE($5::text, ''), COALESCE($6::text, 'member'),
-        COALESCE($7::text, ''))
+        COALESCE($7::text, ''), COALESCE($8::text, ''))
 ON CONFLICT (tenant_id, id) DO UPDATE SET
     email = COALESCE($3::text, users.email),
     name = COALESCE($4::text, users.name),
     timezone = COALESCE($5::text, users.timezone),
     role = COALESCE($6::text, users.role),
     slack_user_id = COALESCE($7::text, users.slack_user_id),
+    locale = COALESCE($8::text, users.locale),
     updated_at = now()
-RETURNING tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at, (xmax = 0)::bool AS created
+RETURNING tenant_id, id, email, name, timezone, role, slack_user_id, preferences, created_at, updated_at, webhook_secrets, locale, (xmax = 0)::bool AS created
 `
 
 type UpsertUserParams struct {
@@ -383,20 +426,23 @@ type UpsertUserParams struct {
 	Timezone    *string
 	Role        *string
 	SlackUserID *string
+	Locale      *string
 }
 
 type UpsertUserRow struct {
-	TenantID    uuid.UUID
-	ID          string
-	Email       string
-	Name        string
-	Timezone    string
-	Role        audience.Role
-	SlackUserID string
-	Preferences []byte
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	Created     bool
+	TenantID       uuid.UUID
+	ID             string
+	Email          string
+	Name           string
+	Timezone       string
+	Role           audience.Role
+	SlackUserID    string
+	Preferences    []byte
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	WebhookSecrets string
+	Locale         string
+	Created        bool
 }
 
 // Fields left out (NULL) keep their stored value, or take the default on insert,
@@ -410,6 +456,7 @@ func (q *Queries) UpsertUser(ctx context.Context, arg UpsertUserParams) (UpsertU
 		arg.Timezone,
 		arg.Role,
 		arg.SlackUserID,
+		arg.Locale,
 	)
 	var i UpsertUserRow
 	err := row.Scan(
@@ -423,6 +470,8 @@ func (q *Queries) UpsertUser(ctx context.Context, arg UpsertUserParams) (UpsertU
 		&i.Preferences,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.WebhookSecrets,
+		&i.Locale,
 		&i.Created,
 	)
 	return i, err

@@ -1,6 +1,10 @@
 -- name: GetIntegration :one
 SELECT * FROM integrations WHERE tenant_id = @tenant_id AND kind = @kind;
 
+-- name: LockIntegration :one
+-- A PUT reads the configuration it keeps under the row's lock.
+SELECT * FROM integrations WHERE tenant_id = @tenant_id AND kind = @kind FOR UPDATE;
+
 -- name: PutIntegration :one
 -- Storing an integration again re-enables a webhook endpoint disabled by a 410.
 INSERT INTO integrations (tenant_id, kind, config, secrets)

@@ -4,7 +4,7 @@
 -- max_data_bytes, so a page of 200 items never carries 200 copies of 64 KiB.
 SELECT sqlc.embed(n),
        (CASE WHEN size.data_bytes <= @max_data_bytes::int THEN e.data END)::jsonb AS event_data,
-       size.data_bytes > @max_data_bytes::int AS data_truncated
+       size.data_bytes > @max_data_bytes::int AS data_truncated, e.personal_link
 FROM notifications n
 JOIN events e ON e.id = n.event_id
 CROSS JOIN LATERAL (SELECT octet_length(e.data::text) AS data_bytes) size
@@ -59,7 +59,7 @@ UPDATE notifications SET archived_at = now()
 WHERE tenant_id = @tenant_id AND user_id = @user_id AND read_at IS NOT NULL AND archived_at IS NULL;
 
 -- name: GetNotification :one
-SELECT sqlc.embed(n), e.data AS event_data FROM notifications n JOIN events e ON e.id = n.event_id
+SELECT sqlc.embed(n), e.data AS event_data, e.personal_link FROM notifications n JOIN events e ON e.id = n.event_id
 WHERE n.tenant_id = @tenant_id AND n.user_id = @user_id AND n.id = @id;
 
 -- name: MarkAllNotificationsRead :execrows
@@ -98,7 +98,7 @@ LIMIT @max_rows;
 -- name: NotificationsByID :many
 -- The items a stream announces, with their event's data when it is small.
 SELECT sqlc.embed(n),
-       (CASE WHEN octet_length(e.data::text) <= @max_data_bytes::int THEN e.data END)::jsonb AS event_data
+       (CASE WHEN octet_length(e.data::text) <= @max_data_bytes::int THEN e.data END)::jsonb AS event_data, e.personal_link
 FROM notifications n JOIN events e ON e.id = n.event_id
 WHERE n.id = ANY(@ids::uuid[]);
 
@@ -114,7 +114,7 @@ GROUP BY user_id;
 -- A stream's catch-up: the items of the inbox created at or after since,
 -- oldest first (the stream skips those it already sent).
 SELECT sqlc.embed(n),
-       (CASE WHEN octet_length(e.data::text) <= @max_data_bytes::int THEN e.data END)::jsonb AS event_data
+       (CASE WHEN octet_length(e.data::text) <= @max_data_bytes::int THEN e.data END)::jsonb AS event_data, e.personal_link
 FROM notifications n JOIN events e ON e.id = n.event_id
 WHERE n.tenant_id = @tenant_id AND n.user_id = @user_id AND n.created_at >= @since
   AND n.archived_at IS NULL AND (n.snoozed_until IS NULL OR n.snoozed_until <= now())
@@ -127,3 +127,18 @@ SELECT tenant_id, user_id, id FROM notifications
 WHERE snoozed_until > @after AND snoozed_until <= @until AND archived_at IS NULL
 ORDER BY snoozed_until
 LIMIT 10000;
+
+-- name: TimeEntriesOfPeriod :many
+-- Each time entry a user was told of in a period (their time.entry_updated
+-- inbox items), as its latest notice left it: their weekly time review.
+SELECT DISTINCT ON (x.entry_id) x.entry_id::text AS entry_id, x.status::text AS status, x.project::text AS project,
+       x.day::text AS day, x.hours::text AS hours, x.link
+FROM (SELECT e.data->>'entry_id' AS entry_id, coalesce(e.data->>'status', '') AS status,
+             coalesce(e.data->>'project', '') AS project, coalesce(e.data->>'date', '') AS day,
+             coalesce(e.data->>'hours', '') AS hours, n.link, n.created_at, n.id
+      FROM notifications n JOIN events e ON e.id = n.event_id
+      WHERE n.tenant_id = @tenant_id AND n.user_id = @user_id AND n.type = 'time.entry_updated'
+        AND n.created_at >= @since AND n.created_at < @until) x
+WHERE x.entry_id IS NOT NULL
+ORDER BY x.entry_id, x.created_at DESC, x.id DESC
+LIMIT @max_rows;

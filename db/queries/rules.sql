@@ -19,13 +19,15 @@ RETURNING fired_at;
 -- name: FireAfterCooldown :one
 -- A rule that fires at most once per cooldown per key. The update's WHERE
 -- is evaluated on the locked, latest row, so of two concurrent breaches the
--- second sees the first's fired_at and does not fire.
+-- second sees the first's fired_at and does not fire. The time is the
+-- database's (one clock for every worker) unless the caller gives one: a
+-- test's clock, which moves a day on without waiting one.
 INSERT INTO rule_state (tenant_id, rule, key, fired_at, source_event_id)
-VALUES (@tenant_id, @rule, @key, now(), @source_event_id)
+VALUES (@tenant_id, @rule, @key, coalesce(sqlc.narg('at')::timestamptz, now()), @source_event_id)
 ON CONFLICT (tenant_id, rule, key) DO UPDATE
     SET fired_at = excluded.fired_at, source_event_id = excluded.source_event_id, updated_at = now()
     WHERE rule_state.fired_at IS NULL
-       OR rule_state.fired_at <= now() - make_interval(secs => @cooldown_seconds::float8)
+       OR rule_state.fired_at <= excluded.fired_at - make_interval(secs => @cooldown_seconds::float8)
 RETURNING fired_at;
 
 -- name: RecordValue :one

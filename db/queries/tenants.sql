@@ -42,3 +42,19 @@ RETURNING id, prefix;
 -- name: SetTenantSettings :one
 UPDATE tenants SET settings = @settings, timezone = @timezone WHERE id = @id
 RETURNING *;
+
+-- name: LockTenantSettings :one
+-- A settings PUT reads what it keeps under the row's lock, so two PUTs of
+-- different fields both count.
+SELECT settings, timezone FROM tenants WHERE id = @id FOR UPDATE;
+
+-- name: LockTenantBranding :one
+-- A branding PUT merges what it leaves out under the row's lock, so two
+-- PUTs of different fields both count.
+SELECT branding FROM tenants WHERE id = @id FOR UPDATE;
+
+-- name: SetTenantBranding :exec
+UPDATE tenants SET branding = @branding WHERE id = @id;
+
+-- name: GetTenantBranding :one
+SELECT branding FROM tenants WHERE id = @id;

@@ -1,16 +1,17 @@
 -- name: UpsertUser :one
 -- Fields left out (NULL) keep their stored value, or take the default on insert,
 -- so a partial update never demotes an owner or drops an address.
-INSERT INTO users (tenant_id, id, email, name, timezone, role, slack_user_id)
+INSERT INTO users (tenant_id, id, email, name, timezone, role, slack_user_id, locale)
 VALUES (@tenant_id, @id, COALESCE(sqlc.narg(email)::text, ''), COALESCE(sqlc.narg(name)::text, ''),
         COALESCE(sqlc.narg(timezone)::text, ''), COALESCE(sqlc.narg(role)::text, 'member'),
-        COALESCE(sqlc.narg(slack_user_id)::text, ''))
+        COALESCE(sqlc.narg(slack_user_id)::text, ''), COALESCE(sqlc.narg(locale)::text, ''))
 ON CONFLICT (tenant_id, id) DO UPDATE SET
     email = COALESCE(sqlc.narg(email)::text, users.email),
     name = COALESCE(sqlc.narg(name)::text, users.name),
     timezone = COALESCE(sqlc.narg(timezone)::text, users.timezone),
     role = COALESCE(sqlc.narg(role)::text, users.role),
     slack_user_id = COALESCE(sqlc.narg(slack_user_id)::text, users.slack_user_id),
+    locale = COALESCE(sqlc.narg(locale)::text, users.locale),
     updated_at = now()
 RETURNING *, (xmax = 0)::bool AS created;
 
@@ -28,7 +29,7 @@ DELETE FROM users WHERE tenant_id = @tenant_id AND id = @id;
 UPDATE deliveries SET status = 'cancelled', reason = @reason, updated_at = now()
 WHERE tenant_id = @tenant_id AND user_id = @user_id
   AND ((status = 'pending' AND (claimed_until IS NULL OR claimed_until < now()))
-       OR (status = 'skipped' AND reason = 'digested' AND digest_id IS NULL));
+       OR (status = 'skipped' AND reason IN ('digested', 'collapsed') AND digest_id IS NULL));
 
 -- name: ExistingUserIDs :many
 SELECT id FROM users WHERE tenant_id = @tenant_id AND id = ANY(@ids::text[]);
@@ -86,9 +87,17 @@ ORDER BY id
 LIMIT @page_size;
 
 -- name: SetUserPreferences :one
-UPDATE users SET preferences = @preferences, updated_at = now()
+-- The document and the sealed secrets of the user's own webhook endpoint,
+-- which follow its URL.
+UPDATE users SET preferences = @preferences, webhook_secrets = @webhook_secrets, updated_at = now()
 WHERE tenant_id = @tenant_id AND id = @id
 RETURNING *;
+
+-- name: LockUserPreferences :one
+-- A preferences PUT reads the document and the endpoint's secrets under the
+-- row's lock, so two PUTs of different fields both count, and never both
+-- make the first secret and answer different ones.
+SELECT preferences, webhook_secrets FROM users WHERE tenant_id = @tenant_id AND id = @id FOR UPDATE;
 
 -- name: SetUserCategoryEmail :execrows
 -- One-click unsubscribe: turns one category's email off, keeping the rest of

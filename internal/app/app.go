@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/mail"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,12 +23,15 @@ import (
 
 	"github.com/heraldhq/herald/activities"
 	"github.com/heraldhq/herald/api"
+	"github.com/heraldhq/herald/audit"
 	"github.com/heraldhq/herald/emitter"
 	"github.com/heraldhq/herald/intake"
+	"github.com/heraldhq/herald/internal/circuit"
 	"github.com/heraldhq/herald/internal/config"
 	"github.com/heraldhq/herald/internal/mailer"
 	"github.com/heraldhq/herald/internal/metrics"
 	"github.com/heraldhq/herald/internal/netguard"
+	"github.com/heraldhq/herald/personal"
 	"github.com/heraldhq/herald/seal"
 	"github.com/heraldhq/herald/worker"
 )
@@ -120,8 +124,13 @@ const webhooksPerHost = 4
 
 // NewActivities builds the activities from configuration, with one SMTP
 // connection pool for the whole process.
-func NewActivities(cfg config.Config, pool *pgxpool.Pool) (*activities.Activities, *mailer.Sender, error) {
-	sender, err := mailer.New(cfg.SMTPURL, cfg.MailFrom, smtpMaxConns(cfg))
+func NewActivities(cfg config.Config, pool *pgxpool.Pool) (*activities.Activities, *mailer.Relays, error) {
+	sender, err := mailer.NewRelays(cfg.SMTPURLs, cfg.MailFrom, smtpMaxConns(cfg), mailer.RelayOptions{
+		Cooldown: cfg.SMTPCooldown,
+		OnState: func(relay int, addr string, st circuit.State) {
+			metrics.SMTPRelayState.WithLabelValues(strconv.Itoa(relay), addr).Set(float64(st))
+		},
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("HERALD_SMTP_URL: %w", err)
 	}
@@ -136,7 +145,8 @@ func NewActivities(cfg config.Config, pool *pgxpool.Pool) (*activities.Activitie
 	slackSender := &activities.SlackSender{APIURL: cfg.SlackAPIURL, API: &http.Client{Timeout: outboundTimeout}, Hooks: guard.Client(outboundTimeout)}
 	webhooks := &activities.WebhookSender{HTTP: guard.Client(outboundTimeout), PerHost: webhooksPerHost}
 	acts := activities.New(pool, email, slackSender, webhooks)
-	acts.Seal = links
+	acts.Seal, acts.PublicURL = links, cfg.PublicURL
+	acts.Checkpoints = audit.NewSigner(cfg.SigningKey)
 	return acts, sender, nil
 }
 
@@ -152,7 +162,7 @@ func mailDomain(from string) string {
 // CheckMail validates the SMTP settings without connecting, so a worker
 // refuses a bad HERALD_SMTP_URL before it touches anything.
 func CheckMail(cfg config.Config) error {
-	if _, err := mailer.New(cfg.SMTPURL, cfg.MailFrom, smtpMaxConns(cfg)); err != nil {
+	if _, err := mailer.NewRelays(cfg.SMTPURLs, cfg.MailFrom, smtpMaxConns(cfg), mailer.RelayOptions{}); err != nil {
 		return fmt.Errorf("HERALD_SMTP_URL: %w", err)
 	}
 	return nil
@@ -167,9 +177,16 @@ type Worker struct {
 	ReconcileEvery, ReconcileAfter time.Duration
 	// ArmEvery is how often it looks for digest windows to start.
 	ArmEvery time.Duration
+	// CheckpointEvery is how often it signs checkpoints of the audit
+	// chains that have grown.
+	CheckpointEvery time.Duration
+
+	pool        *pgxpool.Pool
+	checkpoints *audit.Signer
+	log         *slog.Logger
 
 	intake *intake.Service
-	mail   *mailer.Sender
+	mail   *mailer.Relays
 	// metrics serves /metrics when HERALD_METRICS_ADDR is set.
 	metrics *http.Server
 	stop    context.CancelFunc
@@ -186,11 +203,15 @@ func NewWorker(cfg config.Config, pool *pgxpool.Pool, tc client.Client, logger *
 	in := &intake.Service{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: logger}
 	w := &Worker{
 		Temporal: worker.New(tc, cfg.TaskQueue, acts, &emitter.Activities{Pool: pool, Intake: in,
-			Approvals: emitter.ApprovalDeps{Links: acts.Seal, PublicURL: cfg.PublicURL, Log: logger,
+			Approvals: emitter.ApprovalDeps{Links: acts.Seal, Log: logger,
 				Callbacks: netguard.Guard{AllowPrivate: cfg.WebhookAllowPrivate}.Client(outboundTimeout)}}),
 		ReconcileEvery: 30 * time.Second, ReconcileAfter: time.Minute, ArmEvery: time.Second,
-		intake: in,
-		mail:   sender,
+		CheckpointEvery: 10 * time.Minute,
+		pool:            pool,
+		checkpoints:     audit.NewSigner(cfg.SigningKey),
+		log:             logger,
+		intake:          in,
+		mail:            sender,
 	}
 	if cfg.MetricsAddr != "" {
 		mux := http.NewServeMux()
@@ -200,7 +221,9 @@ func NewWorker(cfg config.Config, pool *pgxpool.Pool, tc client.Client, logger *
 	return w, nil
 }
 
-// Start starts polling, the reconciler and, if configured, /metrics.
+// Start starts polling, the reconciler, the digest armer, the audit
+// checkpointer, makes sure the retention schedule exists and, if
+// configured, serves /metrics.
 func (w *Worker) Start() error {
 	if w.metrics != nil {
 		ln, err := net.Listen("tcp", w.metrics.Addr)
@@ -221,10 +244,36 @@ func (w *Worker) Start() error {
 		// Temporal for its digests.
 		armed := make(chan struct{})
 		go func() { defer close(armed); w.intake.RunDigestArmer(ctx, w.ArmEvery) }()
+		checkpointed := make(chan struct{})
+		go func() {
+			defer close(checkpointed)
+			runAuditCheckpointer(ctx, w.pool, w.checkpoints, w.CheckpointEvery, w.log)
+		}()
+		scheduled := make(chan struct{})
+		go func() { defer close(scheduled); w.scheduleRetention(ctx) }()
 		w.intake.RunReconciler(ctx, w.ReconcileEvery, w.ReconcileAfter)
 		<-armed
+		<-checkpointed
+		<-scheduled
 	}()
 	return nil
+}
+
+// scheduleRetention makes sure the retention schedule exists, trying again
+// every minute while Temporal does not take it.
+func (w *Worker) scheduleRetention(ctx context.Context) {
+	for {
+		err := w.intake.EnsureRetentionSchedule(ctx)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		w.log.Warn("scheduling retention", "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Minute):
+		}
+	}
 }
 
 // Stop stops the reconciler, then the worker, which lets activities in
@@ -252,9 +301,10 @@ func NewHandler(cfg config.Config, pool *pgxpool.Pool, tc client.Client, logger 
 	if err != nil {
 		return nil, err
 	}
-	feed := api.NewFeed(pool, logger)
-	h := api.New(api.Options{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Logger: logger, Links: links,
-		Guard: netguard.Guard{AllowPrivate: cfg.WebhookAllowPrivate}, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
+	feed := api.NewFeed(pool, logger, personal.Minter{Seal: links, PublicURL: cfg.PublicURL})
+	h := api.New(api.Options{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Logger: logger, Links: links, PublicURL: cfg.PublicURL,
+		Checkpoints: audit.NewSigner(cfg.SigningKey),
+		Guard:       netguard.Guard{AllowPrivate: cfg.WebhookAllowPrivate}, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		Feed: feed})
 	return Handler{Handler: h, feed: feed}, nil
 }

@@ -15,13 +15,13 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/db"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/internal/apikey"
 	"github.com/heraldhq/herald/internal/config"
-	"github.com/heraldhq/herald/internal/devstack"
-	"github.com/heraldhq/herald/internal/mailcatch"
-	"github.com/heraldhq/herald/workflows"
+	"github.com/heraldhq/herald/internal/dev/devstack"
+	"github.com/heraldhq/herald/internal/dev/mailcatch"
 )
 
 // DevOptions configure the one-machine dev stack.
@@ -66,7 +66,8 @@ func Dev(ctx context.Context, getenv func(string) string, opts DevOptions) (err 
 		return getenv(k)
 	}
 
-	if getenv("HERALD_DATABASE_URL") == "" {
+	startPG := getenv("HERALD_DATABASE_URL") == ""
+	if startPG {
 		log.Info("starting PostgreSQL", "dir", filepath.Join(opts.DataDir, "pg"))
 		pg, err := devstack.StartPostgres(ctx, devstack.PostgresOptions{
 			Dir: filepath.Join(opts.DataDir, "pg"), Port: devPostgresPort, Database: "herald",
@@ -85,7 +86,7 @@ func Dev(ctx context.Context, getenv func(string) string, opts DevOptions) (err 
 		tmp, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{
 			Bin: opts.TemporalBin, DBFile: filepath.Join(opts.DataDir, "temporal.db"),
 			Port: devTemporalPort, UIPort: devTemporalUI, Namespace: nonEmpty(getenv("HERALD_TEMPORAL_NAMESPACE"), "default"),
-			SearchAttributes: workflows.SearchAttributeNames, Log: logFile(opts.DataDir, "temporal.log", &stops),
+			SearchAttributes: contract.SearchAttributeNames, Log: logFile(opts.DataDir, "temporal.log", &stops),
 		})
 		if err != nil {
 			return fmt.Errorf("starting Temporal: %w", err)
@@ -127,6 +128,15 @@ func Dev(ctx context.Context, getenv func(string) string, opts DevOptions) (err 
 	}
 	if _, _, err := db.Migrate(ctx, cfg.DatabaseURL); err != nil {
 		return err
+	}
+	// The cluster it started is its own: it migrates as the superuser and
+	// runs the API and the worker as the service role, as a deployment
+	// does. A database given in HERALD_DATABASE_URL is used as given.
+	if startPG {
+		if cfg.DatabaseURL, err = db.EnsureServiceLogin(ctx, cfg.DatabaseURL, db.ServiceLogin); err != nil {
+			return err
+		}
+		log.Info("API and worker connect as the service role", "role", db.ServiceLogin, "group", db.ServiceGroup)
 	}
 	pool, err := OpenDB(ctx, cfg)
 	if err != nil {

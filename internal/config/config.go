@@ -7,6 +7,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/heraldhq/herald/internal/mailer"
 )
 
 // Config is Herald's runtime configuration.
@@ -29,6 +32,11 @@ type Config struct {
 	RateBurst int
 	// MetricsAddr is where a worker serves /metrics; "" serves none.
 	MetricsAddr string
+	// SMTPURLs are the relays SMTPURL lists, comma-separated, in priority
+	// order (one for a single URL).
+	SMTPURLs []string
+	// SMTPCooldown is how long a relay that kept failing is skipped.
+	SMTPCooldown time.Duration
 }
 
 // maxSMTPConns catches a mistyped HERALD_SMTP_MAX_CONNS (an extra digit) before a
@@ -46,7 +54,8 @@ var Vars = []Var{
 	{"HERALD_TASK_QUEUE", "herald", "Temporal task queue of the workers"},
 	{"HERALD_HTTP_ADDR", "127.0.0.1:8080", "address the REST API listens on"},
 	{"HERALD_PUBLIC_URL", "http://127.0.0.1:8080", "base URL of links in notifications"},
-	{"HERALD_SMTP_URL", "smtp://127.0.0.1:1025?tls=none", "smtp:// (STARTTLS, optional on loopback hosts only), smtps:// (implicit TLS), ?tls=none (never TLS)"},
+	{"HERALD_SMTP_URL", "smtp://127.0.0.1:1025?tls=none", "smtp:// (STARTTLS, optional on loopback hosts only), smtps:// (implicit TLS), ?tls=none (never TLS); several relays comma-separated, in priority order"},
+	{"HERALD_SMTP_COOLDOWN", "30s", "how long a relay that failed 3 messages in a row is skipped for the next one"},
 	{"HERALD_SMTP_MAX_CONNS", "8", "SMTP connections one worker process keeps open at most"},
 	{"HERALD_MAIL_FROM", "Herald <herald@localhost>", "From address of emails"},
 	{"HERALD_SLACK_API_URL", "", "Slack Web API base URL override (tests)"},
@@ -104,8 +113,20 @@ func Load(getenv func(string) string, need ...string) (Config, error) {
 	if err := checkURL(c.PublicURL, "http", "https"); err != nil {
 		return Config{}, fmt.Errorf("HERALD_PUBLIC_URL: %w", err)
 	}
-	if err := checkURL(c.SMTPURL, "smtp", "smtps"); err != nil {
-		return Config{}, fmt.Errorf("HERALD_SMTP_URL: %w", err)
+	c.SMTPURLs = mailer.SplitURLs(c.SMTPURL)
+	if len(c.SMTPURLs) == 0 {
+		return Config{}, fmt.Errorf("HERALD_SMTP_URL: want a URL with scheme smtp or smtps and a host")
+	}
+	for k, u := range c.SMTPURLs {
+		if err := checkURL(u, "smtp", "smtps"); err != nil {
+			if len(c.SMTPURLs) > 1 {
+				return Config{}, fmt.Errorf("HERALD_SMTP_URL: relay %d: %w", k+1, err)
+			}
+			return Config{}, fmt.Errorf("HERALD_SMTP_URL: %w", err)
+		}
+	}
+	if c.SMTPCooldown, err = time.ParseDuration(get("HERALD_SMTP_COOLDOWN")); err != nil || c.SMTPCooldown < time.Second || c.SMTPCooldown > time.Hour {
+		return Config{}, fmt.Errorf("HERALD_SMTP_COOLDOWN: want a duration from 1s to 1h, such as 30s")
 	}
 	if c.SlackAPIURL != "" {
 		if err := checkURL(c.SlackAPIURL, "http", "https"); err != nil {

@@ -29,6 +29,21 @@ func TestLoadSMTPMaxConns(t *testing.T) {
 	}
 }
 
+func TestLoadSeveralRelays(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"HERALD_SMTP_URL": "smtps://u:p%2Cw@mx1.example:465, smtp://mx2.example", "HERALD_SMTP_COOLDOWN": "2m"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.SMTPURLs) != 2 || c.SMTPURLs[0] != "smtps://u:p%2Cw@mx1.example:465" || c.SMTPURLs[1] != "smtp://mx2.example" || c.SMTPCooldown.Minutes() != 2 {
+		t.Errorf("SMTPURLs = %q, SMTPCooldown = %v", c.SMTPURLs, c.SMTPCooldown)
+	}
+	c, err = Load(env(map[string]string{}))
+	if err != nil || len(c.SMTPURLs) != 1 || c.SMTPURLs[0] != c.SMTPURL || c.SMTPCooldown.Seconds() != 30 {
+		t.Errorf("a single URL: %q, cool-down %v, err %v", c.SMTPURLs, c.SMTPCooldown, err)
+	}
+}
+
 func TestLoadErrorsNameTheVariable(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -45,6 +60,10 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"HERALD_DATABASE_URL": "postgres://x/y", "HERALD_SMTP_MAX_CONNS": "eight"}, "HERALD_SMTP_MAX_CONNS", ""},
 		{map[string]string{"HERALD_DATABASE_URL": "postgres://x/y", "HERALD_SMTP_MAX_CONNS": "80000"}, "HERALD_SMTP_MAX_CONNS", ""},
 		{map[string]string{"HERALD_DATABASE_URL": "postgres://x/y", "HERALD_SIGNING_KEY": "short"}, "HERALD_SIGNING_KEY", "short"},
+		{map[string]string{"HERALD_DATABASE_URL": "postgres://x/y", "HERALD_SMTP_URL": "smtp://a:25,ftp://u:s3cret@b"}, "HERALD_SMTP_URL: relay 2", "s3cret"},
+		{map[string]string{"HERALD_DATABASE_URL": "postgres://x/y", "HERALD_SMTP_URL": " , "}, "HERALD_SMTP_URL", ""},
+		{map[string]string{"HERALD_DATABASE_URL": "postgres://x/y", "HERALD_SMTP_COOLDOWN": "10ms"}, "HERALD_SMTP_COOLDOWN", ""},
+		{map[string]string{"HERALD_DATABASE_URL": "postgres://x/y", "HERALD_SMTP_COOLDOWN": "soon"}, "HERALD_SMTP_COOLDOWN", ""},
 	}
 	for _, tt := range tests {
 		_, err := Load(env(tt.env), "HERALD_DATABASE_URL")

@@ -28,15 +28,19 @@ type Key struct {
 }
 
 // Change is one published change of a user's inbox: a new item (or one
-// back from snooze), or a change of state of some of their items.
+// back from snooze), a change of state of some of their items, or the
+// user's deletion.
 type Change struct {
 	Key
 	New bool
 	ID  uuid.UUID // the new item
+	// Deleted: the user is gone, and their streams end (a user created
+	// later with the same ID is someone else).
+	Deleted bool
 }
 
-// ParsePayload reads a herald_inbox payload: "n:<tenant>:<id>:<user>" or
-// "s:<tenant>:<user>".
+// ParsePayload reads a herald_inbox payload: "n:<tenant>:<id>:<user>",
+// "s:<tenant>:<user>" or "d:<tenant>:<user>" (a deleted user).
 func ParsePayload(p string) (Change, bool) {
 	kind, rest, ok := strings.Cut(p, ":")
 	if !ok {
@@ -63,6 +67,8 @@ func ParsePayload(p string) (Change, bool) {
 		c.New, c.User = true, user
 	case "s":
 		c.User = rest
+	case "d":
+		c.User, c.Deleted = rest, true
 	default:
 		return Change{}, false
 	}
@@ -84,22 +90,50 @@ var Resync = Message{Event: "resync"}
 // user's messages, in one round of queries for the whole batch.
 type Loader func(ctx context.Context, changes []Change) (map[Key][]Message, error)
 
+// EndReason says why a stream had to end.
+type EndReason int
+
+const (
+	// EndUnsubscribed: the stream closed its subscription itself.
+	EndUnsubscribed EndReason = iota
+	// EndBehind: the stream fell too far behind; its client reconnects and
+	// catches up.
+	EndBehind
+	// EndShutdown: the process is shutting down.
+	EndShutdown
+	// EndUserDeleted: the stream's user was deleted.
+	EndUserDeleted
+)
+
 // Sub is one open stream's subscription.
 type Sub struct {
-	key  Key
-	c    chan Message
-	done chan struct{}
-	once sync.Once
+	key    Key
+	c      chan Message
+	done   chan struct{}
+	once   sync.Once
+	reason EndReason // set once, before done is closed
 }
 
 // Messages delivers the stream's messages in order.
 func (s *Sub) Messages() <-chan Message { return s.c }
 
-// Done is closed when the stream must end: it fell behind, or the process
-// is shutting down.
+// Done is closed when the stream must end: it fell behind, its user was
+// deleted, or the process is shutting down. Reason then says which.
 func (s *Sub) Done() <-chan struct{} { return s.done }
 
-func (s *Sub) end() { s.once.Do(func() { close(s.done) }) }
+// Reason is why the stream ended; read it once Done is closed.
+func (s *Sub) Reason() EndReason {
+	select {
+	case <-s.done:
+		return s.reason
+	default:
+		return EndUnsubscribed
+	}
+}
+
+func (s *Sub) end(why EndReason) {
+	s.once.Do(func() { s.reason = why; close(s.done) })
+}
 
 // Hub is one process's feed.
 type Hub struct {
@@ -143,7 +177,7 @@ func (h *Hub) Subscribe(k Key) *Sub {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		s.end()
+		s.end(EndShutdown)
 		return s
 	}
 	if h.subs[k] == nil {
@@ -168,10 +202,10 @@ func (h *Hub) Subscribe(k Key) *Sub {
 func (h *Hub) Unsubscribe(s *Sub) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.remove(s)
+	h.remove(s, EndUnsubscribed)
 }
 
-func (h *Hub) remove(s *Sub) {
+func (h *Hub) remove(s *Sub, why EndReason) {
 	if set := h.subs[s.key]; set != nil {
 		if _, ok := set[s]; ok {
 			delete(set, s)
@@ -182,7 +216,7 @@ func (h *Hub) remove(s *Sub) {
 			delete(h.subs, s.key)
 		}
 	}
-	s.end()
+	s.end(why)
 }
 
 func (h *Hub) streamsChanged() {
@@ -198,7 +232,7 @@ func (h *Hub) Close() {
 	h.closed = true
 	for _, set := range h.subs {
 		for s := range set {
-			h.remove(s)
+			h.remove(s, EndShutdown)
 		}
 	}
 	cancel := h.cancel
@@ -209,10 +243,18 @@ func (h *Hub) Close() {
 	h.wg.Wait()
 }
 
-// Publish queues changes for the streams open on their users.
+// Publish queues changes for the streams open on their users. A deleted
+// user's streams end at once, before any change published after the
+// deletion (a successor's first item) can reach them.
 func (h *Hub) Publish(changes ...Change) {
 	h.mu.Lock()
 	for _, c := range changes {
+		if c.Deleted {
+			for s := range h.subs[c.Key] {
+				h.remove(s, EndUserDeleted)
+			}
+			continue
+		}
 		if len(h.subs[c.Key]) > 0 {
 			h.pending = append(h.pending, c)
 		}
@@ -270,7 +312,7 @@ func (h *Hub) deliver(s *Sub, ms ...Message) {
 		select {
 		case s.c <- m:
 		default:
-			h.remove(s)
+			h.remove(s, EndBehind)
 			return
 		}
 	}

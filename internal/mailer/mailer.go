@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	netmail "net/mail"
 	"net/textproto"
@@ -31,10 +32,15 @@ const (
 
 	dialTimeout = 10 * time.Second
 
-	// commandTimeout bounds every exchange after the TCP connect (greeting, STARTTLS, AUTH
-	// and each message transaction). It is longer than dialTimeout because relays may
-	// scan a message before answering the end of DATA.
+	// commandTimeout bounds every exchange after the TCP connect: greeting, STARTTLS and
+	// AUTH, and in each message MAIL, RCPT, DATA and writing the body, each on its own.
 	commandTimeout = 30 * time.Second
+
+	// finalReplyTimeout bounds the wait for the reply to the final "." of DATA. RFC 5321
+	// §4.5.3.2.6 gives this "DATA termination" reply 10 minutes because relays scan or
+	// deliver the message before answering; a client that gives up sooner turns a slow
+	// acceptance into a message of unknown fate.
+	finalReplyTimeout = 10 * time.Minute
 )
 
 // Sender sends mail through one SMTP server over at most maxConns connections, shared
@@ -50,6 +56,11 @@ type Sender struct {
 	tlsPolicy   mail.TLSPolicy // STARTTLS policy; irrelevant with implicitTLS
 	tlsConfig   *tls.Config
 	pool        pool
+
+	// commandTimeout and finalReplyTimeout are the package constants, variable so that
+	// tests can provoke timeouts in seconds.
+	commandTimeout    time.Duration
+	finalReplyTimeout time.Duration
 }
 
 // Message is one e-mail to a single recipient.
@@ -57,12 +68,16 @@ type Message struct {
 	// ID is the Message-ID without angle brackets, e.g. "3f2b...@herald". It is sent
 	// verbatim so that a retried send of the same delivery can be recognised downstream.
 	// When empty, a random Message-ID is generated.
-	ID      string
-	To      string // recipient address
-	ToName  string // optional display name for To
-	Subject string
-	Text    string // text/plain part
-	HTML    string // optional text/html alternative; empty means a text-only message
+	ID     string
+	To     string // recipient address
+	ToName string // optional display name for To
+	// FromName replaces the display name of the Sender's From address (a
+	// tenant's branding); the address stays the server's, which the relay
+	// and SPF/DKIM vouch for.
+	FromName string
+	Subject  string
+	Text     string // text/plain part
+	HTML     string // optional text/html alternative; empty means a text-only message
 	// Headers are extra header fields such as X-Herald-Delivery-ID or List-Unsubscribe.
 	// Fields the Sender sets itself (From, Sender, To, Cc, Bcc, Subject, Message-ID, Date,
 	// MIME-Version, Content-Type, Content-Transfer-Encoding) are rejected as invalid.
@@ -93,7 +108,7 @@ func New(smtpURL, from string, maxConns int) (*Sender, error) {
 		return nil, err
 	}
 
-	s := &Sender{host: u.Hostname()}
+	s := &Sender{host: u.Hostname(), commandTimeout: commandTimeout, finalReplyTimeout: finalReplyTimeout}
 	s.pool.max = max(maxConns, 1)
 	s.pool.idleTimeout = defaultIdleTimeout
 	switch u.Scheme {
@@ -150,7 +165,7 @@ func New(smtpURL, from string, maxConns int) (*Sender, error) {
 		mail.WithDialContextFunc(s.dialContext),
 		// Per RFC 5321 a completed DATA already resets the transaction and a dead connection
 		// shows up on MAIL FROM anyway, so NOOP before and RSET after every message would
-		// only add two round trips per message. deliver resets after failures itself.
+		// only add two round trips per message. attempt resets after failures itself.
 		mail.WithoutNoop(),
 		mail.WithoutRset(),
 	}
@@ -236,14 +251,15 @@ func parseURL(raw string) (*url.URL, error) {
 // each(i, err) is called exactly once per message, from any goroutine, as soon as
 // message i has been accepted (err == nil) or has failed. It runs on the goroutine that
 // owns a connection, so a slow callback holds that connection up. Use Permanent to tell a
-// rejection from a temporary failure. A message that failed because the connection
-// dropped before it was transmitted is retried once on a fresh connection; a message
-// whose fate is unknown (the connection dropped after its data was sent) is reported as
-// a temporary error, and its stable Message-ID makes the possible duplicate recognisable.
+// rejection from a temporary failure, and SMTPError for the server's reply. A message
+// that failed because the connection dropped before the server could have accepted it
+// is retried once on a fresh connection. A message whose fate is unknown (its final "."
+// was sent but no reply came) is reported with ErrUncertain and never sent again.
 //
-// When ctx ends, messages already being transmitted are finished, and every message not
-// yet started gets each(i, ctx.Err()). After Close, messages left without a connection
-// get ErrClosed. SendAll returns once every callback has returned.
+// When ctx ends, messages already being transmitted are finished, which may take up to
+// MaxTransmission, and every message not yet started gets each(i, ctx.Err()). After
+// Close, messages left without a connection get ErrClosed. SendAll returns once every
+// callback has returned.
 func (s *Sender) SendAll(ctx context.Context, msgs []Message, each func(i int, err error)) {
 	if len(msgs) == 0 {
 		return
@@ -381,49 +397,192 @@ func (s *Sender) attempt(conn *smtp.Client, m *Message) (next *smtp.Client, retr
 	if err != nil {
 		return conn, false, err
 	}
-	sendErr := s.client.SendWithSMTPClient(conn, msg)
-	if msg.IsDelivered() {
-		// go-mail still reports errors that happen after the server accepted the message;
-		// the message is delivered, only the connection is suspect.
-		if sendErr != nil {
-			s.drop(conn)
-			return nil, false, nil
-		}
+	err = s.transact(conn, msg)
+	if err == nil {
 		return conn, false, nil
 	}
-	if sendErr == nil {
-		// Not delivered yet no error: cannot happen with go-mail v0.8.1, but must not be
-		// reported as success.
-		s.drop(conn)
-		return nil, false, errors.New("mailer: message was not accepted by the server")
-	}
-	err = fmt.Errorf("mailer: %w", sendErr)
-
-	var se *mail.SendError
-	if !errors.As(sendErr, &se) {
-		s.drop(conn)
-		return nil, false, err
-	}
-	switch se.Reason {
-	case mail.ErrGetSender, mail.ErrGetRcpts, mail.ErrNoUnencoded:
-		// Rejected locally before anything was sent.
+	var se *SMTPError
+	switch {
+	case !errors.As(err, &se):
+		// Refused locally before anything was sent.
 		return conn, false, err
-	}
-	code := se.ErrorCode()
-	if code != 0 && code != 421 {
-		// The server answered, so the connection is in sync, but go-mail leaves the
-		// transaction open after some failures (e.g. a rejected DATA).
-		if conn.Reset() != nil {
+	case se.Code != 0 && se.Code != 421:
+		// The server answered, so the connection is in sync, but a rejected MAIL, RCPT or
+		// DATA leaves the transaction open.
+		if conn.UpdateDeadline(s.commandTimeout) != nil || conn.Reset() != nil {
 			s.drop(conn)
 			return nil, false, err
 		}
 		return conn, false, err
+	case errors.Is(err, ErrUncertain):
+		// The server may have accepted the message: another try could duplicate it.
+		s.drop(conn)
+		return nil, false, err
+	default:
+		// No reply (I/O error) or 421 before the message was complete, or 421 instead of
+		// accepting it: the connection is gone and the server does not have the message.
+		s.drop(conn)
+		return nil, true, err
 	}
-	// No reply (I/O error) or 421: the connection is gone. Only when the data had been
-	// sent without a reply is the outcome unknown; in every other case the server never
-	// accepted the message and it is safe to send again.
-	s.drop(conn)
-	return nil, !(se.Reason == mail.ErrSMTPDataClose && code == 0), err
+}
+
+// transact runs the SMTP transaction of msg over c. Each step gets its own deadline, so
+// that the wait for the final reply can take what RFC 5321 allows without letting a
+// stalled command hold the connection for as long.
+func (s *Sender) transact(c *smtp.Client, msg *mail.Msg) error {
+	from, err := msg.GetSender(false)
+	if err != nil {
+		return invalidf("no envelope sender: %v", err)
+	}
+	rcpts, err := msg.GetRecipients()
+	if err != nil {
+		return invalidf("no envelope recipient: %v", err)
+	}
+	// build leaves go-mail's default quoted-printable encoding in place, so the message
+	// is 7-bit and needs no 8BITMIME from the server.
+
+	step := func(stage string, do func() error) error {
+		if err := c.UpdateDeadline(s.commandTimeout); err != nil {
+			return &SMTPError{Stage: stage, Err: err}
+		}
+		if err := do(); err != nil {
+			return replyError(c, stage, err)
+		}
+		return nil
+	}
+	var w io.WriteCloser
+	if ok, _ := c.Extension("PIPELINING"); ok {
+		if w, err = s.pipeline(c, from, rcpts); err != nil {
+			return err
+		}
+	} else {
+		if err := step(stageMail, func() error { return c.Mail(from) }); err != nil {
+			return err
+		}
+		for _, rcpt := range rcpts {
+			if err := step(stageRcpt, func() error { return c.Rcpt(rcpt) }); err != nil {
+				return err
+			}
+		}
+		if err := step(stageData, func() (err error) { w, err = c.Data(); return err }); err != nil {
+			return err
+		}
+	}
+	// The body is flushed out of go-mail's buffer before the final "." is written, so
+	// that a failure to send it is known to have happened while the server could not
+	// yet accept the message: such a message is safe to send again.
+	err = step(stageBody, func() error {
+		if _, err := msg.WriteTo(w); err != nil {
+			return err
+		}
+		return c.Text.W.Flush()
+	})
+	if err != nil {
+		return err
+	}
+	if err := c.UpdateDeadline(s.finalReplyTimeout); err != nil {
+		// Nothing of the final "." has been written.
+		return &SMTPError{Stage: stageBody, Err: err}
+	}
+	// Close writes the final "." and reads the reply. It discards an error from writing
+	// the ".", which is just as well: part of it may have reached the server, so a
+	// failure there is as uncertain as a missing reply, and shows up as one.
+	if err := w.Close(); err != nil {
+		return replyError(c, stageFinal, err)
+	}
+	return nil
+}
+
+// pipeline sends MAIL, each RCPT and DATA in one write and then reads their replies in
+// order (RFC 2920), for a server that offers PIPELINING: one wait for the server where
+// the commands one by one took three, and one write where they took three. Every reply
+// is read, even after a refusal, so the session stays in step, and the first refusal is
+// the message's error. As without pipelining, nothing of the message has been sent
+// until DATA is accepted, so a failure here can never duplicate it.
+//
+// The MAIL command carries what go-mail's Client.Mail adds for the same server
+// (BODY=8BITMIME, SMTPUTF8); Herald sets no DSN options.
+func (s *Sender) pipeline(c *smtp.Client, from string, rcpts []string) (io.WriteCloser, error) {
+	if strings.ContainsAny(from, "\r\n") {
+		return nil, invalidf("envelope sender contains a line break")
+	}
+	var b strings.Builder
+	b.WriteString("MAIL FROM:" + from)
+	if ok, _ := c.Extension("8BITMIME"); ok {
+		b.WriteString(" BODY=8BITMIME")
+	}
+	if ok, _ := c.Extension("SMTPUTF8"); ok {
+		b.WriteString(" SMTPUTF8")
+	}
+	b.WriteString("\r\n")
+	for _, rcpt := range rcpts {
+		if strings.ContainsAny(rcpt, "\r\n") {
+			return nil, invalidf("envelope recipient contains a line break")
+		}
+		b.WriteString("RCPT TO:" + rcpt + "\r\n")
+	}
+	b.WriteString("DATA\r\n")
+	if err := c.UpdateDeadline(s.commandTimeout); err != nil {
+		return nil, &SMTPError{Stage: stageMail, Err: err}
+	}
+	if _, err := c.Text.W.WriteString(b.String()); err != nil {
+		return nil, &SMTPError{Stage: stageMail, Err: err}
+	}
+	if err := c.Text.W.Flush(); err != nil {
+		return nil, &SMTPError{Stage: stageMail, Err: err}
+	}
+	var refused *SMTPError
+	// read reads one reply and reports whether the session is still in step: a reply
+	// with a code, even a refusal, keeps it so; no reply at all does not.
+	read := func(stage string, want int) (accepted, inStep bool) {
+		_, _, err := c.Text.ReadResponse(want)
+		if err == nil {
+			return true, true
+		}
+		se := replyError(c, stage, err)
+		if refused == nil {
+			refused = se
+		}
+		return false, se.Code != 0
+	}
+	if _, ok := read(stageMail, 250); !ok {
+		return nil, refused
+	}
+	for range rcpts {
+		if _, ok := read(stageRcpt, 25); !ok {
+			return nil, refused
+		}
+	}
+	data, ok := read(stageData, 354)
+	switch {
+	case !ok:
+		return nil, refused
+	case data && refused != nil:
+		// DATA accepted although MAIL or RCPT was refused (RFC 2920 asks servers not
+		// to): end the empty message at once; without a recipient it goes nowhere. If
+		// that leaves the session out of step, the RSET after the refusal fails and the
+		// connection is dropped.
+		_ = c.Text.DotWriter().Close()
+		_, _, _ = c.Text.ReadResponse(250)
+		return nil, refused
+	case !data:
+		return nil, refused
+	}
+	return &dotCloser{c: c, WriteCloser: c.Text.DotWriter()}, nil
+}
+
+// dotCloser is the message's writer after a pipelined DATA, as go-mail's DataCloser is
+// after its own: Close writes the final "." and reads the reply to it.
+type dotCloser struct {
+	c *smtp.Client
+	io.WriteCloser
+}
+
+func (d *dotCloser) Close() error {
+	// An error writing the "." shows up as a missing reply, as in go-mail's DataCloser.
+	_ = d.WriteCloser.Close()
+	_, _, err := d.c.Text.ReadResponse(250)
+	return err
 }
 
 // invalidMessageError marks a message that can never be sent as given.
@@ -456,6 +615,9 @@ func (s *Sender) build(m *Message) (*mail.Msg, error) {
 
 	msg := mail.NewMsg(mail.WithNoDefaultUserAgent())
 	from := s.from
+	if m.FromName != "" {
+		from.Name = m.FromName
+	}
 	msg.FromMailAddress(&from)
 	// ToMailAddress instead of AddToFormat: the latter builds `"name" <addr>` by string
 	// formatting and breaks on names containing quotes.
@@ -593,7 +755,8 @@ func (s *Sender) drop(c *smtp.Client) {
 // Connection, TLS and authentication failures, 4xx replies, and 5xx replies that
 // concern the session rather than the message (unknown command, bad sequence,
 // authentication required or failed) are not permanent: fixing the configuration or
-// waiting can make a retry succeed.
+// waiting can make a retry succeed. Nor is ErrUncertain: the server did not refuse the
+// message, but it must not be retried either.
 func Permanent(err error) bool {
 	if err == nil {
 		return false
@@ -602,20 +765,14 @@ func Permanent(err error) bool {
 	if errors.As(err, &invalid) {
 		return true
 	}
-	var se *mail.SendError
+	var se *SMTPError
 	if !errors.As(err, &se) {
 		return false
 	}
-	switch se.Reason {
-	case mail.ErrGetSender, mail.ErrGetRcpts:
-		return true
-	case mail.ErrConnCheck, mail.ErrSMTPReset:
-		return false
-	}
-	switch code := se.ErrorCode(); code {
+	switch se.Code {
 	case 500, 502, 503, 504, 530, 534, 535, 538:
 		return false
 	default:
-		return code >= 500 && code <= 599
+		return se.Code >= 500 && se.Code <= 599
 	}
 }

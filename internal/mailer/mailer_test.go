@@ -23,7 +23,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"github.com/heraldhq/herald/internal/mailcatch"
+	"github.com/heraldhq/herald/internal/dev/mailcatch"
 	"github.com/heraldhq/herald/internal/mailer"
 )
 
@@ -234,11 +234,17 @@ type testBackend struct {
 	acceptedHook chan struct{}
 	// dataGate, when set, holds every DATA until it is closed.
 	dataGate chan struct{}
+	// finalDelay holds back the reply to every final "." this long after reading the
+	// message, like a relay that scans content before answering.
+	finalDelay time.Duration
+	// noFinalReply makes a session hang up after reading a message, without a reply.
+	noFinalReply bool
 
 	mu       sync.Mutex
 	sessions int
 	active   int
 	maxConc  int
+	received int // messages read up to their final "."
 	accepted []string
 }
 
@@ -255,6 +261,13 @@ func (b *testBackend) stats() (sessions, maxConc int, accepted []string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.sessions, b.maxConc, append([]string(nil), b.accepted...)
+}
+
+// seen is the number of messages the server read to the end, accepted or not.
+func (b *testBackend) seen() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.received
 }
 
 type testSession struct {
@@ -290,6 +303,19 @@ func (s *testSession) Data(r io.Reader) error {
 	if _, err := io.Copy(io.Discard, r); err != nil {
 		return err
 	}
+	s.b.mu.Lock()
+	s.b.received++
+	s.b.mu.Unlock()
+	switch {
+	case s.b.noFinalReply:
+		s.conn.Conn().Close()
+		return errors.New("hanging up without a reply")
+	case strings.HasPrefix(s.rcpt, "defer-final@"):
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "scanner busy"}
+	case strings.HasPrefix(s.rcpt, "refuse-final@"):
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "message refused"}
+	}
+	time.Sleep(s.b.finalDelay)
 	s.n++
 	s.b.mu.Lock()
 	s.b.accepted = append(s.b.accepted, s.rcpt)
@@ -322,12 +348,18 @@ func startTestServer(t *testing.T, b smtp.Backend, tlsConfig *tls.Config) string
 
 // startCountedServer runs b on a loopback port and counts its TCP connections.
 func startCountedServer(t *testing.T, b smtp.Backend) (string, *connCounter) {
+	return startDroppingServer(t, b, "")
+}
+
+// startDroppingServer is startCountedServer whose first command starting with dropOn
+// (e.g. "RCPT") gets no reply: the connection is closed instead.
+func startDroppingServer(t *testing.T, b smtp.Backend, dropOn string) (string, *connCounter) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl := &connCounter{Listener: ln, conns: map[*countedConn]bool{}}
+	cl := &connCounter{Listener: ln, dropOn: dropOn, conns: map[*countedConn]bool{}}
 	serve(t, cl, b, nil)
 	return ln.Addr().String(), cl
 }
@@ -341,7 +373,7 @@ func serve(t *testing.T, ln net.Listener, b smtp.Backend, tlsConfig *tls.Config)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		srv.Serve(ln)
+		_ = srv.Serve(ln)
 	}()
 	t.Cleanup(func() {
 		srv.Close()
@@ -355,10 +387,15 @@ func serve(t *testing.T, ln net.Listener, b smtp.Backend, tlsConfig *tls.Config)
 type connCounter struct {
 	net.Listener
 
+	// dropOn, when set, makes the server hang up on the first command line starting with
+	// it, without a reply, once in the listener's life.
+	dropOn string
+
 	mu      sync.Mutex
 	total   int
 	maxOpen int
 	rsets   int
+	dropped bool
 	conns   map[*countedConn]bool // open
 }
 
@@ -394,7 +431,7 @@ func (l *connCounter) hangUpAll() {
 	}
 	l.mu.Unlock()
 	for _, c := range conns {
-		c.Close()
+		_ = c.Close()
 	}
 }
 
@@ -421,7 +458,8 @@ type countedConn struct {
 	partial []byte // command line read up to now
 }
 
-// Read counts RSET lines. Message bodies in these tests never contain one.
+// Read counts RSET lines and hangs up on dropOn. Message bodies in these tests never
+// contain a line that looks like either.
 func (c *countedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.partial = append(c.partial, p[:n]...)
@@ -430,10 +468,18 @@ func (c *countedConn) Read(p []byte) (int, error) {
 		if !ok {
 			break
 		}
+		c.l.mu.Lock()
 		if strings.EqualFold(line, "RSET") {
-			c.l.mu.Lock()
 			c.l.rsets++
-			c.l.mu.Unlock()
+		}
+		drop := c.l.dropOn != "" && !c.l.dropped && strings.HasPrefix(strings.ToUpper(line), c.l.dropOn)
+		if drop {
+			c.l.dropped = true
+		}
+		c.l.mu.Unlock()
+		if drop {
+			_ = c.Close()
+			return 0, net.ErrClosed
 		}
 		c.partial = []byte(rest)
 	}
@@ -764,6 +810,128 @@ func TestRejections(t *testing.T) {
 	}
 	if sessions != 1 {
 		t.Errorf("used %d sessions, want 1: rejections must not cost the connection", sessions)
+	}
+}
+
+// TestSlowFinalReplyIsAwaited has a relay take longer to answer the final "." than any
+// command may take: the mailer must wait for the answer, as RFC 5321 allows, rather than
+// give up and leave a message that would be sent again.
+func TestSlowFinalReplyIsAwaited(t *testing.T) {
+	b := &testBackend{finalDelay: 3 * time.Second}
+	addr := startTestServer(t, b, nil)
+	s := newSender(t, "smtp://"+addr, 1)
+	mailer.SetTimeouts(s, time.Second, 5*time.Second)
+
+	r := sendAll(t, context.Background(), s, plainMessages(1))
+	if err := r.errs[0]; err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	sessions, _, accepted := b.stats()
+	if seen := b.seen(); seen != 1 || len(accepted) != 1 || sessions != 1 {
+		t.Errorf("server read %d messages and accepted %d over %d sessions, want 1, 1, 1", seen, len(accepted), sessions)
+	}
+}
+
+// TestNoFinalReplyIsUncertain covers messages that were sent in full but never answered:
+// the server may have accepted them, so the mailer must say so and not send them again.
+func TestNoFinalReplyIsUncertain(t *testing.T) {
+	tests := []struct {
+		name string
+		b    *testBackend
+	}{
+		{"server hangs up after the message", &testBackend{noFinalReply: true}},
+		{"reply later than the final-reply timeout", &testBackend{finalDelay: 3 * time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := startTestServer(t, tt.b, nil)
+			s := newSender(t, "smtp://"+addr, 1)
+			mailer.SetTimeouts(s, time.Second, time.Second)
+
+			r := sendAll(t, context.Background(), s, plainMessages(1))
+			err := r.errs[0]
+			if !errors.Is(err, mailer.ErrUncertain) {
+				t.Fatalf("err = %v, want ErrUncertain", err)
+			}
+			if mailer.Permanent(err) {
+				t.Errorf("Permanent(%v) = true, want false", err)
+			}
+			var se *mailer.SMTPError
+			if !errors.As(err, &se) || se.Stage != "final" || se.Code != 0 {
+				t.Errorf("err = %#v, want an SMTPError of stage final without a reply code", err)
+			}
+			sessions, _, _ := tt.b.stats()
+			if seen := tt.b.seen(); seen != 1 || sessions != 1 {
+				t.Errorf("server read the message %d times over %d sessions, want once over 1", seen, sessions)
+			}
+		})
+	}
+}
+
+// TestDropBeforeDataIsRetried has the server hang up before the message could be
+// transmitted: it cannot have been accepted, so it is sent again on a fresh connection.
+func TestDropBeforeDataIsRetried(t *testing.T) {
+	for _, cmd := range []string{"RCPT", "DATA"} {
+		t.Run(cmd, func(t *testing.T) {
+			b := &testBackend{}
+			addr, server := startDroppingServer(t, b, cmd)
+			s := newSender(t, "smtp://"+addr, 1)
+
+			r := sendAll(t, context.Background(), s, plainMessages(1))
+			if err := r.errs[0]; err != nil {
+				t.Fatalf("send: %v", err)
+			}
+			_, _, accepted := b.stats()
+			if seen := b.seen(); seen != 1 || len(accepted) != 1 {
+				t.Errorf("server read %d messages and accepted %d, want 1 and 1", seen, len(accepted))
+			}
+			if total, _, _, _ := server.stats(); total != 2 {
+				t.Errorf("%d connections, want 2: the dropped one and its replacement", total)
+			}
+		})
+	}
+}
+
+// TestFinalReplyRejections answers the final "." with 451 and 550: the message was not
+// accepted, and the caller learns how from the reply code.
+func TestFinalReplyRejections(t *testing.T) {
+	b := &testBackend{}
+	addr := startTestServer(t, b, nil)
+	s := newSender(t, "smtp://"+addr, 1)
+
+	msgs := []mailer.Message{
+		{To: "defer-final@example.com", Subject: "s", Text: "t"},
+		{To: "refuse-final@example.com", Subject: "s", Text: "t"},
+		{To: "ok@example.com", Subject: "s", Text: "t"},
+	}
+	r := sendAll(t, context.Background(), s, msgs)
+	for i, want := range []struct {
+		code      int
+		enhanced  string
+		permanent bool
+	}{{451, "4.7.1", false}, {550, "5.7.1", true}} {
+		err := r.errs[i]
+		var se *mailer.SMTPError
+		if !errors.As(err, &se) {
+			t.Errorf("%s: err = %v, want an SMTPError", msgs[i].To, err)
+			continue
+		}
+		if se.Stage != "final" || se.Code != want.code || se.Enhanced != want.enhanced {
+			t.Errorf("%s: stage %q, code %d, enhanced %q; want final, %d, %q", msgs[i].To, se.Stage, se.Code, se.Enhanced, want.code, want.enhanced)
+		}
+		if errors.Is(err, mailer.ErrUncertain) {
+			t.Errorf("%s: a refused message reported as uncertain: %v", msgs[i].To, err)
+		}
+		if got := mailer.Permanent(err); got != want.permanent {
+			t.Errorf("%s: Permanent(%v) = %v, want %v", msgs[i].To, err, got, want.permanent)
+		}
+	}
+	if err := r.errs[2]; err != nil {
+		t.Errorf("message after the rejections: %v", err)
+	}
+	sessions, _, accepted := b.stats()
+	if seen := b.seen(); seen != 3 || len(accepted) != 1 || sessions != 1 {
+		t.Errorf("server read %d messages and accepted %d over %d sessions, want 3, 1, 1", seen, len(accepted), sessions)
 	}
 }
 

@@ -49,11 +49,29 @@ var (
 		Name: "herald_outbound_call_duration_seconds", Help: "Slack and webhook calls, by kind and result.",
 		Buckets: prometheus.DefBuckets,
 	}, []string{"kind", "result"})
+	// LostClaims counts outcomes an attempt could not record because its
+	// claim had run out and another attempt held the delivery: each is a
+	// possible second copy (with the same Message-ID or webhook-id).
+	LostClaims = with.NewCounter(prometheus.CounterOpts{
+		Name: "herald_delivery_claims_lost_total", Help: "Outcomes not recorded because another attempt held the delivery.",
+	})
+	// SMTPRelayState is each SMTP relay's circuit breaker in a worker: 0
+	// closed (in use), 1 open (failed repeatedly, skipped for its
+	// cool-down), 2 half-open (probed by one batch). relay is its position
+	// in HERALD_SMTP_URL from 0, host its host:port; never credentials.
+	SMTPRelayState = with.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "herald_smtp_relay_state", Help: "SMTP relay circuit breaker: 0 closed, 1 open, 2 half-open.",
+	}, []string{"relay", "host"})
 	// StreamsOpen counts the inbox streams (Server-Sent Events) open on this
 	// API process.
 	StreamsOpen = with.NewGauge(prometheus.GaugeOpts{
 		Name: "herald_inbox_streams_open", Help: "Inbox streams (SSE) open on this API process.",
 	})
+	// RetentionPruned counts rows retention removed, by table
+	// (notifications, deliveries, events, audit_log).
+	RetentionPruned = with.NewCounterVec(prometheus.CounterOpts{
+		Name: "herald_retention_pruned_rows_total", Help: "Rows removed by retention, by table.",
+	}, []string{"table"})
 )
 
 func init() {

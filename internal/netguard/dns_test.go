@@ -32,7 +32,7 @@ func startDNS(t *testing.T, zone map[string][]netip.Addr) *fakeDNS {
 		s.serve()
 	}()
 	t.Cleanup(func() {
-		conn.Close()
+		_ = conn.Close()
 		<-done
 	})
 	return s
