@@ -197,6 +197,9 @@ func (s *Server) streamNotifications(c echo.Context) error {
 		}
 		since, after = &t, id
 	}
+	// The resume point is a floor no catch-up goes below: the client had
+	// those items from an earlier stream, which this one never sent.
+	floor, floorID := since, after
 	ctx, tenant := c.Request().Context(), tenantOf(c)
 	key := inboxfeed.Key{Tenant: tenant.ID, User: c.Param("id")}
 	// Before the catch-up, so nothing falls between, and before the user
@@ -252,7 +255,11 @@ func (s *Server) streamNotifications(c echo.Context) error {
 		case since != nil:
 			// The feed may have missed changes: look again from a little
 			// before the last item sent, skipping what was sent.
-			if err := s.replay(ctx, st, key, since.Add(-catchUpMargin), uuid.Nil); err != nil {
+			from, skip := since.Add(-catchUpMargin), uuid.Nil
+			if floor != nil && !from.After(*floor) {
+				from, skip = *floor, floorID
+			}
+			if err := s.replay(ctx, st, key, from, skip); err != nil {
 				return err
 			}
 		}

@@ -215,6 +215,50 @@ func TestStreamAcrossProcessesAndResume(t *testing.T) {
 	}
 }
 
+// TestResumedStreamCatchesUpAboveItsResumePoint: a stream resumed with
+// Last-Event-ID whose process then loses its listening connection catches
+// up without sending again the items the client had before it resumed.
+func TestResumedStreamCatchesUpAboveItsResumePoint(t *testing.T) {
+	t.Parallel()
+	handler, err := app.NewHandler(env.cfg, env.pool, env.temporal, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handler)
+	t.Cleanup(func() { app.CloseStreams(handler); srv.Close() })
+	tn := newTenant(t)
+	tn.putUser("floor", "floor@example.com")
+	token := tn.inboxToken("floor")
+	st := openStream(t, srv.URL, "floor", token, "")
+	st.count(0, 5*time.Second)
+	tn.assign("floor", "FLOOR-1")
+	st.next("notification", 10*time.Second)
+	tn.assign("floor", "FLOOR-2")
+	had := st.next("notification", 10*time.Second)
+	st.close()
+
+	again := openStream(t, srv.URL, "floor", token, had.id)
+	again.count(2, 5*time.Second)
+	waitFor(t, 10*time.Second, "the listening connection", func() bool {
+		return count(t, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = 'LISTEN herald_inbox'`) > 0
+	})
+	tn.assign("floor", "FLOOR-3")
+	var item inboxItem
+	if err := json.Unmarshal([]byte(again.next("notification", 15*time.Second).data), &item); err != nil {
+		t.Fatal(err)
+	}
+	if item.Title != "FLOOR-3 was assigned to you" {
+		t.Fatalf("after the lost connection the resumed stream sent %q first", item.Title)
+	}
+	select {
+	case ev := <-again.events:
+		if ev.event == "notification" {
+			t.Fatalf("sent again an item the client had: %s", ev.data)
+		}
+	case <-time.After(time.Second):
+	}
+}
+
 // TestStreamSurvivesALostListenConnection: when the database drops the
 // process's listening connection, it reconnects and open streams catch up.
 func TestStreamSurvivesALostListenConnection(t *testing.T) {
