@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"crypto/rand"
 	"embed"
 	"encoding/base64"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/text/language"
 
 	"github.com/heraldhq/herald/branding"
 	"github.com/heraldhq/herald/db/dbq"
@@ -22,8 +24,27 @@ var inboxPageFiles embed.FS
 var (
 	inboxPage = htmltemplate.Must(htmltemplate.ParseFS(inboxPageFiles, "inboxpage/inbox.html"))
 	inboxJS   = mustRead("inboxpage/inbox.js")
-	widgetJS  = mustRead("inboxpage/widget.js")
+	widgetJS  = withWidgetWords(mustRead("inboxpage/widget.js"))
 )
+
+// withWidgetWords fills in the bell's words in every language Herald's
+// pages come in: the script is one cacheable file for every host page, and
+// the host page picks the language (see widget.js).
+func withWidgetWords(js []byte) []byte {
+	words := make(map[string]map[string]string, len(locale.Pages))
+	for _, l := range locale.Pages {
+		words[l] = locale.Formats(language.Make(l), locale.WidgetWords)
+	}
+	b, err := json.Marshal(words)
+	if err != nil {
+		panic(err)
+	}
+	out := bytes.Replace(js, []byte("{} /* words */"), b, 1)
+	if bytes.Equal(out, js) {
+		panic("widget.js has no place for its words")
+	}
+	return out
+}
 
 func mustRead(name string) []byte {
 	b, err := inboxPageFiles.ReadFile(name)

@@ -203,6 +203,41 @@ func TestInboxWidgetEmbeds(t *testing.T) {
 	}
 }
 
+// TestInboxWidgetSpeaksTheHostPagesLanguage: the bell's labels are in the
+// host page's language, or data-locale's when it says one.
+func TestInboxWidgetSpeaksTheHostPagesLanguage(t *testing.T) {
+	t.Parallel()
+	ctx := browser(t)
+	tn := newTenant(t)
+	tn.putUser("sprache", "sprache@example.com")
+	tn.waitEvent(tn.assign("sprache", "LANG-1").EventID)
+	token := tn.inboxToken("sprache")
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lang, attrs := "de-AT", ""
+		if r.URL.Path == "/fr" {
+			attrs = ` data-locale="fr"`
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html lang="%s"><body><div id="slot"></div>`+
+			`<script src="%s/inbox/widget.js" data-user="sprache" data-token="%s" data-target="#slot"%s></script></body></html>`,
+			lang, tn.base, token, attrs)
+	}))
+	defer app.Close()
+	for path, want := range map[string][2]string{
+		"/de": {"Benachrichtigungen", "Benachrichtigungen: 1 ungelesen"},
+		"/fr": {"Notifications", "Notifications : 1 non lues"},
+	} {
+		run(t, ctx, 20*time.Second, "the widget on "+path,
+			chromedp.Navigate(app.URL+path),
+			chromedp.WaitVisible(chromedp.CSS(`#slot button`)),
+			waitJS(fmt.Sprintf(`document.querySelector("#slot button").getAttribute("aria-label") === %q`, want[1])),
+		)
+		if title := attr(t, ctx, "iframe", "title"); title != want[0] {
+			t.Errorf("on %s the panel is titled %q, want %q", path, title, want[0])
+		}
+	}
+}
+
 func attr(t *testing.T, ctx context.Context, sel, name string) string {
 	t.Helper()
 	return value(t, ctx, "reading "+sel+"["+name+"]", chromedp.AttributeValue(chromedp.CSS(sel), name)).Value

@@ -181,6 +181,9 @@ var InboxScriptWords = []string{
 	"New notification: %s", "Saving…", "Saved.", "Not saved: %s",
 }
 
+// WidgetWords are the words of the embeddable bell (widget.js).
+var WidgetWords = []string{"Notifications", "Notifications: %s unread"}
+
 // Formats returns each key's translation for t as a format still to fill:
 // its %s left in place for a script to replace.
 func Formats(t language.Tag, keys []string) map[string]string {
