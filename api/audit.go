@@ -18,6 +18,9 @@ type verifyResponse struct {
 	OK     bool          `json:"ok"`
 	Rows   int64         `json:"rows"`
 	Broken *audit.Broken `json:"broken,omitempty"`
+	// From is the seq the verified chain starts at: 1 unless retention
+	// pruned the rows before it (their archive verifies them offline).
+	From int64 `json:"from,omitempty"`
 	// Checkpoints counts the signed checkpoints the chain agreed with.
 	Checkpoints int64 `json:"checkpoints"`
 	// Checkpoint is the signed checkpoint of the chain just verified, for
@@ -46,7 +49,7 @@ func (s *Server) verifyAudit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	resp := verifyResponse{OK: v.Broken == nil, Rows: v.Rows, Broken: v.Broken, Checkpoints: v.Checkpoints}
+	resp := verifyResponse{OK: v.Broken == nil, Rows: v.Rows, Broken: v.Broken, Checkpoints: v.Checkpoints, From: v.From}
 	if resp.OK && v.HeadSeq > 0 {
 		cp, err := db.IssueAuditCheckpoint(ctx, dbq.New(s.pool), s.signer, tenant, v.HeadSeq, v.HeadHash)
 		if err != nil {

@@ -686,9 +686,12 @@ type CancelResult struct {
 // AuditVerify is the answer of GET /v1/audit/verify: OK, or the first
 // broken row.
 type AuditVerify struct {
-	OK          bool             `json:"ok"`
-	Rows        int64            `json:"rows"`
-	Broken      *AuditBroken     `json:"broken,omitempty"`
+	OK     bool         `json:"ok"`
+	Rows   int64        `json:"rows"`
+	Broken *AuditBroken `json:"broken,omitempty"`
+	// From is the seq the verified chain starts at: 1 unless retention
+	// pruned the rows before it.
+	From        int64            `json:"from,omitempty"`
 	Checkpoints int64            `json:"checkpoints"`
 	Checkpoint  *AuditCheckpoint `json:"checkpoint,omitempty"`
 }

@@ -28,6 +28,7 @@ var checkpointSigner = audit.NewSigner(localstack.TestSigningKey)
 type verifyView struct {
 	OK          bool            `json:"ok"`
 	Rows        int64           `json:"rows"`
+	From        int64           `json:"from"`
 	Checkpoints int64           `json:"checkpoints"`
 	Checkpoint  json.RawMessage `json:"checkpoint,omitempty"`
 	Broken      *struct {

@@ -253,12 +253,14 @@ func TestRetentionPrunesOnlyWhatIsDue(t *testing.T) {
 	if err := env.owner.QueryRow(ctx, `SELECT count(*) FROM audit_checkpoints WHERE tenant_id = $1 AND seq = 5`, tn.id).Scan(&cps); err != nil || cps != 1 {
 		t.Errorf("checkpoints at seq 5: %d (%v), want the one retention signed", cps, err)
 	}
-	if v := tn.verifyWith(nil); !v.OK || v.Rows != rows {
-		t.Errorf("verify after pruning: %+v, want ok over the %d retained rows", v, rows)
+	if v := tn.verifyWith(nil); !v.OK || v.Rows != rows || v.From != 6 {
+		t.Errorf("verify after pruning: %+v, want ok over the %d retained rows from seq 6", v, rows)
 	}
 	var out bytes.Buffer
 	if ok, err := app.VerifyAuditAll(ctx, env.pool, checkpointSigner, tn.id.String(), nil, &out, io.Discard); !ok || err != nil {
 		t.Errorf("herald audit verify after pruning: ok=%v err=%v %s", ok, err, out.String())
+	} else if !strings.Contains(out.String(), "from seq 6 (retention pruned the rows before it)") {
+		t.Errorf("herald audit verify after pruning does not say where the chain starts: %s", out.String())
 	}
 	out.Reset()
 	if ok, err := app.VerifyArchive(bytes.NewReader(archive.Bytes()), checkpointSigner, &out); !ok || err != nil {

@@ -62,6 +62,9 @@ func VerifyAuditAll(ctx context.Context, pool *pgxpool.Pool, signer *audit.Signe
 			continue
 		}
 		line := fmt.Sprintf("tenant %s: ok, %d rows, %d checkpoints agree", id, v.Rows, v.Checkpoints)
+		if v.From > 1 {
+			line += fmt.Sprintf(", from seq %d (retention pruned the rows before it)", v.From)
+		}
 		if v.HeadSeq > 0 {
 			cp, err := db.IssueAuditCheckpoint(ctx, dbq.New(pool), signer, id, v.HeadSeq, v.HeadHash)
 			if err != nil {
