@@ -31,6 +31,11 @@ func (a *Activities) MaintainPartitions(ctx context.Context) (contract.Retention
 	if _, err := q.EnsurePartitions(ctx, db.PartitionMonthsAhead); err != nil {
 		return tally, fmt.Errorf("making the partitions ahead: %w", err)
 	}
+	end, err := q.NewestAuditPartitionEnd(ctx)
+	if err != nil {
+		return tally, fmt.Errorf("finding the newest audit partition: %w", err)
+	}
+	metrics.AuditPartitionsEnd.Set(float64(end.Unix()))
 	if a.Checkpoints == nil {
 		return tally, nil
 	}

@@ -9,12 +9,14 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/heraldhq/herald/audit"
 	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/db"
 	"github.com/heraldhq/herald/internal/dev/devstack"
+	"github.com/heraldhq/herald/internal/metrics"
 )
 
 // Retention drops the audit trail's months that every tenant's period has
@@ -176,6 +178,14 @@ func TestMaintainPartitionsDropsMonthsPastEveryPeriod(t *testing.T) {
 		if v.Broken != nil || v.From != 1001 || v.Rows != 1000 {
 			t.Errorf("tenant %s's chain after the drop: broken %v, from seq %d, %d rows; want intact from 1001 with 1,000", tn, v.Broken, v.From, v.Rows)
 		}
+	}
+	// The gauge operators alert on says how far ahead the partitions go.
+	var newest time.Time
+	if err := owner.QueryRow(ctx, `SELECT max(upper) FROM herald_partition_bounds('audit_log')`).Scan(&newest); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(metrics.AuditPartitionsEnd); got != float64(newest.Unix()) || newest.Before(time.Now().AddDate(0, 3, 0)) {
+		t.Errorf("herald_audit_partitions_end_timestamp_seconds = %v, newest partition ends %s; want that end, three months ahead or more", got, newest)
 	}
 	// The months after the oldest left are not past the 365 days yet.
 	if got := run(); got.AuditRows != 0 {

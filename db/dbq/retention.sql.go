@@ -115,6 +115,19 @@ func (q *Queries) FirstAuditCheckpointFrom(ctx context.Context, arg FirstAuditCh
 	return i, err
 }
 
+const newestAuditPartitionEnd = `-- name: NewestAuditPartitionEnd :one
+SELECT max(p.upper)::timestamptz AS upper FROM herald_partition_bounds('audit_log'::regclass) p
+`
+
+// Where the audit trail's newest partition ends: an outcome recorded after
+// it would fail.
+func (q *Queries) NewestAuditPartitionEnd(ctx context.Context) (time.Time, error) {
+	row := q.db.QueryRow(ctx, newestAuditPartitionEnd)
+	var upper time.Time
+	err := row.Scan(&upper)
+	return upper, err
+}
+
 const oldestAuditPartitionEnd = `-- name: OldestAuditPartitionEnd :one
 SELECT min(p.upper)::timestamptz AS upper FROM herald_partition_bounds('audit_log'::regclass) p
 `

@@ -96,6 +96,11 @@ SELECT herald_ensure_partitions(@months_ahead::integer)::integer AS made;
 -- Where the audit trail's oldest partition ends.
 SELECT min(p.upper)::timestamptz AS upper FROM herald_partition_bounds('audit_log'::regclass) p;
 
+-- name: NewestAuditPartitionEnd :one
+-- Where the audit trail's newest partition ends: an outcome recorded after
+-- it would fail.
+SELECT max(p.upper)::timestamptz AS upper FROM herald_partition_bounds('audit_log'::regclass) p;
+
 -- name: AuditChainsBefore :many
 -- Each tenant's newest audit row before @before: when @before ends the
 -- oldest partition, the end of the tenant's rows in it.

@@ -72,6 +72,14 @@ var (
 	RetentionPruned = with.NewCounterVec(prometheus.CounterOpts{
 		Name: "herald_retention_pruned_rows_total", Help: "Rows removed by retention, by table.",
 	}, []string{"table"})
+	// AuditPartitionsEnd is when the audit trail's newest partition ends
+	// (Unix seconds). There is no default partition, so an outcome
+	// recorded after it fails: alert when it is less than a month away
+	// (retention keeps three months ahead, every hour).
+	AuditPartitionsEnd = with.NewGauge(prometheus.GaugeOpts{
+		Name: "herald_audit_partitions_end_timestamp_seconds",
+		Help: "When the audit trail's newest partition ends (Unix seconds); outcomes after it cannot be recorded.",
+	})
 )
 
 func init() {
