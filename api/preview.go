@@ -57,6 +57,20 @@ type previewDecision struct {
 	// QuietHours: the user's quiet hours apply, so at some times of day it
 	// would wait for them to end.
 	QuietHours bool `json:"quiet_hours,omitempty"`
+	// EscalatesAfter: the type escalates to the channel, so it waits this
+	// long after the in-app item and goes only if that is still unread.
+	EscalatesAfter string `json:"escalates_after,omitempty"`
+}
+
+// throttlePreview is the type's throttle as it stands for the recipient.
+type throttlePreview struct {
+	Max int    `json:"max"`
+	Per string `json:"per"`
+	// Used counts the recipient's notifications of the type in the
+	// current window (0 for the sample recipient); at Max, the rest of the
+	// window's are skipped as throttled.
+	Used       int       `json:"used"`
+	WindowEnds time.Time `json:"window_ends"`
 }
 
 type emailPreview struct {
@@ -109,6 +123,8 @@ type previewResponse struct {
 	// Locale is the language rendered, after the fallback chain.
 	Locale   string          `json:"locale"`
 	Channels previewChannels `json:"channels"`
+	// Throttle is there when the type has one.
+	Throttle *throttlePreview `json:"throttle,omitempty"`
 }
 
 // previewEventType renders what an event of the type would deliver to one
@@ -198,6 +214,17 @@ func (s *Server) previewEventType(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	now := time.Now()
+	var throttleUsed int
+	if t := typ.Throttle; t != nil && req.UserID != "" {
+		if window, ok := t.WindowStart(now); ok {
+			used, err := q.ThrottleUsed(ctx, dbq.ThrottleUsedParams{TenantID: tenant.ID, EventType: typ.Key, UserID: user.ID, WindowStart: window})
+			if err != nil {
+				return err
+			}
+			throttleUsed = int(used)
+		}
+	}
 
 	// The preview dresses the message as a send would; unreadable branding
 	// previews Herald's look, as a send falls back to it.
@@ -206,7 +233,7 @@ func (s *Server) previewEventType(c echo.Context) error {
 		typ: typ, tenant: tenant.Name, brand: brand, publicURL: s.personal.PublicURL, settings: settings,
 		user: user, doc: doc, docErr: docErr, sample: req.UserID == "",
 		slack: slackCfg, webhook: webhookCfg, data: data, channel: req.Channel, link: req.Link,
-		now: time.Now(),
+		now: now, throttleUsed: throttleUsed,
 	})
 	if err != nil {
 		return err
@@ -236,6 +263,9 @@ type previewInput struct {
 	brand   branding.Branding
 	link    string
 	now     time.Time
+	// throttleUsed is the recipient's count in the type's current
+	// throttle window.
+	throttleUsed int
 }
 
 // buildPreview renders the type for the input's recipient on each channel
@@ -259,6 +289,13 @@ func buildPreview(in previewInput) (previewResponse, error) {
 	p := previewer{typ: typ, settings: in.settings, doc: in.doc, docErr: in.docErr, user: user}
 	wants := func(ch channel.Channel) bool { return in.channel == "" || in.channel == ch }
 	out := previewResponse{Type: typ.Key, Urgent: typ.Urgent, Locale: r.Language(who)}
+	if t := typ.Throttle; t != nil {
+		if window, ok := t.WindowStart(in.now); ok {
+			per, _ := t.Period()
+			out.Throttle = &throttlePreview{Max: t.Max, Per: t.Per, Used: in.throttleUsed, WindowEnds: window.Add(per)}
+			p.throttled = in.throttleUsed >= t.Max
+		}
+	}
 
 	if wants(channel.InApp) && (typ.Has(channel.InApp) || in.channel == channel.InApp) {
 		n, err := r.Notice(data, who, link)
@@ -373,6 +410,8 @@ type previewer struct {
 	doc      prefs.Document
 	docErr   error
 	user     dbq.User
+	// throttled: the recipient has had the throttle's max in this window.
+	throttled bool
 }
 
 func (p previewer) decide(ch channel.Channel, hasAddress bool) previewDecision {
@@ -386,8 +425,17 @@ func (p previewer) decide(ch channel.Channel, hasAddress bool) previewDecision {
 	switch {
 	case !d.Send:
 		return previewDecision{Reason: string(d.Reason)}
+	case p.throttled && !p.settings.Required.RequiredOn(p.typ.Key, p.typ.Category, ch):
+		// As a page decides: a required channel neither counts nor waits.
+		return previewDecision{Reason: string(delivery.Throttled)}
 	case d.Digested(ch, p.typ.Key):
 		return previewDecision{Reason: string(delivery.Digested)}
 	}
-	return previewDecision{WouldSend: true, QuietHours: d.Quiet != nil && (ch == channel.Email || ch == channel.Slack)}
+	out := previewDecision{WouldSend: true, QuietHours: d.Quiet != nil && (ch == channel.Email || ch == channel.Slack)}
+	// A recipient who gets the in-app item gets the escalation channels
+	// only once it has gone unread; one without it gets them at once.
+	if p.typ.EscalatesTo(ch) && p.typ.Has(channel.InApp) && p.decide(channel.InApp, true).WouldSend {
+		out.EscalatesAfter = p.typ.Escalate.After
+	}
+	return out
 }

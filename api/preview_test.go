@@ -159,3 +159,54 @@ func TestPreviewPicksTheLocale(t *testing.T) {
 		t.Errorf("nl falls back to English: %s %q", out.Locale, out.Channels.Email.Text)
 	}
 }
+
+// A throttled type's preview says where the recipient stands in its
+// window and, once they are at the cap, that the rest would be skipped
+// (but not on a channel the tenant requires); channels the type escalates
+// to say how long they would wait for the in-app item to go unread.
+func TestPreviewSaysThrottleAndEscalation(t *testing.T) {
+	t.Parallel()
+	data := map[string]any{"issue_key": "PROJ-1"}
+	guarded := func(used int, more func(*previewInput)) func(*previewInput) {
+		return func(in *previewInput) {
+			in.typ.Throttle = &catalog.Throttle{Max: 2, Per: "1h"}
+			in.typ.Escalate = &catalog.Escalation{After: "30m", To: []channel.Channel{channel.Email}}
+			in.throttleUsed = used
+			if more != nil {
+				more(in)
+			}
+		}
+	}
+	under := previewOf(t, "issue.assigned", "", data, guarded(1, nil))
+	if th := under.Throttle; th == nil || th.Max != 2 || th.Per != "1h" || th.Used != 1 || !th.WindowEnds.Equal(time.Date(2026, 1, 3, 16, 0, 0, 0, time.UTC)) {
+		t.Errorf("throttle = %+v, want 1 of 2 used in the window ending 16:00", th)
+	}
+	if e := under.Channels.Email; !e.WouldSend || e.EscalatesAfter != "30m" {
+		t.Errorf("email under the cap = %+v, want sent if unread after 30m", e.previewDecision)
+	}
+	if a := under.Channels.InApp; !a.WouldSend || a.EscalatesAfter != "" {
+		t.Errorf("in-app under the cap = %+v, want sent at once", a.previewDecision)
+	}
+
+	at := previewOf(t, "issue.assigned", "", data, guarded(2, nil))
+	for name, d := range map[string]previewDecision{"email": at.Channels.Email.previewDecision, "in-app": at.Channels.InApp.previewDecision} {
+		if d.WouldSend || d.Reason != "throttled" {
+			t.Errorf("%s at the cap = %+v, want skipped as throttled", name, d)
+		}
+	}
+	required := previewOf(t, "issue.assigned", "", data, guarded(2, func(in *previewInput) {
+		in.settings.Required = prefs.Required{Events: map[string][]channel.Channel{"issue.assigned": {channel.Email}}}
+	}))
+	if e := required.Channels.Email; !e.WouldSend {
+		t.Errorf("a required email at the cap = %+v, want sent", e.previewDecision)
+	}
+
+	// Without the in-app item, there is nothing to wait on: email at once.
+	noInbox := previewOf(t, "issue.assigned", `{"channels": {"in_app": {"enabled": false}}}`, data, guarded(0, nil))
+	if e := noInbox.Channels.Email; !e.WouldSend || e.EscalatesAfter != "" {
+		t.Errorf("email with in-app off = %+v, want sent at once", e.previewDecision)
+	}
+	if plain := previewOf(t, "issue.assigned", "", data, nil); plain.Throttle != nil || plain.Channels.Email.EscalatesAfter != "" {
+		t.Errorf("a type without throttle or escalation previews %+v / %+v", plain.Throttle, plain.Channels.Email.previewDecision)
+	}
+}

@@ -191,6 +191,7 @@ func TestTypesAreTheDocumentsSchemas(t *testing.T) {
 		"Preview.channels.in_app": InAppPreview{}, "Preview.channels.email": EmailPreview{},
 		"Preview.channels.slack": SlackPreview{}, "Preview.channels.webhook": WebhookPreview{},
 		"Preview.channels.webhook.payload": WebhookPayload{},
+		"Preview.throttle":                 PreviewThrottle{},
 		"EventTypeVersion":                 EventTypeVersion{}, "EventTypeVersionPage": EventTypeVersionPage{},
 		"Throttle":   Throttle{},
 		"Escalation": Escalation{},

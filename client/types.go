@@ -1022,6 +1022,18 @@ type Preview struct {
 	// Locale is the language rendered, after the fallback chain.
 	Locale   string          `json:"locale"`
 	Channels PreviewChannels `json:"channels"`
+	// Throttle is the type's throttle as it stands for the recipient; nil
+	// for a type without one.
+	Throttle *PreviewThrottle `json:"throttle,omitempty"`
+}
+
+// PreviewThrottle says how many of the type's notifications the recipient
+// has had in the current window: at Max, the rest are skipped as throttled.
+type PreviewThrottle struct {
+	Max        int       `json:"max"`
+	Per        string    `json:"per"`
+	Used       int       `json:"used"`
+	WindowEnds time.Time `json:"window_ends"`
 }
 
 // PreviewChannels holds one entry per channel the type delivers on (nil
@@ -1047,25 +1059,27 @@ type InAppPreview struct {
 
 // EmailPreview is the email (its unsubscribe link a placeholder).
 type EmailPreview struct {
-	WouldSend  bool   `json:"would_send"`
-	Reason     string `json:"reason,omitempty"`
-	QuietHours bool   `json:"quiet_hours,omitempty"`
-	To         string `json:"to"`
-	Subject    string `json:"subject"`
-	Text       string `json:"text"`
-	HTML       string `json:"html"`
+	WouldSend      bool   `json:"would_send"`
+	Reason         string `json:"reason,omitempty"`
+	QuietHours     bool   `json:"quiet_hours,omitempty"`
+	EscalatesAfter string `json:"escalates_after,omitempty"`
+	To             string `json:"to"`
+	Subject        string `json:"subject"`
+	Text           string `json:"text"`
+	HTML           string `json:"html"`
 }
 
 // SlackPreview is the Slack message: DM says the recipient would get a
 // direct message, Channels are the tenant's routed posts.
 type SlackPreview struct {
-	WouldSend  bool              `json:"would_send"`
-	Reason     string            `json:"reason,omitempty"`
-	QuietHours bool              `json:"quiet_hours,omitempty"`
-	DM         bool              `json:"dm"`
-	Channels   []string          `json:"channels"`
-	Text       string            `json:"text"`
-	Blocks     []json.RawMessage `json:"blocks"`
+	WouldSend      bool              `json:"would_send"`
+	Reason         string            `json:"reason,omitempty"`
+	QuietHours     bool              `json:"quiet_hours,omitempty"`
+	EscalatesAfter string            `json:"escalates_after,omitempty"`
+	DM             bool              `json:"dm"`
+	Channels       []string          `json:"channels"`
+	Text           string            `json:"text"`
+	Blocks         []json.RawMessage `json:"blocks"`
 }
 
 // WebhookPreview is the outbound webhook payload and the endpoints that
@@ -1074,6 +1088,7 @@ type WebhookPreview struct {
 	WouldSend      bool           `json:"would_send"`
 	Reason         string         `json:"reason,omitempty"`
 	QuietHours     bool           `json:"quiet_hours,omitempty"`
+	EscalatesAfter string         `json:"escalates_after,omitempty"`
 	UserEndpoint   bool           `json:"user_endpoint"`
 	TenantEndpoint bool           `json:"tenant_endpoint"`
 	Payload        WebhookPayload `json:"payload"`

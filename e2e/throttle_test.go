@@ -98,6 +98,23 @@ func TestThrottleCapsARecipientsNotifications(t *testing.T) {
 		t.Errorf("ada's inbox has %d items, want 2", n)
 	}
 
+	// The preview says ada is at the cap, and bob is not.
+	preview := func(user string) (used int, email map[string]any) {
+		t.Helper()
+		p := decodeAs[map[string]any](t, tn.must(200, tn.do("POST", "/v1/event-types/issue.assigned/preview",
+			map[string]any{"user_id": user, "data": map[string]any{"issue_key": "PROJ-9"}})))
+		th, _ := p["throttle"].(map[string]any)
+		n, _ := th["used"].(float64)
+		e, _ := p["channels"].(map[string]any)["email"].(map[string]any)
+		return int(n), e
+	}
+	if used, email := preview("ada"); used != 2 || email["would_send"] != false || email["reason"] != "throttled" {
+		t.Errorf("ada's preview at the cap: used %d, email %v; want 2 used and the email throttled", used, email)
+	}
+	if used, email := preview("bob"); used != 0 || email["would_send"] != true {
+		t.Errorf("bob's preview: used %d, email %v; want 0 used and the email sent", used, email)
+	}
+
 	// Bob's count is his own.
 	acc := tn.postEvent(assignEvent("throttle-bob", "bob"))
 	tn.waitEvent(acc.EventID)

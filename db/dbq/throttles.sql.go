@@ -95,6 +95,33 @@ func (q *Queries) CountThrottleHits(ctx context.Context, arg CountThrottleHitsPa
 	return result.RowsAffected(), nil
 }
 
+const throttleUsed = `-- name: ThrottleUsed :one
+SELECT coalesce((SELECT used FROM throttle_windows
+    WHERE tenant_id = $1 AND event_type = $2 AND user_id = $3
+      AND window_start >= $4), 0)::integer AS used
+`
+
+type ThrottleUsedParams struct {
+	TenantID    uuid.UUID
+	EventType   string
+	UserID      string
+	WindowStart time.Time
+}
+
+// The recipient's count of the type in the window starting at
+// @window_start: 0 when their row is of an earlier window, or absent.
+func (q *Queries) ThrottleUsed(ctx context.Context, arg ThrottleUsedParams) (int32, error) {
+	row := q.db.QueryRow(ctx, throttleUsed,
+		arg.TenantID,
+		arg.EventType,
+		arg.UserID,
+		arg.WindowStart,
+	)
+	var used int32
+	err := row.Scan(&used)
+	return used, err
+}
+
 const throttledUsers = `-- name: ThrottledUsers :many
 SELECT user_id FROM throttle_hits
 WHERE event_id = $1 AND user_id = ANY($2::text[]) AND NOT admitted

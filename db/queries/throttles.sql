@@ -35,3 +35,10 @@ WHERE h.event_id = @event_id::uuid AND h.user_id = c.user_id;
 SELECT user_id FROM throttle_hits
 WHERE event_id = @event_id AND user_id = ANY(@user_ids::text[]) AND NOT admitted
 ORDER BY user_id;
+
+-- name: ThrottleUsed :one
+-- The recipient's count of the type in the window starting at
+-- @window_start: 0 when their row is of an earlier window, or absent.
+SELECT coalesce((SELECT used FROM throttle_windows
+    WHERE tenant_id = @tenant_id AND event_type = @event_type AND user_id = @user_id
+      AND window_start >= @window_start), 0)::integer AS used;
