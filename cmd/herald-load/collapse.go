@@ -96,7 +96,7 @@ func postAndWait(ctx context.Context, h *localstack.Herald, key, body string) (a
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := h.Temporal.GetWorkflow(ctx, res["workflow_id"].(string), "").Get(ctx, nil); err != nil {
+	if err := awaitWorkflow(ctx, h.Temporal, res["workflow_id"].(string)); err != nil {
 		return nil, 0, err
 	}
 	return res["event_id"], time.Since(start), nil

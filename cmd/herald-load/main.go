@@ -148,7 +148,7 @@ func run(ctx context.Context, opts options) error {
 				return err
 			}
 			posted[i] = postTiming{eventID: fmt.Sprint(res["event_id"]), start: start, took: time.Since(start)}
-			return h.Temporal.GetWorkflow(ctx, res["workflow_id"].(string), "").Get(ctx, nil)
+			return awaitWorkflow(ctx, h.Temporal, res["workflow_id"].(string))
 		})
 	}
 

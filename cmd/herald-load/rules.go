@@ -29,7 +29,7 @@ func rulesPhase(ctx context.Context, h *localstack.Herald, servers *localstack.S
 		if err != nil {
 			return err
 		}
-		if err := h.Temporal.GetWorkflow(ctx, res["workflow_id"].(string), "").Get(ctx, nil); err != nil {
+		if err := awaitWorkflow(ctx, h.Temporal, res["workflow_id"].(string)); err != nil {
 			return fmt.Errorf("evaluating: %w", err)
 		}
 		var emitted uuid.UUID
@@ -37,7 +37,7 @@ func rulesPhase(ctx context.Context, h *localstack.Herald, servers *localstack.S
 			res["event_id"]).Scan(&emitted); err != nil {
 			return fmt.Errorf("the warning of input %d: %w", i, err)
 		}
-		return h.Temporal.GetWorkflow(ctx, "notify/"+emitted.String(), "").Get(ctx, nil)
+		return awaitWorkflow(ctx, h.Temporal, "notify/"+emitted.String())
 	})
 	if err != nil {
 		return 0, err

@@ -99,7 +99,7 @@ func streamFanOut(ctx context.Context, h *localstack.Herald, n int) (streamResul
 	cancel()
 	wg.Wait()
 	// The event's emails finish before the next phase.
-	return r, h.Temporal.GetWorkflow(ctx, res["workflow_id"].(string), "").Get(ctx, nil)
+	return r, awaitWorkflow(ctx, h.Temporal, res["workflow_id"].(string))
 }
 
 // rss is this process's resident set, in bytes.

@@ -82,7 +82,7 @@ func workerScaling(ctx context.Context, h *localstack.Herald, servers *localstac
 			if err != nil {
 				return err
 			}
-			return h.Temporal.GetWorkflow(ctx, res["workflow_id"].(string), "").Get(ctx, nil)
+			return awaitWorkflow(ctx, h.Temporal, res["workflow_id"].(string))
 		})
 		return float64(n) / d.Seconds(), err
 	}
