@@ -20,7 +20,7 @@ type verifyResponse struct {
 	Broken *audit.Broken `json:"broken,omitempty"`
 	// From is the seq the verified chain starts at: 1 unless retention
 	// pruned the rows before it (their archive verifies them offline).
-	From int64 `json:"from,omitempty"`
+	From int64 `json:"from"`
 	// Checkpoints counts the signed checkpoints the chain agreed with.
 	Checkpoints int64 `json:"checkpoints"`
 	// Checkpoint is the signed checkpoint of the chain just verified, for

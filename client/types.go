@@ -691,7 +691,7 @@ type AuditVerify struct {
 	Broken *AuditBroken `json:"broken,omitempty"`
 	// From is the seq the verified chain starts at: 1 unless retention
 	// pruned the rows before it.
-	From        int64            `json:"from,omitempty"`
+	From        int64            `json:"from"`
 	Checkpoints int64            `json:"checkpoints"`
 	Checkpoint  *AuditCheckpoint `json:"checkpoint,omitempty"`
 }

@@ -52,7 +52,7 @@ type AuditVerdict struct {
 	HeadSeq  int64
 	HeadHash []byte
 	// From is the chain's first retained seq: 1 unless retention pruned
-	// the rows before it.
+	// the rows before it (or they were removed: then Broken says so).
 	From int64
 }
 
@@ -96,6 +96,9 @@ func verifyIn(ctx context.Context, q *dbq.Queries, tenantID uuid.UUID, opts Veri
 	floor, b, err := retainedFrom(ctx, q, opts.Signer, tenantID, false)
 	if err != nil || b != nil {
 		out.Broken = b
+		if b != nil {
+			out.From = b.Seq // the retained start nothing vouches for
+		}
 		return out, err
 	}
 	out.From = floor.seq + 1
