@@ -4,11 +4,12 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/approval"
+	"github.com/heraldhq/herald/delivery"
 )
 
 // Throttle caps how many notifications of one event type a recipient gets
 // per window: at most Max per Per. What is over the cap is skipped with
-// reason throttled. Windows are fixed (aligned to Per), so a recipient may
+// reason throttled, or held until the window ends (see OverflowDigest). Windows are fixed (aligned to Per), so a recipient may
 // get up to 2*Max across a window's boundary; a sliding window would cost a
 // row per notification read on every event.
 type Throttle struct {
@@ -26,11 +27,37 @@ type Overflow string
 const (
 	// OverflowSkip skips it (reason throttled); the default.
 	OverflowSkip Overflow = "skip"
-	// OverflowDigest would hold it for the recipient's next digest. Not
-	// available: a digest's window follows the recipient's frequency, and a
-	// recipient on immediate has no next digest to hold it for.
+	// OverflowDigest holds it: a delivery waiting for the recipient's
+	// digest stays there, and one that would go now waits in a hold window
+	// of the recipient, channel and type until the throttle's window ends,
+	// then goes out with the others held there as one herald.collapsed
+	// notification. A recipient on immediate has no digest of their own,
+	// so the hold is a digest of the overflow alone.
 	OverflowDigest Overflow = "digest"
 )
+
+// Overflowed is what becomes of a delivery (status st, reason r) of a
+// recipient over the cap, on a channel the throttle applies to.
+func (t Throttle) Overflowed(st delivery.Status, r delivery.Reason) (delivery.Status, delivery.Reason) {
+	if t.Overflow != OverflowDigest {
+		return delivery.Skipped, delivery.Throttled
+	}
+	if st == delivery.Skipped && r == delivery.Digested {
+		// The digest holds it already, and lists it at its own close.
+		return st, r
+	}
+	return delivery.Skipped, delivery.ThrottledHeld
+}
+
+// WindowEnd is when the window at falls in ends: when what it held goes out.
+func (t Throttle) WindowEnd(at time.Time) (time.Time, bool) {
+	start, ok := t.WindowStart(at)
+	if !ok {
+		return time.Time{}, false
+	}
+	d, _ := t.Period()
+	return start.Add(d), true
+}
 
 // Bounds of a throttle.
 const (

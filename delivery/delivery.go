@@ -54,6 +54,12 @@ const (
 	// Throttled skips a notification over its event type's throttle: the
 	// recipient had the type's most per window already.
 	Throttled Reason = "throttled"
+	// ThrottledHeld holds a notification over its event type's throttle
+	// whose overflow is digest: it waits in the recipient's hold window for
+	// the type on its channel, and goes out with the others held there as
+	// one notification when the throttle's window ends (digest_id links it
+	// to that notification then).
+	ThrottledHeld Reason = "throttled_held"
 	// UserDeleted cancels what was still pending for a deleted user.
 	UserDeleted Reason = "user_deleted"
 	// CancelledWithEvent cancels what was still pending of a cancelled event.
