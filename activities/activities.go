@@ -54,9 +54,11 @@ type Activities struct {
 }
 
 // New returns Activities over a database pool, delivering through senders
-// (one per channel; in-app needs none, it is stored by the page itself).
+// (one per channel). In-app has its own: pages store their in-app items
+// themselves, and only what a hold window sends at its close goes through it.
 func New(pool *pgxpool.Pool, senders ...Sender) *Activities {
-	a := &Activities{Pool: pool, senders: make(map[channel.Channel]Sender, len(senders))}
+	a := &Activities{Pool: pool, senders: make(map[channel.Channel]Sender, len(senders)+1)}
+	a.senders[channel.InApp] = inAppSender{pool}
 	for _, s := range senders {
 		a.senders[s.Channel()] = s
 	}
@@ -68,7 +70,7 @@ func New(pool *pgxpool.Pool, senders ...Sender) *Activities {
 func (a *Activities) channels() []channel.Channel {
 	out := []channel.Channel{channel.InApp}
 	for _, c := range channel.All {
-		if _, ok := a.senders[c]; ok {
+		if _, ok := a.senders[c]; ok && c != channel.InApp {
 			out = append(out, c)
 		}
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/db/dbq"
-	"github.com/heraldhq/herald/delivery"
 	"github.com/heraldhq/herald/digest"
 )
 
@@ -21,16 +21,31 @@ const MaxCollapsed = 5
 
 // planCollapse decides when a collapse window closes: the first item that
 // waits opened it, so it closes that item's group_window after it was
-// collapsed, moved past the user's quiet hours. With nothing waiting (or
-// the user gone) it closes now.
+// collapsed, moved past the user's quiet hours. A throttle's hold window
+// closes when the throttle's window its first item was held in ends. With
+// nothing waiting (or the user gone) it closes now.
 func (a *Activities) planCollapse(ctx context.Context, in PlanDigestInput) (DigestPlan, error) {
 	plan := DigestPlan{Frequency: digest.Immediate, CloseAt: in.AsOf}
-	items, err := a.q().WaitingCollapsedItems(ctx, a.collapsedParams(in.DigestWindow))
-	if err != nil {
-		return plan, fmt.Errorf("reading the window's items: %w", err)
-	}
-	if len(items) == 0 {
-		return plan, nil
+	var opened time.Time
+	var window time.Duration
+	if in.Held() {
+		items, err := a.q().WaitingHeldItems(ctx, a.heldParams(in.DigestWindow))
+		if err != nil {
+			return plan, fmt.Errorf("reading the window's items: %w", err)
+		}
+		if len(items) == 0 {
+			return plan, nil
+		}
+		opened = items[0].CreatedAt
+	} else {
+		items, err := a.q().WaitingCollapsedItems(ctx, a.collapsedParams(in.DigestWindow))
+		if err != nil {
+			return plan, fmt.Errorf("reading the window's items: %w", err)
+		}
+		if len(items) == 0 {
+			return plan, nil
+		}
+		opened, window = items[0].CreatedAt, time.Duration(items[0].WindowSeconds)*time.Second
 	}
 	v, err := a.digestView(ctx, a.q(), in.DigestWindow)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -39,18 +54,41 @@ func (a *Activities) planCollapse(ctx context.Context, in PlanDigestInput) (Dige
 	if err != nil {
 		return plan, err
 	}
-	first := items[0]
-	plan.CloseAt = first.CreatedAt.Add(time.Duration(first.WindowSeconds) * time.Second).UTC()
+	plan.CloseAt = opened.Add(window).UTC()
+	if in.Held() {
+		plan.CloseAt = heldUntil(v.cat, in.GroupType, opened, in.AsOf)
+	}
 	if in.Every > 0 {
 		plan.CloseAt = in.Opened.Add(in.Every)
 	}
 	if plan.CloseAt.Before(in.AsOf) {
 		plan.CloseAt = in.AsOf
 	}
+	// In-app has no quiet hours: its decision defers nothing.
 	if until, quiet := v.channel.NotBefore(plan.CloseAt); quiet {
 		plan.CloseAt, plan.Quiet = until.UTC(), true
 	}
 	return plan, nil
+}
+
+// heldUntil is when a hold window of eventType whose first item was held
+// at opened closes: when the throttle's window it was held in ends (a page
+// planned just before an edge and stored after it waits for the next one,
+// never less). A throttle lifted since holds nothing: it closes now.
+func heldUntil(cat catalog.Catalog, eventType string, opened, now time.Time) time.Time {
+	t, ok := cat.Lookup(eventType)
+	if !ok || t.Throttle == nil {
+		return now
+	}
+	end, ok := t.Throttle.WindowEnd(opened)
+	if !ok {
+		return now
+	}
+	return end
+}
+
+func (a *Activities) heldParams(w DigestWindow) dbq.WaitingHeldItemsParams {
+	return dbq.WaitingHeldItemsParams{TenantID: w.TenantID, UserID: w.UserID, Channel: w.Channel, GroupType: w.GroupType}
 }
 
 func (a *Activities) collapsedParams(w DigestWindow) dbq.WaitingCollapsedItemsParams {
@@ -58,13 +96,31 @@ func (a *Activities) collapsedParams(w DigestWindow) dbq.WaitingCollapsedItemsPa
 		GroupType: w.GroupType, GroupKey: w.GroupKey}
 }
 
-// collapsedItems are every item waiting in a collapse window: all are due
-// at its close. Those whose channel or category the user turned off since
-// are skipped for that instead.
+// collapsedItems are every item waiting in a collapse (or hold) window:
+// all are due at its close. Those whose channel or category the user
+// turned off since are skipped for that instead.
 func (a *Activities) collapsedItems(ctx context.Context, q *dbq.Queries, in PrepareDigestInput, v *digestView) ([]uuid.UUID, digest.Frequency, error) {
-	items, err := q.WaitingCollapsedItems(ctx, a.collapsedParams(in.DigestWindow))
-	if err != nil {
-		return nil, "", fmt.Errorf("reading the window's items: %w", err)
+	type item struct {
+		ID   uuid.UUID
+		Type string
+	}
+	var items []item
+	if in.Held() {
+		rows, err := q.WaitingHeldItems(ctx, a.heldParams(in.DigestWindow))
+		if err != nil {
+			return nil, "", fmt.Errorf("reading the window's items: %w", err)
+		}
+		for _, r := range rows {
+			items = append(items, item{r.ID, r.Type})
+		}
+	} else {
+		rows, err := q.WaitingCollapsedItems(ctx, a.collapsedParams(in.DigestWindow))
+		if err != nil {
+			return nil, "", fmt.Errorf("reading the window's items: %w", err)
+		}
+		for _, r := range rows {
+			items = append(items, item{r.ID, r.Type})
+		}
 	}
 	var due []uuid.UUID
 	for _, it := range items {
@@ -74,7 +130,7 @@ func (a *Activities) collapsedItems(ctx context.Context, q *dbq.Queries, in Prep
 			continue
 		}
 		if _, err := q.DropDigestItemsByID(ctx, dbq.DropDigestItemsByIDParams{Reason: d.Reason, Ids: []uuid.UUID{it.ID},
-			TenantID: in.TenantID, Waiting: delivery.Collapsed}); err != nil {
+			TenantID: in.TenantID, Waiting: in.waiting()}); err != nil {
 			return nil, "", fmt.Errorf("skipping items turned off: %w", err)
 		}
 	}
@@ -98,7 +154,13 @@ func (a *Activities) collapseData(ctx context.Context, q *dbq.Queries, in Prepar
 	for _, it := range items {
 		shown = append(shown, shownItem{Title: it.Title, Body: it.Body, Link: it.Link, At: it.At.UTC().Format(time.RFC3339)})
 	}
-	out := map[string]any{"type": in.GroupType, "group_key": in.GroupKey, "total": total, "items": shown, "categories": []string{}}
+	out := map[string]any{"type": in.GroupType, "total": total, "items": shown, "categories": []string{}}
+	if in.Held() {
+		// The items were held by the type's throttle, not grouped by a key.
+		out["throttled"] = true
+	} else {
+		out["group_key"] = in.GroupKey
+	}
 	// Templates read a zero as "some": a count of none is left out.
 	if total > 1 {
 		out["others"] = total - 1

@@ -18,6 +18,7 @@ import (
 
 	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/db"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/delivery"
@@ -38,12 +39,19 @@ type DigestWindow struct {
 	GroupKey  string `json:"group_key,omitempty"`
 }
 
-// Collapse reports whether the window is a collapse window.
+// Collapse reports whether the window is a collapse window, or a
+// throttle's hold window (which closes and is sent the same way).
 func (w DigestWindow) Collapse() bool { return w.GroupType != "" }
+
+// Held reports whether the window is a throttle's hold window.
+func (w DigestWindow) Held() bool { return w.Collapse() && w.GroupKey == contract.HoldKey }
 
 // waiting is the reason its items wait with.
 func (w DigestWindow) waiting() delivery.Reason {
-	if w.Collapse() {
+	switch {
+	case w.Held():
+		return delivery.ThrottledHeld
+	case w.Collapse():
 		return delivery.Collapsed
 	}
 	return delivery.Digested
@@ -509,6 +517,11 @@ func listedItems(ctx context.Context, q *dbq.Queries, v *digestView, id uuid.Nul
 func (a *Activities) CloseDigestWindow(ctx context.Context, w DigestWindow, seq int64) (bool, error) {
 	if seq == 0 {
 		return true, nil // no page ever armed it (a workflow started ahead of its items)
+	}
+	if w.Held() {
+		n, err := a.q().CloseHeldWindow(ctx, dbq.CloseHeldWindowParams{TenantID: w.TenantID, UserID: w.UserID, Channel: w.Channel,
+			Seq: seq, GroupType: w.GroupType})
+		return n == 1, err
 	}
 	if w.Collapse() {
 		n, err := a.q().CloseCollapseWindow(ctx, dbq.CloseCollapseWindowParams{TenantID: w.TenantID, UserID: w.UserID, Channel: w.Channel,

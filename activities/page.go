@@ -13,6 +13,7 @@ import (
 	"github.com/heraldhq/herald/audience"
 	"github.com/heraldhq/herald/catalog"
 	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/db/dbq"
 	"github.com/heraldhq/herald/delivery"
 	"github.com/heraldhq/herald/integrations"
@@ -301,8 +302,9 @@ func collapseInApp(ctx context.Context, q *dbq.Queries, ev *Event, rows dbq.Inse
 }
 
 // digestWindows are the windows a page's digested rows wait in, per (user,
-// channel), and its collapsed rows, per (user, channel, type, group key).
-// Their workflows run on the page's task queue.
+// channel), its collapsed rows, per (user, channel, type, group key), and
+// the rows its throttle held, per (user, channel, type). Their workflows
+// run on the page's task queue.
 func digestWindows(ctx context.Context, ev *Event, rows dbq.InsertDeliveriesParams) dbq.TouchDigestWindowsParams {
 	w := dbq.TouchDigestWindowsParams{TenantID: ev.Row.TenantID}
 	if activity.IsActivity(ctx) {
@@ -317,6 +319,8 @@ func digestWindows(ctx context.Context, ev *Event, rows dbq.InsertDeliveriesPara
 				continue // the window's first item is in the inbox already
 			}
 			typ, key = ev.Type.Key, *ev.Row.GroupKey
+		case delivery.ThrottledHeld:
+			typ, key = ev.Type.Key, contract.HoldKey
 		default:
 			continue
 		}

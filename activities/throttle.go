@@ -14,7 +14,11 @@ import (
 // throttle holds back the page's recipients who are over the event type's
 // throttle: each of their deliveries that would reach them (delivered in
 // app, pending, or waiting for a digest) is skipped with reason throttled
-// instead. A recipient counts once per event, whatever their channels, and
+// instead, or, with overflow digest, held (see catalog.Throttle.Overflowed):
+// one waiting for a digest stays there, and the others wait, as
+// throttled_held, in their hold window until the throttle's window ends.
+// In-app is held too: the point is fewer interruptions, so the overflow
+// shows as one item at the end of the window, not one now. A recipient counts once per event, whatever their channels, and
 // only for channels the tenant does not require: required notifications
 // are never throttled and do not use up the cap. It runs in the page's
 // transaction, so the count commits with the rows it decided, and a page
@@ -69,7 +73,8 @@ func throttle(ctx context.Context, q *dbq.Queries, ev *Event, asOf time.Time, ro
 	}
 	for i, u := range rows.UserIds {
 		if over[u] && throttles(ev, rows, i) {
-			rows.Statuses[i], rows.Reasons[i] = string(delivery.Skipped), string(delivery.Throttled)
+			st, reason := t.Overflowed(delivery.Status(rows.Statuses[i]), delivery.Reason(rows.Reasons[i]))
+			rows.Statuses[i], rows.Reasons[i] = string(st), string(reason)
 			rows.NotBefores[i], rows.ContentHashes[i] = time.Time{}, nil
 		}
 	}

@@ -322,14 +322,15 @@ const digestHTML = `<!doctype html>
 </body></html>
 `
 
-// collapsedType is a collapse window's notification. Its data is built by
-// the digest activity: type, group_key, title (the newest item's), total,
+// collapsedType is a collapse window's notification, and a throttle's hold
+// window's (in-app too; its data has throttled instead of group_key). Its
+// data is built by the digest activity: type, group_key, title (the newest item's), total,
 // others (total - 1), items [{title, body, link, at}] (the newest, at most
 // five), more (those not listed) and categories; the subject reads as the
 // newest item and how many more there are.
 var collapsedType = func() EventType {
 	t := notice(Collapsed, "digest", "Collapsed notifications", RecipientsNamed,
-		[]channel.Channel{channel.Email, channel.Slack, channel.Webhook}, nil,
+		[]channel.Channel{channel.InApp, channel.Email, channel.Slack, channel.Webhook}, nil,
 		`{{.data.title}}{{with .data.others}} (and {{count .}} more){{end}}`,
 		`{{counted .data.total "notification" "notifications"}} like this one:`+"\n"+
 			`{{range .data.items}}- {{.title}}{{with .body}}: {{.}}{{end}}{{with .link}} <{{.}}>{{end}}`+"\n"+`{{end}}`+

@@ -34,9 +34,16 @@ type DigestInput struct {
 	// it, starting the workflow themselves; Herald never does.
 	Every time.Duration `json:"every,omitempty"`
 	// Group makes the window a collapse window: it holds only the
-	// recipient's deliveries of events of one type with one group key.
+	// recipient's deliveries of events of one type with one group key. A
+	// group with an empty key is a throttle's hold window (see HoldKey).
 	Group *Group `json:"group,omitempty"`
 }
+
+// HoldKey is the group key of a throttle's hold window: the recipient's
+// deliveries of one type held over its throttle (overflow digest). No
+// event's group key is empty (the API refuses one), so a hold window can
+// never meet a collapse window.
+const HoldKey = ""
 
 // Group names a collapse window's events: their type and group key.
 type Group struct {

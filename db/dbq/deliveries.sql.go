@@ -18,7 +18,7 @@ const cancelEventDeliveries = `-- name: CancelEventDeliveries :execrows
 UPDATE deliveries SET status = 'cancelled', reason = $1, updated_at = now()
 WHERE event_id = $2
   AND ((status = 'pending' AND (claimed_until IS NULL OR claimed_until < now()))
-       OR (status = 'skipped' AND reason IN ('digested', 'collapsed') AND digest_id IS NULL))
+       OR (status = 'skipped' AND reason IN ('digested', 'collapsed', 'throttled_held') AND digest_id IS NULL))
 `
 
 type CancelEventDeliveriesParams struct {
@@ -28,7 +28,8 @@ type CancelEventDeliveriesParams struct {
 
 // Cancelling an event: what has not been made never will be. A delivery
 // whose claim is live is being sent right now; it is left for its sender.
-// An item waiting for its digest (or collapse) is cancelled too: it is never listed.
+// An item waiting for its digest (or collapse, or throttle hold) is cancelled
+// too: it is never listed.
 func (q *Queries) CancelEventDeliveries(ctx context.Context, arg CancelEventDeliveriesParams) (int64, error) {
 	result, err := q.db.Exec(ctx, cancelEventDeliveries, arg.Reason, arg.EventID)
 	if err != nil {

@@ -189,6 +189,40 @@ func (q *Queries) CloseDigestWindow(ctx context.Context, arg CloseDigestWindowPa
 	return result.RowsAffected(), nil
 }
 
+const closeHeldWindow = `-- name: CloseHeldWindow :execrows
+UPDATE digest_windows w SET state = 'idle', lease_until = NULL, updated_at = now()
+WHERE w.tenant_id = $1 AND w.user_id = $2 AND w.channel = $3 AND w.seq = $4
+  AND w.group_type = $5 AND w.group_key = ''
+  AND NOT EXISTS (SELECT 1 FROM deliveries d JOIN events e ON e.id = d.event_id
+                  WHERE d.tenant_id = w.tenant_id AND d.user_id = w.user_id AND d.channel = w.channel
+                    AND d.reason = 'throttled_held' AND d.status = 'skipped' AND d.digest_id IS NULL
+                    AND e.type = w.group_type)
+`
+
+type CloseHeldWindowParams struct {
+	TenantID  uuid.UUID
+	UserID    string
+	Channel   channel.Channel
+	Seq       int64
+	GroupType string
+}
+
+// A hold window closes as a collapse window does: only if no page held an
+// item in it since its notification listed them.
+func (q *Queries) CloseHeldWindow(ctx context.Context, arg CloseHeldWindowParams) (int64, error) {
+	result, err := q.db.Exec(ctx, closeHeldWindow,
+		arg.TenantID,
+		arg.UserID,
+		arg.Channel,
+		arg.Seq,
+		arg.GroupType,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const digestTypeCounts = `-- name: DigestTypeCounts :many
 SELECT e.type, count(*)::int AS items FROM deliveries d JOIN events e ON e.id = d.event_id
 WHERE d.digest_id = $1 GROUP BY e.type ORDER BY e.type
@@ -649,6 +683,56 @@ func (q *Queries) WaitingDigestTypes(ctx context.Context, arg WaitingDigestTypes
 			return nil, err
 		}
 		items = append(items, type_)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const waitingHeldItems = `-- name: WaitingHeldItems :many
+SELECT d.id, e.type, d.created_at
+FROM deliveries d JOIN events e ON e.id = d.event_id
+WHERE d.tenant_id = $1 AND d.user_id = $2 AND d.channel = $3
+  AND d.reason = 'throttled_held' AND d.status = 'skipped' AND d.digest_id IS NULL
+  AND e.type = $4
+ORDER BY d.created_at, d.id
+`
+
+type WaitingHeldItemsParams struct {
+	TenantID  uuid.UUID
+	UserID    string
+	Channel   channel.Channel
+	GroupType string
+}
+
+type WaitingHeldItemsRow struct {
+	ID        uuid.UUID
+	Type      string
+	CreatedAt time.Time
+}
+
+// The items waiting in a throttle's hold window: the recipient's deliveries
+// of one event type held over its throttle on one channel, oldest first
+// (the first opened the window: the throttle's window it fell in ends it).
+func (q *Queries) WaitingHeldItems(ctx context.Context, arg WaitingHeldItemsParams) ([]WaitingHeldItemsRow, error) {
+	rows, err := q.db.Query(ctx, waitingHeldItems,
+		arg.TenantID,
+		arg.UserID,
+		arg.Channel,
+		arg.GroupType,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []WaitingHeldItemsRow{}
+	for rows.Next() {
+		var i WaitingHeldItemsRow
+		if err := rows.Scan(&i.ID, &i.Type, &i.CreatedAt); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

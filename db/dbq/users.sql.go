@@ -18,7 +18,7 @@ const cancelUserDeliveries = `-- name: CancelUserDeliveries :execrows
 UPDATE deliveries SET status = 'cancelled', reason = $1, updated_at = now()
 WHERE tenant_id = $2 AND user_id = $3
   AND ((status = 'pending' AND (claimed_until IS NULL OR claimed_until < now()))
-       OR (status = 'skipped' AND reason IN ('digested', 'collapsed') AND digest_id IS NULL))
+       OR (status = 'skipped' AND reason IN ('digested', 'collapsed', 'throttled_held') AND digest_id IS NULL))
 `
 
 type CancelUserDeliveriesParams struct {

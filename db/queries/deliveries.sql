@@ -349,11 +349,12 @@ LIMIT @page_size;
 -- name: CancelEventDeliveries :execrows
 -- Cancelling an event: what has not been made never will be. A delivery
 -- whose claim is live is being sent right now; it is left for its sender.
--- An item waiting for its digest (or collapse) is cancelled too: it is never listed.
+-- An item waiting for its digest (or collapse, or throttle hold) is cancelled
+-- too: it is never listed.
 UPDATE deliveries SET status = 'cancelled', reason = @reason, updated_at = now()
 WHERE event_id = @event_id
   AND ((status = 'pending' AND (claimed_until IS NULL OR claimed_until < now()))
-       OR (status = 'skipped' AND reason IN ('digested', 'collapsed') AND digest_id IS NULL));
+       OR (status = 'skipped' AND reason IN ('digested', 'collapsed', 'throttled_held') AND digest_id IS NULL));
 
 -- name: ParkDeliveries :exec
 -- Deliveries a run had queued and not started when it continued as new:

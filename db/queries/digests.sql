@@ -157,3 +157,25 @@ SET event_id = excluded.event_id,
     closes_at = CASE WHEN h.event_id = excluded.event_id THEN h.closes_at ELSE excluded.closes_at END
 WHERE h.closes_at <= now() OR h.event_id = excluded.event_id
 RETURNING h.user_id;
+
+-- name: WaitingHeldItems :many
+-- The items waiting in a throttle's hold window: the recipient's deliveries
+-- of one event type held over its throttle on one channel, oldest first
+-- (the first opened the window: the throttle's window it fell in ends it).
+SELECT d.id, e.type, d.created_at
+FROM deliveries d JOIN events e ON e.id = d.event_id
+WHERE d.tenant_id = @tenant_id AND d.user_id = @user_id AND d.channel = @channel
+  AND d.reason = 'throttled_held' AND d.status = 'skipped' AND d.digest_id IS NULL
+  AND e.type = @group_type
+ORDER BY d.created_at, d.id;
+
+-- name: CloseHeldWindow :execrows
+-- A hold window closes as a collapse window does: only if no page held an
+-- item in it since its notification listed them.
+UPDATE digest_windows w SET state = 'idle', lease_until = NULL, updated_at = now()
+WHERE w.tenant_id = @tenant_id AND w.user_id = @user_id AND w.channel = @channel AND w.seq = @seq
+  AND w.group_type = @group_type AND w.group_key = ''
+  AND NOT EXISTS (SELECT 1 FROM deliveries d JOIN events e ON e.id = d.event_id
+                  WHERE d.tenant_id = w.tenant_id AND d.user_id = w.user_id AND d.channel = w.channel
+                    AND d.reason = 'throttled_held' AND d.status = 'skipped' AND d.digest_id IS NULL
+                    AND e.type = w.group_type);

@@ -29,7 +29,7 @@ DELETE FROM users WHERE tenant_id = @tenant_id AND id = @id;
 UPDATE deliveries SET status = 'cancelled', reason = @reason, updated_at = now()
 WHERE tenant_id = @tenant_id AND user_id = @user_id
   AND ((status = 'pending' AND (claimed_until IS NULL OR claimed_until < now()))
-       OR (status = 'skipped' AND reason IN ('digested', 'collapsed') AND digest_id IS NULL));
+       OR (status = 'skipped' AND reason IN ('digested', 'collapsed', 'throttled_held') AND digest_id IS NULL));
 
 -- name: ExistingUserIDs :many
 SELECT id FROM users WHERE tenant_id = @tenant_id AND id = ANY(@ids::text[]);
