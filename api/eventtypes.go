@@ -280,8 +280,7 @@ func checkEventType(req *eventTypeDefinition) error {
 	return nil
 }
 
-// checkThrottle refuses a throttle out of bounds (400) and one asking for
-// what Herald does not do (422: overflow into digests). An overflow left
+// checkThrottle refuses a throttle out of bounds (400). An overflow left
 // out is stored as skip, so GET says what happens.
 func checkThrottle(t *catalog.Throttle) error {
 	if t.Max < catalog.MinThrottleMax || t.Max > catalog.MaxThrottleMax {
@@ -293,13 +292,9 @@ func checkThrottle(t *catalog.Throttle) error {
 	switch t.Overflow {
 	case "":
 		t.Overflow = catalog.OverflowSkip
-	case catalog.OverflowSkip:
-	case catalog.OverflowDigest:
-		return newError(http.StatusUnprocessableEntity, "throttle_overflow_unsupported",
-			"throttle.overflow digest is not available: a digest follows each recipient's email frequency, and a recipient on immediate has no digest to hold the overflow; use skip").
-			with("field", "throttle.overflow")
+	case catalog.OverflowSkip, catalog.OverflowDigest:
 	default:
-		return invalidField("throttle.overflow", "unknown throttle.overflow %q; want skip", t.Overflow)
+		return invalidField("throttle.overflow", "unknown throttle.overflow %q; want skip or digest", t.Overflow)
 	}
 	return nil
 }

@@ -68,7 +68,8 @@ type throttlePreview struct {
 	Per string `json:"per"`
 	// Used counts the recipient's notifications of the type in the
 	// current window (0 for the sample recipient); at Max, the rest of the
-	// window's are skipped as throttled.
+	// window's are skipped as throttled, or held (throttled_held) until
+	// WindowEnds with overflow digest.
 	Used       int       `json:"used"`
 	WindowEnds time.Time `json:"window_ends"`
 }
@@ -427,7 +428,12 @@ func (p previewer) decide(ch channel.Channel, hasAddress bool) previewDecision {
 		return previewDecision{Reason: string(d.Reason)}
 	case p.throttled && !p.settings.Required.RequiredOn(p.typ.Key, p.typ.Category, ch):
 		// As a page decides: a required channel neither counts nor waits.
-		return previewDecision{Reason: string(delivery.Throttled)}
+		st, reason := delivery.Pending, delivery.None
+		if d.Digested(ch, p.typ.Key) {
+			st, reason = delivery.Skipped, delivery.Digested
+		}
+		_, reason = p.typ.Throttle.Overflowed(st, reason)
+		return previewDecision{Reason: string(reason)}
 	case d.Digested(ch, p.typ.Key):
 		return previewDecision{Reason: string(delivery.Digested)}
 	}

@@ -251,11 +251,12 @@ type Escalation struct {
 
 // Throttle caps each recipient's notifications of an event type at Max per
 // window of Per (a duration such as "1h", "90m" or "7d", from 1m to 30d).
-// What is over the cap is skipped with reason throttled.
+// What is over the cap is skipped with reason throttled, or held until the
+// window ends (OverflowDigest).
 type Throttle struct {
 	Max int    `json:"max"`
 	Per string `json:"per"`
-	// Overflow is OverflowSkip (the default when empty).
+	// Overflow is OverflowSkip (the default when empty) or OverflowDigest.
 	Overflow Overflow `json:"overflow,omitempty"`
 }
 
@@ -264,7 +265,8 @@ type Overflow string
 
 const (
 	OverflowSkip Overflow = "skip"
-	// OverflowDigest is refused (422 throttle_overflow_unsupported).
+	// OverflowDigest holds the overflow until the throttle's window ends
+	// and sends it then as one notification per channel.
 	OverflowDigest Overflow = "digest"
 )
 
