@@ -58,3 +58,29 @@ func TestRendersRefusesRunawayTemplatesQuickly(t *testing.T) {
 		t.Errorf("renders = %v", err)
 	}
 }
+
+// A throttle's overflow is skip (also when left out) or digest; anything
+// else is a 400 naming it.
+func TestCheckThrottleOverflow(t *testing.T) {
+	for _, tt := range []struct {
+		in   catalog.Overflow
+		want catalog.Overflow
+		code string
+	}{
+		{"", catalog.OverflowSkip, ""},
+		{catalog.OverflowSkip, catalog.OverflowSkip, ""},
+		{catalog.OverflowDigest, catalog.OverflowDigest, ""},
+		{"queue", "queue", "invalid_field"},
+	} {
+		th := catalog.Throttle{Max: 2, Per: "1h", Overflow: tt.in}
+		err := checkThrottle(&th)
+		switch {
+		case tt.code == "" && err != nil:
+			t.Errorf("overflow %q: %v", tt.in, err)
+		case tt.code != "" && (err == nil || err.(*Error).Code != tt.code || err.(*Error).Details["field"] != "throttle.overflow"):
+			t.Errorf("overflow %q: %v, want %s on throttle.overflow", tt.in, err, tt.code)
+		case th.Overflow != tt.want:
+			t.Errorf("overflow %q stored as %q, want %q", tt.in, th.Overflow, tt.want)
+		}
+	}
+}
