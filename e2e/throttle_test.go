@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/heraldhq/herald/activities"
+	"github.com/heraldhq/herald/catalog"
+	"github.com/heraldhq/herald/channel"
+	"github.com/heraldhq/herald/contract"
 	"github.com/heraldhq/herald/db/dbq"
 )
 
@@ -164,7 +168,7 @@ func TestThrottleBadDefinitionsAreRefused(t *testing.T) {
 		{map[string]any{"max": 2, "per": "hourly"}, 400, "invalid_field", "throttle.per"},
 		{map[string]any{"max": 2}, 400, "invalid_field", "throttle.per"},
 		{map[string]any{"max": 2, "per": "1h", "overflow": "queue"}, 400, "invalid_field", "throttle.overflow"},
-		{map[string]any{"max": 2, "per": "1h", "overflow": "digest"}, 422, "throttle_overflow_unsupported", "throttle.overflow"},
+		{map[string]any{"max": 2, "per": "1h", "overflow": "Digest"}, 400, "invalid_field", "throttle.overflow"},
 		{map[string]any{"max": 2, "per": "1h", "burst": 5}, 400, "unknown_field", ""},
 		{map[string]any{"max": "2", "per": "1h"}, 400, "", ""},
 		{map[string]any{"max": 2.5, "per": "1h"}, 400, "", ""},
@@ -264,4 +268,139 @@ func TestThrottleCountsExactlyMaxUnderConcurrency(t *testing.T) {
 	// The next window starts a count of its own.
 	plan(newEvents(max+2), asOf.Add(time.Hour))
 	check("7 more in the next window", 2*max, events-max+2)
+}
+
+// TestThrottleOverflowDigestHoldsTheRest: under a throttle of 2 a minute
+// with overflow digest, 5 events posted at once to one user send 2 emails
+// and 2 inbox items at once; the other 3 are held (throttled_held) and,
+// when the minute ends, reach the user as one herald.collapsed email and
+// one inbox item that count them. A page planned again and a duplicate
+// post add nothing, and a channel the tenant requires goes at once.
+func TestThrottleOverflowDigestHoldsTheRest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tn := newTenant(t)
+	const user = "hold-1"
+	address := user + "-" + tn.id.String()[:8] + "@example.com"
+	tn.putUser(user, address)
+	put := decodeAs[throttledTypeView](t, tn.must(200, tn.do("PUT", "/v1/event-types/issue.assigned",
+		map[string]any{"throttle": map[string]any{"max": 2, "per": "1m", "overflow": "digest"}})))
+	if put.Throttle == nil || *put.Throttle != (throttleView{Max: 2, Per: "1m", Overflow: "digest"}) {
+		t.Fatalf("the throttled type: %+v", put.Throttle)
+	}
+
+	// Everything below until the close must fall in one minute's window.
+	clearOfWindowEdge(t, time.Minute, 30*time.Second)
+	windowEnd := time.Now().Truncate(time.Minute).Add(time.Minute)
+	var bodies []map[string]any
+	for i := range 5 {
+		bodies = append(bodies, assignEvent(fmt.Sprint("hold-", i), user))
+	}
+	ids := tn.postAll(bodies)
+	inbox := func(typ string) int {
+		return count(t, "SELECT count(*) FROM notifications WHERE tenant_id = $1 AND user_id = $2 AND type = $3", tn.id, user, typ)
+	}
+	tally := func() (sent, inApp int, held map[string]int) {
+		held = map[string]int{}
+		for _, id := range ids {
+			sent += len(mailFor(id))
+			for ch, d := range tn.deliveriesOf(id, user) {
+				switch {
+				case ch == "in_app" && d.Status == "delivered":
+					inApp++
+				case d.Status == "skipped" && d.Reason == "throttled_held":
+					held[ch]++
+				}
+			}
+		}
+		return sent, inApp, held
+	}
+	for _, id := range ids {
+		tn.waitEvent(id)
+	}
+	check := func(when string) {
+		t.Helper()
+		sent, inApp, held := tally()
+		if sent != 2 || inApp != 2 || held["email"] != 3 || held["in_app"] != 3 {
+			t.Fatalf("%s: %d emails, %d in-app, held %v; want 2, 2 and 3 held on each channel", when, sent, inApp, held)
+		}
+		if n := inbox("issue.assigned"); n != 2 {
+			t.Fatalf("%s: %d inbox items, want 2", when, n)
+		}
+	}
+	check("5 events under a throttle of 2")
+
+	// A page planned again (a retried activity) and a duplicate post
+	// count nothing twice and hold nothing twice.
+	acts := activities.New(env.pool)
+	for _, id := range ids {
+		if _, err := acts.PreparePage(ctx, activities.PageInput{TenantID: tn.id, EventID: uuid.MustParse(id),
+			Limit: 500, Batched: true, AsOf: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if dup := tn.postEvent(bodies[0]); !dup.Duplicate || dup.EventID != ids[0] {
+		t.Fatalf("the same key again: %+v", dup)
+	}
+	check("planned again")
+
+	// A channel the tenant requires goes at once over the cap; the rest
+	// of the event is held with the others.
+	tn.must(200, tn.do("PUT", "/v1/tenant/settings", map[string]any{"required": map[string]any{"events": map[string]any{"issue.assigned": []string{"email"}}}}))
+	req := tn.postEvent(assignEvent("hold-required", user))
+	tn.waitEvent(req.EventID)
+	tn.must(200, tn.do("PUT", "/v1/tenant/settings", map[string]any{"required": nil}))
+	if d := tn.deliveriesOf(req.EventID, user); d["email"].Status != "delivered" || len(mailFor(req.EventID)) != 1 ||
+		d["in_app"].Reason != "throttled_held" {
+		t.Fatalf("over the cap with email required: %+v", d)
+	}
+	if time.Now().After(windowEnd) {
+		t.Fatal("the events outlasted their window: the test cannot tell a hold from the next window")
+	}
+	if n := len(collapsedMail(address)); n != 0 {
+		t.Fatalf("%d collapsed emails before the window ended", n)
+	}
+
+	// At the window's end: one email counting the 3 held, one inbox item
+	// counting the 4 held in-app (the required event's too).
+	waitFor(t, 2*time.Minute, "the held email", func() bool { return len(collapsedMail(address)) > 0 })
+	waitFor(t, time.Minute, "the held inbox item", func() bool { return inbox(catalog.Collapsed) > 0 })
+	if time.Now().Before(windowEnd) {
+		t.Fatalf("the held notifications went out before the window ended at %v", windowEnd)
+	}
+	for _, ch := range []channel.Channel{channel.Email, channel.InApp} {
+		wid := contract.CollapseWorkflowID(tn.id, user, ch, contract.Group{Type: "issue.assigned", Key: contract.HoldKey})
+		waitFor(t, time.Minute, "the "+string(ch)+" hold window to close", func() bool {
+			d, err := env.temporal.DescribeWorkflowExecution(ctx, wid, "")
+			return err == nil && d.GetWorkflowExecutionInfo().GetCloseTime() != nil
+		})
+	}
+	mail := collapsedMail(address)
+	if len(mail) != 1 {
+		t.Fatalf("%d held emails, want 1: %v", len(mail), subjects(mail))
+	}
+	if want := "Fix login bug (and 2 more)"; !strings.Contains(mail[0].Subject, want) || !strings.Contains(mail[0].Text, "3 notifications like this one") {
+		t.Errorf("the held email: %q\n%s\nwant a subject with %q and a count of 3", mail[0].Subject, mail[0].Text, want)
+	}
+	if n := inbox(catalog.Collapsed); n != 1 {
+		t.Fatalf("%d held inbox items, want 1", n)
+	}
+	var body string
+	if err := env.pool.QueryRow(ctx, "SELECT body FROM notifications WHERE tenant_id = $1 AND user_id = $2 AND type = $3",
+		tn.id, user, catalog.Collapsed).Scan(&body); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(body, "4 notifications like this one") {
+		t.Errorf("the held inbox item:\n%s\nwant a count of 4", body)
+	}
+	// Each held delivery names the notification that carried it.
+	carrier := mail[0].Header["X-Herald-Delivery-Id"][0]
+	for _, id := range ids {
+		if d := tn.deliveriesOf(id, user)["email"]; d.Reason == "throttled_held" && (d.DigestID == nil || *d.DigestID != carrier) {
+			t.Errorf("event %s's held email links %v, want %s", id, d.DigestID, carrier)
+		}
+	}
+	if n := len(mailOfType(address, "issue.assigned")); n != 3 {
+		t.Errorf("%d issue.assigned emails in all, want 3 (2 under the cap, 1 required)", n)
+	}
 }
