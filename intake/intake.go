@@ -539,6 +539,8 @@ func groupWindow(req *Request) (*int32, error) {
 	case req.GroupWindow == nil:
 		return nil, invalid("group_window", "group_key needs a group_window, such as \"10m\": how long the first event waits for others")
 	}
+	// An empty key is contract.HoldKey, a throttle's hold window: an event
+	// that could carry it would share that window.
 	if n := utf8.RuneCountInString(*req.GroupKey); n == 0 || n > MaxGroupKey || strings.TrimSpace(*req.GroupKey) == "" {
 		return nil, invalid("group_key", "group_key must be 1 to %d characters, not all blank", MaxGroupKey)
 	}
