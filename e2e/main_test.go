@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/slack-go/slack/slacktest"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/heraldhq/herald/internal/app"
@@ -193,11 +195,24 @@ func (tn *tenant) putUser(id, email string, extra ...string) {
 // event. A workflow that failed fails the test.
 func (tn *tenant) waitEvent(eventID string) eventView {
 	tn.t.Helper()
-	wid := tn.event(eventID).WorkflowID
 	deadline := time.Now().Add(2 * time.Minute)
+	// An event Herald emits itself (a batch's, a rule's) is named before
+	// it is stored, a moment later, by the same retried activity.
+	var r response
+	waitFor(tn.t, time.Until(deadline), "event "+eventID+" to be stored", func() bool {
+		r = tn.do("GET", "/v1/events/"+eventID, nil)
+		return r.status != http.StatusNotFound
+	})
+	wid := decodeAs[eventView](tn.t, tn.must(200, r)).WorkflowID
 	for {
 		desc, err := env.temporal.DescribeWorkflowExecution(context.Background(), wid, "")
-		if err != nil {
+		var missing *serviceerror.NotFound
+		switch {
+		case errors.As(err, &missing) && time.Now().Before(deadline):
+			// Accepted while Temporal was slow: the reconciler starts it.
+			time.Sleep(250 * time.Millisecond)
+			continue
+		case err != nil:
 			tn.t.Fatalf("workflow %s: %v", wid, err)
 		}
 		switch st := desc.GetWorkflowExecutionInfo().GetStatus(); st {
