@@ -272,9 +272,14 @@ func workflowWorker(t *testing.T, workflowID string, procs ...*heraldProc) *hera
 // e2e/faults): the worker sending a batch of email is SIGKILLed. Its claims
 // run out within a lease, the other worker sends the rest within about a
 // minute, and only what was in flight at the kill may repeat, with the
-// same Message-ID: with one SMTP connection per worker, the message in
-// transmission and, if the kill fell in the millisecond it took, the one
-// whose acceptance was being recorded.
+// same Message-ID. In flight is measured, not assumed: the messages the
+// relay took from the killed worker that the database had not recorded
+// delivered when it died. With one SMTP connection per worker that is at
+// most two, the newest two the relay took: the message in transmission
+// (the relay stores it after the kill) and, if the kill fell in the
+// millisecond it took, the one whose acceptance was being recorded
+// (accepted messages are marked in the background while the connection
+// starts the next one).
 func TestWorkerKilledMidSend(t *testing.T) {
 	t.Parallel()
 	bin := buildHerald(t)
@@ -316,6 +321,61 @@ func TestWorkerKilledMidSend(t *testing.T) {
 	}
 	killed := time.Now()
 	victim.exited(t, 10*time.Second)
+	// What was in flight at the kill: once the relay has stored the message
+	// it was taking (it waits 250 ms before it answers, and stores it even
+	// though no one reads the answer) and a statement the worker had sent
+	// has committed, the relay's messages the database does not record
+	// delivered. Nobody sends meanwhile: the other worker waits out the
+	// killed one's lease (at least 30 s left, renewed every 15 s).
+	time.Sleep(time.Second)
+	relayed := mail.Messages()
+	recorded := map[string]bool{}
+	rows, err := env.pool.Query(context.Background(),
+		`SELECT id::text FROM deliveries WHERE event_id = $1 AND channel = 'email' AND status = 'delivered'`, ev.EventID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		recorded[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	inFlight := map[string]bool{}
+	var order []string // the event's deliveries in the order the relay took them
+	afterKill := 0
+	for _, m := range relayed {
+		if id := m.Header["X-Herald-Event-Id"]; len(id) != 1 || id[0] != ev.EventID {
+			continue
+		}
+		d := m.Header["X-Herald-Delivery-Id"][0]
+		order = append(order, d)
+		if !recorded[d] {
+			inFlight[d] = true
+			if m.Received.After(killed) {
+				afterKill++
+			}
+		}
+	}
+	newest := map[string]bool{}
+	for _, d := range order[max(len(order)-2, 0):] {
+		newest[d] = true
+	}
+	for d := range inFlight {
+		if !newest[d] {
+			t.Errorf("delivery %s was taken by the relay and not recorded at the kill, but it is not one of the two newest "+
+				"messages of the killed worker's one connection", d)
+		}
+	}
+	if afterKill > 1 {
+		t.Errorf("%d unrecorded messages reached the relay after the kill, want at most the one on its one connection", afterKill)
+	}
+	t.Logf("at the kill: %d messages at the relay, %d recorded delivered, %d in flight (%d stored after the kill)",
+		len(order), len(recorded), len(inFlight), afterKill)
 	waitFor(t, 2*time.Minute, "the other worker to send the rest", func() bool { return len(byDelivery()) == n })
 	t.Logf("every email arrived %v after %s was killed", time.Since(killed).Round(100*time.Millisecond), victim.name)
 	if took := time.Since(killed); took > 80*time.Second {
@@ -329,6 +389,14 @@ func TestWorkerKilledMidSend(t *testing.T) {
 				if id != ids[0] {
 					t.Errorf("delivery %s was sent with Message-IDs %v", d, ids)
 				}
+			}
+			// A message recorded delivered, or one the relay never had,
+			// must never be sent again: only what was in flight repeats.
+			if !inFlight[d] {
+				t.Errorf("delivery %s arrived %d times, but it was not in flight at the kill", d, len(ids))
+			}
+			if len(ids) > 2 {
+				t.Errorf("delivery %s arrived %d times, want at most twice", d, len(ids))
 			}
 		}
 	}
