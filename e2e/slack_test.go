@@ -15,13 +15,16 @@ import (
 // slackRecorder stands in for chat.postMessage on the slacktest server,
 // keeping every post so tests can read the blocks Slack would have got.
 // Channels named for a behaviour answer with it: "#notfound-…" with
-// channel_not_found, "#ratelimited-…" with a 429 (Retry-After 1) once.
-var slackRecorder = &recorder{limited: map[string]bool{}}
+// channel_not_found, "#ratelimited-…" with a 429 (Retry-After 1) once,
+// "#flaky-…" with a 500 once (Slack down for a moment: the post waits for
+// its next try).
+var slackRecorder = &recorder{limited: map[string]bool{}, failed: map[string]bool{}}
 
 type recorder struct {
 	mu      sync.Mutex
 	posts   []slack.Message
 	limited map[string]bool
+	failed  map[string]bool
 }
 
 func (r *recorder) bind(c slacktest.Customize) { c.Handle("/chat.postMessage", r.postMessage) }
@@ -41,6 +44,10 @@ func (r *recorder) postMessage(w http.ResponseWriter, req *http.Request) {
 		r.limited[ch] = true
 		w.Header().Set("Retry-After", "1")
 		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	case strings.HasPrefix(ch, "#flaky") && !r.failed[ch]:
+		r.failed[ch] = true
+		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}
 	m := slack.Message{}

@@ -45,8 +45,14 @@ const historyVersion = "v6"
 // historyOf is a workflow's whole history, its latest run's.
 func historyOf(t *testing.T, workflowID string) []*historypb.HistoryEvent {
 	t.Helper()
+	return historyOfRun(t, workflowID, "")
+}
+
+// historyOfRun is one run's history ("" for the latest run).
+func historyOfRun(t *testing.T, workflowID, runID string) []*historypb.HistoryEvent {
+	t.Helper()
 	var events []*historypb.HistoryEvent
-	it := env.temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := env.temporal.GetWorkflowHistory(context.Background(), workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
@@ -59,10 +65,18 @@ func historyOf(t *testing.T, workflowID string) []*historypb.HistoryEvent {
 
 func recordHistory(t *testing.T, workflowID, name string) {
 	t.Helper()
+	recordRunHistory(t, workflowID, "", name)
+}
+
+// recordRunHistory is recordHistory for one run of a workflow (runID "" is
+// the latest): a run that continued as new is replayed apart from the run
+// it started.
+func recordRunHistory(t *testing.T, workflowID, runID, name string) {
+	t.Helper()
 	if os.Getenv("HERALD_RECORD_HISTORIES") != "1" {
 		return
 	}
-	hist := &historypb.History{Events: historyOf(t, workflowID)}
+	hist := &historypb.History{Events: historyOfRun(t, workflowID, runID)}
 	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(hist)
 	if err != nil {
 		t.Fatal(err)

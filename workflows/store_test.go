@@ -39,6 +39,13 @@ type store struct {
 	sent   map[uuid.UUID]int
 	sentAt map[channel.Channel][]time.Time
 	calls  map[string]int
+	// callsAt is when (on the workflow's clock) each activity was called.
+	callsAt map[string][]time.Time
+	// trail is every call's name, in order.
+	trail []string
+	// pageTakes is how long planning one page takes on the workflow's
+	// clock, so a fan-out spans time a signal can arrive in.
+	pageTakes time.Duration
 	// parked are the deliveries handed to the database by ParkDeliveries.
 	parked []uuid.UUID
 	// read are the users who read their in-app item (see storePage.held).
@@ -88,7 +95,7 @@ type storePage struct {
 
 func newStore(t *testing.T) *store {
 	s := &store{t: t, env: newEnv(t), rows: map[uuid.UUID]*row{}, pages: map[string]storePage{},
-		sent: map[uuid.UUID]int{}, sentAt: map[channel.Channel][]time.Time{}, calls: map[string]int{}, read: map[string]bool{},
+		sent: map[uuid.UUID]int{}, sentAt: map[channel.Channel][]time.Time{}, calls: map[string]int{}, callsAt: map[string][]time.Time{}, read: map[string]bool{},
 		answer: func(*row, int) answer { return accept }}
 	s.mock()
 	s.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
@@ -97,6 +104,15 @@ func newStore(t *testing.T) *store {
 
 func (s *store) call(name string) {
 	s.calls[name]++
+	s.callsAt[name] = append(s.callsAt[name], s.now())
+	s.trail = append(s.trail, name)
+}
+
+// at lists when name was called, on the workflow's clock.
+func (s *store) at(name string) []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.callsAt[name])
 }
 
 func (s *store) count(name string) int {
@@ -109,7 +125,8 @@ func (s *store) now() time.Time { return s.env.Now() }
 
 func (s *store) mock() {
 	env := s.env
-	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).Return(s.preparePage)
+	env.OnActivity(a.PreparePage, mock.Anything, mock.Anything).
+		AfterFn(func() time.Duration { return s.pageTakes }).Return(s.preparePage)
 	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(s.deliver)
 	env.OnActivity(a.NextRelease, mock.Anything, mock.Anything).Return(
 		func(context.Context, uuid.UUID) (*time.Time, error) {
