@@ -89,7 +89,7 @@ func TestSlackPostWaitsForItsNextTry(t *testing.T) {
 
 // TestEmailAndSlowWebhookLanesSettleApart: one event sends a batch of
 // emails (more than the fast path takes) and the tenant webhook, whose
-// endpoint takes 3 s to answer. Both lanes are in flight at once, and the
+// endpoint takes 6 s to answer. Both lanes are in flight at once, and the
 // emails are settled while the webhook is still being answered.
 func TestEmailAndSlowWebhookLanesSettleApart(t *testing.T) {
 	t.Parallel()
@@ -101,7 +101,9 @@ func TestEmailAndSlowWebhookLanesSettleApart(t *testing.T) {
 	var mu sync.Mutex
 	var answered time.Time
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(3 * time.Second)
+		// Slow, but well inside the webhook timeout: long enough for 25
+		// emails on a machine busy with every other test.
+		time.Sleep(6 * time.Second)
 		mu.Lock()
 		answered = time.Now()
 		mu.Unlock()
