@@ -26,27 +26,14 @@ const MaxCollapsed = 5
 // nothing waiting (or the user gone) it closes now.
 func (a *Activities) planCollapse(ctx context.Context, in PlanDigestInput) (DigestPlan, error) {
 	plan := DigestPlan{Frequency: digest.Immediate, CloseAt: in.AsOf}
-	var opened time.Time
-	var window time.Duration
-	if in.Held() {
-		items, err := a.q().WaitingHeldItems(ctx, a.heldParams(in.DigestWindow))
-		if err != nil {
-			return plan, fmt.Errorf("reading the window's items: %w", err)
-		}
-		if len(items) == 0 {
-			return plan, nil
-		}
-		opened = items[0].CreatedAt
-	} else {
-		items, err := a.q().WaitingCollapsedItems(ctx, a.collapsedParams(in.DigestWindow))
-		if err != nil {
-			return plan, fmt.Errorf("reading the window's items: %w", err)
-		}
-		if len(items) == 0 {
-			return plan, nil
-		}
-		opened, window = items[0].CreatedAt, time.Duration(items[0].WindowSeconds)*time.Second
+	items, err := a.q().WaitingCollapsedItems(ctx, a.collapsedParams(in.DigestWindow))
+	if err != nil {
+		return plan, fmt.Errorf("reading the window's items: %w", err)
 	}
+	if len(items) == 0 {
+		return plan, nil
+	}
+	first := items[0]
 	v, err := a.digestView(ctx, a.q(), in.DigestWindow)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return plan, nil
@@ -54,9 +41,9 @@ func (a *Activities) planCollapse(ctx context.Context, in PlanDigestInput) (Dige
 	if err != nil {
 		return plan, err
 	}
-	plan.CloseAt = opened.Add(window).UTC()
+	plan.CloseAt = first.CreatedAt.Add(time.Duration(first.WindowSeconds) * time.Second).UTC()
 	if in.Held() {
-		plan.CloseAt = heldUntil(v.cat, in.GroupType, opened, in.AsOf)
+		plan.CloseAt = heldUntil(v.cat, in.GroupType, first.CreatedAt, in.AsOf)
 	}
 	if in.Every > 0 {
 		plan.CloseAt = in.Opened.Add(in.Every)
@@ -87,40 +74,18 @@ func heldUntil(cat catalog.Catalog, eventType string, opened, now time.Time) tim
 	return end
 }
 
-func (a *Activities) heldParams(w DigestWindow) dbq.WaitingHeldItemsParams {
-	return dbq.WaitingHeldItemsParams{TenantID: w.TenantID, UserID: w.UserID, Channel: w.Channel, GroupType: w.GroupType}
-}
-
 func (a *Activities) collapsedParams(w DigestWindow) dbq.WaitingCollapsedItemsParams {
 	return dbq.WaitingCollapsedItemsParams{TenantID: w.TenantID, UserID: w.UserID, Channel: w.Channel,
-		GroupType: w.GroupType, GroupKey: w.GroupKey}
+		Waiting: string(w.waiting()), GroupType: w.GroupType, GroupKey: w.GroupKey}
 }
 
 // collapsedItems are every item waiting in a collapse (or hold) window:
 // all are due at its close. Those whose channel or category the user
 // turned off since are skipped for that instead.
 func (a *Activities) collapsedItems(ctx context.Context, q *dbq.Queries, in PrepareDigestInput, v *digestView) ([]uuid.UUID, digest.Frequency, error) {
-	type item struct {
-		ID   uuid.UUID
-		Type string
-	}
-	var items []item
-	if in.Held() {
-		rows, err := q.WaitingHeldItems(ctx, a.heldParams(in.DigestWindow))
-		if err != nil {
-			return nil, "", fmt.Errorf("reading the window's items: %w", err)
-		}
-		for _, r := range rows {
-			items = append(items, item{r.ID, r.Type})
-		}
-	} else {
-		rows, err := q.WaitingCollapsedItems(ctx, a.collapsedParams(in.DigestWindow))
-		if err != nil {
-			return nil, "", fmt.Errorf("reading the window's items: %w", err)
-		}
-		for _, r := range rows {
-			items = append(items, item{r.ID, r.Type})
-		}
+	items, err := q.WaitingCollapsedItems(ctx, a.collapsedParams(in.DigestWindow))
+	if err != nil {
+		return nil, "", fmt.Errorf("reading the window's items: %w", err)
 	}
 	var due []uuid.UUID
 	for _, it := range items {

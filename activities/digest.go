@@ -518,14 +518,9 @@ func (a *Activities) CloseDigestWindow(ctx context.Context, w DigestWindow, seq 
 	if seq == 0 {
 		return true, nil // no page ever armed it (a workflow started ahead of its items)
 	}
-	if w.Held() {
-		n, err := a.q().CloseHeldWindow(ctx, dbq.CloseHeldWindowParams{TenantID: w.TenantID, UserID: w.UserID, Channel: w.Channel,
-			Seq: seq, GroupType: w.GroupType})
-		return n == 1, err
-	}
 	if w.Collapse() {
 		n, err := a.q().CloseCollapseWindow(ctx, dbq.CloseCollapseWindowParams{TenantID: w.TenantID, UserID: w.UserID, Channel: w.Channel,
-			Seq: seq, GroupType: w.GroupType, GroupKey: w.GroupKey})
+			Seq: seq, GroupType: w.GroupType, GroupKey: w.GroupKey, Waiting: string(w.waiting())})
 		return n == 1, err
 	}
 	n, err := a.q().CloseDigestWindow(ctx, dbq.CloseDigestWindowParams{TenantID: w.TenantID, UserID: w.UserID, Channel: w.Channel, Seq: seq})

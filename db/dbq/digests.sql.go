@@ -126,8 +126,8 @@ WHERE w.tenant_id = $1 AND w.user_id = $2 AND w.channel = $3 AND w.seq = $4
   AND w.group_type = $5 AND w.group_key = $6
   AND NOT EXISTS (SELECT 1 FROM deliveries d JOIN events e ON e.id = d.event_id
                   WHERE d.tenant_id = w.tenant_id AND d.user_id = w.user_id AND d.channel = w.channel
-                    AND d.reason = 'collapsed' AND d.status = 'skipped' AND d.digest_id IS NULL
-                    AND e.type = w.group_type AND e.group_key = w.group_key)
+                    AND d.reason = $7::text AND d.status = 'skipped' AND d.digest_id IS NULL
+                    AND e.type = w.group_type AND (w.group_key = '' OR e.group_key = w.group_key))
 `
 
 type CloseCollapseWindowParams struct {
@@ -137,10 +137,11 @@ type CloseCollapseWindowParams struct {
 	Seq       int64
 	GroupType string
 	GroupKey  string
+	Waiting   string
 }
 
-// A collapse window closes as a digest's does: only if no page collapsed an
-// item into it since its notification listed them.
+// A collapse (or hold) window closes as a digest's does: only if no page
+// collapsed (or held) an item into it since its notification listed them.
 func (q *Queries) CloseCollapseWindow(ctx context.Context, arg CloseCollapseWindowParams) (int64, error) {
 	result, err := q.db.Exec(ctx, closeCollapseWindow,
 		arg.TenantID,
@@ -149,6 +150,7 @@ func (q *Queries) CloseCollapseWindow(ctx context.Context, arg CloseCollapseWind
 		arg.Seq,
 		arg.GroupType,
 		arg.GroupKey,
+		arg.Waiting,
 	)
 	if err != nil {
 		return 0, err
@@ -182,40 +184,6 @@ func (q *Queries) CloseDigestWindow(ctx context.Context, arg CloseDigestWindowPa
 		arg.UserID,
 		arg.Channel,
 		arg.Seq,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
-const closeHeldWindow = `-- name: CloseHeldWindow :execrows
-UPDATE digest_windows w SET state = 'idle', lease_until = NULL, updated_at = now()
-WHERE w.tenant_id = $1 AND w.user_id = $2 AND w.channel = $3 AND w.seq = $4
-  AND w.group_type = $5 AND w.group_key = ''
-  AND NOT EXISTS (SELECT 1 FROM deliveries d JOIN events e ON e.id = d.event_id
-                  WHERE d.tenant_id = w.tenant_id AND d.user_id = w.user_id AND d.channel = w.channel
-                    AND d.reason = 'throttled_held' AND d.status = 'skipped' AND d.digest_id IS NULL
-                    AND e.type = w.group_type)
-`
-
-type CloseHeldWindowParams struct {
-	TenantID  uuid.UUID
-	UserID    string
-	Channel   channel.Channel
-	Seq       int64
-	GroupType string
-}
-
-// A hold window closes as a collapse window does: only if no page held an
-// item in it since its notification listed them.
-func (q *Queries) CloseHeldWindow(ctx context.Context, arg CloseHeldWindowParams) (int64, error) {
-	result, err := q.db.Exec(ctx, closeHeldWindow,
-		arg.TenantID,
-		arg.UserID,
-		arg.Channel,
-		arg.Seq,
-		arg.GroupType,
 	)
 	if err != nil {
 		return 0, err
@@ -560,8 +528,8 @@ const waitingCollapsedItems = `-- name: WaitingCollapsedItems :many
 SELECT d.id, e.type, d.created_at, coalesce(e.group_window_seconds, 0)::int AS window_seconds
 FROM deliveries d JOIN events e ON e.id = d.event_id
 WHERE d.tenant_id = $1 AND d.user_id = $2 AND d.channel = $3
-  AND d.reason = 'collapsed' AND d.status = 'skipped' AND d.digest_id IS NULL
-  AND e.type = $4 AND e.group_key = $5::text
+  AND d.reason = $4::text AND d.status = 'skipped' AND d.digest_id IS NULL
+  AND e.type = $5 AND ($6::text = '' OR e.group_key = $6::text)
 ORDER BY d.created_at, d.id
 `
 
@@ -569,6 +537,7 @@ type WaitingCollapsedItemsParams struct {
 	TenantID  uuid.UUID
 	UserID    string
 	Channel   channel.Channel
+	Waiting   string
 	GroupType string
 	GroupKey  string
 }
@@ -580,14 +549,18 @@ type WaitingCollapsedItemsRow struct {
 	WindowSeconds int32
 }
 
-// The items waiting in a collapse window: the recipient's collapsed
-// deliveries of events of one type with one group key, oldest first (the
-// first opened the window: its created_at plus its window is the close).
+// The items waiting in a collapse window (reason 'collapsed': the
+// recipient's deliveries of events of one type with one group key) or in a
+// throttle's hold window (reason 'throttled_held', group key ”: every held
+// delivery of the type, whatever key its event had), oldest first. The
+// first opened the window: a collapse closes its created_at plus its
+// window after it, a hold when the throttle's window it fell in ends.
 func (q *Queries) WaitingCollapsedItems(ctx context.Context, arg WaitingCollapsedItemsParams) ([]WaitingCollapsedItemsRow, error) {
 	rows, err := q.db.Query(ctx, waitingCollapsedItems,
 		arg.TenantID,
 		arg.UserID,
 		arg.Channel,
+		arg.Waiting,
 		arg.GroupType,
 		arg.GroupKey,
 	)
@@ -683,56 +656,6 @@ func (q *Queries) WaitingDigestTypes(ctx context.Context, arg WaitingDigestTypes
 			return nil, err
 		}
 		items = append(items, type_)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const waitingHeldItems = `-- name: WaitingHeldItems :many
-SELECT d.id, e.type, d.created_at
-FROM deliveries d JOIN events e ON e.id = d.event_id
-WHERE d.tenant_id = $1 AND d.user_id = $2 AND d.channel = $3
-  AND d.reason = 'throttled_held' AND d.status = 'skipped' AND d.digest_id IS NULL
-  AND e.type = $4
-ORDER BY d.created_at, d.id
-`
-
-type WaitingHeldItemsParams struct {
-	TenantID  uuid.UUID
-	UserID    string
-	Channel   channel.Channel
-	GroupType string
-}
-
-type WaitingHeldItemsRow struct {
-	ID        uuid.UUID
-	Type      string
-	CreatedAt time.Time
-}
-
-// The items waiting in a throttle's hold window: the recipient's deliveries
-// of one event type held over its throttle on one channel, oldest first
-// (the first opened the window: the throttle's window it fell in ends it).
-func (q *Queries) WaitingHeldItems(ctx context.Context, arg WaitingHeldItemsParams) ([]WaitingHeldItemsRow, error) {
-	rows, err := q.db.Query(ctx, waitingHeldItems,
-		arg.TenantID,
-		arg.UserID,
-		arg.Channel,
-		arg.GroupType,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []WaitingHeldItemsRow{}
-	for rows.Next() {
-		var i WaitingHeldItemsRow
-		if err := rows.Scan(&i.ID, &i.Type, &i.CreatedAt); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -120,26 +120,29 @@ WHERE tenant_id = @tenant_id AND user_id = @user_id AND state <> 'idle'
   AND group_type = '' AND group_key = '' ORDER BY channel;
 
 -- name: WaitingCollapsedItems :many
--- The items waiting in a collapse window: the recipient's collapsed
--- deliveries of events of one type with one group key, oldest first (the
--- first opened the window: its created_at plus its window is the close).
+-- The items waiting in a collapse window (reason 'collapsed': the
+-- recipient's deliveries of events of one type with one group key) or in a
+-- throttle's hold window (reason 'throttled_held', group key '': every held
+-- delivery of the type, whatever key its event had), oldest first. The
+-- first opened the window: a collapse closes its created_at plus its
+-- window after it, a hold when the throttle's window it fell in ends.
 SELECT d.id, e.type, d.created_at, coalesce(e.group_window_seconds, 0)::int AS window_seconds
 FROM deliveries d JOIN events e ON e.id = d.event_id
 WHERE d.tenant_id = @tenant_id AND d.user_id = @user_id AND d.channel = @channel
-  AND d.reason = 'collapsed' AND d.status = 'skipped' AND d.digest_id IS NULL
-  AND e.type = @group_type AND e.group_key = @group_key::text
+  AND d.reason = @waiting::text AND d.status = 'skipped' AND d.digest_id IS NULL
+  AND e.type = @group_type AND (@group_key::text = '' OR e.group_key = @group_key::text)
 ORDER BY d.created_at, d.id;
 
 -- name: CloseCollapseWindow :execrows
--- A collapse window closes as a digest's does: only if no page collapsed an
--- item into it since its notification listed them.
+-- A collapse (or hold) window closes as a digest's does: only if no page
+-- collapsed (or held) an item into it since its notification listed them.
 UPDATE digest_windows w SET state = 'idle', lease_until = NULL, updated_at = now()
 WHERE w.tenant_id = @tenant_id AND w.user_id = @user_id AND w.channel = @channel AND w.seq = @seq
   AND w.group_type = @group_type AND w.group_key = @group_key
   AND NOT EXISTS (SELECT 1 FROM deliveries d JOIN events e ON e.id = d.event_id
                   WHERE d.tenant_id = w.tenant_id AND d.user_id = w.user_id AND d.channel = w.channel
-                    AND d.reason = 'collapsed' AND d.status = 'skipped' AND d.digest_id IS NULL
-                    AND e.type = w.group_type AND e.group_key = w.group_key);
+                    AND d.reason = @waiting::text AND d.status = 'skipped' AND d.digest_id IS NULL
+                    AND e.type = w.group_type AND (w.group_key = '' OR e.group_key = w.group_key));
 
 -- name: ClaimCollapseHeads :many
 -- The users of a page for whom this event opens the in-app window of its
@@ -157,25 +160,3 @@ SET event_id = excluded.event_id,
     closes_at = CASE WHEN h.event_id = excluded.event_id THEN h.closes_at ELSE excluded.closes_at END
 WHERE h.closes_at <= now() OR h.event_id = excluded.event_id
 RETURNING h.user_id;
-
--- name: WaitingHeldItems :many
--- The items waiting in a throttle's hold window: the recipient's deliveries
--- of one event type held over its throttle on one channel, oldest first
--- (the first opened the window: the throttle's window it fell in ends it).
-SELECT d.id, e.type, d.created_at
-FROM deliveries d JOIN events e ON e.id = d.event_id
-WHERE d.tenant_id = @tenant_id AND d.user_id = @user_id AND d.channel = @channel
-  AND d.reason = 'throttled_held' AND d.status = 'skipped' AND d.digest_id IS NULL
-  AND e.type = @group_type
-ORDER BY d.created_at, d.id;
-
--- name: CloseHeldWindow :execrows
--- A hold window closes as a collapse window does: only if no page held an
--- item in it since its notification listed them.
-UPDATE digest_windows w SET state = 'idle', lease_until = NULL, updated_at = now()
-WHERE w.tenant_id = @tenant_id AND w.user_id = @user_id AND w.channel = @channel AND w.seq = @seq
-  AND w.group_type = @group_type AND w.group_key = ''
-  AND NOT EXISTS (SELECT 1 FROM deliveries d JOIN events e ON e.id = d.event_id
-                  WHERE d.tenant_id = w.tenant_id AND d.user_id = w.user_id AND d.channel = w.channel
-                    AND d.reason = 'throttled_held' AND d.status = 'skipped' AND d.digest_id IS NULL
-                    AND e.type = w.group_type);
