@@ -63,17 +63,12 @@ func (s *sseStream) drainUntilEnded(within time.Duration) []sseEvent {
 // theirs.
 func TestStreamEndsWhenItsUserIsDeleted(t *testing.T) {
 	t.Parallel()
-	handler, err := app.NewHandler(env.cfg, env.pool, env.temporal, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	second := httptest.NewServer(handler)
-	t.Cleanup(func() { app.CloseStreams(handler); second.Close() })
+	second := secondAPI(t)
 
 	tn := newTenant(t)
 	tn.putUser("gone", "gone@example.com")
 	token := tn.inboxToken("gone")
-	byToken := openStream(t, second.URL, "gone", token, "") // another process than the DELETE's
+	byToken := openStream(t, second, "gone", token, "") // another process than the DELETE's
 	byKey := openKeyStream(t, tn.base, "gone", tn.key)
 	byToken.count(0, 5*time.Second)
 	byKey.count(0, 5*time.Second)

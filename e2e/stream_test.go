@@ -175,17 +175,12 @@ func TestStreamDeliversChangesLive(t *testing.T) {
 // stream reopened with Last-Event-ID gets what came while it was closed.
 func TestStreamAcrossProcessesAndResume(t *testing.T) {
 	t.Parallel()
-	handler, err := app.NewHandler(env.cfg, env.pool, env.temporal, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	second := httptest.NewServer(handler)
-	t.Cleanup(func() { app.CloseStreams(handler); second.Close() })
+	second := secondAPI(t)
 
 	tn := newTenant(t) // posts through the first process
 	tn.putUser("far", "far@example.com")
 	token := tn.inboxToken("far")
-	st := openStream(t, second.URL, "far", token, "")
+	st := openStream(t, second, "far", token, "")
 	st.count(0, 5*time.Second)
 	tn.assign("far", "FAR-1")
 	first := st.next("notification", 10*time.Second)
@@ -193,7 +188,7 @@ func TestStreamAcrossProcessesAndResume(t *testing.T) {
 
 	tn.waitEvent(tn.assign("far", "FAR-2").EventID)
 	tn.waitEvent(tn.assign("far", "FAR-3").EventID)
-	again := openStream(t, second.URL, "far", token, first.id)
+	again := openStream(t, second, "far", token, first.id)
 	var titles []string
 	for len(titles) < 2 {
 		var item inboxItem
@@ -220,16 +215,11 @@ func TestStreamAcrossProcessesAndResume(t *testing.T) {
 // up without sending again the items the client had before it resumed.
 func TestResumedStreamCatchesUpAboveItsResumePoint(t *testing.T) {
 	t.Parallel()
-	handler, err := app.NewHandler(env.cfg, env.pool, env.temporal, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(handler)
-	t.Cleanup(func() { app.CloseStreams(handler); srv.Close() })
+	srv := secondAPI(t)
 	tn := newTenant(t)
 	tn.putUser("floor", "floor@example.com")
 	token := tn.inboxToken("floor")
-	st := openStream(t, srv.URL, "floor", token, "")
+	st := openStream(t, srv, "floor", token, "")
 	st.count(0, 5*time.Second)
 	tn.assign("floor", "FLOOR-1")
 	st.next("notification", 10*time.Second)
@@ -237,11 +227,9 @@ func TestResumedStreamCatchesUpAboveItsResumePoint(t *testing.T) {
 	had := st.next("notification", 10*time.Second)
 	st.close()
 
-	again := openStream(t, srv.URL, "floor", token, had.id)
+	again := openStream(t, srv, "floor", token, had.id)
 	again.count(2, 5*time.Second)
-	waitFor(t, 10*time.Second, "the listening connection", func() bool {
-		return count(t, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = 'LISTEN herald_inbox'`) > 0
-	})
+	dropListeners(t)
 	tn.assign("floor", "FLOOR-3")
 	var item inboxItem
 	if err := json.Unmarshal([]byte(again.next("notification", 15*time.Second).data), &item); err != nil {
@@ -263,21 +251,12 @@ func TestResumedStreamCatchesUpAboveItsResumePoint(t *testing.T) {
 // process's listening connection, it reconnects and open streams catch up.
 func TestStreamSurvivesALostListenConnection(t *testing.T) {
 	t.Parallel()
-	handler, err := app.NewHandler(env.cfg, env.pool, env.temporal, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(handler)
-	t.Cleanup(func() { app.CloseStreams(handler); srv.Close() })
+	srv := secondAPI(t)
 	tn := newTenant(t)
 	tn.putUser("cut", "cut@example.com")
-	st := openStream(t, srv.URL, "cut", tn.inboxToken("cut"), "")
+	st := openStream(t, srv, "cut", tn.inboxToken("cut"), "")
 	st.count(0, 5*time.Second)
-	var killed int
-	waitFor(t, 10*time.Second, "the listening connection", func() bool {
-		killed = count(t, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = 'LISTEN herald_inbox'`)
-		return killed > 0
-	})
+	dropListeners(t)
 	tn.assign("cut", "CUT-1")
 	var item inboxItem
 	if err := json.Unmarshal([]byte(st.next("notification", 15*time.Second).data), &item); err != nil {
@@ -359,4 +338,26 @@ func TestStreamsFreeTheirServerSide(t *testing.T) {
 	if d := time.Since(began); d > 2*time.Second {
 		t.Fatalf("shutdown took %v with a stream open", d)
 	}
+}
+
+// secondAPI serves Herald's API from another process's handler, with its
+// own inbox feed (its own listening connection), and answers its URL.
+func secondAPI(t *testing.T) string {
+	t.Helper()
+	handler, err := app.NewHandler(env.cfg, env.pool, env.temporal, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handler)
+	t.Cleanup(func() { app.CloseStreams(handler); srv.Close() })
+	return srv.URL
+}
+
+// dropListeners has the database terminate every process's listening
+// connection for inbox changes, once at least one is open.
+func dropListeners(t *testing.T) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "the listening connection", func() bool {
+		return count(t, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = 'LISTEN herald_inbox'`) > 0
+	})
 }
