@@ -35,11 +35,11 @@ func (s inAppSender) Send(ctx context.Context, ev *Event, jobs []Job, done func(
 			done(i, nil, "", notRendered("rendering the in-app item", err))
 			continue
 		}
-		done(i, c.Hash(), "", store(ctx, q, ev, j, c))
+		done(i, c.Hash(), "", storeInboxItem(ctx, q, ev, j, c))
 	}
 }
 
-func store(ctx context.Context, q *dbq.Queries, ev *Event, j Job, c catalog.Content) error {
+func storeInboxItem(ctx context.Context, q *dbq.Queries, ev *Event, j Job, c catalog.Content) error {
 	err := q.InsertInboxItems(ctx, dbq.InsertInboxItemsParams{TenantID: ev.Row.TenantID, EventID: ev.Row.ID, Type: ev.Type.Key,
 		Link: ev.Row.Link, UserIds: []string{j.Recipient.ID}, DeliveryIds: []uuid.UUID{j.DeliveryID},
 		Titles: []string{c.Subject}, Bodies: []string{c.Body}})

@@ -291,9 +291,8 @@ func buildPreview(in previewInput) (previewResponse, error) {
 	wants := func(ch channel.Channel) bool { return in.channel == "" || in.channel == ch }
 	out := previewResponse{Type: typ.Key, Urgent: typ.Urgent, Locale: r.Language(who)}
 	if t := typ.Throttle; t != nil {
-		if window, ok := t.WindowStart(in.now); ok {
-			per, _ := t.Period()
-			out.Throttle = &throttlePreview{Max: t.Max, Per: t.Per, Used: in.throttleUsed, WindowEnds: window.Add(per)}
+		if end, ok := t.WindowEnd(in.now); ok {
+			out.Throttle = &throttlePreview{Max: t.Max, Per: t.Per, Used: in.throttleUsed, WindowEnds: end}
 			p.throttled = in.throttleUsed >= t.Max
 		}
 	}
