@@ -182,16 +182,10 @@ func TestInboxWidgetEmbeds(t *testing.T) {
 	tn := newTenant(t)
 	tn.putUser("emb", "emb@example.com")
 	tn.waitEvent(tn.assign("emb", "EMB-1").EventID)
-	host := fmt.Sprintf(`<!doctype html><html><body><h1>Some app</h1><div id="slot"></div>`+
-		`<script src="%s/inbox/widget.js" data-user="emb" data-token="%s" data-target="#slot"></script></body></html>`,
-		tn.base, tn.inboxToken("emb"))
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write([]byte(host))
-	}))
-	defer app.Close()
+	host := `<!doctype html><html><body><h1>Some app</h1><div id="slot"></div>` + widgetTag(tn.base, "emb", tn.inboxToken("emb"), "") + `</body></html>`
+	app := hostApp(t, func(*http.Request) string { return host })
 	run(t, ctx, 20*time.Second, "the widget on another page",
-		chromedp.Navigate(app.URL),
+		chromedp.Navigate(app),
 		chromedp.WaitVisible(chromedp.CSS(`#slot button`)),
 		waitJS(`document.querySelector("#slot button").getAttribute("aria-label") === "Notifications: 1 unread"`),
 		chromedp.Click(chromedp.CSS(`#slot button`)),
@@ -212,23 +206,20 @@ func TestInboxWidgetSpeaksTheHostPagesLanguage(t *testing.T) {
 	tn.putUser("sprache", "sprache@example.com")
 	tn.waitEvent(tn.assign("sprache", "LANG-1").EventID)
 	token := tn.inboxToken("sprache")
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lang, attrs := "de-AT", ""
+	// A German page, which on /fr asks the widget for French.
+	app := hostApp(t, func(r *http.Request) string {
+		attrs := ""
 		if r.URL.Path == "/fr" {
-			attrs = ` data-locale="fr"`
+			attrs = `data-locale="fr"`
 		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, `<!doctype html><html lang="%s"><body><div id="slot"></div>`+
-			`<script src="%s/inbox/widget.js" data-user="sprache" data-token="%s" data-target="#slot"%s></script></body></html>`,
-			lang, tn.base, token, attrs)
-	}))
-	defer app.Close()
+		return `<!doctype html><html lang="de-AT"><body><div id="slot"></div>` + widgetTag(tn.base, "sprache", token, attrs) + `</body></html>`
+	})
 	for path, want := range map[string][2]string{
 		"/de": {"Benachrichtigungen", "Benachrichtigungen: 1 ungelesen"},
 		"/fr": {"Notifications", "Notifications : 1 non lues"},
 	} {
 		run(t, ctx, 20*time.Second, "the widget on "+path,
-			chromedp.Navigate(app.URL+path),
+			chromedp.Navigate(app+path),
 			chromedp.WaitVisible(chromedp.CSS(`#slot button`)),
 			waitJS(fmt.Sprintf(`document.querySelector("#slot button").getAttribute("aria-label") === %q`, want[1])),
 		)
@@ -236,6 +227,24 @@ func TestInboxWidgetSpeaksTheHostPagesLanguage(t *testing.T) {
 			t.Errorf("on %s the panel is titled %q, want %q", path, title, want[0])
 		}
 	}
+}
+
+// widgetTag is the script tag that embeds the bell for user in #slot, with
+// extra attributes.
+func widgetTag(base, user, token, extra string) string {
+	return fmt.Sprintf(`<script src="%s/inbox/widget.js" data-user="%s" data-token="%s" data-target="#slot" %s></script>`, base, user, token, extra)
+}
+
+// hostApp serves another app's pages, as page writes them, and answers
+// its URL.
+func hostApp(t *testing.T, page func(*http.Request) string) string {
+	t.Helper()
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(page(r)))
+	}))
+	t.Cleanup(app.Close)
+	return app.URL
 }
 
 func attr(t *testing.T, ctx context.Context, sel, name string) string {
